@@ -1,0 +1,136 @@
+"""SNMP polling of one device: discovery (rarely) and polls (every interval).
+
+Discovery reads what does not change between polls (profile choice, identity, interface names, SSIDs)
+once, then again every `rediscover_s` or after the device rebooted. A poll reads only the columns the
+chosen profile exports. The mapping from varbinds to samples is the profile's pure code.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from collectors.snmp.profile import Discovery, Profile, ProfileSet, ReadPlan
+from collectors.snmp.transport import SnmpEngineHandle, SnmpTransport
+from collectors.snmp.varbind import SnmpValue
+from netmon.errors import CollectorError, DeviceProtocolError
+from netmon.model import Device, PollResult, Sample, Source
+
+log = logging.getLogger(__name__)
+
+SYS_DESCR = "1.3.6.1.2.1.1.1.0"
+SYS_OBJECT_ID = "1.3.6.1.2.1.1.2.0"
+SYS_UPTIME = "1.3.6.1.2.1.1.3.0"
+UPTIME_METRIC = "netmon_device_uptime_seconds"
+
+
+@dataclass
+class _DeviceSession:
+    transport: SnmpTransport
+    profile: Profile | None = None
+    discovery: Discovery | None = None
+    discovered_at: float = 0.0
+    last_uptime_s: float | None = None
+
+
+class SnmpCollector:
+    """Polls devices over SNMP. One instance per process; sessions are kept per device."""
+
+    def __init__(self, profiles: ProfileSet, handle: SnmpEngineHandle | None = None,
+                 clock: Callable[[], float] = time.time) -> None:
+        self._profiles = profiles
+        self._handle = handle or SnmpEngineHandle()
+        self._clock = clock
+        self._sessions: dict[str, _DeviceSession] = {}
+
+    async def poll(self, device: Device) -> PollResult:
+        started = self._clock()
+        t0 = time.perf_counter()
+        try:
+            session = await self._session(device)
+            if self._needs_discovery(session, device, started):
+                await self._discover(session, device)
+                session.discovered_at = started
+            assert session.profile is not None and session.discovery is not None
+            values = await _read(session.transport, session.profile.poll_plan(session.discovery))
+            samples = session.profile.samples(values, session.discovery)
+        except CollectorError as exc:
+            return PollResult(device.id, Source.SNMP, started, time.perf_counter() - t0, error=exc)
+        self._note_uptime(session, samples)
+        return PollResult(device.id, Source.SNMP, started, time.perf_counter() - t0,
+                          samples=tuple(samples), identity=session.discovery.identity)
+
+    def forget(self, device_id: str) -> None:
+        """Drop what discovery learnt (config changed, or the device was replaced)."""
+        self._sessions.pop(device_id, None)
+
+    async def close(self) -> None:
+        self._sessions.clear()
+        self._handle.close()
+
+    async def _session(self, device: Device) -> _DeviceSession:
+        session = self._sessions.get(device.id)
+        if session is None:
+            if device.snmp is None:
+                raise DeviceProtocolError("device has no SNMP settings")
+            transport = await SnmpTransport.open(self._handle, device.address, device.snmp)
+            session = self._sessions[device.id] = _DeviceSession(transport)
+        return session
+
+    def _needs_discovery(self, session: _DeviceSession, device: Device, now: float) -> bool:
+        assert device.snmp is not None
+        return session.discovery is None or now - session.discovered_at >= device.snmp.rediscover_s
+
+    async def _discover(self, session: _DeviceSession, device: Device) -> None:
+        transport = session.transport
+        if device.profile:
+            profile = self._profiles.get(device.profile)
+        else:
+            system = await transport.get([SYS_OBJECT_ID, SYS_DESCR])
+            if SYS_OBJECT_ID not in system and SYS_DESCR not in system:
+                raise DeviceProtocolError("device answers but has no sysObjectID or sysDescr")
+            profile = await self._choose(transport, _text(system.get(SYS_OBJECT_ID)),
+                                         _text(system.get(SYS_DESCR)))
+        discovery = profile.discover(await _read(transport, profile.discovery_plan()))
+        if session.profile is None or session.profile.name != profile.name:
+            log.info("device %s: profile %s", device.id, profile.name,
+                     extra={"device": device.id, "profile": profile.name})
+        session.profile, session.discovery = profile, discovery
+
+    async def _choose(self, transport: SnmpTransport, sys_object_id: str, sys_descr: str) -> Profile:
+        candidates = self._profiles.candidates(sys_object_id, sys_descr)
+        for profile in candidates:
+            if profile.probe is None:
+                return profile
+            found = await transport.next(profile.probe)
+            if found is not None and (found[0] + ".").startswith(profile.probe.rstrip(".") + "."):
+                return profile
+        return candidates[-1]
+
+    def _note_uptime(self, session: _DeviceSession, samples: list[Sample]) -> None:
+        """A reboot (uptime going backwards) may mean new firmware or a swapped unit: rediscover."""
+        uptime = next((s.value for s in samples if s.metric == UPTIME_METRIC), None)
+        if uptime is None:
+            return
+        if session.last_uptime_s is not None and uptime < session.last_uptime_s:
+            session.discovered_at = float("-inf")  # rediscover on the next poll
+        session.last_uptime_s = uptime
+
+
+async def _read(transport: SnmpTransport, plan: ReadPlan) -> dict[str, SnmpValue]:
+    values: dict[str, SnmpValue] = {}
+    if plan.get:
+        values.update(await transport.get(list(plan.get)))
+    if plan.walk:
+        values.update(await transport.walk(plan.walk))
+    return values
+
+
+def _text(value: SnmpValue | None) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "replace")
+    return str(value)

@@ -1,0 +1,243 @@
+"""The pysnmp adapter: the one module of the collectors that imports pysnmp.
+
+It talks pysnmp's asyncio v3arch engine at the command-generator level (no MIB resolution on the poll
+path: requests carry numeric OIDs and replies are turned into plain Python values, see `varbind.py`).
+One `SnmpEngine` (one UDP socket) serves every device of a process; each device gets an `SnmpTransport`
+holding its configured target. Library errors are translated into `netmon.errors` here, and no message
+ever contains a community string or key.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import time
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from pysnmp.entity import config as snmp_config
+from pysnmp.entity.engine import SnmpEngine
+from pysnmp.entity.rfc3413 import cmdgen
+from pysnmp.hlapi.v3arch.asyncio import CommunityData, UdpTransportTarget, UsmUserData
+from pysnmp.hlapi.v3arch.asyncio.lcd import CommandGeneratorLcdConfigurator
+from pysnmp.proto import errind, rfc1902, rfc1905
+from pysnmp.proto.rfc1902 import ObjectName
+
+from collectors.snmp.varbind import SnmpValue
+from netmon.errors import AuthenticationFailed, DeviceProtocolError, DeviceUnreachable
+from netmon.model import SnmpSettings, SnmpV2cAuth, SnmpV3Auth
+
+AUTH_PROTOCOLS = {
+    None: snmp_config.USM_AUTH_NONE,
+    "sha": snmp_config.USM_AUTH_HMAC96_SHA,
+    "sha256": snmp_config.USM_AUTH_HMAC192_SHA256,
+}
+PRIV_PROTOCOLS = {
+    None: snmp_config.USM_PRIV_NONE,
+    "aes128": snmp_config.USM_PRIV_CFB128_AES,
+    # AES-256 with the key extension net-snmp and most vendors use (draft-blumenthal-aes-usm)
+    "aes256": snmp_config.USM_PRIV_CFB256_AES_BLUMENTHAL,
+    # AES-256 with Reeder key extension (Cisco style)
+    "aes256-reeder": snmp_config.USM_PRIV_CFB256_AES,
+}
+
+AUTH_INDICATIONS = (
+    errind.UnknownUserName,
+    errind.WrongDigest,
+    errind.DecryptionError,
+    errind.UnsupportedSecurityLevel,
+    errind.AuthenticationFailure,
+    errind.AuthenticationError,
+)
+_SKIPPED = (rfc1905.NoSuchObject, rfc1905.NoSuchInstance, rfc1905.EndOfMibView)
+_END = rfc1905.EndOfMibView
+_NULL = rfc1902.Null("")
+MAX_GET_VARBINDS = 24
+MAX_BULK_VARBINDS = 60
+MAX_WALK_ROUNDS = 2000
+
+
+def to_value(value: Any) -> SnmpValue | None:
+    """Translate one pysnmp value into a plain Python value; None for the SNMP exceptions."""
+    if isinstance(value, _SKIPPED):
+        return None
+    if isinstance(value, rfc1902.IpAddress):
+        return socket.inet_ntoa(value.asOctets())
+    if isinstance(value, rfc1902.OctetString | rfc1902.Opaque):
+        return bytes(value.asOctets())
+    if isinstance(value, rfc1902.ObjectIdentifier):
+        return ".".join(map(str, value))
+    if isinstance(value, rfc1902.Null):
+        return None
+    return int(value)
+
+
+class SnmpEngineHandle:
+    """Owns the shared pysnmp engine and notices undecodable replies per peer address."""
+
+    def __init__(self) -> None:
+        self.engine = SnmpEngine()
+        self.lcd = CommandGeneratorLcdConfigurator()
+        self.garbage_at: dict[tuple[str, int], float] = {}
+        dispatcher = self.engine.message_dispatcher
+        original = dispatcher.receive_message
+        builder = self.engine.get_mib_builder()
+        (parse_errs,) = builder.import_symbols("__SNMPv2-MIB", "snmpInASNParseErrs")
+        garbage_at = self.garbage_at
+
+        def receive_message(engine: Any, domain: Any, address: Any, whole_msg: bytes) -> Any:
+            before = int(parse_errs.syntax)
+            try:
+                return original(engine, domain, address, whole_msg)
+            finally:
+                if int(parse_errs.syntax) != before:
+                    garbage_at[(str(address[0]), int(address[1]))] = time.monotonic()
+
+        dispatcher.receive_message = receive_message  # type: ignore[method-assign]
+
+    def close(self) -> None:
+        dispatcher = self.engine.transport_dispatcher
+        if dispatcher is not None:
+            dispatcher.close_dispatcher()
+
+
+class SnmpTransport:
+    """SNMP requests to one device: GET, GETNEXT and lockstep multi-column GETBULK walks."""
+
+    def __init__(self, handle: SnmpEngineHandle, address: tuple[str, int], settings: SnmpSettings,
+                 addr_name: str) -> None:
+        self._handle = handle
+        self._address = address
+        self._settings = settings
+        self._addr_name = addr_name
+        self._v2c = isinstance(settings.auth, SnmpV2cAuth)
+
+    @classmethod
+    async def open(cls, handle: SnmpEngineHandle, host: str, settings: SnmpSettings) -> SnmpTransport:
+        try:
+            target = await UdpTransportTarget.create(
+                (host, settings.port), timeout=settings.timeout_s, retries=settings.retries
+            )
+        except Exception as exc:  # address resolution failed
+            raise DeviceUnreachable(f"cannot resolve {host}: {type(exc).__name__}") from None
+        auth = _auth_data(settings)
+        addr_name, _params = handle.lcd.configure(handle.engine, auth, target, b"")
+        resolved = target.transport_address
+        return cls(handle, (str(resolved[0]), int(resolved[1])), settings, addr_name)
+
+    async def get(self, oids: Sequence[str]) -> dict[str, SnmpValue]:
+        out: dict[str, SnmpValue] = {}
+        for start in range(0, len(oids), MAX_GET_VARBINDS):
+            chunk = oids[start:start + MAX_GET_VARBINDS]
+            for oid, value in await self._request("get", [ObjectName(o) for o in chunk]):
+                converted = to_value(value)
+                if converted is not None:
+                    out[_text(oid)] = converted
+        return out
+
+    async def next(self, oid: str) -> tuple[str, SnmpValue] | None:
+        """GETNEXT: the first object after `oid`, or None at the end of the MIB view."""
+        reply = await self._request("next", [ObjectName(oid)])
+        if not reply:
+            return None
+        got, value = reply[0]
+        converted = to_value(value)
+        return None if converted is None else (_text(got), converted)
+
+    async def walk(self, columns: Iterable[str]) -> dict[str, SnmpValue]:
+        """Walk table columns side by side with GETBULK; each column stops at the end of its subtree."""
+        out: dict[str, SnmpValue] = {}
+        position = {col: ObjectName(col) for col in dict.fromkeys(columns)}
+        prefixes = {col: tuple(ObjectName(col)) for col in position}
+        for _round in range(MAX_WALK_ROUNDS):
+            if not position:
+                return out
+            cols = list(position)
+            reps = max(1, min(self._settings.max_repetitions, MAX_BULK_VARBINDS // len(cols)))
+            reply = await self._request("bulk", [position[c] for c in cols], repetitions=reps)
+            if not reply:
+                raise DeviceProtocolError("empty GETBULK response")
+            done: set[str] = set()
+            for i, (oid, value) in enumerate(reply):
+                col = cols[i % len(cols)]
+                if col in done:
+                    continue
+                prefix = prefixes[col]
+                if isinstance(value, _END) or tuple(oid[:len(prefix)]) != prefix:
+                    done.add(col)
+                    continue
+                if oid <= position[col]:
+                    raise DeviceProtocolError("agent returned OIDs out of order in a table walk")
+                position[col] = oid
+                converted = to_value(value)
+                if converted is not None:
+                    out[_text(oid)] = converted
+            if len(reply) < len(cols):
+                done.update(cols[len(reply):])
+            for col in done:
+                position.pop(col, None)
+        raise DeviceProtocolError("table walk did not end")
+
+    async def _request(self, kind: str, varbinds: list[ObjectName], repetitions: int = 0
+                       ) -> list[tuple[ObjectName, Any]]:
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[tuple[Any, Any, Any, Any]] = loop.create_future()
+
+        def callback(_engine: Any, _handle: Any, err_ind: Any, err_status: Any, err_index: Any,
+                     var_binds: Any, _ctx: Any) -> None:
+            if not future.done():
+                future.set_result((err_ind, err_status, err_index, var_binds))
+
+        pairs = [(oid, _NULL) for oid in varbinds]
+        engine = self._handle.engine
+        sent_at = time.monotonic()
+        if kind == "get":
+            cmdgen.GetCommandGenerator().send_varbinds(engine, self._addr_name, None, b"", pairs, callback)
+        elif kind == "next":
+            cmdgen.NextCommandGenerator().send_varbinds(engine, self._addr_name, None, b"", pairs, callback)
+        else:
+            cmdgen.BulkCommandGenerator().send_varbinds(
+                engine, self._addr_name, None, b"", 0, repetitions, pairs, callback
+            )
+        err_ind, err_status, err_index, var_binds = await future
+        if err_ind:
+            raise self._translate(err_ind, sent_at)
+        if err_status and int(err_status):
+            name = err_status.prettyPrint() if hasattr(err_status, "prettyPrint") else str(err_status)
+            if name == "tooBig" and len(varbinds) > 1 and kind != "bulk":
+                half = len(varbinds) // 2
+                return (await self._request(kind, varbinds[:half])) + (
+                    await self._request(kind, varbinds[half:]))
+            if name == "authorizationError":
+                raise AuthenticationFailed("agent refused access (authorizationError)")
+            raise DeviceProtocolError(f"agent returned error-status {name} at index {int(err_index)}")
+        return [(vb[0], vb[1]) for vb in var_binds]
+
+    def _translate(self, indication: Any, sent_at: float) -> Exception:
+        if isinstance(indication, errind.RequestTimedOut):
+            garbage = self._handle.garbage_at.get(self._address)
+            if garbage is not None and garbage >= sent_at:
+                return DeviceProtocolError("device answered with undecodable data")
+            return DeviceUnreachable(f"no SNMP answer within {self._settings.timeout_s:g}s "
+                                     f"x{self._settings.retries + 1}")
+        if isinstance(indication, AUTH_INDICATIONS):
+            return AuthenticationFailed(f"SNMPv3 authentication failed: {type(indication).__name__}")
+        return DeviceProtocolError(f"SNMP error: {type(indication).__name__}")
+
+
+def _text(oid: ObjectName) -> str:
+    return ".".join(map(str, oid))
+
+
+def _auth_data(settings: SnmpSettings) -> CommunityData | UsmUserData:
+    auth = settings.auth
+    if isinstance(auth, SnmpV2cAuth):
+        return CommunityData(auth.community.reveal(), mpModel=1)
+    assert isinstance(auth, SnmpV3Auth)
+    return UsmUserData(
+        auth.user,
+        authKey=auth.auth_key.reveal() if auth.auth_key else None,
+        privKey=auth.priv_key.reveal() if auth.priv_key else None,
+        authProtocol=AUTH_PROTOCOLS[auth.auth_protocol],
+        privProtocol=PRIV_PROTOCOLS[auth.priv_protocol],
+    )

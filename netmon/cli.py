@@ -1,0 +1,235 @@
+"""The `netmon` command line (typer)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import sys
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from netmon.errors import ConfigError, NetmonError
+from netmon.logs import setup_logging
+
+app = typer.Typer(add_completion=False, no_args_is_help=True,
+                  help="kim-netmon: monitoring for the public wifi at KIM sites.")
+simulate_app = typer.Typer(no_args_is_help=True, help="Serve simulated devices for trying things out.")
+app.add_typer(simulate_app, name="simulate")
+log = logging.getLogger("netmon")
+err = Console(stderr=True, soft_wrap=True)
+
+
+class LogFormat(StrEnum):
+    text = "text"
+    json = "json"
+
+
+class OutputFormat(StrEnum):
+    json = "json"
+    prometheus = "prometheus"
+
+
+@app.callback()
+def _main(
+    log_level: Annotated[str, typer.Option(help="debug, info, warning or error")] = "info",
+    log_format: Annotated[LogFormat, typer.Option(help="text, or one JSON object per line")] = LogFormat.text,
+) -> None:
+    setup_logging(log_level, log_format.value)
+
+
+def _fail(exc: NetmonError) -> typer.Exit:
+    err.print(f"[bold red]error:[/] {exc}", highlight=False)
+    return typer.Exit(2)
+
+
+def _load(path: Path) -> object:
+    from netmon.config import load_config
+
+    try:
+        return load_config(path)
+    except ConfigError as exc:
+        raise _fail(exc) from None
+
+
+@app.command()
+def run(
+    config: Annotated[Path | None, typer.Option("--config", "-c", help="Config file; none = embedded demo")] = None,
+    port: Annotated[int | None, typer.Option(help="Exporter port (overrides the config)")] = None,
+    listen: Annotated[str | None, typer.Option(help="Exporter bind address (overrides the config)")] = None,
+) -> None:
+    """Run the daemon. Without --config, run the embedded demo on simulated KIM-site devices."""
+    from netmon.app import NetmonApp, install_stop_signals
+    from netmon.config import Config
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        install_stop_signals(stop)
+        simulator = None
+        if config is None:
+            cfg, simulator = await _start_demo(port if port is not None else 9877)
+        else:
+            loaded = _load(config)
+            assert isinstance(loaded, Config)
+            cfg = loaded
+        if port is not None or listen is not None:
+            exp = cfg.exporter.model_copy(update={k: v for k, v in (("port", port), ("listen", listen))
+                                                  if v is not None})
+            cfg = Config(cfg.sites, cfg.devices, exp, cfg.scheduler, cfg.files, cfg.credential_kinds)
+        try:
+            netmon = NetmonApp(cfg)
+        except ConfigError as exc:
+            raise _fail(exc) from None
+        try:
+            await netmon.serve(stop)
+        finally:
+            if simulator is not None:
+                await simulator.stop()
+
+    asyncio.run(main())
+
+
+async def _start_demo(port: int) -> tuple[object, object]:
+    from netmon.config.demo import demo_config
+    from netmon.simulate.fleet import load_demo_fleet, load_demo_sites
+    from netmon.simulate.snmp_agent import SnmpSimulator
+
+    simulator = SnmpSimulator()
+    devices = load_demo_fleet()
+    for device in devices:
+        device.port = simulator.add(device)
+    await simulator.start()
+    log.info("embedded demo: %d simulated devices on 127.0.0.1 (ports %s)", len(devices),
+             ", ".join(str(d.port) for d in devices))
+    return demo_config(load_demo_sites(), devices, port=port), simulator
+
+
+@app.command()
+def poll(
+    config: Annotated[Path, typer.Option("--config", "-c", help="Config file")],
+    once: Annotated[bool, typer.Option("--once", help="Poll once and print (the only mode for now)")] = True,
+    device: Annotated[list[str] | None, typer.Option("--device", "-d", help="Only this device (repeatable)")] = None,
+    fmt: Annotated[OutputFormat, typer.Option("--format", "-f")] = OutputFormat.json,
+) -> None:
+    """Poll devices once and print the result (Prometheus text is exactly what /metrics serves)."""
+    from netmon.app import NetmonApp
+    from netmon.config import Config
+    from netmon.exporter import render
+
+    if not once:
+        raise typer.BadParameter("only --once is supported; use `netmon run` for continuous polling")
+    cfg = _load(config)
+    assert isinstance(cfg, Config)
+    unknown = sorted(set(device or ()) - set(cfg.devices))
+    if unknown:
+        raise _fail(ConfigError(f"unknown device(s): {', '.join(unknown)}", file=str(config)))
+
+    async def main() -> bytes | str:
+        netmon = NetmonApp(cfg)
+        try:
+            snap = await netmon.poll_once(device)
+        finally:
+            await netmon.close()
+        if fmt is OutputFormat.prometheus:
+            return render(snap)
+        return json.dumps(_snapshot_json(snap), indent=2, ensure_ascii=False)
+
+    try:
+        out = asyncio.run(main())
+    except ConfigError as exc:
+        raise _fail(exc) from None
+    if isinstance(out, bytes):
+        sys.stdout.buffer.write(out)
+    else:
+        typer.echo(out)
+
+
+def _snapshot_json(snap: object) -> list[dict[str, object]]:
+    from netmon.latest import Snapshot
+
+    assert isinstance(snap, Snapshot)
+    rows: list[dict[str, object]] = []
+    for (device_id, source), result in sorted(snap.results.items()):
+        identity = snap.identities.get(device_id)
+        rows.append({
+            "device": device_id,
+            "source": source.value,
+            "ok": result.ok,
+            "error": None if result.ok else {"reason": result.error.reason, "message": str(result.error)}
+            if result.error else None,
+            "duration_s": round(result.duration_s, 4),
+            "identity": None if identity is None else {
+                "profile": identity.profile, "vendor": identity.vendor, "model": identity.model,
+                "firmware": identity.firmware, "serial": identity.serial, "sys_name": identity.sys_name,
+                "sys_descr": identity.sys_descr, "sys_object_id": identity.sys_object_id},
+            "samples": [{"metric": s.metric, "labels": s.label_dict(), "value": s.value}
+                        for s in result.samples],
+        })
+    return rows
+
+
+@app.command("check-config")
+def check_config(file: Annotated[Path, typer.Argument(help="Config file to validate")]) -> None:
+    """Validate a config file (and its includes) and print a summary."""
+    from netmon.config import Config
+
+    cfg = _load(file)
+    assert isinstance(cfg, Config)
+    out = Console(soft_wrap=True)
+    out.print(f"[green]OK[/] {file}: {len(cfg.sites)} sites, {len(cfg.devices)} devices, "
+              f"{len(cfg.credential_kinds)} credentials, {len(cfg.files)} file(s)")
+    for extra in cfg.files[1:]:
+        out.print(f"  included {extra}")
+    table = Table("kabupaten", "kecamatan", "sites", "routers", "aps", "other", "pemda", "kim")
+    groups: dict[tuple[str, str], list[str]] = {}
+    for site in cfg.sites.values():
+        groups.setdefault((site.kabupaten, site.kecamatan), []).append(site.id)
+    for (kab, kec), site_ids in sorted(groups.items()):
+        devs = [d for d in cfg.devices.values() if d.site in site_ids]
+        table.add_row(kab, kec, str(len(site_ids)),
+                      str(sum(d.role.value == "router" for d in devs)),
+                      str(sum(d.role.value == "ap" for d in devs)),
+                      str(sum(d.role.value not in ("router", "ap") for d in devs)),
+                      str(sum(d.owner.value == "pemda" for d in devs)),
+                      str(sum(d.owner.value == "kim" for d in devs)))
+    out.print(table)
+    for name, kind in sorted(cfg.credential_kinds.items()):
+        out.print(f"  credential {name}: {kind} (resolved)")
+
+
+@app.command("config-schema")
+def config_schema() -> None:
+    """Print the JSON Schema of the config file (for editor completion)."""
+    from netmon.config import ConfigFile
+
+    typer.echo(json.dumps(ConfigFile.model_json_schema(), indent=2))
+
+
+@simulate_app.command("snmp")
+def simulate_snmp(
+    data_dir: Annotated[Path | None, typer.Option(help="Serve every .snmprec here on one port "
+                                                  "(community = file name without .snmprec)")] = None,
+    port: Annotated[int, typer.Option(help="UDP port for --data-dir")] = 1161,
+) -> None:
+    """Serve simulated SNMP devices: the demo fleet (one port each), or a directory of recordings."""
+    from netmon.simulate.snmp_agent import run_forever
+
+    try:
+        run_forever(data_dir=data_dir, port=port)
+    except KeyboardInterrupt:
+        pass
+    except NetmonError as exc:
+        raise _fail(exc) from None
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,287 @@
+"""Load the YAML configuration: includes, validation with file/line/key in every error, cross-references,
+secret resolution, and conversion into the core records of `netmon.model`."""
+
+from __future__ import annotations
+
+import glob
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from netmon.config.schema import (
+    ConfigFile,
+    Credential,
+    Defaults,
+    DeviceConfig,
+    ExporterConfig,
+    SchedulerConfig,
+    SecretRef,
+    SiteConfig,
+)
+from netmon.errors import ConfigError
+from netmon.model import (
+    AssetRecord,
+    Contact,
+    Device,
+    Secret,
+    Site,
+    SnmpAuth,
+    SnmpSettings,
+    SnmpV2cAuth,
+    SnmpV3Auth,
+    Source,
+)
+
+Path_ = tuple[str | int, ...]
+MAIN_ONLY = ("defaults", "exporter", "scheduler")
+
+
+@dataclass(frozen=True)
+class Config:
+    sites: dict[str, Site]
+    devices: dict[str, Device]
+    exporter: ExporterConfig = ExporterConfig()
+    scheduler: SchedulerConfig = SchedulerConfig()
+    files: tuple[str, ...] = ()
+    credential_kinds: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class _Origin:
+    file: str
+    line: int | None
+
+
+class _LineLoader(yaml.SafeLoader):
+    """A SafeLoader that remembers the line of every mapping key and sequence item."""
+
+
+def _load_yaml(path: Path) -> tuple[Any, dict[Path_, int]]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"cannot read: {exc.strerror}", file=str(path)) from None
+    try:
+        node = yaml.compose(text, Loader=_LineLoader)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 1 if mark is not None else None
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise ConfigError(f"invalid YAML: {problem}", file=str(path), line=line) from None
+    if node is None:
+        return {}, {}
+    lines: dict[Path_, int] = {}
+    _index(node, (), lines)
+    data = yaml.load(text, Loader=_LineLoader)  # noqa: S506 - SafeLoader subclass
+    return data, lines
+
+
+def _index(node: yaml.Node, path: Path_, lines: dict[Path_, int]) -> None:
+    lines.setdefault(path, node.start_mark.line + 1)
+    if isinstance(node, yaml.MappingNode):
+        for key_node, value_node in node.value:
+            key = key_node.value
+            lines[(*path, key)] = key_node.start_mark.line + 1
+            _index(value_node, (*path, key), lines)
+    elif isinstance(node, yaml.SequenceNode):
+        for i, item in enumerate(node.value):
+            lines[(*path, i)] = item.start_mark.line + 1
+            _index(item, (*path, i), lines)
+
+
+def _line_for(loc: Path_, lines: dict[Path_, int]) -> int | None:
+    for end in range(len(loc), -1, -1):
+        if loc[:end] in lines:
+            return lines[loc[:end]]
+    return None
+
+
+def _key_text(loc: Path_) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def _validate(path: Path, data: Any, lines: dict[Path_, int]) -> ConfigFile:
+    if not isinstance(data, dict):
+        raise ConfigError("the top level must be a mapping of keys", file=str(path), line=1)
+    try:
+        return ConfigFile.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        loc = _document_path(data, first["loc"], missing=first["type"] == "missing")
+        more = len(exc.errors()) - 1
+        message = first["msg"] + (f" (and {more} more problem{'s' if more > 1 else ''})" if more else "")
+        raise ConfigError(message, file=str(path), line=_line_for(loc, lines), key=_key_text(loc)) from None
+
+
+def _document_path(data: Any, loc: tuple[Any, ...], *, missing: bool) -> Path_:
+    """The part of a pydantic error location that exists in the document (pydantic adds union tags)."""
+    path: list[str | int] = []
+    node = data
+    for i, part in enumerate(loc):
+        last = i == len(loc) - 1
+        if isinstance(node, dict) and part in node:
+            path.append(part)
+            node = node[part]
+        elif isinstance(node, list) and isinstance(part, int) and part < len(node):
+            path.append(part)
+            node = node[part]
+        elif last and missing and isinstance(part, str):
+            path.append(part)
+    return tuple(path)
+
+
+def _collect(path: Path, seen: list[Path], out: list[tuple[Path, ConfigFile, dict[Path_, int]]],
+             main: bool) -> None:
+    resolved = path.resolve()
+    if resolved in seen:
+        raise ConfigError("include cycle", file=str(path))
+    seen.append(resolved)
+    data, lines = _load_yaml(path)
+    parsed = _validate(path, data, lines)
+    if not main:
+        for key in MAIN_ONLY:
+            if getattr(parsed, key) is not None:
+                raise ConfigError(f"`{key}` may only be set in the main file", file=str(path),
+                                  line=lines.get((key,)), key=key)
+    out.append((path, parsed, lines))
+    for i, pattern in enumerate(parsed.include):
+        full = str(path.parent / pattern)
+        matches = sorted(glob.glob(full)) if glob.has_magic(full) else [full]
+        if not matches or not all(Path(m).exists() for m in matches):
+            raise ConfigError(f"included file not found: {pattern}", file=str(path),
+                              line=lines.get(("include", i)), key=f"include[{i}]")
+        for match in matches:
+            _collect(Path(match), seen, out, main=False)
+
+
+def read_secret(ref: SecretRef, origin: _Origin, key: str) -> Secret:
+    if ref.env is not None:
+        value = os.environ.get(ref.env)
+        if value is None or value == "":
+            raise ConfigError(f"environment variable {ref.env} is not set", file=origin.file,
+                              line=origin.line, key=key)
+        return Secret(value)
+    assert ref.file is not None
+    secret_path = Path(ref.file)
+    if not secret_path.is_absolute():
+        secret_path = Path(origin.file).parent / secret_path
+    try:
+        value = secret_path.read_text(encoding="utf-8").splitlines()[0].strip()
+    except (OSError, IndexError):
+        raise ConfigError(f"secret file {ref.file} is missing, unreadable or empty", file=origin.file,
+                          line=origin.line, key=key) from None
+    return Secret(value)
+
+
+def _resolve_credential(name: str, cred: Credential, origin: _Origin) -> SnmpAuth:
+    key = f"credentials.{name}"
+    if cred.snmp_v2c is not None:
+        return SnmpV2cAuth(community=read_secret(cred.snmp_v2c.community, origin, f"{key}.snmp_v2c.community"))
+    v3 = cred.snmp_v3
+    assert v3 is not None
+    return SnmpV3Auth(
+        user=v3.user,
+        auth_protocol=v3.auth_protocol,
+        auth_key=read_secret(v3.auth_key, origin, f"{key}.snmp_v3.auth_key") if v3.auth_key else None,
+        priv_protocol=v3.priv_protocol,
+        priv_key=read_secret(v3.priv_key, origin, f"{key}.snmp_v3.priv_key") if v3.priv_key else None,
+    )
+
+
+def load_config(path: str | Path, *, resolve_secrets: bool = True) -> Config:
+    """Read `path` and its includes. Raises ConfigError naming file, line and key."""
+    files: list[tuple[Path, ConfigFile, dict[Path_, int]]] = []
+    _collect(Path(path), [], files, main=True)
+    main = files[0][1]
+    defaults = main.defaults or Defaults()
+
+    credentials: dict[str, tuple[Credential, _Origin]] = {}
+    sites: dict[str, tuple[SiteConfig, _Origin]] = {}
+    devices: dict[str, tuple[DeviceConfig, _Origin]] = {}
+    for file_path, parsed, lines in files:
+        for name, cred in parsed.credentials.items():
+            origin = _Origin(str(file_path), lines.get(("credentials", name)))
+            if name in credentials:
+                raise ConfigError(f"credential {name!r} is defined twice", file=origin.file, line=origin.line,
+                                  key=f"credentials.{name}")
+            credentials[name] = (cred, origin)
+        for kind, table, items in (("site", sites, parsed.sites), ("device", devices, parsed.devices)):
+            for i, item in enumerate(items):
+                origin = _Origin(str(file_path), lines.get((f"{kind}s", i)))
+                if item.id in table:
+                    first = table[item.id][1]
+                    raise ConfigError(f"duplicate {kind} id {item.id!r} (first at {first.file}:{first.line})",
+                                      file=origin.file, line=origin.line, key=f"{kind}s[{i}].id")
+                table[item.id] = (item, origin)  # type: ignore[assignment]
+
+    auths: dict[str, SnmpAuth] = {}
+    if resolve_secrets:
+        auths = {name: _resolve_credential(name, cred, origin) for name, (cred, origin) in credentials.items()}
+
+    site_records = {sid: _site(cfg) for sid, (cfg, _o) in sites.items()}
+    device_records: dict[str, Device] = {}
+    for did, (dev, origin) in devices.items():
+        device_records[did] = _device(dev, origin, defaults, sites, devices, credentials, auths,
+                                      resolve_secrets)
+    return Config(
+        sites=site_records,
+        devices=device_records,
+        exporter=main.exporter or ExporterConfig(),
+        scheduler=main.scheduler or SchedulerConfig(),
+        files=tuple(str(p) for p, _c, _l in files),
+        credential_kinds={n: ("snmp_v2c" if c.snmp_v2c else "snmp_v3") for n, (c, _o) in credentials.items()},
+    )
+
+
+def _site(cfg: SiteConfig) -> Site:
+    contact = cfg.kim_contact
+    return Site(
+        id=cfg.id, name=cfg.name, desa=cfg.desa, kecamatan=cfg.kecamatan, kabupaten=cfg.kabupaten,
+        latitude=cfg.latitude, longitude=cfg.longitude,
+        kim_contact=Contact(contact.name, contact.phone, contact.email) if contact else None,
+    )
+
+
+def _device(dev: DeviceConfig, origin: _Origin, defaults: Defaults, sites: dict[str, Any],
+            devices: dict[str, Any], credentials: dict[str, Any], auths: dict[str, SnmpAuth],
+            resolve_secrets: bool) -> Device:
+    def fail(message: str, key: str) -> ConfigError:
+        return ConfigError(message, file=origin.file, line=origin.line, key=f"devices[{dev.id}].{key}")
+
+    if dev.site not in sites:
+        raise fail(f"unknown site {dev.site!r}", "site")
+    if dev.parent is not None:
+        if dev.parent not in devices:
+            raise fail(f"unknown parent device {dev.parent!r}", "parent")
+        if dev.parent == dev.id:
+            raise fail("a device cannot be its own parent", "parent")
+    sources = tuple(dev.sources if dev.sources is not None else defaults.sources)
+    snmp: SnmpSettings | None = None
+    if Source.SNMP in sources:
+        cred_name = dev.credential or defaults.credential
+        if cred_name is None:
+            raise fail("an SNMP device needs a `credential` (or defaults.credential)", "credential")
+        if cred_name not in credentials:
+            raise fail(f"unknown credential {cred_name!r}", "credential")
+        if credentials[cred_name][0].snmp_v2c is None and credentials[cred_name][0].snmp_v3 is None:
+            raise fail(f"credential {cred_name!r} is not an SNMP credential", "credential")
+        auth = auths.get(cred_name, SnmpV2cAuth(Secret("")))
+        opts = {k: v for k, v in defaults.snmp.model_dump().items() if v is not None}
+        if dev.snmp is not None:
+            opts.update({k: v for k, v in dev.snmp.model_dump().items() if v is not None})
+        snmp = SnmpSettings(auth=auth, **opts)
+    a = dev.asset
+    return Device(
+        id=dev.id, site=dev.site, role=dev.role, address=dev.address, sources=sources,
+        owner=dev.owner or defaults.owner, profile=dev.profile, parent=dev.parent,
+        interval_s=dev.interval_s or defaults.interval_s, snmp=snmp,
+        asset=AssetRecord(kode_barang=a.kode_barang, nomor_register=a.nomor_register, serial=a.serial,
+                          model=a.model, year_acquired=a.year_acquired, value_idr=a.value_idr),
+    )

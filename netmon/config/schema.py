@@ -1,0 +1,143 @@
+"""The configuration file's schema (pydantic). Keys are snake_case, durations end in `_s`, unknown keys
+are errors. `netmon config-schema` prints the JSON Schema of `ConfigFile` for editor completion."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from netmon.model import Owner, Role, Source
+
+ID_PATTERN = r"^[a-z0-9][a-z0-9_.-]{0,62}$"
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class SecretRef(Strict):
+    """Where a secret lives: an environment variable or a file (first line, stripped)."""
+
+    env: str | None = None
+    file: str | None = None
+
+    @model_validator(mode="after")
+    def _one_source(self) -> SecretRef:
+        if (self.env is None) == (self.file is None):
+            raise ValueError("give exactly one of `env` (environment variable) or `file` (path)")
+        return self
+
+
+class SnmpV2cCredential(Strict):
+    community: SecretRef
+
+
+class SnmpV3Credential(Strict):
+    user: str
+    auth_protocol: Literal["sha", "sha256"] | None = None
+    auth_key: SecretRef | None = None
+    priv_protocol: Literal["aes128", "aes256", "aes256-reeder"] | None = None
+    priv_key: SecretRef | None = None
+
+    @model_validator(mode="after")
+    def _levels(self) -> SnmpV3Credential:
+        if (self.auth_protocol is None) != (self.auth_key is None):
+            raise ValueError("auth_protocol and auth_key go together")
+        if (self.priv_protocol is None) != (self.priv_key is None):
+            raise ValueError("priv_protocol and priv_key go together")
+        if self.priv_protocol and not self.auth_protocol:
+            raise ValueError("privacy (priv_*) needs authentication (auth_*) too")
+        return self
+
+
+class Credential(Strict):
+    snmp_v2c: SnmpV2cCredential | None = None
+    snmp_v3: SnmpV3Credential | None = None
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> Credential:
+        if sum(x is not None for x in (self.snmp_v2c, self.snmp_v3)) != 1:
+            raise ValueError("a credential is exactly one of: snmp_v2c, snmp_v3")
+        return self
+
+
+class Contact(Strict):
+    name: str
+    phone: str | None = None
+    email: str | None = None
+
+
+class SiteConfig(Strict):
+    id: str = Field(pattern=ID_PATTERN)
+    name: str
+    desa: str = Field(description="Desa or kelurahan")
+    kecamatan: str
+    kabupaten: str
+    latitude: float | None = Field(default=None, ge=-90, le=90)
+    longitude: float | None = Field(default=None, ge=-180, le=180)
+    kim_contact: Contact | None = None
+
+
+class AssetConfig(Strict):
+    kode_barang: str | None = None
+    nomor_register: str | None = None
+    serial: str | None = None
+    model: str | None = None
+    year_acquired: int | None = Field(default=None, ge=1990, le=2100)
+    value_idr: int | None = Field(default=None, ge=0)
+
+
+class SnmpOptions(Strict):
+    port: int | None = Field(default=None, ge=1, le=65535)
+    timeout_s: float | None = Field(default=None, gt=0, le=60)
+    retries: int | None = Field(default=None, ge=0, le=10)
+    max_repetitions: int | None = Field(default=None, ge=1, le=200)
+    rediscover_s: float | None = Field(default=None, ge=60)
+
+
+class DeviceConfig(Strict):
+    id: str = Field(pattern=ID_PATTERN)
+    site: str
+    role: Role
+    address: str
+    sources: list[Source] | None = None
+    profile: str | None = None
+    owner: Owner | None = None
+    credential: str | None = None
+    parent: str | None = None
+    interval_s: float | None = Field(default=None, ge=5, le=3600)
+    snmp: SnmpOptions | None = None
+    asset: AssetConfig = AssetConfig()
+
+
+class Defaults(Strict):
+    interval_s: float = Field(default=60, ge=5, le=3600)
+    owner: Owner = Owner.PEMDA
+    sources: list[Source] = [Source.SNMP]
+    credential: str | None = None
+    snmp: SnmpOptions = SnmpOptions()
+
+
+class ExporterConfig(Strict):
+    listen: str = "127.0.0.1"
+    port: int = Field(default=9877, ge=0, le=65535)
+
+
+class SchedulerConfig(Strict):
+    max_in_flight: int = Field(default=256, ge=1, le=100000)
+    jitter_s: float = Field(default=5, ge=0, description="Random start offset per cycle, spread over devices")
+    poll_deadline_s: float = Field(default=30, gt=0, description="Whole-poll deadline per device")
+    workers: int = Field(default=1, ge=1, le=64, description="Poller processes (one core each)")
+
+
+class ConfigFile(Strict):
+    """One YAML file. The main file may set everything; included files add sites, devices, credentials."""
+
+    include: list[str] = []
+    defaults: Defaults | None = None
+    exporter: ExporterConfig | None = None
+    scheduler: SchedulerConfig | None = None
+    credentials: dict[str, Credential] = {}
+    sites: list[SiteConfig] = []
+    devices: list[DeviceConfig] = []

@@ -1,0 +1,70 @@
+"""The one exception tree of kim-netmon (STYLE.md section 4).
+
+Messages never contain secrets: adapters translate library errors into these and must not copy a
+community string, key or password into the message.
+"""
+
+from __future__ import annotations
+
+
+class NetmonError(Exception):
+    """Base of every error kim-netmon raises on purpose."""
+
+
+class ConfigError(NetmonError):
+    """A configuration file is malformed. Carries the file, line and key when known."""
+
+    def __init__(self, message: str, *, file: str | None = None, line: int | None = None,
+                 key: str | None = None) -> None:
+        self.file = file
+        self.line = line
+        self.key = key
+        self.message = message
+        where = file or "<config>"
+        if line is not None:
+            where = f"{where}:{line}"
+        if key:
+            where = f"{where}: {key}"
+        super().__init__(f"{where}: {message}")
+
+
+class CollectorError(NetmonError):
+    """A poll failed. `reason` is a short bounded label value for netmon_poll_errors_total."""
+
+    reason = "error"
+
+
+class DeviceUnreachable(CollectorError):
+    """No answer within the timeout (after retries)."""
+
+    reason = "timeout"
+
+
+class AuthenticationFailed(CollectorError):
+    """Wrong community, SNMPv3 user/keys, or API password. Polling stops; no tight retry loop."""
+
+    reason = "auth"
+
+
+class DeviceProtocolError(CollectorError):
+    """The device answered, but with something we cannot use (garbage, missing mandatory objects)."""
+
+    reason = "protocol"
+
+
+class FeatureUnavailable(CollectorError):
+    """An optional part (a MIB table, a RouterOS menu) is not there. Logged once; the rest is collected."""
+
+    reason = "unavailable"
+
+
+class StorageError(NetmonError):
+    pass
+
+
+class NotifyError(NetmonError):
+    pass
+
+
+class TicketError(NetmonError):
+    pass

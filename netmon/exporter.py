@@ -1,0 +1,174 @@
+"""The Prometheus exporter: the one module that imports prometheus_client.
+
+Families are built fresh on each scrape from a `Snapshot` (a custom Collector on a private registry), so a
+device whose last poll failed shows `netmon_device_up 0` and none of its value series. `/healthz` says
+whether the scheduler is alive. `render()` is also what `netmon poll --format prometheus` prints.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client.core import Metric
+from prometheus_client.registry import Collector
+
+from netmon.latest import Snapshot
+from netmon.model import SampleKind
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class MetricDoc:
+    help: str
+    kind: str  # prometheus type: gauge | counter | info
+
+
+CATALOGUE: dict[str, MetricDoc] = {
+    "netmon_device_up": MetricDoc("1 if the last poll of this device and source succeeded, else 0.", "gauge"),
+    "netmon_device_info": MetricDoc("Identity of a monitored device (always 1).", "gauge"),
+    "netmon_device_uptime_seconds": MetricDoc("Time since the device's agent last started.", "gauge"),
+    "netmon_wifi_clients": MetricDoc("Wifi clients associated, per radio interface and SSID.", "gauge"),
+    "netmon_wifi_registrations": MetricDoc("Rows in the device's wireless registration table.", "gauge"),
+    "netmon_hotspot_active_users": MetricDoc("Hotspot users logged in now (a count, never names).", "gauge"),
+    "netmon_dhcp_leases_active": MetricDoc("Active DHCP leases.", "gauge"),
+    "netmon_interface_receive_bytes_total": MetricDoc("Bytes received on the interface.", "counter"),
+    "netmon_interface_transmit_bytes_total": MetricDoc("Bytes transmitted on the interface.", "counter"),
+    "netmon_interface_up": MetricDoc("1 if the interface is operationally up, else 0.", "gauge"),
+    "netmon_device_cpu_load_ratio": MetricDoc("CPU load of the device, 0 to 1.", "gauge"),
+    "netmon_device_memory_used_ratio": MetricDoc("Share of the device's RAM in use, 0 to 1.", "gauge"),
+    "netmon_device_temperature_celsius": MetricDoc("Temperature reported by the device.", "gauge"),
+    "netmon_device_voltage_volts": MetricDoc("Supply voltage reported by the device.", "gauge"),
+    "netmon_poll_duration_seconds": MetricDoc("Duration of the last poll of this device and source.", "gauge"),
+    "netmon_poll_errors_total": MetricDoc("Failed polls by reason (timeout, auth, protocol, ...).", "counter"),
+    "netmon_last_poll_success_timestamp_seconds": MetricDoc(
+        "Unix time when the last successful poll of this device and source ended.", "gauge"),
+}
+PROCESS_GAUGES: dict[str, MetricDoc] = {
+    "netmon_scheduler_polls_in_flight": MetricDoc("Polls running now.", "gauge"),
+    "netmon_scheduler_devices": MetricDoc("Devices scheduled for polling.", "gauge"),
+    "netmon_scheduler_missed_cycles_total": MetricDoc(
+        "Poll cycles skipped because the previous poll of the device was still running or late.", "counter"),
+    "netmon_scheduler_polls_total": MetricDoc("Polls started since the daemon started.", "counter"),
+}
+
+
+def _family(name: str, doc: MetricDoc | None, fallback_help: str, kind: SampleKind) -> Metric:
+    prom_type = doc.kind if doc else ("counter" if kind is SampleKind.COUNTER else "gauge")
+    base = name[: -len("_total")] if prom_type == "counter" and name.endswith("_total") else name
+    return Metric(base, doc.help if doc else (fallback_help or name), prom_type)
+
+
+class SnapshotCollector(Collector):
+    def __init__(self, snapshot: Snapshot) -> None:
+        self._snap = snapshot
+
+    def collect(self) -> Iterator[Metric]:
+        snap = self._snap
+        fam: dict[str, Metric] = {}
+
+        def add(name: str, labels: dict[str, str], value: float, kind: SampleKind = SampleKind.GAUGE,
+                help_text: str = "") -> None:
+            metric = fam.get(name)
+            if metric is None:
+                metric = fam[name] = _family(name, CATALOGUE.get(name) or PROCESS_GAUGES.get(name),
+                                             help_text, kind)
+            sample_name = name if metric.type != "counter" else metric.name + "_total"
+            metric.add_sample(sample_name, labels, float(value))
+
+        for (device_id, source), result in sorted(snap.results.items()):
+            device = snap.devices.get(device_id)
+            site = device.site if device else ""
+            src = source.value
+            add("netmon_device_up", {"device": device_id, "site": site, "source": src}, 1 if result.ok else 0)
+            add("netmon_poll_duration_seconds", {"device": device_id, "source": src}, result.duration_s)
+            success = snap.last_success.get((device_id, source))
+            if success is not None:
+                add("netmon_last_poll_success_timestamp_seconds", {"device": device_id, "source": src}, success)
+            if not result.ok:
+                continue
+            for sample in result.samples:
+                labels = {"device": device_id, **sample.label_dict()}
+                add(sample.metric, labels, sample.value, sample.kind, sample.help)
+        for device_id, identity in sorted(snap.identities.items()):
+            device = snap.devices.get(device_id)
+            site = snap.sites.get(device.site) if device else None
+            add("netmon_device_info", {
+                "device": device_id,
+                "site": device.site if device else "",
+                "kecamatan": site.kecamatan if site else "",
+                "owner": device.owner.value if device else "",
+                **identity.as_labels(),
+            }, 1)
+        for (device_id, source, reason), count in sorted(snap.errors.items()):
+            add("netmon_poll_errors_total", {"device": device_id, "source": source.value, "reason": reason},
+                count, SampleKind.COUNTER)
+        for name, value in sorted(snap.extra.items()):
+            add(name, {}, value)
+        yield from fam.values()
+
+
+def render(snapshot: Snapshot) -> bytes:
+    """The Prometheus text exposition of a snapshot (exactly what /metrics serves)."""
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(SnapshotCollector(snapshot))
+    return generate_latest(registry)
+
+
+CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+
+
+class ExporterServer:
+    """A small asyncio HTTP server for /metrics and /healthz (no thread touches the live state)."""
+
+    def __init__(self, snapshot: Callable[[], Snapshot], healthy: Callable[[], bool],
+                 host: str = "127.0.0.1", port: int = 9877) -> None:
+        self._snapshot = snapshot
+        self._healthy = healthy
+        self._host = host
+        self._port = port
+        self._server: asyncio.Server | None = None
+
+    @property
+    def port(self) -> int:
+        assert self._server is not None
+        return int(self._server.sockets[0].getsockname()[1])
+
+    async def start(self) -> None:
+        self._server = await asyncio.start_server(self._handle, self._host, self._port)
+        log.info("serving metrics on http://%s:%d/metrics", self._host, self.port)
+
+    async def stop(self) -> None:
+        if self._server is not None:
+            self._server.close()
+            await self._server.wait_closed()
+
+    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            request = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 10)
+            parts = request.split(b"\r\n", 1)[0].split()
+            method, path = (parts[0], parts[1].split(b"?")[0]) if len(parts) >= 2 else (b"", b"")
+            if method not in (b"GET", b"HEAD"):
+                status, body, ctype = b"405 Method Not Allowed", b"only GET\n", b"text/plain"
+            elif path == b"/metrics":
+                snap = self._snapshot()
+                body = await asyncio.to_thread(render, snap)
+                status, ctype = b"200 OK", CONTENT_TYPE.encode()
+            elif path == b"/healthz":
+                ok = self._healthy()
+                status = b"200 OK" if ok else b"503 Service Unavailable"
+                body, ctype = (b"ok\n" if ok else b"scheduler stalled\n"), b"text/plain"
+            else:
+                status, body, ctype = b"404 Not Found", b"see /metrics and /healthz\n", b"text/plain"
+            head = (b"HTTP/1.1 " + status + b"\r\nContent-Type: " + ctype + b"\r\nContent-Length: "
+                    + str(len(body)).encode() + b"\r\nConnection: close\r\n\r\n")
+            writer.write(head + (body if method != b"HEAD" else b""))
+            await writer.drain()
+        except (TimeoutError, asyncio.IncompleteReadError, ConnectionError):
+            pass
+        finally:
+            writer.close()

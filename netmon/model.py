@@ -1,0 +1,192 @@
+"""Core records shared by collectors, state, exporter, storage and alerts.
+
+Frozen, slotted dataclasses with no I/O (STYLE.md section 2). Collectors and alerts depend on these
+records, never on each other.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from netmon.errors import CollectorError
+
+
+class Role(StrEnum):
+    ROUTER = "router"
+    AP = "ap"
+    SWITCH = "switch"
+    OTHER = "other"
+
+
+class Owner(StrEnum):
+    PEMDA = "pemda"
+    KIM = "kim"
+    OTHER = "other"
+
+
+class Source(StrEnum):
+    SNMP = "snmp"
+    ROUTEROS = "routeros"
+    PING = "ping"
+
+
+class SampleKind(StrEnum):
+    GAUGE = "gauge"
+    COUNTER = "counter"
+    INFO = "info"
+
+
+class Secret:
+    """A credential value that never shows itself in repr, str, logs or exceptions."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def reveal(self) -> str:
+        return self._value
+
+    def __repr__(self) -> str:
+        return "Secret('***')"
+
+    __str__ = __repr__
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Secret) and other._value == self._value
+
+    def __hash__(self) -> int:
+        return hash(self._value)
+
+
+@dataclass(frozen=True, slots=True)
+class Contact:
+    name: str
+    phone: str | None = None
+    email: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Site:
+    id: str
+    name: str
+    desa: str
+    kecamatan: str
+    kabupaten: str
+    latitude: float | None = None
+    longitude: float | None = None
+    kim_contact: Contact | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AssetRecord:
+    """Fields of the regional asset register (Kartu Inventaris Barang)."""
+
+    kode_barang: str | None = None
+    nomor_register: str | None = None
+    serial: str | None = None
+    model: str | None = None
+    year_acquired: int | None = None
+    value_idr: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SnmpV2cAuth:
+    community: Secret
+
+
+@dataclass(frozen=True, slots=True)
+class SnmpV3Auth:
+    user: str
+    auth_protocol: str | None  # "sha" | "sha256" | None (noAuthNoPriv)
+    auth_key: Secret | None
+    priv_protocol: str | None  # "aes128" | "aes256" | None (authNoPriv)
+    priv_key: Secret | None
+
+
+SnmpAuth = SnmpV2cAuth | SnmpV3Auth
+
+
+@dataclass(frozen=True, slots=True)
+class SnmpSettings:
+    """How to talk SNMP to one device (resolved from config + credentials + defaults)."""
+
+    auth: SnmpAuth
+    port: int = 161
+    timeout_s: float = 2.0
+    retries: int = 1
+    max_repetitions: int = 25
+    rediscover_s: float = 6 * 3600.0
+
+
+@dataclass(frozen=True, slots=True)
+class Device:
+    """One asset at a site, as the inventory describes it."""
+
+    id: str
+    site: str
+    role: Role
+    address: str
+    sources: tuple[Source, ...]
+    owner: Owner
+    asset: AssetRecord = field(default_factory=AssetRecord)
+    profile: str | None = None
+    parent: str | None = None
+    interval_s: float = 60.0
+    snmp: SnmpSettings | None = None
+
+
+Labels = tuple[tuple[str, str], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Sample:
+    """One value a collector read. `labels` excludes the device label (the exporter adds it)."""
+
+    metric: str
+    value: float
+    labels: Labels = ()
+    kind: SampleKind = SampleKind.GAUGE
+    help: str = ""
+
+    def label_dict(self) -> dict[str, str]:
+        return dict(self.labels)
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceIdentity:
+    """What discovery learnt about a device: vendor profile and static facts."""
+
+    profile: str
+    vendor: str = ""
+    model: str = ""
+    firmware: str = ""
+    serial: str = ""
+    sys_name: str = ""
+    sys_descr: str = ""
+    sys_object_id: str = ""
+
+    def as_labels(self) -> Mapping[str, str]:
+        return {
+            "vendor": self.vendor,
+            "model": self.model,
+            "firmware": self.firmware,
+            "serial": self.serial,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class PollResult:
+    device: str
+    source: Source
+    started_at: float  # unix time
+    duration_s: float
+    samples: tuple[Sample, ...] = ()
+    error: CollectorError | None = None
+    identity: DeviceIdentity | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None

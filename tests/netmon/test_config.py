@@ -1,0 +1,218 @@
+"""Configuration: every kind of bad config names the file, line and key; good ones resolve fully."""
+
+from __future__ import annotations
+
+import json
+import textwrap
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from netmon.cli import app
+from netmon.config import load_config
+from netmon.errors import ConfigError
+from netmon.model import Owner, Role, SnmpV2cAuth, SnmpV3Auth, Source
+
+GOOD = """\
+include: [kecamatan/*.yaml]
+defaults:
+  interval_s: 120
+  credential: kim-v2c
+  snmp: {timeout_s: 3, retries: 2}
+exporter: {listen: 127.0.0.1, port: 9100}
+credentials:
+  kim-v2c:
+    snmp_v2c:
+      community: {env: TEST_NETMON_COMMUNITY}
+  ap-v3:
+    snmp_v3:
+      user: netmon
+      auth_protocol: sha256
+      auth_key: {file: secrets/ap-auth}
+      priv_protocol: aes128
+      priv_key: {env: TEST_NETMON_PRIV}
+sites:
+  - id: kim-karangsalam
+    name: KIM Karangsalam
+    desa: Karangsalam
+    kecamatan: Baturraden
+    kabupaten: Banyumas
+    latitude: -7.31
+    longitude: 109.23
+    kim_contact: {name: Pak Rahmat, phone: "+62 812 0000 0000"}
+devices:
+  - id: ks-router
+    site: kim-karangsalam
+    role: router
+    address: 10.20.1.1
+    profile: mikrotik
+    asset: {kode_barang: 02.06.02.01.001, nomor_register: "0001", year_acquired: 2023, value_idr: 1850000}
+"""
+KECAMATAN = """\
+sites:
+  - id: kim-kemutug
+    name: KIM Kemutug Lor
+    desa: Kemutug Lor
+    kecamatan: Baturraden
+    kabupaten: Banyumas
+devices:
+  - id: kl-ap
+    site: kim-kemutug
+    role: ap
+    address: 10.20.2.2
+    owner: kim
+    credential: ap-v3
+    parent: ks-router
+    snmp: {port: 1161}
+"""
+
+
+def write_tree(root: Path, main: str = GOOD, extra: str = KECAMATAN) -> Path:
+    (root / "kecamatan").mkdir()
+    (root / "secrets").mkdir()
+    (root / "secrets" / "ap-auth").write_text("auth-secret-123\n")
+    (root / "kecamatan" / "baturraden.yaml").write_text(extra)
+    main_path = root / "netmon.yaml"
+    main_path.write_text(main)
+    return main_path
+
+
+@pytest.fixture
+def env(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TEST_NETMON_COMMUNITY", "c0mmunity-s3cret")
+    monkeypatch.setenv("TEST_NETMON_PRIV", "priv-s3cret-456")
+
+
+def test_good_config_resolves_defaults_includes_and_secrets(tmp_path: Path, env: None) -> None:
+    cfg = load_config(write_tree(tmp_path))
+    assert set(cfg.sites) == {"kim-karangsalam", "kim-kemutug"}
+    router, ap = cfg.devices["ks-router"], cfg.devices["kl-ap"]
+    assert router.role is Role.ROUTER and router.owner is Owner.PEMDA and router.interval_s == 120
+    assert router.sources == (Source.SNMP,)
+    assert router.snmp is not None and router.snmp.timeout_s == 3 and router.snmp.retries == 2
+    assert isinstance(router.snmp.auth, SnmpV2cAuth)
+    assert router.snmp.auth.community.reveal() == "c0mmunity-s3cret"
+    assert router.asset.nomor_register == "0001" and router.asset.value_idr == 1850000
+    assert ap.owner is Owner.KIM and ap.parent == "ks-router"
+    assert ap.snmp is not None and ap.snmp.port == 1161 and ap.snmp.timeout_s == 3
+    assert isinstance(ap.snmp.auth, SnmpV3Auth)
+    assert ap.snmp.auth.auth_key is not None and ap.snmp.auth.auth_key.reveal() == "auth-secret-123"
+    assert cfg.exporter.port == 9100
+    assert cfg.sites["kim-karangsalam"].kim_contact is not None
+    assert len(cfg.files) == 2
+
+
+def test_secrets_never_show_in_repr_of_the_loaded_config(tmp_path: Path, env: None) -> None:
+    cfg = load_config(write_tree(tmp_path))
+    text = repr(cfg)
+    for secret in ("c0mmunity-s3cret", "priv-s3cret-456", "auth-secret-123"):
+        assert secret not in text
+
+
+BAD_CASES = [
+    # (id, mutate main, mutate include, file suffix, line, key fragment, message fragment)
+    ("invalid-yaml", lambda s: s.replace("  interval_s: 120", "  interval_s: [120"), None,
+     "netmon.yaml", 4, None, "invalid YAML"),
+    ("unknown-key", lambda s: s.replace("    role: router", "    role: router\n    colour: red"), None,
+     "netmon.yaml", 31, "devices[0].colour", "Extra inputs"),
+    ("wrong-type", lambda s: s.replace("interval_s: 120", "interval_s: often"), None,
+     "netmon.yaml", 3, "defaults.interval_s", "valid number"),
+    ("bad-role", lambda s: s.replace("role: router", "role: toaster"), None,
+     "netmon.yaml", 30, "devices[0].role", "router"),
+    ("missing-required", lambda s: s.replace("    kecamatan: Baturraden\n", ""), None,
+     "netmon.yaml", 19, "sites[0].kecamatan", "Field required"),
+    ("unknown-key-in-include", None, lambda s: s.replace("    owner: kim", "    ownr: kim"),
+     "baturraden.yaml", 12, "devices[0].ownr", "Extra inputs"),
+    ("unknown-site", None, lambda s: s.replace("    site: kim-kemutug", "    site: kim-nowhere"),
+     "baturraden.yaml", 8, "site", "unknown site"),
+    ("unknown-parent", None, lambda s: s.replace("parent: ks-router", "parent: ks-gone"),
+     "baturraden.yaml", 8, "parent", "unknown parent"),
+    ("unknown-credential", None, lambda s: s.replace("credential: ap-v3", "credential: nope"),
+     "baturraden.yaml", 8, "credential", "unknown credential"),
+    ("duplicate-device", None, lambda s: s.replace("id: kl-ap", "id: ks-router"),
+     "baturraden.yaml", 8, "devices[0].id", "duplicate device"),
+    ("secret-in-config", lambda s: s.replace("community: {env: TEST_NETMON_COMMUNITY}", "community: public"),
+     None, "netmon.yaml", 10, "credentials.kim-v2c.snmp_v2c.community", "valid dictionary"),
+    ("secret-file-missing", lambda s: s.replace("secrets/ap-auth", "secrets/none"), None,
+     "netmon.yaml", 11, "credentials.ap-v3.snmp_v3.auth_key", "missing"),
+    ("v3-priv-without-key", lambda s: s.replace("      priv_key: {env: TEST_NETMON_PRIV}\n", ""), None,
+     "netmon.yaml", 12, "credentials.ap-v3.snmp_v3", "go together"),
+    ("bad-auth-protocol", lambda s: s.replace("auth_protocol: sha256", "auth_protocol: md5"), None,
+     "netmon.yaml", 14, "credentials.ap-v3.snmp_v3.auth_protocol", "sha"),
+    ("include-missing", lambda s: s.replace("kecamatan/*.yaml", "kecamatan/none.yaml"), None,
+     "netmon.yaml", 1, "include[0]", "not found"),
+    ("defaults-in-include", None, lambda s: "defaults: {interval_s: 30}\n" + s,
+     "baturraden.yaml", 1, "defaults", "main file"),
+    ("top-level-list", lambda s: "- a\n- b\n", None, "netmon.yaml", 1, None, "mapping"),
+]
+
+
+@pytest.mark.parametrize(("main_edit", "inc_edit", "file", "line", "key", "message"),
+                         [c[1:] for c in BAD_CASES], ids=[c[0] for c in BAD_CASES])
+def test_bad_config_names_file_line_and_key(tmp_path: Path, env: None, main_edit, inc_edit,  # type: ignore[no-untyped-def]
+                                             file: str, line: int, key: str | None, message: str) -> None:
+    main = main_edit(GOOD) if main_edit else GOOD
+    inc = inc_edit(KECAMATAN) if inc_edit else KECAMATAN
+    with pytest.raises(ConfigError) as info:
+        load_config(write_tree(tmp_path, main, inc))
+    exc = info.value
+    assert exc.file is not None and exc.file.endswith(file)
+    assert exc.line == line
+    if key is not None:
+        assert exc.key is not None and key in exc.key
+    assert message in str(exc)
+    assert f"{file}:{line}" in str(exc)
+
+
+def test_missing_env_var_is_named(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("TEST_NETMON_COMMUNITY", raising=False)
+    monkeypatch.setenv("TEST_NETMON_PRIV", "x")
+    with pytest.raises(ConfigError, match="TEST_NETMON_COMMUNITY is not set") as info:
+        load_config(write_tree(tmp_path))
+    assert info.value.line == 8
+
+
+def test_include_cycle_is_an_error(tmp_path: Path, env: None) -> None:
+    (tmp_path / "a.yaml").write_text("include: [b.yaml]\n")
+    (tmp_path / "b.yaml").write_text("include: [a.yaml]\n")
+    with pytest.raises(ConfigError, match="include cycle"):
+        load_config(tmp_path / "a.yaml")
+
+
+def test_check_config_prints_summary_without_secrets(tmp_path: Path, env: None) -> None:
+    result = CliRunner().invoke(app, ["check-config", str(write_tree(tmp_path))])
+    assert result.exit_code == 0, result.output
+    assert "2 sites, 2 devices, 2 credentials" in result.output
+    assert "Baturraden" in result.output
+    assert "c0mmunity-s3cret" not in result.output
+
+
+def test_check_config_reports_error_with_location(tmp_path: Path, env: None) -> None:
+    path = write_tree(tmp_path, GOOD.replace("role: router", "role: toaster"))
+    result = CliRunner().invoke(app, ["check-config", str(path)])
+    assert result.exit_code == 2
+    assert "netmon.yaml:30" in result.output and "devices[0].role" in result.output
+
+
+def test_config_schema_is_json_schema_for_the_file() -> None:
+    result = CliRunner().invoke(app, ["config-schema"])
+    assert result.exit_code == 0
+    schema = json.loads(result.output)
+    assert schema["type"] == "object"
+    assert {"sites", "devices", "credentials", "defaults", "include"} <= set(schema["properties"])
+
+
+def test_example_config_in_deploy_is_valid(monkeypatch: pytest.MonkeyPatch) -> None:
+    example = Path(__file__).resolve().parents[2] / "deploy" / "netmon.example.yaml"
+    monkeypatch.setenv("NETMON_KIM_COMMUNITY", "example")
+    monkeypatch.setenv("NETMON_AP_AUTH_KEY", "example-auth")
+    monkeypatch.setenv("NETMON_AP_PRIV_KEY", "example-priv")
+    cfg = load_config(example)
+    assert cfg.devices and cfg.sites
+
+
+def test_error_message_text_example() -> None:
+    exc = ConfigError("unknown site 'x'", file="a.yaml", line=3, key="devices[0].site")
+    assert str(exc) == "a.yaml:3: devices[0].site: unknown site 'x'"
+    assert textwrap.dedent(str(exc)) == str(exc)

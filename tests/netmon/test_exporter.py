@@ -1,0 +1,111 @@
+"""The exporter: a golden /metrics guards names, types and HELP texts; promtool finds it clean; a failed
+device shows up 0 and no stale values; the HTTP server serves exactly what render() produces."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from pathlib import Path
+
+from peers import promtool_check
+
+from netmon.errors import DeviceUnreachable
+from netmon.exporter import ExporterServer, render
+from netmon.latest import LatestResults
+from netmon.model import (
+    Device,
+    DeviceIdentity,
+    Owner,
+    PollResult,
+    Role,
+    Sample,
+    SampleKind,
+    Site,
+    Source,
+)
+
+GOLDEN = Path(__file__).parent / "golden" / "metrics.prom"
+SITES = {"kim-a": Site("kim-a", "KIM A", "Karangsalam", "Baturraden", "Banyumas")}
+DEVICES = {
+    "a-router": Device("a-router", "kim-a", Role.ROUTER, "127.0.0.1", (Source.SNMP,), Owner.PEMDA),
+    "a-ap": Device("a-ap", "kim-a", Role.AP, "127.0.0.1", (Source.SNMP,), Owner.KIM, parent="a-router"),
+}
+ROUTER_SAMPLES = (
+    Sample("netmon_device_uptime_seconds", 86400.5),
+    Sample("netmon_interface_receive_bytes_total", 123456789, (("interface", "ether1"),), SampleKind.COUNTER),
+    Sample("netmon_interface_transmit_bytes_total", 987654, (("interface", "ether1"),), SampleKind.COUNTER),
+    Sample("netmon_interface_up", 1, (("interface", "ether1"),)),
+    Sample("netmon_wifi_clients", 7, (("interface", "wlan1"), ("ssid", "KIM-Gratis"), ("band", "2.4GHz"))),
+    Sample("netmon_hotspot_active_users", 5, (("server", "all"),)),
+    Sample("netmon_dhcp_leases_active", 9, (("server", "all"),)),
+    Sample("netmon_device_cpu_load_ratio", 0.07),
+    Sample("netmon_device_temperature_celsius", 41),
+    Sample("netmon_device_voltage_volts", 24.1),
+)
+IDENTITY = DeviceIdentity("mikrotik", "MikroTik", "RBD52G-5HacD2HnD", "7.16.1", "HG20A1B2C3D", "router-a",
+                          "RouterOS RBD52G-5HacD2HnD", "1.3.6.1.4.1.14988.1")
+
+
+def build() -> LatestResults:
+    latest = LatestResults(SITES, DEVICES)
+    latest.record(PollResult("a-router", Source.SNMP, 1_700_000_000.0, 0.25, ROUTER_SAMPLES, identity=IDENTITY))
+    latest.record(PollResult("a-ap", Source.SNMP, 1_700_000_000.0, 0.5,
+                             (Sample("netmon_wifi_clients", 3, (("interface", "wlan1"), ("ssid", "KIM"),
+                                                                ("band", "5GHz"))),)))
+    latest.record(PollResult("a-ap", Source.SNMP, 1_700_000_060.0, 2.0, error=DeviceUnreachable("no answer")))
+    return latest
+
+
+def test_metrics_match_the_golden_file() -> None:
+    text = render(build().snapshot({"netmon_scheduler_polls_in_flight": 0}))
+    if os.environ.get("NETMON_UPDATE_GOLDEN") == "1":
+        GOLDEN.write_bytes(text)
+    assert text.decode() == GOLDEN.read_text()
+
+
+def test_promtool_finds_the_exposition_clean() -> None:
+    result = promtool_check(render(build().snapshot({"netmon_scheduler_missed_cycles_total": 3})))
+    assert result.returncode == 0 and result.stdout.strip() == "" and result.stderr.strip() == "", (
+        result.stdout + result.stderr)
+
+
+def test_failed_device_reports_down_and_drops_its_values() -> None:
+    text = render(build().snapshot()).decode()
+    assert 'netmon_device_up{device="a-ap",site="kim-a",source="snmp"} 0.0' in text
+    assert 'netmon_wifi_clients{band="5GHz"' not in text and 'device="a-ap",interface' not in text
+    assert 'netmon_poll_errors_total{device="a-ap",reason="timeout",source="snmp"} 1.0' in text
+    # the last success stays visible so staff can see how long it has been failing
+    assert 'netmon_last_poll_success_timestamp_seconds{device="a-ap",source="snmp"} 1.7000000005e+09' in text
+
+
+def test_identity_carries_inventory_and_discovery_labels() -> None:
+    text = render(build().snapshot()).decode()
+    assert ('netmon_device_info{device="a-router",firmware="7.16.1",kecamatan="Baturraden",'
+            'model="RBD52G-5HacD2HnD",owner="pemda",serial="HG20A1B2C3D",site="kim-a",vendor="MikroTik"} 1.0'
+            in text)
+
+
+async def test_http_server_serves_metrics_and_health() -> None:
+    latest = build()
+    healthy = {"ok": True}
+    server = ExporterServer(latest.snapshot, lambda: healthy["ok"], "127.0.0.1", 0)
+    await server.start()
+    try:
+        status, body = await http_get(server.port, "/metrics")
+        assert status == 200 and body == render(latest.snapshot())
+        assert (await http_get(server.port, "/healthz"))[0] == 200
+        healthy["ok"] = False
+        assert (await http_get(server.port, "/healthz"))[0] == 503
+        assert (await http_get(server.port, "/nothing"))[0] == 404
+    finally:
+        await server.stop()
+
+
+async def http_get(port: int, path: str) -> tuple[int, bytes]:
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    writer.write(f"GET {path} HTTP/1.1\r\nHost: localhost\r\n\r\n".encode())
+    await writer.drain()
+    raw = await reader.read()
+    writer.close()
+    head, _, body = raw.partition(b"\r\n\r\n")
+    return int(head.split()[1]), body

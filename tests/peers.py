@@ -1,0 +1,131 @@
+"""Real protocol peers for the tests: net-snmp's snmpd, promtool, and UDP endpoints that misbehave.
+
+`require()` skips with a loud reason when a peer is missing on a user's machine, and fails under CI=true.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+IN_CI = os.environ.get("CI", "").lower() == "true"
+
+
+def require(condition: bool, reason: str) -> None:
+    if condition:
+        return
+    message = f"REAL PEER MISSING: {reason}"
+    if IN_CI:
+        pytest.fail(message + " (CI=true turns this skip into a failure)")
+    pytest.skip(message)
+
+
+def require_tool(name: str, package: str) -> str:
+    path = shutil.which(name)
+    require(path is not None, f"`{name}` not found; install Debian package `{package}`")
+    assert path is not None
+    return path
+
+
+def free_udp_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass(frozen=True)
+class SnmpdAgent:
+    port: int
+    community: str
+    v3_user: str
+    v3_auth_key: str
+    v3_priv_key: str
+
+
+SNMPD_CONF = """\
+agentAddress udp:127.0.0.1:{port}
+rocommunity {community} 127.0.0.1
+createUser {user} SHA-256 "{auth}" AES "{priv}"
+rouser {user} priv
+sysName netmon-test-agent
+sysLocation test bench
+sysContact nobody@example.invalid
+"""
+
+
+@pytest.fixture(scope="session")
+def snmpd_agent(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SnmpdAgent]:
+    """net-snmp's snmpd on a free loopback port (v2c community + one SNMPv3 SHA-256/AES user)."""
+    snmpd = require_tool("snmpd", "snmpd")
+    snmpget = require_tool("snmpget", "snmp")
+    work: Path = tmp_path_factory.mktemp("snmpd")
+    agent = SnmpdAgent(free_udp_port(), "netmon-test-ro", "netmonv3", "auth-key-12345", "priv-key-67890")
+    conf = work / "snmpd.conf"
+    conf.write_text(SNMPD_CONF.format(port=agent.port, community=agent.community, user=agent.v3_user,
+                                      auth=agent.v3_auth_key, priv=agent.v3_priv_key))
+    proc = subprocess.Popen(
+        [snmpd, "-f", "-C", "-c", str(conf), "-Lf", str(work / "snmpd.log"), f"--persistentDir={work}",
+         "-p", str(work / "snmpd.pid")],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline:
+            probe = subprocess.run(
+                [snmpget, "-v2c", "-c", agent.community, "-t", "0.5", "-r", "0",
+                 f"127.0.0.1:{agent.port}", "1.3.6.1.2.1.1.5.0"], capture_output=True, text=True)
+            if probe.returncode == 0:
+                break
+            if proc.poll() is not None:
+                break
+            time.sleep(0.2)
+        else:
+            probe = None  # type: ignore[assignment]
+        log = (work / "snmpd.log").read_text() if (work / "snmpd.log").exists() else ""
+        require(probe is not None and probe.returncode == 0, f"snmpd did not start: {log[-500:]}")
+        yield agent
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(5)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+class _Endpoint(asyncio.DatagramProtocol):
+    def __init__(self, answer: bytes | None) -> None:
+        self.answer = answer
+        self.received = 0
+        self.transport: asyncio.DatagramTransport | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]
+
+    def datagram_received(self, data: bytes, addr: tuple[str, int]) -> None:
+        self.received += 1
+        if self.answer is not None and self.transport is not None:
+            self.transport.sendto(self.answer, addr)
+
+
+async def udp_endpoint(answer: bytes | None) -> tuple[int, _Endpoint]:
+    """A UDP port on loopback that swallows requests (answer=None: black hole) or answers `answer`."""
+    loop = asyncio.get_running_loop()
+    transport, protocol = await loop.create_datagram_endpoint(lambda: _Endpoint(answer),
+                                                              local_addr=("127.0.0.1", 0))
+    port = transport.get_extra_info("sockname")[1]
+    return int(port), protocol
+
+
+def promtool_check(text: bytes) -> subprocess.CompletedProcess[str]:
+    promtool = require_tool("promtool", "prometheus")
+    return subprocess.run([promtool, "check", "metrics"], input=text.decode(), capture_output=True,
+                          text=True, timeout=30)
