@@ -8,7 +8,7 @@ import logging
 import sys
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -16,6 +16,11 @@ from rich.table import Table
 
 from netmon.errors import ConfigError, NetmonError
 from netmon.logs import setup_logging
+
+if TYPE_CHECKING:
+    from netmon.config import Config
+    from netmon.latest import Snapshot
+    from netmon.simulate.snmp_agent import SnmpSimulator
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="kim-netmon: monitoring for the public wifi at KIM sites.")
@@ -48,7 +53,7 @@ def _fail(exc: NetmonError) -> typer.Exit:
     return typer.Exit(2)
 
 
-def _load(path: Path) -> object:
+def _load(path: Path) -> Config:
     from netmon.config import load_config
 
     try:
@@ -68,15 +73,13 @@ def run(
     from netmon.config import Config
 
     async def main() -> None:
+        simulator: SnmpSimulator | None = None
         stop = asyncio.Event()
         install_stop_signals(stop)
-        simulator = None
         if config is None:
             cfg, simulator = await _start_demo(port if port is not None else 9877)
         else:
-            loaded = _load(config)
-            assert isinstance(loaded, Config)
-            cfg = loaded
+            cfg = _load(config)
         if port is not None or listen is not None:
             exp = cfg.exporter.model_copy(update={k: v for k, v in (("port", port), ("listen", listen))
                                                   if v is not None})
@@ -94,7 +97,7 @@ def run(
     asyncio.run(main())
 
 
-async def _start_demo(port: int) -> tuple[object, object]:
+async def _start_demo(port: int) -> tuple[Config, SnmpSimulator]:
     from netmon.config.demo import demo_config
     from netmon.simulate.fleet import load_demo_fleet, load_demo_sites
     from netmon.simulate.snmp_agent import SnmpSimulator
@@ -118,13 +121,11 @@ def poll(
 ) -> None:
     """Poll devices once and print the result (Prometheus text is exactly what /metrics serves)."""
     from netmon.app import NetmonApp
-    from netmon.config import Config
     from netmon.exporter import render
 
     if not once:
         raise typer.BadParameter("only --once is supported; use `netmon run` for continuous polling")
     cfg = _load(config)
-    assert isinstance(cfg, Config)
     unknown = sorted(set(device or ()) - set(cfg.devices))
     if unknown:
         raise _fail(ConfigError(f"unknown device(s): {', '.join(unknown)}", file=str(config)))
@@ -149,10 +150,7 @@ def poll(
         typer.echo(out)
 
 
-def _snapshot_json(snap: object) -> list[dict[str, object]]:
-    from netmon.latest import Snapshot
-
-    assert isinstance(snap, Snapshot)
+def _snapshot_json(snap: Snapshot) -> list[dict[str, object]]:
     rows: list[dict[str, object]] = []
     for (device_id, source), result in sorted(snap.results.items()):
         identity = snap.identities.get(device_id)
@@ -176,10 +174,7 @@ def _snapshot_json(snap: object) -> list[dict[str, object]]:
 @app.command("check-config")
 def check_config(file: Annotated[Path, typer.Argument(help="Config file to validate")]) -> None:
     """Validate a config file (and its includes) and print a summary."""
-    from netmon.config import Config
-
     cfg = _load(file)
-    assert isinstance(cfg, Config)
     out = Console(soft_wrap=True)
     out.print(f"[green]OK[/] {file}: {len(cfg.sites)} sites, {len(cfg.devices)} devices, "
               f"{len(cfg.credential_kinds)} credentials, {len(cfg.files)} file(s)")

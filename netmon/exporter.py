@@ -96,11 +96,11 @@ class SnapshotCollector(Collector):
                 add(sample.metric, labels, sample.value, sample.kind, sample.help)
         for device_id, identity in sorted(snap.identities.items()):
             device = snap.devices.get(device_id)
-            site = snap.sites.get(device.site) if device else None
+            site_record = snap.sites.get(device.site) if device else None
             add("netmon_device_info", {
                 "device": device_id,
                 "site": device.site if device else "",
-                "kecamatan": site.kecamatan if site else "",
+                "kecamatan": site_record.kecamatan if site_record else "",
                 "owner": device.owner.value if device else "",
                 **identity.as_labels(),
             }, 1)

@@ -2,4 +2,9 @@
 
 from peers import snmpd_agent
 
-__all__ = ["snmpd_agent"]
+# --- snmpsim serving the shared corpus recordings (owner: SNMP profiles; see tests/snmpsim_fixture.py) ---
+from snmpsim_fixture import snmpsim
+
+# --- end snmpsim ---
+
+__all__ = ["snmpd_agent", "snmpsim"]

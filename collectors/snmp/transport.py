@@ -15,6 +15,7 @@ import time
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from pyasn1.type import univ
 from pysnmp.entity import config as snmp_config
 from pysnmp.entity.engine import SnmpEngine
 from pysnmp.entity.rfc3413 import cmdgen
@@ -65,7 +66,7 @@ def to_value(value: Any) -> SnmpValue | None:
         return socket.inet_ntoa(value.asOctets())
     if isinstance(value, rfc1902.OctetString | rfc1902.Opaque):
         return bytes(value.asOctets())
-    if isinstance(value, rfc1902.ObjectIdentifier):
+    if isinstance(value, univ.ObjectIdentifier):
         return ".".join(map(str, value))
     if isinstance(value, rfc1902.Null):
         return None
@@ -93,7 +94,7 @@ class SnmpEngineHandle:
                 if int(parse_errs.syntax) != before:
                     garbage_at[(str(address[0]), int(address[1]))] = time.monotonic()
 
-        dispatcher.receive_message = receive_message  # type: ignore[method-assign]
+        dispatcher.receive_message = receive_message
 
     def close(self) -> None:
         dispatcher = self.engine.transport_dispatcher

@@ -44,8 +44,8 @@ MAIN_ONLY = ("defaults", "exporter", "scheduler")
 class Config:
     sites: dict[str, Site]
     devices: dict[str, Device]
-    exporter: ExporterConfig = ExporterConfig()
-    scheduler: SchedulerConfig = SchedulerConfig()
+    exporter: ExporterConfig = field(default_factory=ExporterConfig)
+    scheduler: SchedulerConfig = field(default_factory=SchedulerConfig)
     files: tuple[str, ...] = ()
     credential_kinds: dict[str, str] = field(default_factory=dict)
 
@@ -76,7 +76,7 @@ def _load_yaml(path: Path) -> tuple[Any, dict[Path_, int]]:
         return {}, {}
     lines: dict[Path_, int] = {}
     _index(node, (), lines)
-    data = yaml.load(text, Loader=_LineLoader)  # noqa: S506 - SafeLoader subclass
+    data = yaml.load(text, Loader=_LineLoader)
     return data, lines
 
 
@@ -126,10 +126,8 @@ def _document_path(data: Any, loc: tuple[Any, ...], *, missing: bool) -> Path_:
     node = data
     for i, part in enumerate(loc):
         last = i == len(loc) - 1
-        if isinstance(node, dict) and part in node:
-            path.append(part)
-            node = node[part]
-        elif isinstance(node, list) and isinstance(part, int) and part < len(node):
+        in_dict = isinstance(node, dict) and part in node
+        if in_dict or (isinstance(node, list) and isinstance(part, int) and part < len(node)):
             path.append(part)
             node = node[part]
         elif last and missing and isinstance(part, str):
@@ -212,14 +210,10 @@ def load_config(path: str | Path, *, resolve_secrets: bool = True) -> Config:
                 raise ConfigError(f"credential {name!r} is defined twice", file=origin.file, line=origin.line,
                                   key=f"credentials.{name}")
             credentials[name] = (cred, origin)
-        for kind, table, items in (("site", sites, parsed.sites), ("device", devices, parsed.devices)):
-            for i, item in enumerate(items):
-                origin = _Origin(str(file_path), lines.get((f"{kind}s", i)))
-                if item.id in table:
-                    first = table[item.id][1]
-                    raise ConfigError(f"duplicate {kind} id {item.id!r} (first at {first.file}:{first.line})",
-                                      file=origin.file, line=origin.line, key=f"{kind}s[{i}].id")
-                table[item.id] = (item, origin)  # type: ignore[assignment]
+        for i, site in enumerate(parsed.sites):
+            _add_unique(sites, "site", i, site.id, site, _Origin(str(file_path), lines.get(("sites", i))))
+        for i, dev in enumerate(parsed.devices):
+            _add_unique(devices, "device", i, dev.id, dev, _Origin(str(file_path), lines.get(("devices", i))))
 
     auths: dict[str, SnmpAuth] = {}
     if resolve_secrets:
@@ -238,6 +232,15 @@ def load_config(path: str | Path, *, resolve_secrets: bool = True) -> Config:
         files=tuple(str(p) for p, _c, _l in files),
         credential_kinds={n: ("snmp_v2c" if c.snmp_v2c else "snmp_v3") for n, (c, _o) in credentials.items()},
     )
+
+
+def _add_unique(table: dict[str, tuple[Any, _Origin]], kind: str, index: int, item_id: str, item: Any,
+                origin: _Origin) -> None:
+    if item_id in table:
+        first = table[item_id][1]
+        raise ConfigError(f"duplicate {kind} id {item_id!r} (first at {first.file}:{first.line})",
+                          file=origin.file, line=origin.line, key=f"{kind}s[{index}].id")
+    table[item_id] = (item, origin)
 
 
 def _site(cfg: SiteConfig) -> Site:
