@@ -36,7 +36,7 @@ def demo_config(sites: Iterable[SimSite], devices: Iterable[SimDevice], *, port:
             address=sim.host,
             sources=(Source.SNMP,),
             owner=Owner.PEMDA,
-            profile=sim.profile,
+            profile=None,  # chosen by discovery, as for real devices
             parent=routers.get(sim.site_id) if role is not Role.ROUTER else None,
             interval_s=interval_s,
             asset=AssetRecord(kode_barang="02.06.02.01.001" if role is Role.ROUTER else "02.06.02.01.002",

@@ -1,0 +1,107 @@
+"""Pure tests of RecordStore (GET / GETNEXT semantics) and of the v2c BER codec pieces."""
+
+from __future__ import annotations
+
+import pytest
+
+from netmon.simulate import ber, snmprec
+from netmon.simulate.store import Miss, RecordStore, Served
+
+LINES = [
+    "1.3.6.1.2.1.2.2.1.2.10|4|ether10",  # out of order on purpose: 10 sorts after 2 numerically
+    "1.3.6.1.2.1.1.1.0|4|box",
+    "1.3.6.1.2.1.1.3.0|67:uptime|initial=0",
+    "1.3.6.1.2.1.2.2.1.2.2|4|ether2",
+    "1.3.6.1.4.1.9.1.1.0|2|1",
+]
+
+
+@pytest.fixture
+def store() -> RecordStore:
+    return RecordStore(snmprec.parse(LINES), clock=lambda: 1005.0, boot=1000.0)
+
+
+def test_records_are_ordered_numerically(store: RecordStore) -> None:
+    oids = [r.oid_text for r in store.records]
+    assert oids.index("1.3.6.1.2.1.2.2.1.2.2") < oids.index("1.3.6.1.2.1.2.2.1.2.10")
+
+
+def test_get_serves_static_and_moving_values(store: RecordStore) -> None:
+    found = store.get((1, 3, 6, 1, 2, 1, 1, 3, 0))
+    assert isinstance(found, Served) and found.value == 500
+
+
+@pytest.mark.parametrize(
+    ("oid", "miss"),
+    [
+        ("1.3.6.1.2.1.1.99.0", Miss.NO_SUCH_OBJECT),
+        ("1.3.6.1.2.1.1.1.1", Miss.NO_SUCH_INSTANCE),
+        ("1.3.6.1.2.1.1.1", Miss.NO_SUCH_INSTANCE),
+        ("1.3.6.1.2.1.2.2.1.2.3", Miss.NO_SUCH_INSTANCE),
+        ("1.3.6.1.2.1.2.2.1.7.1", Miss.NO_SUCH_OBJECT),
+        ("1.3.6.1.6.3.1.1.4.1.0", Miss.NO_SUCH_OBJECT),
+    ],
+    ids=["unknown-scalar", "wrong-instance", "object-without-instance", "missing-row", "missing-column",
+         "other-subtree"],
+)
+def test_get_of_missing_oid(store: RecordStore, oid: str, miss: Miss) -> None:
+    assert store.get(tuple(int(x) for x in oid.split("."))) is miss
+
+
+def test_getnext_walks_in_order_and_ends(store: RecordStore) -> None:
+    walked = []
+    oid: tuple[int, ...] = (1,)
+    while isinstance(found := store.next(oid), Served):
+        walked.append(found.oid)
+        oid = found.oid
+    assert walked == [r.oid for r in store.records]
+    assert store.next((1, 3, 6, 1, 4, 1, 9, 1, 1, 0)) is Miss.END_OF_MIB_VIEW
+    assert store.next((2,)) is Miss.END_OF_MIB_VIEW
+
+
+def test_getnext_from_between_records(store: RecordStore) -> None:
+    found = store.next((1, 3, 6, 1, 2, 1, 2, 2, 1, 2, 3))
+    assert isinstance(found, Served) and found.value == b"ether10"
+
+
+def test_absent_rows_are_skipped_by_getnext() -> None:
+    lines = ["1.3.6.1.4.1.1.1.1|2:row|peak=10,rank=11,seed=s,value=7", "1.3.6.1.4.1.1.1.2|2|8"]
+    store = RecordStore(snmprec.parse(lines), clock=lambda: 0.0)
+    found = store.next((1, 3, 6, 1, 4, 1, 1))
+    assert isinstance(found, Served) and found.value == 8
+    assert store.get((1, 3, 6, 1, 4, 1, 1, 1, 1)) is Miss.NO_SUCH_INSTANCE
+
+
+def test_reboot_restarts_uptime(store: RecordStore) -> None:
+    store.reboot(at=1004.0)
+    found = store.get((1, 3, 6, 1, 2, 1, 1, 3, 0))
+    assert isinstance(found, Served) and found.value == 100
+
+
+@pytest.mark.parametrize(
+    ("oid", "hex_body"),
+    [((1, 3, 6, 1, 2, 1, 1, 1, 0), "2b06010201010100"), ((1, 3, 6, 1, 4, 1, 14988, 1), "2b06010401f50c01"),
+     ((2, 999, 3), "883703")],
+    ids=["sysDescr", "mikrotik", "joint-iso"],
+)
+def test_oid_encoding_round_trips(oid: tuple[int, ...], hex_body: str) -> None:
+    assert ber.oid_body(oid).hex() == hex_body
+    assert ber.decode_oid(bytes.fromhex(hex_body)) == oid
+
+
+@pytest.mark.parametrize(
+    ("tag", "value", "encoded"),
+    [(2, 0, "020100"), (2, 127, "02017f"), (2, 128, "02020080"), (2, -128, "020180"), (2, -129, "0202ff7f"),
+     (65, 2**32 - 1, "410500ffffffff"), (65, 2**32, "410100"), (70, 2**64 - 1, "460900ffffffffffffffff"),
+     (64, "10.0.0.1", "40040a000001"), (4, b"", "0400"), (5, None, "0500")],
+    ids=["zero", "127", "128", "-128", "-129", "counter32-max", "counter32-wraps", "counter64-max", "ip",
+         "empty-string", "null"],
+)
+def test_value_encoding(tag: int, value: object, encoded: str) -> None:
+    assert ber.value(tag, value).hex() == encoded
+
+
+def test_long_lengths() -> None:
+    assert ber.tlv(4, b"x" * 200)[:3].hex() == "0481c8"
+    assert ber.tlv(4, b"x" * 300)[:4].hex() == "0482012c"
+    assert ber.read(ber.tlv(4, b"x" * 300), 0) == (4, 4, 304)
