@@ -209,15 +209,35 @@ def config_schema() -> None:
 def simulate_snmp(
     data_dir: Annotated[Path | None, typer.Option(help="Serve every .snmprec here on one port "
                                                   "(community = file name without .snmprec)")] = None,
-    port: Annotated[int, typer.Option(help="UDP port for --data-dir")] = 1161,
+    port: Annotated[int, typer.Option(help="UDP port for --data-dir (0 = any free port)")] = 1161,
+    base_port: Annotated[int, typer.Option(help="Demo fleet: first UDP port (one per device; 0 = any)")] = 0,
+    write_config: Annotated[Path | None, typer.Option(
+        help="Demo fleet: write a netmon config for the simulated devices here (and its community file)")] = None,
 ) -> None:
     """Serve simulated SNMP devices: the demo fleet (one port each), or a directory of recordings."""
+    from netmon.config.demo import demo_config_yaml
+    from netmon.simulate.fleet import load_demo_fleet, load_demo_sites
     from netmon.simulate.snmp_agent import run_forever
 
+    devices = [] if data_dir is not None else load_demo_fleet()
+    for offset, device in enumerate(devices):
+        device.port = base_port + offset if base_port else 0
+
+    def started(sim: SnmpSimulator) -> None:
+        for device in devices:
+            err.print(f"{device.device_id}: udp 127.0.0.1:{device.port} (community {device.community})",
+                      highlight=False)
+        if write_config is not None and devices:
+            text, secrets = demo_config_yaml(load_demo_sites(), devices,
+                                             lambda name: f"{write_config.stem}.{name}.secret")
+            for name, community in secrets.items():
+                (write_config.parent / name).write_text(community + "\n", encoding="utf-8")
+            write_config.write_text(text, encoding="utf-8")
+            err.print(f"wrote {write_config}: try `netmon poll --config {write_config} --once`", highlight=False)
+        err.print("serving; Ctrl-C stops", highlight=False)
+
     try:
-        run_forever(data_dir=data_dir, port=port)
-    except KeyboardInterrupt:
-        pass
+        run_forever(devices, data_dir=data_dir, port=port, on_started=started)
     except NetmonError as exc:
         raise _fail(exc) from None
 

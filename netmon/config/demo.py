@@ -6,7 +6,9 @@ not secrets of any real device.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+
+import yaml
 
 from netmon.config.loader import Config
 from netmon.config.schema import ExporterConfig, SchedulerConfig
@@ -52,3 +54,33 @@ def demo_config(sites: Iterable[SimSite], devices: Iterable[SimDevice], *, port:
         scheduler=SchedulerConfig(jitter_s=1.0, poll_deadline_s=10.0),
         files=("<embedded demo>",),
     )
+
+
+def demo_config_yaml(sites: Iterable[SimSite], devices: Iterable[SimDevice],
+                     secret_name: Callable[[str], str]) -> tuple[str, dict[str, str]]:
+    """A config file (YAML text) pointing at simulated devices, for `netmon simulate snmp --write-config`,
+    and the secret files it refers to ({file name: community}). `secret_name(credential)` names each file:
+    a real deployment keeps secrets out of the config too."""
+    sim_devices = list(devices)
+    communities = dict.fromkeys(d.community for d in sim_devices)
+    credentials = {c: f"sim-{n}" for n, c in enumerate(communities, 1)}
+    files = {secret_name(name): community for community, name in credentials.items()}
+    routers = {d.site_id: d.device_id for d in sim_devices if d.role == Role.ROUTER.value}
+    doc = {
+        "defaults": {"interval_s": DEMO_INTERVAL_S, "snmp": {"timeout_s": 1.0, "retries": 1}},
+        "credentials": {name: {"snmp_v2c": {"community": {"file": secret_name(name)}}}
+                        for name in credentials.values()},
+        "sites": [{k: v for k, v in {
+            "id": s.id, "name": s.name, "desa": s.desa, "kecamatan": s.kecamatan, "kabupaten": s.kabupaten,
+            "latitude": s.latitude, "longitude": s.longitude,
+            "kim_contact": {"name": s.contact} if s.contact else None}.items() if v is not None}
+            for s in sites],
+        "devices": [{k: v for k, v in {
+            "id": d.device_id, "site": d.site_id, "role": d.role, "address": d.host,
+            "credential": credentials[d.community], "snmp": {"port": d.port},
+            "parent": routers.get(d.site_id) if d.role != Role.ROUTER.value else None,
+            "asset": {"serial": d.serial, "model": d.model} if d.serial or d.model else None}.items()
+            if v is not None} for d in sim_devices],
+    }
+    header = "# Written by `netmon simulate snmp --write-config`: the simulated demo devices.\n"
+    return header + yaml.safe_dump(doc, sort_keys=False, allow_unicode=True), files
