@@ -14,12 +14,15 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from netmon.config.demo import write_demo_config
 from netmon.errors import ConfigError, NetmonError
 from netmon.logs import setup_logging
 
 if TYPE_CHECKING:
     from netmon.config import Config
     from netmon.latest import Snapshot
+    from netmon.simulate.fleet import SimDevice, SimSite
+    from netmon.simulate.routeros.server import RouterOsSimulator, SimRouter
     from netmon.simulate.snmp_agent import SnmpSimulator
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
@@ -73,11 +76,11 @@ def run(
     from netmon.config import Config
 
     async def main() -> None:
-        simulator: SnmpSimulator | None = None
+        simulators: list[SnmpSimulator | RouterOsSimulator] = []
         stop = asyncio.Event()
         install_stop_signals(stop)
         if config is None:
-            cfg, simulator = await _start_demo(port if port is not None else 9877)
+            cfg, simulators = await _start_demo(port if port is not None else 9877)
         else:
             cfg = _load(config)
         if port is not None or listen is not None:
@@ -91,25 +94,49 @@ def run(
         try:
             await netmon.serve(stop)
         finally:
-            if simulator is not None:
+            for simulator in simulators:
                 await simulator.stop()
 
     asyncio.run(main())
 
 
-async def _start_demo(port: int) -> tuple[Config, SnmpSimulator]:
-    from netmon.config.demo import demo_config
+async def _start_demo(port: int) -> tuple[Config, list[SnmpSimulator | RouterOsSimulator]]:
+    import tempfile
+
+    from netmon.config import load_config
+
+    simulators, sites, devices, routers = await _start_simulators(snmp=True, routeros=True)
+    directory = Path(tempfile.mkdtemp(prefix="netmon-demo-"))
+    path = write_demo_config(directory / "netmon-demo.yaml", sites, devices, routers, port=port)
+    log.info("embedded demo: %d simulated SNMP agents and %d RouterOS API routers on 127.0.0.1 (config %s)",
+             len(devices), len(routers), path)
+    return load_config(path), simulators
+
+
+async def _start_simulators(*, snmp: bool, routeros: bool, base_port: int = 0) -> tuple[
+        list[SnmpSimulator | RouterOsSimulator], list[SimSite], list[SimDevice], list[SimRouter]]:
     from netmon.simulate.fleet import load_demo_fleet, load_demo_sites
+    from netmon.simulate.routeros.server import RouterOsSimulator, load_demo_routers
     from netmon.simulate.snmp_agent import SnmpSimulator
 
-    simulator = SnmpSimulator()
-    devices = load_demo_fleet()
-    for device in devices:
-        device.port = simulator.add(device)
-    await simulator.start()
-    log.info("embedded demo: %d simulated devices on 127.0.0.1 (ports %s)", len(devices),
-             ", ".join(str(d.port) for d in devices))
-    return demo_config(load_demo_sites(), devices, port=port), simulator
+    simulators: list[SnmpSimulator | RouterOsSimulator] = []
+    devices = load_demo_fleet() if snmp else []
+    routers = load_demo_routers() if routeros else []
+    if devices:
+        agent = SnmpSimulator()
+        for offset, device in enumerate(devices):
+            device.port = base_port + offset if base_port else 0
+            agent.add(device)
+        await agent.start()
+        simulators.append(agent)
+    if routers:
+        api = RouterOsSimulator()
+        for offset, router in enumerate(routers):
+            router.port = base_port + len(devices) + offset if base_port else 0
+            api.add(router)
+        await api.start()
+        simulators.append(api)
+    return simulators, load_demo_sites(), devices, routers
 
 
 @app.command()
@@ -153,7 +180,7 @@ def poll(
 def _snapshot_json(snap: Snapshot) -> list[dict[str, object]]:
     rows: list[dict[str, object]] = []
     for (device_id, source), result in sorted(snap.results.items()):
-        identity = snap.identities.get(device_id)
+        identity = snap.identities.get((device_id, source))
         rows.append({
             "device": device_id,
             "source": source.value,
@@ -205,41 +232,77 @@ def config_schema() -> None:
     typer.echo(json.dumps(ConfigFile.model_json_schema(), indent=2))
 
 
-@simulate_app.command("snmp")
-def simulate_snmp(
-    data_dir: Annotated[Path | None, typer.Option(help="Serve every .snmprec here on one port "
-                                                  "(community = file name without .snmprec)")] = None,
-    port: Annotated[int, typer.Option(help="UDP port for --data-dir (0 = any free port)")] = 1161,
-    base_port: Annotated[int, typer.Option(help="Demo fleet: first UDP port (one per device; 0 = any)")] = 0,
-    write_config: Annotated[Path | None, typer.Option(
-        help="Demo fleet: write a netmon config for the simulated devices here (and its community file)")] = None,
-) -> None:
-    """Serve simulated SNMP devices: the demo fleet (one port each), or a directory of recordings."""
-    from netmon.config.demo import demo_config_yaml
-    from netmon.simulate.fleet import load_demo_fleet, load_demo_sites
-    from netmon.simulate.snmp_agent import run_forever
+class SimKind(StrEnum):
+    demo = "demo"
+    snmp = "snmp"
+    routeros = "routeros"
 
-    devices = [] if data_dir is not None else load_demo_fleet()
-    for offset, device in enumerate(devices):
-        device.port = base_port + offset if base_port else 0
 
-    def started(sim: SnmpSimulator) -> None:
+def _simulate(kind: SimKind, base_port: int, write_config: Path | None) -> None:
+    async def main() -> None:
+        stop = asyncio.Event()
+        from netmon.app import install_stop_signals
+
+        install_stop_signals(stop)
+        simulators, sites, devices, routers = await _start_simulators(
+            snmp=kind is not SimKind.routeros, routeros=kind is not SimKind.snmp, base_port=base_port)
         for device in devices:
-            err.print(f"{device.device_id}: udp 127.0.0.1:{device.port} (community {device.community})",
+            err.print(f"{device.device_id}: SNMP on udp 127.0.0.1:{device.port} (community {device.community})",
                       highlight=False)
-        if write_config is not None and devices:
-            text, secrets = demo_config_yaml(load_demo_sites(), devices,
-                                             lambda name: f"{write_config.stem}.{name}.secret")
-            for name, community in secrets.items():
-                (write_config.parent / name).write_text(community + "\n", encoding="utf-8")
-            write_config.write_text(text, encoding="utf-8")
+        for router in routers:
+            err.print(f"{router.router_id}: RouterOS {router.version} API on tcp 127.0.0.1:{router.port} "
+                      f"(user {router.user})", highlight=False)
+        if write_config is not None:
+            write_demo_config(write_config, sites, devices, routers)
             err.print(f"wrote {write_config}: try `netmon poll --config {write_config} --once`", highlight=False)
         err.print("serving; Ctrl-C stops", highlight=False)
+        try:
+            await stop.wait()
+        finally:
+            for simulator in simulators:
+                await simulator.stop()
 
     try:
-        run_forever(devices, data_dir=data_dir, port=port, on_started=started)
+        asyncio.run(main())
     except NetmonError as exc:
         raise _fail(exc) from None
+
+
+BASE_PORT = Annotated[int, typer.Option(help="First port (one per simulated device; 0 = any free port)")]
+WRITE_CONFIG = Annotated[Path | None, typer.Option(
+    help="Write a netmon config for the simulated devices here (secrets in files beside it)")]
+
+
+@simulate_app.command("demo")
+def simulate_demo(base_port: BASE_PORT = 0, write_config: WRITE_CONFIG = None) -> None:
+    """Serve the whole demo: SNMP agents and RouterOS API routers of the simulated KIM sites."""
+    _simulate(SimKind.demo, base_port, write_config)
+
+
+@simulate_app.command("snmp")
+def simulate_snmp(
+    base_port: BASE_PORT = 0,
+    write_config: WRITE_CONFIG = None,
+    data_dir: Annotated[Path | None, typer.Option(help="Instead of the demo: serve every .snmprec here on one "
+                                                  "port (community = file name without .snmprec)")] = None,
+    port: Annotated[int, typer.Option(help="UDP port for --data-dir (0 = any free port)")] = 1161,
+) -> None:
+    """Serve simulated SNMP agents: the demo's (one port each), or a directory of recordings."""
+    if data_dir is None:
+        _simulate(SimKind.snmp, base_port, write_config)
+        return
+    from netmon.simulate.snmp_agent import run_forever
+
+    try:
+        run_forever([], data_dir=data_dir, port=port)
+    except NetmonError as exc:
+        raise _fail(exc) from None
+
+
+@simulate_app.command("routeros")
+def simulate_routeros(base_port: BASE_PORT = 0, write_config: WRITE_CONFIG = None) -> None:
+    """Serve the demo's simulated MikroTik routers over the RouterOS API (TCP, one port each)."""
+    _simulate(SimKind.routeros, base_port, write_config)
 
 
 def main() -> None:

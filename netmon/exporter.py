@@ -35,6 +35,9 @@ CATALOGUE: dict[str, MetricDoc] = {
     "netmon_wifi_clients": MetricDoc("Wifi clients associated, per radio interface and SSID.", "gauge"),
     "netmon_wifi_registrations": MetricDoc("Rows in the device's wireless registration table.", "gauge"),
     "netmon_hotspot_active_users": MetricDoc("Hotspot users logged in now (a count, never names).", "gauge"),
+    "netmon_hotspot_hosts": MetricDoc("Devices in the hotspot host table (logged in or not), a count.", "gauge"),
+    "netmon_hotspot_bytes_total": MetricDoc(
+        "Bytes of hotspot sessions, seen from the router: in = users' upload, out = users' download.", "counter"),
     "netmon_dhcp_leases_active": MetricDoc("Active DHCP leases.", "gauge"),
     "netmon_interface_receive_bytes_total": MetricDoc("Bytes received on the interface.", "counter"),
     "netmon_interface_transmit_bytes_total": MetricDoc("Bytes transmitted on the interface.", "counter"),
@@ -54,6 +57,8 @@ PROCESS_GAUGES: dict[str, MetricDoc] = {
     "netmon_scheduler_missed_cycles_total": MetricDoc(
         "Poll cycles skipped because the previous poll of the device was still running or late.", "counter"),
     "netmon_scheduler_polls_total": MetricDoc("Polls started since the daemon started.", "counter"),
+    "netmon_site_unique_clients_today": MetricDoc(
+        "Distinct client devices seen at the site since local midnight (counted by keyed hash).", "gauge"),
 }
 
 
@@ -89,12 +94,14 @@ class SnapshotCollector(Collector):
             success = snap.last_success.get((device_id, source))
             if success is not None:
                 add("netmon_last_poll_success_timestamp_seconds", {"device": device_id, "source": src}, success)
-            if not result.ok:
+        for device_id in sorted({d for d, _s in snap.results}):
+            for _source, sample in snap.values(device_id):
+                add(sample.metric, {"device": device_id, **sample.label_dict()}, sample.value, sample.kind,
+                    sample.help)
+        for device_id in sorted({d for d, _s in snap.identities}):
+            identity = snap.identity(device_id)
+            if identity is None:
                 continue
-            for sample in result.samples:
-                labels = {"device": device_id, **sample.label_dict()}
-                add(sample.metric, labels, sample.value, sample.kind, sample.help)
-        for device_id, identity in sorted(snap.identities.items()):
             device = snap.devices.get(device_id)
             site_record = snap.sites.get(device.site) if device else None
             add("netmon_device_info", {
@@ -107,8 +114,8 @@ class SnapshotCollector(Collector):
         for (device_id, source, reason), count in sorted(snap.errors.items()):
             add("netmon_poll_errors_total", {"device": device_id, "source": source.value, "reason": reason},
                 count, SampleKind.COUNTER)
-        for name, value in sorted(snap.extra.items()):
-            add(name, {}, value)
+        for sample in snap.extra:
+            add(sample.metric, sample.label_dict(), sample.value, sample.kind, sample.help)
         yield from fam.values()
 
 

@@ -6,14 +6,20 @@ Only the event loop writes here; `snapshot()` hands out an immutable copy that m
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 
-from netmon.model import Device, DeviceIdentity, PollResult, Site, Source
+from netmon.model import Device, DeviceIdentity, PollResult, Sample, Site, Source
 
 log = logging.getLogger(__name__)
 
 Key = tuple[str, Source]
+
+
+# When a device is polled by several sources, each metric is taken from the first source in this order that
+# reported it (the API knows hotspot sessions and DHCP servers by name; SNMP is the fallback), so no series
+# is exported twice and a failing source is covered by the other.
+SOURCE_PRECEDENCE = (Source.ROUTEROS, Source.SNMP, Source.PING)
 
 
 @dataclass(frozen=True)
@@ -22,9 +28,29 @@ class Snapshot:
     devices: Mapping[str, Device]
     results: Mapping[Key, PollResult]
     last_success: Mapping[Key, float]
-    identities: Mapping[str, DeviceIdentity]
+    identities: Mapping[Key, DeviceIdentity]
     errors: Mapping[tuple[str, Source, str], int]
-    extra: Mapping[str, float] = field(default_factory=dict)  # process-wide gauges (scheduler, queues)
+    extra: tuple[Sample, ...] = ()  # process-wide series (scheduler, unique clients per site, queues)
+
+    def identity(self, device_id: str) -> DeviceIdentity | None:
+        for source in SOURCE_PRECEDENCE:
+            found = self.identities.get((device_id, source))
+            if found is not None:
+                return found
+        return None
+
+    def values(self, device_id: str) -> list[tuple[Source, Sample]]:
+        """The device's value series from its last successful polls, each metric from one source only."""
+        owner: dict[str, Source] = {}
+        out: list[tuple[Source, Sample]] = []
+        for source in SOURCE_PRECEDENCE:
+            result = self.results.get((device_id, source))
+            if result is None or not result.ok:
+                continue
+            for sample in result.samples:
+                if owner.setdefault(sample.metric, source) is source:
+                    out.append((source, sample))
+        return out
 
 
 class LatestResults:
@@ -33,7 +59,7 @@ class LatestResults:
         self._devices = dict(devices)
         self._results: dict[Key, PollResult] = {}
         self._last_success: dict[Key, float] = {}
-        self._identities: dict[str, DeviceIdentity] = {}
+        self._identities: dict[Key, DeviceIdentity] = {}
         self._errors: dict[tuple[str, Source, str], int] = {}
         # every device starts with zeroed error counters so rate() works from the first failure
         for device in self._devices.values():
@@ -48,7 +74,7 @@ class LatestResults:
         if result.error is None:
             self._last_success[key] = result.started_at + result.duration_s
             if result.identity is not None:
-                self._identities[result.device] = result.identity
+                self._identities[key] = result.identity
         else:
             err_key = (result.device, result.source, result.error.reason)
             self._errors[err_key] = self._errors.get(err_key, 0) + 1
@@ -63,7 +89,7 @@ class LatestResults:
                                                  "reason": result.error.reason if result.error else ""})
         return changed
 
-    def snapshot(self, extra: Mapping[str, float] | None = None) -> Snapshot:
+    def snapshot(self, extra: Iterable[Sample] = ()) -> Snapshot:
         return Snapshot(
             sites=self._sites,
             devices=self._devices,
@@ -71,5 +97,5 @@ class LatestResults:
             last_success=dict(self._last_success),
             identities=dict(self._identities),
             errors=dict(self._errors),
-            extra=dict(extra or {}),
+            extra=tuple(extra),
         )

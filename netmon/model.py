@@ -122,6 +122,23 @@ class SnmpSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class RouterOsSettings:
+    """How to talk to one router's RouterOS API (resolved from config + credentials + defaults)."""
+
+    user: str
+    password: Secret
+    port: int | None = None  # None: 8728, or 8729 with tls
+    tls: bool = False
+    tls_verify: bool = True
+    tls_ca_file: str | None = None
+    timeout_s: float = 5.0
+
+    @property
+    def effective_port(self) -> int:
+        return self.port or (8729 if self.tls else 8728)
+
+
+@dataclass(frozen=True, slots=True)
 class Device:
     """One asset at a site, as the inventory describes it."""
 
@@ -136,6 +153,7 @@ class Device:
     parent: str | None = None
     interval_s: float = 60.0
     snmp: SnmpSettings | None = None
+    routeros: RouterOsSettings | None = None
 
 
 Labels = tuple[tuple[str, str], ...]
@@ -186,6 +204,8 @@ class PollResult:
     samples: tuple[Sample, ...] = ()
     error: CollectorError | None = None
     identity: DeviceIdentity | None = None
+    # keyed hashes of client devices seen (see netmon.privacy); never MAC addresses
+    fingerprints: frozenset[str] = frozenset()
 
     @property
     def ok(self) -> bool:

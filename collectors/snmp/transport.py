@@ -112,6 +112,7 @@ class SnmpTransport:
         self._settings = settings
         self._addr_name = addr_name
         self._v2c = isinstance(settings.auth, SnmpV2cAuth)
+        self._rows: dict[str, int] = {}  # column -> rows in its last walk (sizes max-repetitions)
 
     @classmethod
     async def open(cls, handle: SnmpEngineHandle, host: str, settings: SnmpSettings) -> SnmpTransport:
@@ -146,16 +147,27 @@ class SnmpTransport:
         return None if converted is None else (_text(got), converted)
 
     async def walk(self, columns: Iterable[str]) -> dict[str, SnmpValue]:
-        """Walk table columns side by side with GETBULK; each column stops at the end of its subtree."""
+        """Walk table columns side by side with GETBULK; each column stops at the end of its subtree.
+
+        max-repetitions is sized from the rows each column had in this device's previous walk (plus one
+        to see its end), so a poll does not fetch and decode rows past the tables it reads; a column
+        that grew just costs another round."""
         out: dict[str, SnmpValue] = {}
         position = {col: ObjectName(col) for col in dict.fromkeys(columns)}
-        prefixes = {col: tuple(ObjectName(col)) for col in position}
+        last = {col: oid.asTuple() for col, oid in position.items()}  # plain tuples: cheap to compare
+        prefixes = dict(last)
+        rows = dict.fromkeys(position, 0)
         for _round in range(MAX_WALK_ROUNDS):
             if not position:
                 return out
             cols = list(position)
-            reps = max(1, min(self._settings.max_repetitions, MAX_BULK_VARBINDS // len(cols)))
-            reply = await self._request("bulk", [position[c] for c in cols], repetitions=reps)
+            reps = min(self._settings.max_repetitions, MAX_BULK_VARBINDS // len(cols))
+            known = [self._rows.get(c) for c in cols]
+            if None not in known:
+                left = max(k - rows[c] for c, k in zip(cols, known, strict=True) if k is not None) + 1
+                if left > 0:
+                    reps = min(reps, left)
+            reply = await self._request("bulk", [position[c] for c in cols], repetitions=max(1, reps))
             if not reply:
                 raise DeviceProtocolError("empty GETBULK response")
             done: set[str] = set()
@@ -164,19 +176,22 @@ class SnmpTransport:
                 if col in done:
                     continue
                 prefix = prefixes[col]
-                if isinstance(value, _END) or tuple(oid[:len(prefix)]) != prefix:
+                arcs = oid.asTuple()
+                if isinstance(value, _END) or arcs[:len(prefix)] != prefix:
                     done.add(col)
                     continue
-                if oid <= position[col]:
+                if arcs <= last[col]:
                     raise DeviceProtocolError("agent returned OIDs out of order in a table walk")
-                position[col] = oid
+                position[col], last[col] = oid, arcs
+                rows[col] += 1
                 converted = to_value(value)
                 if converted is not None:
-                    out[_text(oid)] = converted
+                    out[".".join(map(str, arcs))] = converted
             if len(reply) < len(cols):
                 done.update(cols[len(reply):])
             for col in done:
                 position.pop(col, None)
+                self._rows[col] = rows[col]
         raise DeviceProtocolError("table walk did not end")
 
     async def _request(self, kind: str, varbinds: list[ObjectName], repetitions: int = 0

@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 import re
 
+from collectors.radio import band_of_mhz
 from collectors.snmp.varbind import SnmpValue, Varbinds, under
 
 _NUMBER = re.compile(r"^\s*(-?\d+(?:\.\d+)?)")
@@ -57,15 +58,7 @@ def band_of(value: SnmpValue | None) -> str | None:
         if not match:
             return None
         mhz = float(match.group(1))
-    if 2400 <= mhz < 2500:
-        return "2.4GHz"
-    if 4900 <= mhz < 5925:
-        return "5GHz"
-    if 5925 <= mhz <= 7125:
-        return "6GHz"
-    if 57000 <= mhz <= 71000:
-        return "60GHz"
-    return None
+    return band_of_mhz(mhz)
 
 
 def column(varbinds: Varbinds, prefix: str) -> dict[str, SnmpValue]:

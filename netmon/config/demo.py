@@ -1,86 +1,107 @@
-"""The embedded demo's inventory: the simulated KIM sites of `netmon/demo/fleet.yaml`, as a `Config`.
+"""The embedded demo's configuration: the simulated KIM sites of `netmon/demo/fleet.yaml` (SNMP) and
+`netmon/demo/routeros.yaml` (RouterOS API), written as an ordinary config file with secret files, so the
+demo goes through the same loading and validation as a real deployment.
 
-Used by `netmon run` without `--config`. The community strings are the simulator's own demo values,
-not secrets of any real device.
+Used by `netmon run` without `--config` and by `netmon simulate ... --write-config`. The communities
+and passwords are the simulators' own demo values, not secrets of any real device.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
-from netmon.config.loader import Config
-from netmon.config.schema import ExporterConfig, SchedulerConfig
-from netmon.model import AssetRecord, Contact, Device, Owner, Role, Secret, Site, SnmpSettings, SnmpV2cAuth, Source
-from netmon.simulate.fleet import SimDevice, SimSite
+from netmon.model import Owner, Role
+
+if TYPE_CHECKING:
+    from netmon.simulate.fleet import SimDevice, SimSite
+    from netmon.simulate.routeros.server import SimRouter
 
 DEMO_INTERVAL_S = 15.0
+KIM_OWNED = {"kim-ketenger-rb951"}  # the KIM bought this old router itself: its alerts go to the KIM contact
 
 
-def demo_config(sites: Iterable[SimSite], devices: Iterable[SimDevice], *, port: int = 9877,
-                interval_s: float = DEMO_INTERVAL_S) -> Config:
-    site_records = {
-        s.id: Site(id=s.id, name=s.name, desa=s.desa, kecamatan=s.kecamatan, kabupaten=s.kabupaten,
-                   latitude=s.latitude, longitude=s.longitude,
-                   kim_contact=Contact(s.contact) if s.contact else None)
-        for s in sites
-    }
-    sim_devices = list(devices)
-    routers = {d.site_id: d.device_id for d in sim_devices if d.role == Role.ROUTER.value}
-    device_records: dict[str, Device] = {}
-    for number, sim in enumerate(sim_devices, 1):
-        role = Role(sim.role) if sim.role in Role.__members__.values() else Role.OTHER
-        device_records[sim.device_id] = Device(
-            id=sim.device_id,
-            site=sim.site_id or "",
-            role=role,
-            address=sim.host,
-            sources=(Source.SNMP,),
-            owner=Owner.PEMDA,
-            profile=None,  # chosen by discovery, as for real devices
-            parent=routers.get(sim.site_id) if role is not Role.ROUTER else None,
-            interval_s=interval_s,
-            asset=AssetRecord(kode_barang="02.06.02.01.001" if role is Role.ROUTER else "02.06.02.01.002",
-                              nomor_register=f"{number:04d}", serial=sim.serial, model=sim.model,
-                              year_acquired=2024),
-            snmp=SnmpSettings(auth=SnmpV2cAuth(Secret(sim.community)), port=sim.port, timeout_s=1.0,
-                              retries=1),
-        )
-    return Config(
-        sites=site_records,
-        devices=device_records,
-        exporter=ExporterConfig(listen="127.0.0.1", port=port),
-        scheduler=SchedulerConfig(jitter_s=1.0, poll_deadline_s=10.0),
-        files=("<embedded demo>",),
-    )
+def demo_document(sites: Iterable[SimSite], devices: Iterable[SimDevice] = (), routers: Iterable[SimRouter] = (),
+                  *, interval_s: float = DEMO_INTERVAL_S, port: int = 9877) -> tuple[dict[str, Any], dict[str, str]]:
+    """A config document for simulated devices and the secrets it refers to ({credential name: secret}).
 
+    A router simulated on both sides (same id in `devices` and `routers`) is one device with two sources.
+    """
+    sim_devices, sim_routers = list(devices), list(routers)
+    api = {r.router_id: r for r in sim_routers}
+    secrets: dict[str, str] = {}
 
-def demo_config_yaml(sites: Iterable[SimSite], devices: Iterable[SimDevice],
-                     secret_name: Callable[[str], str]) -> tuple[str, dict[str, str]]:
-    """A config file (YAML text) pointing at simulated devices, for `netmon simulate snmp --write-config`,
-    and the secret files it refers to ({file name: community}). `secret_name(credential)` names each file:
-    a real deployment keeps secrets out of the config too."""
-    sim_devices = list(devices)
-    communities = dict.fromkeys(d.community for d in sim_devices)
-    credentials = {c: f"sim-{n}" for n, c in enumerate(communities, 1)}
-    files = {secret_name(name): community for community, name in credentials.items()}
-    routers = {d.site_id: d.device_id for d in sim_devices if d.role == Role.ROUTER.value}
+    def credential(kind: str, secret: str) -> str:
+        for name, value in secrets.items():
+            if value == secret and name.startswith(kind):
+                return name
+        name = f"{kind}-{sum(n.startswith(kind) for n in secrets) + 1}"
+        secrets[name] = secret
+        return name
+
+    credentials: dict[str, Any] = {}
+    entries: list[dict[str, Any]] = []
+    gateways = {d.site_id: d.device_id for d in sim_devices if d.role == Role.ROUTER.value}
+    for r in sim_routers:
+        gateways.setdefault(r.site_id, r.router_id)
+    api_users: dict[str, str] = {}
+    for sim in sim_devices:
+        entry: dict[str, Any] = {"id": sim.device_id, "site": sim.site_id, "role": sim.role, "address": sim.host,
+                                 "sources": ["snmp"], "credential": credential("snmp", sim.community),
+                                 "snmp": {"port": sim.port}}
+        router = api.pop(sim.device_id, None)
+        if router is not None:
+            entry["sources"].append("routeros")
+            entry["routeros_credential"] = credential("api", router.password)
+            api_users[entry["routeros_credential"]] = router.user
+            entry["routeros"] = {"port": router.port}
+        entries.append(entry)
+    for router in api.values():
+        cred = credential("api", router.password)
+        api_users[cred] = router.user
+        entries.append({"id": router.router_id, "site": router.site_id, "role": "router", "address": router.host,
+                        "sources": ["routeros"], "routeros_credential": cred, "routeros": {"port": router.port}})
+    for number, entry in enumerate(entries, 1):
+        if entry["role"] != Role.ROUTER.value and entry["site"] in gateways:
+            entry["parent"] = gateways[entry["site"]]
+        if entry["id"] in KIM_OWNED:
+            entry["owner"] = Owner.KIM.value
+        entry["asset"] = {"kode_barang": "02.06.02.01.001" if entry["role"] == "router" else "02.06.02.01.002",
+                          "nomor_register": f"{number:04d}", "year_acquired": 2024}
+    for name in secrets:
+        if name.startswith("snmp"):
+            credentials[name] = {"snmp_v2c": {"community": {"file": f"{name}.secret"}}}
+        else:
+            credentials[name] = {"routeros": {"user": api_users[name], "password": {"file": f"{name}.secret"}}}
     doc = {
-        "defaults": {"interval_s": DEMO_INTERVAL_S, "snmp": {"timeout_s": 1.0, "retries": 1}},
-        "credentials": {name: {"snmp_v2c": {"community": {"file": secret_name(name)}}}
-                        for name in credentials.values()},
+        "defaults": {"interval_s": interval_s, "snmp": {"timeout_s": 1.0, "retries": 1},
+                     "routeros": {"timeout_s": 3.0}},
+        "exporter": {"listen": "127.0.0.1", "port": port},
+        "scheduler": {"jitter_s": 1.0, "poll_deadline_s": 10.0},
+        "credentials": credentials,
         "sites": [{k: v for k, v in {
             "id": s.id, "name": s.name, "desa": s.desa, "kecamatan": s.kecamatan, "kabupaten": s.kabupaten,
             "latitude": s.latitude, "longitude": s.longitude,
             "kim_contact": {"name": s.contact} if s.contact else None}.items() if v is not None}
             for s in sites],
-        "devices": [{k: v for k, v in {
-            "id": d.device_id, "site": d.site_id, "role": d.role, "address": d.host,
-            "credential": credentials[d.community], "snmp": {"port": d.port},
-            "parent": routers.get(d.site_id) if d.role != Role.ROUTER.value else None,
-            "asset": {"serial": d.serial, "model": d.model} if d.serial or d.model else None}.items()
-            if v is not None} for d in sim_devices],
+        "devices": entries,
     }
-    header = "# Written by `netmon simulate snmp --write-config`: the simulated demo devices.\n"
-    return header + yaml.safe_dump(doc, sort_keys=False, allow_unicode=True), files
+    return doc, secrets
+
+
+def write_demo_config(path: Path, sites: Iterable[SimSite], devices: Iterable[SimDevice] = (),
+                      routers: Iterable[SimRouter] = (), *, port: int = 9877) -> Path:
+    """Write the config for simulated devices to `path`, with each secret in its own file beside it
+    (mode 0600), as a real deployment keeps secrets out of the config."""
+    doc, secrets = demo_document(sites, devices, routers, port=port)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    for name, secret in secrets.items():
+        secret_path = path.parent / f"{name}.secret"
+        secret_path.write_text(secret + "\n", encoding="utf-8")
+        secret_path.chmod(0o600)
+    header = "# Written by kim-netmon for its simulated demo devices (`netmon simulate ... --write-config`).\n"
+    path.write_text(header + yaml.safe_dump(doc, sort_keys=False, allow_unicode=True), encoding="utf-8")
+    return path

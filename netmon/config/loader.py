@@ -27,6 +27,7 @@ from netmon.model import (
     AssetRecord,
     Contact,
     Device,
+    RouterOsSettings,
     Secret,
     Site,
     SnmpAuth,
@@ -54,6 +55,15 @@ class Config:
 class _Origin:
     file: str
     line: int | None
+    keys: dict[str, int] = field(default_factory=dict)  # line of each top-level key of the item
+
+    def line_of(self, key: str) -> int | None:
+        return self.keys.get(key, self.line)
+
+
+def _item_origin(file: Path, lines: dict[Path_, int], section: str, index: int) -> _Origin:
+    keys = {str(p[2]): line for p, line in lines.items() if len(p) == 3 and p[:2] == (section, index)}
+    return _Origin(str(file), lines.get((section, index)), keys)
 
 
 class _LineLoader(yaml.SafeLoader):
@@ -178,8 +188,10 @@ def read_secret(ref: SecretRef, origin: _Origin, key: str) -> Secret:
     return Secret(value)
 
 
-def _resolve_credential(name: str, cred: Credential, origin: _Origin) -> SnmpAuth:
+def _resolve_credential(name: str, cred: Credential, origin: _Origin) -> SnmpAuth | tuple[str, Secret]:
     key = f"credentials.{name}"
+    if cred.routeros is not None:
+        return cred.routeros.user, read_secret(cred.routeros.password, origin, f"{key}.routeros.password")
     if cred.snmp_v2c is not None:
         return SnmpV2cAuth(community=read_secret(cred.snmp_v2c.community, origin, f"{key}.snmp_v2c.community"))
     v3 = cred.snmp_v3
@@ -211,11 +223,11 @@ def load_config(path: str | Path, *, resolve_secrets: bool = True) -> Config:
                                   key=f"credentials.{name}")
             credentials[name] = (cred, origin)
         for i, site in enumerate(parsed.sites):
-            _add_unique(sites, "site", i, site.id, site, _Origin(str(file_path), lines.get(("sites", i))))
+            _add_unique(sites, "site", i, site.id, site, _item_origin(file_path, lines, "sites", i))
         for i, dev in enumerate(parsed.devices):
-            _add_unique(devices, "device", i, dev.id, dev, _Origin(str(file_path), lines.get(("devices", i))))
+            _add_unique(devices, "device", i, dev.id, dev, _item_origin(file_path, lines, "devices", i))
 
-    auths: dict[str, SnmpAuth] = {}
+    auths: dict[str, SnmpAuth | tuple[str, Secret]] = {}
     if resolve_secrets:
         auths = {name: _resolve_credential(name, cred, origin) for name, (cred, origin) in credentials.items()}
 
@@ -230,7 +242,7 @@ def load_config(path: str | Path, *, resolve_secrets: bool = True) -> Config:
         exporter=main.exporter or ExporterConfig(),
         scheduler=main.scheduler or SchedulerConfig(),
         files=tuple(str(p) for p, _c, _l in files),
-        credential_kinds={n: ("snmp_v2c" if c.snmp_v2c else "snmp_v3") for n, (c, _o) in credentials.items()},
+        credential_kinds={n: c.kind for n, (c, _o) in credentials.items()},
     )
 
 
@@ -239,7 +251,7 @@ def _add_unique(table: dict[str, tuple[Any, _Origin]], kind: str, index: int, it
     if item_id in table:
         first = table[item_id][1]
         raise ConfigError(f"duplicate {kind} id {item_id!r} (first at {first.file}:{first.line})",
-                          file=origin.file, line=origin.line, key=f"{kind}s[{index}].id")
+                          file=origin.file, line=origin.line_of("id"), key=f"{kind}s[{index}].id")
     table[item_id] = (item, origin)
 
 
@@ -253,10 +265,10 @@ def _site(cfg: SiteConfig) -> Site:
 
 
 def _device(dev: DeviceConfig, origin: _Origin, defaults: Defaults, sites: dict[str, Any],
-            devices: dict[str, Any], credentials: dict[str, Any], auths: dict[str, SnmpAuth],
+            devices: dict[str, Any], credentials: dict[str, Any], auths: dict[str, Any],
             resolve_secrets: bool) -> Device:
     def fail(message: str, key: str) -> ConfigError:
-        return ConfigError(message, file=origin.file, line=origin.line, key=f"devices[{dev.id}].{key}")
+        return ConfigError(message, file=origin.file, line=origin.line_of(key), key=f"devices[{dev.id}].{key}")
 
     if dev.site not in sites:
         raise fail(f"unknown site {dev.site!r}", "site")
@@ -265,26 +277,36 @@ def _device(dev: DeviceConfig, origin: _Origin, defaults: Defaults, sites: dict[
             raise fail(f"unknown parent device {dev.parent!r}", "parent")
         if dev.parent == dev.id:
             raise fail("a device cannot be its own parent", "parent")
+    def credential(key: str, wanted: tuple[str, ...], what: str) -> Any:
+        name = getattr(dev, key) or getattr(defaults, key)
+        if name is None:
+            raise fail(f"a device with source {what} needs `{key}` (or defaults.{key})", key)
+        if name not in credentials:
+            raise fail(f"unknown credential {name!r}", key)
+        if credentials[name][0].kind not in wanted:
+            raise fail(f"credential {name!r} is not a {what} credential", key)
+        return auths.get(name)
+
+    def options(default: Any, own: Any) -> dict[str, Any]:
+        opts = {k: v for k, v in default.model_dump().items() if v is not None}
+        if own is not None:
+            opts.update({k: v for k, v in own.model_dump().items() if v is not None})
+        return opts
+
     sources = tuple(dev.sources if dev.sources is not None else defaults.sources)
     snmp: SnmpSettings | None = None
+    routeros: RouterOsSettings | None = None
     if Source.SNMP in sources:
-        cred_name = dev.credential or defaults.credential
-        if cred_name is None:
-            raise fail("an SNMP device needs a `credential` (or defaults.credential)", "credential")
-        if cred_name not in credentials:
-            raise fail(f"unknown credential {cred_name!r}", "credential")
-        if credentials[cred_name][0].snmp_v2c is None and credentials[cred_name][0].snmp_v3 is None:
-            raise fail(f"credential {cred_name!r} is not an SNMP credential", "credential")
-        auth = auths.get(cred_name, SnmpV2cAuth(Secret("")))
-        opts = {k: v for k, v in defaults.snmp.model_dump().items() if v is not None}
-        if dev.snmp is not None:
-            opts.update({k: v for k, v in dev.snmp.model_dump().items() if v is not None})
-        snmp = SnmpSettings(auth=auth, **opts)
+        auth = credential("credential", ("snmp_v2c", "snmp_v3"), "snmp")
+        snmp = SnmpSettings(auth=auth or SnmpV2cAuth(Secret("")), **options(defaults.snmp, dev.snmp))
+    if Source.ROUTEROS in sources:
+        user, password = credential("routeros_credential", ("routeros",), "routeros") or ("", Secret(""))
+        routeros = RouterOsSettings(user=user, password=password, **options(defaults.routeros, dev.routeros))
     a = dev.asset
     return Device(
         id=dev.id, site=dev.site, role=dev.role, address=dev.address, sources=sources,
         owner=dev.owner or defaults.owner, profile=dev.profile, parent=dev.parent,
-        interval_s=dev.interval_s or defaults.interval_s, snmp=snmp,
+        interval_s=dev.interval_s or defaults.interval_s, snmp=snmp, routeros=routeros,
         asset=AssetRecord(kode_barang=a.kode_barang, nomor_register=a.nomor_register, serial=a.serial,
                           model=a.model, year_acquired=a.year_acquired, value_idr=a.value_idr),
     )

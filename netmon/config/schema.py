@@ -51,15 +51,25 @@ class SnmpV3Credential(Strict):
         return self
 
 
+class RouterOsCredential(Strict):
+    user: str
+    password: SecretRef
+
+
 class Credential(Strict):
     snmp_v2c: SnmpV2cCredential | None = None
     snmp_v3: SnmpV3Credential | None = None
+    routeros: RouterOsCredential | None = None
 
     @model_validator(mode="after")
     def _one_kind(self) -> Credential:
-        if sum(x is not None for x in (self.snmp_v2c, self.snmp_v3)) != 1:
-            raise ValueError("a credential is exactly one of: snmp_v2c, snmp_v3")
+        if sum(x is not None for x in (self.snmp_v2c, self.snmp_v3, self.routeros)) != 1:
+            raise ValueError("a credential is exactly one of: snmp_v2c, snmp_v3, routeros")
         return self
+
+    @property
+    def kind(self) -> str:
+        return "snmp_v2c" if self.snmp_v2c else "snmp_v3" if self.snmp_v3 else "routeros"
 
 
 class Contact(Strict):
@@ -96,6 +106,14 @@ class SnmpOptions(Strict):
     rediscover_s: float | None = Field(default=None, ge=60)
 
 
+class RouterOsOptions(Strict):
+    port: int | None = Field(default=None, ge=1, le=65535, description="8728, or 8729 with tls")
+    tls: bool | None = Field(default=None, description="API-SSL")
+    tls_verify: bool | None = Field(default=None, description="Verify the router's certificate")
+    tls_ca_file: str | None = None
+    timeout_s: float | None = Field(default=None, gt=0, le=120)
+
+
 class DeviceConfig(Strict):
     id: str = Field(pattern=ID_PATTERN)
     site: str
@@ -104,10 +122,12 @@ class DeviceConfig(Strict):
     sources: list[Source] | None = None
     profile: str | None = None
     owner: Owner | None = None
-    credential: str | None = None
+    credential: str | None = Field(default=None, description="SNMP credential")
+    routeros_credential: str | None = Field(default=None, description="RouterOS API credential")
     parent: str | None = None
     interval_s: float | None = Field(default=None, ge=5, le=3600)
     snmp: SnmpOptions | None = None
+    routeros: RouterOsOptions | None = None
     asset: AssetConfig = AssetConfig()
 
 
@@ -116,7 +136,9 @@ class Defaults(Strict):
     owner: Owner = Owner.PEMDA
     sources: list[Source] = [Source.SNMP]
     credential: str | None = None
+    routeros_credential: str | None = None
     snmp: SnmpOptions = SnmpOptions()
+    routeros: RouterOsOptions = RouterOsOptions()
 
 
 class ExporterConfig(Strict):
@@ -128,7 +150,8 @@ class SchedulerConfig(Strict):
     max_in_flight: int = Field(default=256, ge=1, le=100000)
     jitter_s: float = Field(default=5, ge=0, description="Random start offset per cycle, spread over devices")
     poll_deadline_s: float = Field(default=30, gt=0, description="Whole-poll deadline per device")
-    workers: int = Field(default=1, ge=1, le=64, description="Poller processes (one core each)")
+    routeros_threads: int = Field(default=32, ge=1, le=1024,
+                                  description="Threads for blocking RouterOS API calls (a hung router holds one)")
 
 
 class ConfigFile(Strict):

@@ -4,6 +4,7 @@ and the simulator run by an ordinary (non-root) user."""
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import signal
 import socket
@@ -20,6 +21,8 @@ from peers import promtool_check, require
 
 REPO = Path(__file__).resolve().parents[2]
 NETMON = [sys.executable, "-m", "netmon.cli"]
+# the demo: 6 SNMP agents (3 routers also over the API) and 2 API-only routers -> 11 (device, source) pairs
+DEMO_SERIES = 11
 
 
 def free_tcp_port() -> int:
@@ -132,13 +135,15 @@ def test_embedded_demo_serves_live_metrics_and_stops_cleanly() -> None:
         deadline = time.monotonic() + 45
         while time.monotonic() < deadline:
             status, text = fetch(f"http://127.0.0.1:{port}/metrics")
-            if status == 200 and text.count("netmon_device_up{") == 6 and " 0.0\n" not in _up_lines(text):
+            if status == 200 and text.count("netmon_device_up{") == DEMO_SERIES and " 0.0\n" not in _up_lines(text):
                 break
             time.sleep(0.5)
         up = _up_lines(text)
-        assert up.count(" 1.0") == 6, text[:2000]
+        assert up.count(" 1.0") == DEMO_SERIES, text[:2000]
+        assert 'source="routeros"' in up and 'source="snmp"' in up
         for needle in ("netmon_device_uptime_seconds{", "netmon_interface_receive_bytes_total{",
-                       "netmon_wifi_clients{", "netmon_hotspot_active_users{"):
+                       "netmon_wifi_clients{", "netmon_hotspot_active_users{", "netmon_dhcp_leases_active{",
+                       "netmon_hotspot_bytes_total{", "netmon_site_unique_clients_today{"):
             assert needle in text
         assert fetch(f"http://127.0.0.1:{port}/healthz")[0] == 200
     finally:
@@ -150,7 +155,9 @@ def test_embedded_demo_serves_live_metrics_and_stops_cleanly() -> None:
             raise
     assert code == 0
     logs = proc.stderr.read() if proc.stderr else ""
-    assert '"level": "info"' in logs and "kim-demo" not in logs  # JSON logs, no community strings
+    assert '"level": "info"' in logs
+    for secret in ("kim-demo", "kotayasa-ro", "kim-api-demo"):  # JSON logs, no community or password
+        assert not re.search(rf"(?<![\w-]){re.escape(secret)}(?![\w-])", logs), secret
 
 
 def _up_lines(text: str) -> str:

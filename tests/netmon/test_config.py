@@ -125,11 +125,11 @@ BAD_CASES = [
     ("unknown-key-in-include", None, lambda s: s.replace("    owner: kim", "    ownr: kim"),
      "baturraden.yaml", 12, "devices[0].ownr", "Extra inputs"),
     ("unknown-site", None, lambda s: s.replace("    site: kim-kemutug", "    site: kim-nowhere"),
-     "baturraden.yaml", 8, "site", "unknown site"),
+     "baturraden.yaml", 9, "site", "unknown site"),
     ("unknown-parent", None, lambda s: s.replace("parent: ks-router", "parent: ks-gone"),
-     "baturraden.yaml", 8, "parent", "unknown parent"),
+     "baturraden.yaml", 14, "parent", "unknown parent"),
     ("unknown-credential", None, lambda s: s.replace("credential: ap-v3", "credential: nope"),
-     "baturraden.yaml", 8, "credential", "unknown credential"),
+     "baturraden.yaml", 13, "credential", "unknown credential"),
     ("duplicate-device", None, lambda s: s.replace("id: kl-ap", "id: ks-router"),
      "baturraden.yaml", 8, "devices[0].id", "duplicate device"),
     ("secret-in-config", lambda s: s.replace("community: {env: TEST_NETMON_COMMUNITY}", "community: public"),
@@ -208,6 +208,7 @@ def test_example_config_in_deploy_is_valid(monkeypatch: pytest.MonkeyPatch) -> N
     monkeypatch.setenv("NETMON_KIM_COMMUNITY", "example")
     monkeypatch.setenv("NETMON_AP_AUTH_KEY", "example-auth")
     monkeypatch.setenv("NETMON_AP_PRIV_KEY", "example-priv")
+    monkeypatch.setenv("NETMON_ROUTEROS_PASSWORD", "example-password")
     cfg = load_config(example)
     assert cfg.devices and cfg.sites
 
@@ -216,3 +217,54 @@ def test_error_message_text_example() -> None:
     exc = ConfigError("unknown site 'x'", file="a.yaml", line=3, key="devices[0].site")
     assert str(exc) == "a.yaml:3: devices[0].site: unknown site 'x'"
     assert textwrap.dedent(str(exc)) == str(exc)
+
+
+ROUTEROS = """\
+defaults:
+  credential: snmp
+  routeros_credential: api
+  routeros: {timeout_s: 4}
+credentials:
+  snmp:
+    snmp_v2c: {community: {env: TEST_NETMON_COMMUNITY}}
+  api:
+    routeros: {user: netmon-ro, password: {env: TEST_NETMON_PRIV}}
+sites:
+  - {id: kim-a, name: KIM A, desa: A, kecamatan: K, kabupaten: B}
+devices:
+  - id: a-router
+    site: kim-a
+    role: router
+    address: 10.0.0.1
+    sources: [snmp, routeros]
+    routeros: {tls: true, tls_verify: false}
+  - id: a-ap
+    site: kim-a
+    role: ap
+    address: 10.0.0.2
+    sources: [routeros]
+    routeros_credential: snmp
+"""
+
+
+def test_routeros_device_gets_api_settings_and_both_sources(tmp_path: Path, env: None) -> None:
+    path = tmp_path / "netmon.yaml"
+    path.write_text(ROUTEROS.replace("    routeros_credential: snmp\n", ""))
+    cfg = load_config(path)
+    router = cfg.devices["a-router"]
+    assert router.sources == (Source.SNMP, Source.ROUTEROS)
+    assert router.snmp is not None and router.routeros is not None
+    assert router.routeros.user == "netmon-ro" and router.routeros.password.reveal() == "priv-s3cret-456"
+    assert router.routeros.tls and not router.routeros.tls_verify and router.routeros.effective_port == 8729
+    assert router.routeros.timeout_s == 4
+    ap = cfg.devices["a-ap"]
+    assert ap.snmp is None and ap.routeros is not None and ap.routeros.effective_port == 8728
+    assert cfg.credential_kinds == {"snmp": "snmp_v2c", "api": "routeros"}
+
+
+def test_snmp_credential_used_for_routeros_is_an_error(tmp_path: Path, env: None) -> None:
+    path = tmp_path / "netmon.yaml"
+    path.write_text(ROUTEROS)
+    with pytest.raises(ConfigError, match="not a routeros credential") as info:
+        load_config(path)
+    assert info.value.key == "devices[a-ap].routeros_credential" and info.value.line == 24

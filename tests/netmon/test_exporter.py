@@ -27,7 +27,7 @@ from netmon.model import (
 GOLDEN = Path(__file__).parent / "golden" / "metrics.prom"
 SITES = {"kim-a": Site("kim-a", "KIM A", "Karangsalam", "Baturraden", "Banyumas")}
 DEVICES = {
-    "a-router": Device("a-router", "kim-a", Role.ROUTER, "127.0.0.1", (Source.SNMP,), Owner.PEMDA),
+    "a-router": Device("a-router", "kim-a", Role.ROUTER, "127.0.0.1", (Source.SNMP, Source.ROUTEROS), Owner.PEMDA),
     "a-ap": Device("a-ap", "kim-a", Role.AP, "127.0.0.1", (Source.SNMP,), Owner.KIM, parent="a-router"),
 }
 ROUTER_SAMPLES = (
@@ -36,7 +36,6 @@ ROUTER_SAMPLES = (
     Sample("netmon_interface_transmit_bytes_total", 987654, (("interface", "ether1"),), SampleKind.COUNTER),
     Sample("netmon_interface_up", 1, (("interface", "ether1"),)),
     Sample("netmon_wifi_clients", 7, (("interface", "wlan1"), ("ssid", "KIM-Gratis"), ("band", "2.4GHz"))),
-    Sample("netmon_hotspot_active_users", 5, (("server", "all"),)),
     Sample("netmon_dhcp_leases_active", 9, (("server", "all"),)),
     Sample("netmon_device_cpu_load_ratio", 0.07),
     Sample("netmon_device_temperature_celsius", 41),
@@ -49,6 +48,13 @@ IDENTITY = DeviceIdentity("mikrotik", "MikroTik", "RBD52G-5HacD2HnD", "7.16.1", 
 def build() -> LatestResults:
     latest = LatestResults(SITES, DEVICES)
     latest.record(PollResult("a-router", Source.SNMP, 1_700_000_000.0, 0.25, ROUTER_SAMPLES, identity=IDENTITY))
+    latest.record(PollResult("a-router", Source.ROUTEROS, 1_700_000_000.0, 0.125, (
+        Sample("netmon_hotspot_active_users", 5, (("server", "hs-kim"),)),
+        Sample("netmon_hotspot_hosts", 8, (("server", "hs-kim"),)),
+        Sample("netmon_hotspot_bytes_total", 1_048_576, (("server", "hs-kim"), ("direction", "in")),
+               SampleKind.COUNTER),
+        Sample("netmon_dhcp_leases_active", 9, (("server", "dhcp-kim"),)),
+    )))
     latest.record(PollResult("a-ap", Source.SNMP, 1_700_000_000.0, 0.5,
                              (Sample("netmon_wifi_clients", 3, (("interface", "wlan1"), ("ssid", "KIM"),
                                                                 ("band", "5GHz"))),)))
@@ -57,14 +63,16 @@ def build() -> LatestResults:
 
 
 def test_metrics_match_the_golden_file() -> None:
-    text = render(build().snapshot({"netmon_scheduler_polls_in_flight": 0}))
+    text = render(build().snapshot([Sample("netmon_scheduler_polls_in_flight", 0),
+                                    Sample("netmon_site_unique_clients_today", 12, (("site", "kim-a"),))]))
     if os.environ.get("NETMON_UPDATE_GOLDEN") == "1":
         GOLDEN.write_bytes(text)
     assert text.decode() == GOLDEN.read_text()
 
 
 def test_promtool_finds_the_exposition_clean() -> None:
-    result = promtool_check(render(build().snapshot({"netmon_scheduler_missed_cycles_total": 3})))
+    result = promtool_check(render(build().snapshot([Sample("netmon_scheduler_missed_cycles_total", 3,
+                                                            kind=SampleKind.COUNTER)])))
     assert result.returncode == 0 and result.stdout.strip() == "" and result.stderr.strip() == "", (
         result.stdout + result.stderr)
 
@@ -109,3 +117,20 @@ async def http_get(port: int, path: str) -> tuple[int, bytes]:
     writer.close()
     head, _, body = raw.partition(b"\r\n\r\n")
     return int(head.split()[1]), body
+
+
+def test_a_metric_reported_by_two_sources_is_exported_once_and_falls_back() -> None:
+    latest = LatestResults(SITES, DEVICES)
+    snmp = (Sample("netmon_interface_receive_bytes_total", 100, (("interface", "ether1"),), SampleKind.COUNTER),
+            Sample("netmon_device_temperature_celsius", 41))
+    api = (Sample("netmon_interface_receive_bytes_total", 101, (("interface", "ether1"),), SampleKind.COUNTER),)
+    latest.record(PollResult("a-router", Source.SNMP, 1.0, 0.1, snmp))
+    latest.record(PollResult("a-router", Source.ROUTEROS, 1.0, 0.1, api))
+    text = render(latest.snapshot()).decode()
+    assert text.count("netmon_interface_receive_bytes_total{") == 1
+    assert 'netmon_interface_receive_bytes_total{device="a-router",interface="ether1"} 101.0' in text
+    assert 'netmon_device_temperature_celsius{device="a-router"} 41.0' in text  # only SNMP has it
+    latest.record(PollResult("a-router", Source.ROUTEROS, 2.0, 0.1, error=DeviceUnreachable("api down")))
+    text = render(latest.snapshot()).decode()
+    assert 'netmon_interface_receive_bytes_total{device="a-router",interface="ether1"} 100.0' in text
+    assert promtool_check(text.encode()).returncode == 0

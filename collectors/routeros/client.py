@@ -1,0 +1,206 @@
+"""The routeros-api adapter: the one module that imports `routeros_api`.
+
+One persistent, logged-in connection per router, reused across polls. The library is blocking, so every
+call runs on a bounded thread pool (a hung router holds one worker thread, never the event loop), with a
+socket timeout on connect and on every read. Guards against the library's known problems:
+
+- decoding: values are read through the *binary* resource and decoded here as UTF-8 with replacement,
+  so a hostname or comment in another encoding cannot crash a poll;
+- dirty buffers: after any error mid-reply the socket may still hold part of an answer, and the library
+  would hand those words to the next command ("Unknown tag"); we drop the connection on every error
+  and log in again on the next call;
+- renamed keys: the library turns the wire's `.id` into `id`; rows are given back with wire names;
+- unbounded caches: the library keeps an entry per outstanding tag in `response_buffor` and never
+  removes it when a reply fails; dropping the connection drops the whole communicator with it.
+
+Errors become `netmon.errors`: no answer -> DeviceUnreachable, login refused -> AuthenticationFailed,
+"no such command" -> FeatureUnavailable, anything malformed -> DeviceProtocolError. Messages never
+contain the password.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+import socket
+import ssl
+import threading
+import time
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
+
+import routeros_api
+from routeros_api import exceptions as ros_exc
+
+from netmon.errors import (
+    AuthenticationFailed,
+    CollectorError,
+    DeviceProtocolError,
+    DeviceUnreachable,
+    FeatureUnavailable,
+)
+from netmon.model import RouterOsSettings
+
+log = logging.getLogger(__name__)
+
+Row = dict[str, str]
+T = TypeVar("T")
+BACKOFF_MIN_S = 1.0
+BACKOFF_MAX_S = 300.0
+MISSING_MENU = ("no such command", "unknown command", "no such item")
+
+
+def _decode(value: bytes | None) -> str:
+    return "" if value is None else value.decode("utf-8", "replace")
+
+
+def _ssl_context(settings: RouterOsSettings) -> ssl.SSLContext:
+    context = ssl.create_default_context(cafile=settings.tls_ca_file)
+    if not settings.tls_verify:
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+        # RouterOS API-SSL without a certificate speaks anonymous Diffie-Hellman only
+        context.set_ciphers("ALL:ADH:@SECLEVEL=0")
+    return context
+
+
+class _RawQuery:
+    """A query word passed through as written (`?type=ether`, `?#|`), in the library's query protocol."""
+
+    def __init__(self, word: bytes) -> None:
+        self.word = word
+
+    def get_api_format(self) -> list[bytes]:
+        return [self.word]
+
+
+class RouterOsClient:
+    """API access to one router. Methods are coroutines; the blocking work runs in `executor`."""
+
+    def __init__(self, host: str, settings: RouterOsSettings, executor: ThreadPoolExecutor,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self._host = host
+        self._settings = settings
+        self._executor = executor
+        self._clock = clock
+        self._lock = threading.Lock()  # one command at a time on the connection
+        self._pool: routeros_api.RouterOsApiPool | None = None
+        self._api: Any = None
+        self._failures = 0
+        self._retry_at = 0.0
+        self.connects = 0  # logins performed, for tests and the benchmark
+
+    async def print(self, path: str, *, proplist: Sequence[str] = (), where: Mapping[str, str] | None = None,
+                    queries: Sequence[str] = ()) -> list[Row]:
+        """`<path>/print` with an optional `.proplist`, `?name=value` filters and raw query words."""
+        arguments: dict[str, bytes] = {}
+        if proplist:
+            arguments[".proplist"] = ",".join(proplist).encode()
+        return await self._run(lambda api: self._call(api, path, arguments, where, queries)[0])
+
+    async def count(self, path: str, *, where: Mapping[str, str] | None = None,
+                    queries: Sequence[str] = ()) -> int:
+        """`<path>/print count-only`: the router counts, nothing else crosses the wire."""
+        def call(api: Any) -> int:
+            _rows, done = self._call(api, path, {"count-only": b""}, where, queries)
+            try:
+                return int(done.get("ret", ""))
+            except ValueError:
+                raise DeviceProtocolError(f"count-only on {path} returned no number") from None
+        return await self._run(call)
+
+    async def close(self) -> None:
+        await asyncio.get_running_loop().run_in_executor(self._executor, self._disconnect)
+
+    @property
+    def connected(self) -> bool:
+        return self._pool is not None
+
+    async def _run(self, fn: Callable[[Any], T]) -> T:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._executor, self._guarded, fn)
+
+    def _guarded(self, fn: Callable[[Any], T]) -> T:
+        with self._lock:
+            api = self._connected_api()
+            try:
+                result = fn(api)
+            except FeatureUnavailable:
+                raise  # a clean !trap/!done exchange: the connection stays usable
+            except CollectorError:
+                self._disconnect()
+                raise
+            except (ros_exc.RouterOsApiConnectionError, OSError) as exc:
+                self._disconnect()
+                raise DeviceUnreachable(f"RouterOS API connection lost: {type(exc).__name__}") from None
+            except (ros_exc.RouterOsApiError, AssertionError, ValueError, KeyError, IndexError) as exc:
+                self._disconnect()
+                raise DeviceProtocolError(f"RouterOS API reply not understood: {type(exc).__name__}") from None
+            self._failures = 0
+            return result
+
+    def _connected_api(self) -> Any:
+        if self._api is not None:
+            return self._api
+        now = self._clock()
+        if now < self._retry_at:
+            raise DeviceUnreachable(f"reconnect to RouterOS API backing off for {self._retry_at - now:.0f}s")
+        settings = self._settings
+        pool = routeros_api.RouterOsApiPool(
+            self._host, username=settings.user, password=settings.password.reveal(),
+            port=settings.effective_port, plaintext_login=True, use_ssl=settings.tls,
+            ssl_context=_ssl_context(settings) if settings.tls else None,
+        )
+        pool.socket_timeout = settings.timeout_s
+        try:
+            self._api = pool.get_api()
+        except ros_exc.RouterOsApiCommunicationError as exc:
+            pool.disconnect()
+            self._note_failure()
+            message = _decode(getattr(exc, "original_message", b""))
+            raise AuthenticationFailed(f"RouterOS API login refused: {message or 'invalid user or password'}") \
+                from None
+        except (ros_exc.RouterOsApiConnectionError, OSError) as exc:
+            pool.disconnect()
+            self._note_failure()
+            reason = "timed out" if isinstance(exc, socket.timeout) or "timed out" in str(exc) else "failed"
+            raise DeviceUnreachable(f"RouterOS API connect to port {settings.effective_port} {reason}") from None
+        except (ros_exc.RouterOsApiError, AssertionError, ValueError, KeyError, IndexError) as exc:
+            pool.disconnect()
+            self._note_failure()
+            raise DeviceProtocolError(f"RouterOS API login reply not understood: {type(exc).__name__}") from None
+        self._pool = pool
+        self.connects += 1
+        return self._api
+
+    def _note_failure(self) -> None:
+        self._failures += 1
+        delay = min(BACKOFF_MAX_S, BACKOFF_MIN_S * 2 ** (self._failures - 1))
+        self._retry_at = self._clock() + delay * random.uniform(0.8, 1.2)
+
+    def _disconnect(self) -> None:
+        pool, self._pool, self._api = self._pool, None, None
+        if pool is not None:
+            with contextlib.suppress(OSError):
+                pool.disconnect()
+
+    @staticmethod
+    def _call(api: Any, path: str, arguments: dict[str, bytes], where: Mapping[str, str] | None,
+              queries: Sequence[str]) -> tuple[list[Row], Row]:
+        resource = api.get_binary_resource(path)
+        extra = [_RawQuery(q.encode()) for q in queries]
+        filters = {k: v.encode() for k, v in (where or {}).items()}
+        try:
+            response = resource.call("print", arguments, filters, additional_queries=extra)
+        except ros_exc.RouterOsApiCommunicationError as exc:
+            message = _decode(getattr(exc, "original_message", b""))
+            if any(m in message.lower() for m in MISSING_MENU):
+                raise FeatureUnavailable(f"{path}: {message}") from None
+            raise DeviceProtocolError(f"{path}: router said {message!r}") from None
+        # the library renames `.id` to `id` in replies; give the wire name back
+        rows = [{(".id" if k == "id" else k): _decode(v) for k, v in row.items()} for row in response]
+        done = {k: _decode(v) for k, v in response.done_message.items()}
+        return rows, done
