@@ -49,9 +49,19 @@ def series(text: str) -> set[str]:
 @pytest.fixture(scope="module")
 def simulated_fleet(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """`netmon simulate snmp --write-config` in a subprocess; yields the config it wrote."""
-    work = tmp_path_factory.mktemp("sim")
+    yield from simulate("snmp", tmp_path_factory)
+
+
+@pytest.fixture(scope="module")
+def simulated_routers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """`netmon simulate routeros --write-config` in a subprocess; yields the config it wrote."""
+    yield from simulate("routeros", tmp_path_factory)
+
+
+def simulate(kind: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    work = tmp_path_factory.mktemp(f"sim-{kind}")
     config = work / "sim.yaml"
-    proc = subprocess.Popen([*NETMON, "simulate", "snmp", "--write-config", str(config)], cwd=REPO,
+    proc = subprocess.Popen([*NETMON, "simulate", kind, "--write-config", str(config)], cwd=REPO,
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 30
     while not config.exists() and proc.poll() is None and time.monotonic() < deadline:
@@ -87,6 +97,21 @@ def test_poll_once_prints_prometheus_text_that_promtool_accepts(simulated_fleet:
     assert 'netmon_device_up{device="kim-ketenger-ap",site="kim-ketenger",source="snmp"} 1.0' in text
     assert "netmon_wifi_clients{" in text and "netmon_interface_receive_bytes_total{" in text
     assert 'netmon_device_info{device="kim-ketenger-ap"' in text and 'vendor="Ubiquiti"' in text
+    check = promtool_check(text.encode())
+    assert check.returncode == 0 and not check.stdout.strip(), check.stdout + check.stderr
+
+
+def test_poll_once_against_simulated_routeros_shows_free_usage(simulated_routers: Path) -> None:
+    result = subprocess.run([*NETMON, "poll", "--config", str(simulated_routers), "--once", "--format",
+                             "prometheus"], cwd=REPO, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    text = result.stdout
+    assert text.count('source="routeros"} 1.0') == 5  # every simulated router answered over the API
+    for needle in ("netmon_hotspot_active_users{", "netmon_wifi_clients{", "netmon_dhcp_leases_active{",
+                   "netmon_device_uptime_seconds{", "netmon_interface_receive_bytes_total{",
+                   "netmon_hotspot_bytes_total{", "netmon_site_unique_clients_today{"):
+        assert needle in text, needle
+    assert "kim-api-demo" not in text and "kim-api-demo" not in simulated_routers.read_text()
     check = promtool_check(text.encode())
     assert check.returncode == 0 and not check.stdout.strip(), check.stdout + check.stderr
 
