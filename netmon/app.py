@@ -11,6 +11,7 @@ import time
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 
+from collectors.ping.collector import PingCollector
 from collectors.routeros.collector import RouterOsCollector
 from collectors.snmp.collector import SnmpCollector
 from collectors.snmp.profile import ProfileSet, load_profiles
@@ -35,7 +36,9 @@ class NetmonApp:
         self._routeros_threads = ThreadPoolExecutor(max_workers=config.scheduler.routeros_threads,
                                                     thread_name_prefix="routeros")
         self.routeros = RouterOsCollector(self._routeros_threads, fingerprint=self.uniques.fingerprint)
-        self.pollers: dict[Source, PollFn] = {Source.SNMP: self.snmp.poll, Source.ROUTEROS: self.routeros.poll}
+        self.ping = PingCollector()
+        self.pollers: dict[Source, PollFn] = {Source.SNMP: self.snmp.poll, Source.ROUTEROS: self.routeros.poll,
+                                              Source.PING: self.ping.poll}
         self.schedulers = [self._scheduler(config.devices.values(), source) for source in self.pollers]
         self.exporter: ExporterServer | None = None
         self._started = time.monotonic()

@@ -46,6 +46,8 @@ CATALOGUE: dict[str, MetricDoc] = {
     "netmon_device_memory_used_ratio": MetricDoc("Share of the device's RAM in use, 0 to 1.", "gauge"),
     "netmon_device_temperature_celsius": MetricDoc("Temperature reported by the device.", "gauge"),
     "netmon_device_voltage_volts": MetricDoc("Supply voltage reported by the device.", "gauge"),
+    "netmon_ping_rtt_seconds": MetricDoc("Average ICMP echo round-trip time of the last probe.", "gauge"),
+    "netmon_ping_loss_ratio": MetricDoc("Share of ICMP echo requests of the last probe left unanswered.", "gauge"),
     "netmon_poll_duration_seconds": MetricDoc("Duration of the last poll of this device and source.", "gauge"),
     "netmon_poll_errors_total": MetricDoc("Failed polls by reason (timeout, auth, protocol, ...).", "counter"),
     "netmon_last_poll_success_timestamp_seconds": MetricDoc(

@@ -210,3 +210,91 @@ class PollResult:
     @property
     def ok(self) -> bool:
         return self.error is None
+
+
+class Status(StrEnum):
+    """Availability of a device (STYLE.md section 2). Derived from polls, never set by hand."""
+
+    UNKNOWN = "unknown"  # never polled yet, or the daemon was not running
+    UP = "up"
+    DEGRADED = "degraded"  # some source answers and another fails (e.g. ping ok, SNMP fails)
+    DOWN = "down"
+    DISABLED = "disabled"  # monitoring switched off for the device
+
+
+class Cause(StrEnum):
+    """Whose problem an outage is."""
+
+    DEVICE = "device"  # the device itself failed while its parent / site answers: a failed asset
+    SITE = "site"  # everything at the site is unreachable: power or uplink
+    PARENT = "parent"  # behind a parent that is down: not counted against the device
+    MAINTENANCE = "maintenance"  # inside a declared maintenance window
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceState:
+    device: str
+    status: Status
+    since: float  # unix time of the last status change
+    consecutive_failures: int = 0
+    consecutive_successes: int = 0
+    last_error: str | None = None  # error class name and reason only: bounded, no secrets
+    last_good_poll: float | None = None
+    uptime_s: float | None = None  # last uptime seen (for reboot detection)
+    uptime_at: float | None = None  # when it was seen
+
+
+@dataclass(frozen=True, slots=True)
+class StateChange:
+    device: str
+    old: Status
+    new: Status
+    at: float
+    reason: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Reboot:
+    device: str
+    booted_at: float  # estimated from uptime
+    detected_at: float
+
+
+@dataclass(frozen=True, slots=True)
+class Outage:
+    """One episode of a device being down (or degraded). `id` is stable across restarts."""
+
+    id: str
+    device: str
+    site: str
+    started_at: float
+    cause: Cause
+    status: Status = Status.DOWN
+    ended_at: float | None = None
+
+    @property
+    def open(self) -> bool:
+        return self.ended_at is None
+
+
+@dataclass(frozen=True, slots=True)
+class MaintenanceWindow:
+    """A declared window in which outages are `maintenance`, not failures. Repeats every `every_s`
+    seconds from `start` when set (daily or weekly windows). Empty scope lists match nothing."""
+
+    name: str
+    start: float  # unix time
+    end: float  # unix time of the first occurrence's end
+    every_s: float | None = None
+    devices: frozenset[str] = frozenset()
+    sites: frozenset[str] = frozenset()
+    kecamatan: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True, slots=True)
+class StatePolicy:
+    """Tolerance on both edges of the availability state machine."""
+
+    down_after_failures: int = 3  # consecutive failed polls ...
+    down_after_s: float = 180.0  # ... or a failure lasting this long, whichever comes first
+    up_after_successes: int = 2  # good polls before down -> up

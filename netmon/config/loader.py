@@ -6,6 +6,7 @@ from __future__ import annotations
 import glob
 import os
 from dataclasses import dataclass, field
+from datetime import timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -18,15 +19,19 @@ from netmon.config.schema import (
     Defaults,
     DeviceConfig,
     ExporterConfig,
+    MaintenanceConfig,
     SchedulerConfig,
     SecretRef,
     SiteConfig,
+    StateConfig,
+    StorageConfig,
 )
 from netmon.errors import ConfigError
 from netmon.model import (
     AssetRecord,
     Contact,
     Device,
+    MaintenanceWindow,
     RouterOsSettings,
     Secret,
     Site,
@@ -35,10 +40,12 @@ from netmon.model import (
     SnmpV2cAuth,
     SnmpV3Auth,
     Source,
+    StatePolicy,
 )
 
 Path_ = tuple[str | int, ...]
-MAIN_ONLY = ("defaults", "exporter", "scheduler")
+MAIN_ONLY = ("defaults", "exporter", "scheduler", "state", "storage")
+WIB = timezone(timedelta(hours=7))
 
 
 @dataclass(frozen=True)
@@ -49,6 +56,9 @@ class Config:
     scheduler: SchedulerConfig = field(default_factory=SchedulerConfig)
     files: tuple[str, ...] = ()
     credential_kinds: dict[str, str] = field(default_factory=dict)
+    state: StatePolicy = field(default_factory=StatePolicy)
+    storage: StorageConfig = field(default_factory=StorageConfig)
+    maintenance: tuple[MaintenanceWindow, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -231,6 +241,10 @@ def load_config(path: str | Path, *, resolve_secrets: bool = True) -> Config:
     if resolve_secrets:
         auths = {name: _resolve_credential(name, cred, origin) for name, (cred, origin) in credentials.items()}
 
+    windows: list[MaintenanceWindow] = []
+    for file_path, parsed, lines in files:
+        for i, window in enumerate(parsed.maintenance):
+            windows.append(_window(window, sites, devices, _item_origin(file_path, lines, "maintenance", i)))
     site_records = {sid: _site(cfg) for sid, (cfg, _o) in sites.items()}
     device_records: dict[str, Device] = {}
     for did, (dev, origin) in devices.items():
@@ -243,6 +257,9 @@ def load_config(path: str | Path, *, resolve_secrets: bool = True) -> Config:
         scheduler=main.scheduler or SchedulerConfig(),
         files=tuple(str(p) for p, _c, _l in files),
         credential_kinds={n: c.kind for n, (c, _o) in credentials.items()},
+        state=StatePolicy(**(main.state or StateConfig()).model_dump()),
+        storage=main.storage or StorageConfig(),
+        maintenance=tuple(windows),
     )
 
 
@@ -253,6 +270,27 @@ def _add_unique(table: dict[str, tuple[Any, _Origin]], kind: str, index: int, it
         raise ConfigError(f"duplicate {kind} id {item_id!r} (first at {first.file}:{first.line})",
                           file=origin.file, line=origin.line_of("id"), key=f"{kind}s[{index}].id")
     table[item_id] = (item, origin)
+
+
+def _window(cfg: MaintenanceConfig, sites: dict[str, Any], devices: dict[str, Any],
+            origin: _Origin) -> MaintenanceWindow:
+    for key, known in (("devices", devices), ("sites", sites)):
+        for name in getattr(cfg, key):
+            if name not in known:
+                raise ConfigError(f"unknown {key[:-1]} {name!r}", file=origin.file, line=origin.line_of(key),
+                                  key=f"maintenance[{cfg.name}].{key}")
+    start = cfg.start if cfg.start.tzinfo else cfg.start.replace(tzinfo=WIB)
+    if cfg.end is not None:
+        end = (cfg.end if cfg.end.tzinfo else cfg.end.replace(tzinfo=WIB)).timestamp()
+    else:
+        end = start.timestamp() + (cfg.duration_s or 0)
+    if end <= start.timestamp():
+        raise ConfigError("the window ends before it starts", file=origin.file, line=origin.line_of("end"),
+                          key=f"maintenance[{cfg.name}]")
+    every = {"day": 86400.0, "week": 7 * 86400.0}.get(cfg.every or "")
+    return MaintenanceWindow(name=cfg.name, start=start.timestamp(), end=end, every_s=every,
+                             devices=frozenset(cfg.devices), sites=frozenset(cfg.sites),
+                             kecamatan=frozenset(cfg.kecamatan))
 
 
 def _site(cfg: SiteConfig) -> Site:

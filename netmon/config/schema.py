@@ -3,6 +3,7 @@ are errors. `netmon config-schema` prints the JSON Schema of `ConfigFile` for ed
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -141,6 +142,41 @@ class Defaults(Strict):
     routeros: RouterOsOptions = RouterOsOptions()
 
 
+class MaintenanceConfig(Strict):
+    """A maintenance window. Times without a zone are local time in Indonesia (WIB, UTC+7)."""
+
+    name: str
+    start: datetime
+    end: datetime | None = None
+    duration_s: float | None = Field(default=None, gt=0)
+    every: Literal["day", "week"] | None = Field(default=None, description="Repeat daily or weekly")
+    devices: list[str] = []
+    sites: list[str] = []
+    kecamatan: list[str] = []
+
+    @model_validator(mode="after")
+    def _shape(self) -> MaintenanceConfig:
+        if (self.end is None) == (self.duration_s is None):
+            raise ValueError("give exactly one of `end` or `duration_s`")
+        if not (self.devices or self.sites or self.kecamatan):
+            raise ValueError("a window needs at least one of devices, sites, kecamatan")
+        return self
+
+
+class StateConfig(Strict):
+    down_after_failures: int = Field(default=3, ge=1, le=100)
+    down_after_s: float = Field(default=180, gt=0)
+    up_after_successes: int = Field(default=2, ge=1, le=100)
+
+
+class StorageConfig(Strict):
+    database_url: str | None = Field(default=None, description="SQLAlchemy URL; default SQLite in data_dir. "
+                                     "NETMON_DATABASE_URL overrides it")
+    data_dir: str = Field(default="./netmon-data", description="Where SQLite and the write spool live")
+    rollup_retention_days: int = Field(default=760, ge=1, description="Hourly rollups kept (25 months)")
+    queue_max: int = Field(default=10000, ge=100, description="Writes held in memory before spilling to disk")
+
+
 class ExporterConfig(Strict):
     listen: str = "127.0.0.1"
     port: int = Field(default=9877, ge=0, le=65535)
@@ -161,6 +197,9 @@ class ConfigFile(Strict):
     defaults: Defaults | None = None
     exporter: ExporterConfig | None = None
     scheduler: SchedulerConfig | None = None
+    state: StateConfig | None = None
+    storage: StorageConfig | None = None
     credentials: dict[str, Credential] = {}
     sites: list[SiteConfig] = []
     devices: list[DeviceConfig] = []
+    maintenance: list[MaintenanceConfig] = []
