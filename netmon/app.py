@@ -10,6 +10,8 @@ import signal
 import time
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from collectors.ping.collector import PingCollector
 from collectors.routeros.collector import RouterOsCollector
@@ -18,11 +20,39 @@ from collectors.snmp.profile import ProfileSet, load_profiles
 from netmon.config import Config
 from netmon.exporter import ExporterServer
 from netmon.latest import LatestResults, Snapshot
-from netmon.model import Device, PollResult, Sample, SampleKind, Source
-from netmon.privacy import DailyUniqueClients
+from netmon.model import (
+    Device,
+    DeviceState,
+    Outage,
+    PollResult,
+    Reboot,
+    Sample,
+    SampleKind,
+    Source,
+    StateChange,
+    Status,
+)
+from netmon.privacy import WIB_OFFSET_S, DailyUniqueClients
 from netmon.scheduler import PollFn, Scheduler
+from netmon.state import AvailabilityTracker, OutageTracker
+from netmon.storage import (
+    DailyUniques,
+    Heartbeat,
+    Record,
+    RollupAccumulator,
+    StorageUnavailable,
+    Store,
+    UnknownSpan,
+    WriteQueue,
+    database_url,
+)
 
 log = logging.getLogger(__name__)
+
+HOUSEKEEPING_S = 5.0  # state machine time edge, outage reclassification
+HEARTBEAT_S = 30.0  # bounds the `unknown` span after a crash
+UNIQUES_EVERY_S = 300.0
+PRUNE_EVERY_S = 24 * 3600.0
 
 
 class NetmonApp:
@@ -42,6 +72,12 @@ class NetmonApp:
         self.schedulers = [self._scheduler(config.devices.values(), source) for source in self.pollers]
         self.exporter: ExporterServer | None = None
         self._started = time.monotonic()
+        now = time.time()
+        self.availability = AvailabilityTracker(config.devices, config.state, started_at=now)
+        self.outages = OutageTracker(config.devices, config.sites, config.maintenance)
+        self.rollups = RollupAccumulator()
+        self.reboots: dict[str, int] = {}
+        self.queue: WriteQueue | None = None  # storage is attached by serve(); `poll --once` stores nothing
 
     def _scheduler(self, devices: Iterable[Device], source: Source, *, jitter_s: float | None = None) -> Scheduler:
         sched = self.config.scheduler
@@ -61,6 +97,42 @@ class NetmonApp:
             device = self.config.devices.get(result.device)
             if device is not None:
                 self.uniques.add(device.site, result.fingerprints)
+        events = self.availability.observe(result)
+        for rollup in self.rollups.add(result):
+            self._store(rollup)
+        self._after(events, result.started_at + result.duration_s)
+
+    def _after(self, events: Iterable[StateChange | Reboot], at: float) -> None:
+        """Record state changes and reboots, and re-derive outages when the picture changed."""
+        changed = False
+        states = self.availability.states()
+        for event in events:
+            self._store(event)
+            if isinstance(event, Reboot):
+                self.reboots[event.device] = self.reboots.get(event.device, 0) + 1
+                log.info("device %s rebooted at %s", event.device,
+                         datetime.fromtimestamp(event.booted_at, UTC).isoformat(timespec="seconds"),
+                         extra={"device": event.device})
+                continue
+            changed = True
+            self._store(states[event.device])
+            if event.old is not Status.UNKNOWN or event.new is not Status.UP:
+                log.info("device %s: %s -> %s (%s)", event.device, event.old.value, event.new.value, event.reason,
+                         extra={"device": event.device, "state": event.new.value})
+        if changed:
+            self._update_outages(at)
+
+    def _update_outages(self, at: float) -> None:
+        for event in self.outages.update(self.availability.states(), at):
+            self._store(event.outage)
+            outage = event.outage
+            log.warning("outage %s: device %s, cause %s%s", event.kind, outage.device, outage.cause.value,
+                        f" (was {event.previous_cause.value})" if event.previous_cause else "",
+                        extra={"device": outage.device, "cause": outage.cause.value, "outage": outage.id})
+
+    def _store(self, record: Record) -> None:
+        if self.queue is not None:
+            self.queue.put(record)
 
     def process_samples(self) -> list[Sample]:
         stats = [s.stats for s in self.schedulers]
@@ -73,6 +145,28 @@ class NetmonApp:
         ]
         out += [Sample("netmon_site_unique_clients_today", count, (("site", site),))
                 for site, count in sorted(self.uniques.counts().items())]
+        out += self.state_samples()
+        if self.queue is not None:
+            q = self.queue.stats
+            out += [
+                Sample("netmon_storage_queue_depth", q.depth),
+                Sample("netmon_storage_spooled_records", q.spooled),
+                Sample("netmon_storage_available", 1 if q.available else 0),
+                Sample("netmon_storage_write_failures_total", q.failures_total, kind=counter),
+                Sample("netmon_storage_records_written_total", q.written_total, kind=counter),
+            ]
+        return out
+
+    def state_samples(self) -> list[Sample]:
+        out: list[Sample] = []
+        for device_id, state in sorted(self.availability.states().items()):
+            out += [Sample("netmon_device_state", 1 if state.status is status else 0,
+                           (("device", device_id), ("state", status.value))) for status in Status]
+        for outage in sorted(self.outages.open_outages(), key=lambda o: o.device):
+            out.append(Sample("netmon_device_outage_active", 1, (("device", outage.device),
+                                                                  ("cause", outage.cause.value))))
+        out += [Sample("netmon_device_reboots_total", count, (("device", device_id),), SampleKind.COUNTER)
+                for device_id, count in sorted(self.reboots.items())]
         return out
 
     def snapshot(self) -> Snapshot:
@@ -99,10 +193,77 @@ class NetmonApp:
             for result in results:
                 self.on_result(result)
         return self.latest.snapshot([s for s in self.process_samples()
-                                     if s.metric == "netmon_site_unique_clients_today"])
+                                     if not s.metric.startswith(("netmon_scheduler_", "netmon_storage_"))])
+
+    async def open_storage(self) -> None:
+        """Open the database, migrate it, sync the inventory, restore state after a restart (clean or not),
+        and start the write queue. A database that is away at start-up does not stop the daemon: state
+        starts unknown and records queue (and spill to disk) until it returns."""
+        url = database_url(self.config.storage)
+        spool = Path(self.config.storage.data_dir).expanduser().resolve() / "spool"
+        self.queue = WriteQueue(lambda: Store.open(url), spool, max_memory=self.config.storage.queue_max)
+        now = time.time()
+        try:
+            restored = await asyncio.to_thread(self._prepare_store, url, now)
+        except StorageUnavailable as exc:
+            log.error("storage unavailable at start (%s); state starts unknown, writes are queued", exc)
+            return
+        states, open_outages, last_heartbeat = restored
+        self.availability.restore(states)
+        self.outages.restore(open_outages)
+        if last_heartbeat is not None and now > last_heartbeat:
+            self._store(UnknownSpan(last_heartbeat, now))
+        if states or open_outages:
+            log.info("restored %d device states and %d open outages from storage", len(states),
+                     len(open_outages))
+
+    def _prepare_store(self, url: str, now: float) -> tuple[list[DeviceState], list[Outage], float | None]:
+        store = Store.open(url)
+        try:
+            store.upgrade()
+            store.sync_inventory(self.config.sites, self.config.devices, now)
+            return store.load_states(), store.load_open_outages(), store.last_heartbeat()
+        finally:
+            store.close()
+
+    async def housekeeping(self) -> None:
+        """Periodic work: the state machine's time edge, heartbeats, daily unique counts, retention."""
+        last_beat = last_uniques = 0.0
+        last_prune = time.time()
+        while True:
+            await asyncio.sleep(HOUSEKEEPING_S)
+            now = time.time()
+            self._after(self.availability.tick(now), now)
+            for rollup in self.rollups.flush(now):
+                self._store(rollup)
+            if now - last_beat >= HEARTBEAT_S:
+                self._store(Heartbeat(now))
+                last_beat = now
+            if now - last_uniques >= UNIQUES_EVERY_S:
+                day = (datetime.fromtimestamp(now, UTC) + timedelta(seconds=WIB_OFFSET_S)).date()
+                for site, count in self.uniques.counts().items():
+                    self._store(DailyUniques(site, day, count))
+                last_uniques = now
+            if now - last_prune >= PRUNE_EVERY_S:
+                last_prune = now
+                await asyncio.to_thread(self._prune, now)
+
+    def _prune(self, now: float) -> None:
+        try:
+            store = Store.open(database_url(self.config.storage))
+            try:
+                store.prune(now, self.config.storage.rollup_retention_days)
+            finally:
+                store.close()
+        except StorageUnavailable as exc:
+            log.warning("retention pruning skipped: %s", exc)
 
     async def serve(self, stop: asyncio.Event) -> None:
         """Run the daemon until `stop` is set."""
+        await self.open_storage()
+        assert self.queue is not None
+        writer = asyncio.create_task(self.queue.run(), name="storage")
+        keeper = asyncio.create_task(self.housekeeping(), name="housekeeping")
         exp = self.config.exporter
         self.exporter = ExporterServer(self.snapshot, self.healthy, exp.listen, exp.port)
         await self.exporter.start()
@@ -114,12 +275,20 @@ class NetmonApp:
         try:
             await stop.wait()
         finally:
-            for task in pollers:
+            for task in [*pollers, keeper]:
                 task.cancel()
-            for task in pollers:
+            for task in [*pollers, keeper]:
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
             await self.exporter.stop()
+            now = time.time()
+            for rollup in self.rollups.flush(now, final=True):
+                self._store(rollup)
+            self._store(Heartbeat(now))
+            await self.queue.drain(10.0)
+            writer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await writer
             await self.close()
 
     async def close(self) -> None:

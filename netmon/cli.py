@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import logging
 import sys
+from collections.abc import Awaitable, Callable
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -24,6 +26,7 @@ if TYPE_CHECKING:
     from netmon.simulate.fleet import SimDevice, SimSite
     from netmon.simulate.routeros.server import RouterOsSimulator, SimRouter
     from netmon.simulate.snmp_agent import SnmpSimulator
+    from netmon.storage import Store
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="kim-netmon: monitoring for the public wifi at KIM sites.")
@@ -31,6 +34,11 @@ simulate_app = typer.Typer(no_args_is_help=True, help="Serve simulated devices f
 app.add_typer(simulate_app, name="simulate")
 log = logging.getLogger("netmon")
 err = Console(stderr=True, soft_wrap=True)
+
+
+def _out() -> Console:
+    """Standard output; tables keep their columns when piped (no terminal width to fit)."""
+    return Console(soft_wrap=True, width=None if sys.stdout.isatty() else 200)
 
 
 class LogFormat(StrEnum):
@@ -73,7 +81,6 @@ def run(
 ) -> None:
     """Run the daemon. Without --config, run the embedded demo on simulated KIM-site devices."""
     from netmon.app import NetmonApp, install_stop_signals
-    from netmon.config import Config
 
     async def main() -> None:
         simulators: list[SnmpSimulator | RouterOsSimulator] = []
@@ -86,7 +93,7 @@ def run(
         if port is not None or listen is not None:
             exp = cfg.exporter.model_copy(update={k: v for k, v in (("port", port), ("listen", listen))
                                                   if v is not None})
-            cfg = Config(cfg.sites, cfg.devices, exp, cfg.scheduler, cfg.files, cfg.credential_kinds)
+            cfg = dataclasses.replace(cfg, exporter=exp)
         try:
             netmon = NetmonApp(cfg)
         except ConfigError as exc:
@@ -198,11 +205,127 @@ def _snapshot_json(snap: Snapshot) -> list[dict[str, object]]:
     return rows
 
 
+db_app = typer.Typer(no_args_is_help=True, help="The database: migrations.")
+app.add_typer(db_app, name="db")
+CONFIG_OPTION = Annotated[Path | None, typer.Option(
+    "--config", "-c", help="Config file (for storage settings); none = defaults (./netmon-data, or "
+    "NETMON_DATABASE_URL)")]
+
+
+class TableFormat(StrEnum):
+    table = "table"
+    csv = "csv"
+    json = "json"
+
+
+def _store(config: Path | None) -> Store:
+    from netmon.config.schema import StorageConfig
+    from netmon.storage import StorageUnavailable, Store, database_url
+
+    storage = _load(config).storage if config is not None else StorageConfig()
+    try:
+        return Store.open(database_url(storage))
+    except (StorageUnavailable, ConfigError) as exc:
+        raise _fail(exc) from None
+
+
+def _when(ts: float | None) -> str:
+    from datetime import UTC, datetime, timedelta
+
+    if ts is None:
+        return ""
+    return (datetime.fromtimestamp(ts, UTC) + timedelta(hours=7)).strftime("%Y-%m-%d %H:%M:%S WIB")
+
+
+@db_app.command("upgrade")
+def db_upgrade(config: CONFIG_OPTION = None) -> None:
+    """Create or migrate the database schema to the current version."""
+    store = _store(config)
+    try:
+        store.upgrade()
+    except NetmonError as exc:
+        raise _fail(exc) from None
+    finally:
+        store.close()
+    _out().print(f"database is at the current schema ({store.dialect})")
+
+
+@app.command()
+def status(
+    config: CONFIG_OPTION = None,
+    site: Annotated[str | None, typer.Option(help="Only this site id")] = None,
+    kecamatan: Annotated[str | None, typer.Option(help="Only sites in this kecamatan")] = None,
+) -> None:
+    """Sites and devices with their state, since when, and the cause of an open outage."""
+    store = _store(config)
+    try:
+        rows = store.state_rows()
+    except NetmonError as exc:
+        raise _fail(exc) from None
+    finally:
+        store.close()
+    rows = [r for r in rows if (site is None or r.site.id == site)
+            and (kecamatan is None or r.site.kecamatan.lower() == kecamatan.lower())]
+    table = Table("kecamatan", "site", "device", "role", "owner", "state", "since", "outage cause")
+    colours = {"up": "green", "degraded": "yellow", "down": "red", "unknown": "dim", "disabled": "dim"}
+    for row in sorted(rows, key=lambda r: (r.site.kecamatan, r.site.id, r.device.id)):
+        state = row.state.status.value if row.state else "unknown"
+        table.add_row(row.site.kecamatan, f"{row.site.id} ({row.site.desa})", row.device.id, row.device.role.value,
+                      row.device.owner.value, f"[{colours.get(state, 'white')}]{state}[/]",
+                      _when(row.state.since if row.state else None),
+                      row.open_outage.cause.value if row.open_outage else "")
+    _out().print(table)
+
+
+@app.command()
+def outages(
+    config: CONFIG_OPTION = None,
+    since: Annotated[str | None, typer.Option(help="Only outages still open or ended after this date "
+                                              "(YYYY-MM-DD, WIB)")] = None,
+    device: Annotated[str | None, typer.Option(help="Only this device")] = None,
+    fmt: Annotated[TableFormat, typer.Option("--format", "-f")] = TableFormat.table,
+) -> None:
+    """Outage history: device, site, cause, start, end and duration."""
+    import csv
+    from datetime import datetime, timedelta, timezone
+
+    since_ts = None
+    if since is not None:
+        try:
+            since_ts = datetime.strptime(since, "%Y-%m-%d").replace(tzinfo=timezone(timedelta(hours=7))).timestamp()
+        except ValueError:
+            raise typer.BadParameter("use YYYY-MM-DD", param_hint="--since") from None
+    store = _store(config)
+    try:
+        found = store.outages(since=since_ts, device=device)
+    except NetmonError as exc:
+        raise _fail(exc) from None
+    finally:
+        store.close()
+    rows = [{"id": o.id, "device": o.device, "site": o.site, "cause": o.cause.value, "started": _when(o.started_at),
+             "ended": _when(o.ended_at), "duration_s": None if o.ended_at is None else round(o.ended_at - o.started_at),
+             "open": o.open} for o in sorted(found, key=lambda o: o.started_at)]
+    if fmt is TableFormat.json:
+        typer.echo(json.dumps(rows, indent=2))
+    elif fmt is TableFormat.csv:
+        writer = csv.DictWriter(sys.stdout, fieldnames=list(rows[0]) if rows else ["id"])
+        writer.writeheader()
+        writer.writerows(rows)
+    else:
+        table = Table("device", "site", "cause", "started", "ended", "duration")
+        for row in rows:
+            duration = row["duration_s"]
+            table.add_row(str(row["device"]), str(row["site"]), str(row["cause"]), str(row["started"]),
+                          str(row["ended"]) or "[red]open[/]",
+                          "" if duration is None else str(timedelta(seconds=int(duration))))
+        _out().print(table)
+
+
 @app.command("check-config")
 def check_config(file: Annotated[Path, typer.Argument(help="Config file to validate")]) -> None:
     """Validate a config file (and its includes) and print a summary."""
     cfg = _load(file)
-    out = Console(soft_wrap=True)
+    out = _out()
     out.print(f"[green]OK[/] {file}: {len(cfg.sites)} sites, {len(cfg.devices)} devices, "
               f"{len(cfg.credential_kinds)} credentials, {len(cfg.files)} file(s)")
     for extra in cfg.files[1:]:
@@ -255,10 +378,13 @@ def _simulate(kind: SimKind, base_port: int, write_config: Path | None) -> None:
         if write_config is not None:
             write_demo_config(write_config, sites, devices, routers)
             err.print(f"wrote {write_config}: try `netmon poll --config {write_config} --once`", highlight=False)
-        err.print("serving; Ctrl-C stops", highlight=False)
+        err.print("serving; Ctrl-C stops. Commands on standard input: stop ID, start ID, fault ID "
+                  "normal|silent|garbage|hang|drop, list", highlight=False)
+        control = asyncio.create_task(_control(simulators, devices, routers))
         try:
             await stop.wait()
         finally:
+            control.cancel()
             for simulator in simulators:
                 await simulator.stop()
 
@@ -266,6 +392,49 @@ def _simulate(kind: SimKind, base_port: int, write_config: Path | None) -> None:
         asyncio.run(main())
     except NetmonError as exc:
         raise _fail(exc) from None
+
+
+async def _control(simulators: list[SnmpSimulator | RouterOsSimulator], devices: list[SimDevice],
+                   routers: list[SimRouter]) -> None:
+    """Drive the simulators from standard input, so a demo device can fail and come back."""
+    from netmon.simulate.routeros.server import RouterOsSimulator
+
+    snmp_ids = {d.device_id for d in devices}
+    api_ids = {r.router_id for r in routers}
+    while True:
+        line = await asyncio.to_thread(sys.stdin.readline)
+        if not line:
+            return  # no (more) input: just keep serving
+        words = line.split()
+        if not words:
+            continue
+        verb, args = words[0], words[1:]
+        if verb == "list":
+            err.print(" ".join(sorted(snmp_ids | api_ids)), highlight=False)
+            continue
+        if not args or args[0] not in snmp_ids | api_ids:
+            err.print(f"unknown command or device: {line.strip()}", highlight=False)
+            continue
+        target = args[0]
+        for simulator in simulators:
+            stop: Callable[[str], Awaitable[None]]
+            start: Callable[[str], Awaitable[None]]
+            if isinstance(simulator, RouterOsSimulator):
+                if target in api_ids:
+                    stop, start = simulator.stop_router, simulator.start_router
+                else:
+                    continue
+            elif target in snmp_ids:
+                stop, start = simulator.stop_device, simulator.start_device
+            else:
+                continue
+            if verb == "stop":
+                await stop(target)
+            elif verb == "start":
+                await start(target)
+            elif verb == "fault" and len(args) == 2:
+                simulator.set_fault(target, args[1])
+        err.print(f"{verb} {target}: done", highlight=False)
 
 
 BASE_PORT = Annotated[int, typer.Option(help="First port (one per simulated device; 0 = any free port)")]

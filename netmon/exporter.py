@@ -59,6 +59,14 @@ PROCESS_GAUGES: dict[str, MetricDoc] = {
     "netmon_scheduler_missed_cycles_total": MetricDoc(
         "Poll cycles skipped because the previous poll of the device was still running or late.", "counter"),
     "netmon_scheduler_polls_total": MetricDoc("Polls started since the daemon started.", "counter"),
+    "netmon_device_state": MetricDoc("1 for the device's current availability state, 0 for the others.", "gauge"),
+    "netmon_device_outage_active": MetricDoc("1 while the device has an open outage, by cause.", "gauge"),
+    "netmon_device_reboots_total": MetricDoc("Reboots detected since the daemon started.", "counter"),
+    "netmon_storage_queue_depth": MetricDoc("Records waiting in memory to be written to the database.", "gauge"),
+    "netmon_storage_spooled_records": MetricDoc("Records waiting in the on-disk spool (database away).", "gauge"),
+    "netmon_storage_available": MetricDoc("1 while the database accepts writes.", "gauge"),
+    "netmon_storage_write_failures_total": MetricDoc("Failed attempts to write to the database.", "counter"),
+    "netmon_storage_records_written_total": MetricDoc("Records committed to the database.", "counter"),
     "netmon_site_unique_clients_today": MetricDoc(
         "Distinct client devices seen at the site since local midnight (counted by keyed hash).", "gauge"),
 }

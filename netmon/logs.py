@@ -40,5 +40,5 @@ def setup_logging(level: str = "info", fmt: str = "text") -> None:
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
     # pysnmp and asyncio are chatty at debug level; keep them at warning unless asked for
-    for noisy in ("pysnmp", "asyncio"):
+    for noisy in ("pysnmp", "asyncio", "alembic"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))

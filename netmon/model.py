@@ -242,6 +242,7 @@ class DeviceState:
     last_good_poll: float | None = None
     uptime_s: float | None = None  # last uptime seen (for reboot detection)
     uptime_at: float | None = None  # when it was seen
+    failing_since: float | None = None  # first failed poll of the current all-sources-failing episode
 
 
 @dataclass(frozen=True, slots=True)

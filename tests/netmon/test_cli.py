@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import yaml
 from peers import promtool_check, require
 
 REPO = Path(__file__).resolve().parents[2]
@@ -69,6 +70,9 @@ def simulate(kind: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pa
     try:
         assert config.exists(), proc.stderr.read() if proc.poll() is not None and proc.stderr else "timeout"
         time.sleep(0.2)
+        doc = yaml.safe_load(config.read_text())
+        doc["storage"] = {"data_dir": str(work / "data")}  # each test run has its own database
+        config.write_text(yaml.safe_dump(doc, sort_keys=False))
         yield config
     finally:
         proc.send_signal(signal.SIGINT)
@@ -146,14 +150,15 @@ def test_poll_once_prometheus_matches_what_the_daemon_serves(simulated_fleet: Pa
     finally:
         daemon.terminate()
         daemon.wait(15)
-    daemon_only = {"netmon_scheduler_"}
+    daemon_only = {"netmon_scheduler_", "netmon_storage_"}
     served_series = {s for s in series(served) if not any(s.startswith(p) for p in daemon_only)}
     assert served_series == series(once.stdout)
 
 
-def test_embedded_demo_serves_live_metrics_and_stops_cleanly() -> None:
+def test_embedded_demo_serves_live_metrics_and_stops_cleanly(tmp_path: Path) -> None:
     port = free_tcp_port()
-    proc = subprocess.Popen([*NETMON, "--log-format", "json", "run", "--port", str(port)], cwd=REPO,
+    # run where a newcomer would: the demo keeps its SQLite database in ./netmon-data
+    proc = subprocess.Popen([*NETMON, "--log-format", "json", "run", "--port", str(port)], cwd=tmp_path,
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     try:
         text = ""
@@ -179,6 +184,9 @@ def test_embedded_demo_serves_live_metrics_and_stops_cleanly() -> None:
             proc.kill()
             raise
     assert code == 0
+    assert (tmp_path / "netmon-data" / "netmon.sqlite3").exists()
+    status = subprocess.run([*NETMON, "status"], cwd=tmp_path, capture_output=True, text=True, timeout=60)
+    assert status.returncode == 0 and "kim-karangmangu-ap" in status.stdout and " up " in status.stdout
     logs = proc.stderr.read() if proc.stderr else ""
     assert '"level": "info"' in logs
     for secret in ("kim-demo", "kotayasa-ro", "kim-api-demo"):  # JSON logs, no community or password

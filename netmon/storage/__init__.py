@@ -1,0 +1,24 @@
+"""Storage: SQLAlchemy 2 over SQLite or PostgreSQL, Alembic migrations, hourly rollups and a durable write
+queue. The only package that imports SQLAlchemy and Alembic. See docs/storage.md."""
+
+from netmon.storage.queue import QueueStats, WriteQueue
+from netmon.storage.record import DailyUniques, Heartbeat, HourlyRollup, Record, UnknownSpan
+from netmon.storage.rollup import RollupAccumulator
+from netmon.storage.store import StatusRow, StorageRejected, StorageUnavailable, Store
+from netmon.storage.url import database_url
+
+__all__ = [
+    "DailyUniques",
+    "Heartbeat",
+    "HourlyRollup",
+    "QueueStats",
+    "Record",
+    "RollupAccumulator",
+    "StatusRow",
+    "StorageRejected",
+    "StorageUnavailable",
+    "Store",
+    "UnknownSpan",
+    "WriteQueue",
+    "database_url",
+]

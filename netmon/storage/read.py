@@ -1,0 +1,47 @@
+"""Rows back into records (pure)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from netmon.model import (
+    AssetRecord,
+    Cause,
+    Contact,
+    Device,
+    DeviceState,
+    Outage,
+    Owner,
+    Role,
+    Site,
+    Source,
+    StateChange,
+    Status,
+)
+
+
+def site_from_row(r: Any) -> Site:
+    contact = Contact(r.contact_name, r.contact_phone, r.contact_email) if r.contact_name is not None else None
+    return Site(r.id, r.name, r.desa, r.kecamatan, r.kabupaten, r.latitude, r.longitude, contact)
+
+
+def device_from_row(r: Any) -> Device:
+    asset = AssetRecord(r.kode_barang, r.nomor_register, r.serial, r.model, r.year_acquired, r.value_idr)
+    sources = tuple(Source(s) for s in r.sources.split(",") if s)
+    return Device(r.id, r.site, Role(r.role), r.address, sources, Owner(r.owner), asset, r.profile, r.parent,
+                  r.interval_s)
+
+
+def state_from_row(r: Any) -> DeviceState:
+    return DeviceState(device=r.device, status=Status(r.status), since=r.since,
+                       consecutive_failures=r.consecutive_failures, consecutive_successes=r.consecutive_successes,
+                       last_error=r.last_error, last_good_poll=r.last_good_poll, uptime_s=r.uptime_s,
+                       uptime_at=r.uptime_at, failing_since=r.failing_since)
+
+
+def outage_from_row(r: Any) -> Outage:
+    return Outage(r.id, r.device, r.site, r.started_at, Cause(r.cause), Status(r.status), r.ended_at)
+
+
+def state_change_from_row(r: Any) -> StateChange:
+    return StateChange(r.device, Status(r.old_status), Status(r.new_status), r.at, r.reason)

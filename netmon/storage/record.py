@@ -1,0 +1,67 @@
+"""Records that only storage knows (pure, frozen, slotted; no I/O), and `Record`: everything `Store.write`
+accepts. The state records (`StateChange`, `DeviceState`, `Outage`, `Reboot`) come from `netmon.model`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from netmon.model import DeviceState, Outage, Reboot, StateChange
+
+
+@dataclass(frozen=True, slots=True)
+class HourlyRollup:
+    """One device's polls in one clock hour (UTC hour; WIB is a whole-hour offset, so it is a WIB hour too).
+
+    `first_poll_at`/`last_poll_at` bound the polls behind it: the store merges two rollups of the same hour
+    whose spans do not overlap (a restart inside the hour) and treats an overlapping one as a re-write.
+    `*_n` count the polls behind each average, so merged averages stay exact.
+    """
+
+    device: str
+    hour_start: float
+    polls_ok: int
+    polls_failed: int
+    first_poll_at: float
+    last_poll_at: float
+    wifi_clients_min: float | None = None
+    wifi_clients_avg: float | None = None
+    wifi_clients_max: float | None = None
+    wifi_clients_n: int = 0
+    hotspot_users_min: float | None = None
+    hotspot_users_avg: float | None = None
+    hotspot_users_max: float | None = None
+    hotspot_users_n: int = 0
+    bytes_in: int | None = None
+    bytes_out: int | None = None
+    temperature_max: float | None = None
+    voltage_min: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DailyUniques:
+    """Distinct client devices seen at a site on one local (WIB) day. The largest count written wins."""
+
+    site: str
+    day: date
+    count: int
+
+
+@dataclass(frozen=True, slots=True)
+class UnknownSpan:
+    """The daemon was not running from `start` to `end`: nothing is known about any device then."""
+
+    start: float
+    end: float
+
+
+@dataclass(frozen=True, slots=True)
+class Heartbeat:
+    """The daemon was alive at `at`. The last one bounds the next UnknownSpan after a crash."""
+
+    at: float
+
+
+Record = StateChange | DeviceState | Outage | Reboot | HourlyRollup | DailyUniques | UnknownSpan | Heartbeat
+RECORD_TYPES: tuple[type, ...] = (StateChange, DeviceState, Outage, Reboot, HourlyRollup, DailyUniques,
+                                  UnknownSpan, Heartbeat)

@@ -1,0 +1,154 @@
+"""The tables (SQLAlchemy Core). Every time is a float: seconds since the Unix epoch, UTC (DOUBLE PRECISION on
+PostgreSQL, REAL on SQLite), the same representation as the records in `netmon.model`. Calendar days
+(`daily_uniques.day`) are local (WIB) dates, as `netmon.privacy` counts them.
+
+Event tables carry no foreign keys to `devices`: a record queued for a device that the inventory has since
+dropped must still be writable, or one stale record would block the write queue for ever. Devices are never
+deleted, only retired, so every device id in history can still be looked up.
+
+A change here needs a new Alembic revision in `migrations/versions/` (the tests compare both).
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+metadata = sa.MetaData(naming_convention={
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+})
+
+Time = sa.Double  # unix seconds, UTC
+
+sites = sa.Table(
+    "sites", metadata,
+    sa.Column("id", sa.String(64), primary_key=True),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("desa", sa.String(200), nullable=False),
+    sa.Column("kecamatan", sa.String(200), nullable=False),
+    sa.Column("kabupaten", sa.String(200), nullable=False),
+    sa.Column("latitude", sa.Double),
+    sa.Column("longitude", sa.Double),
+    sa.Column("contact_name", sa.String(200)),
+    sa.Column("contact_phone", sa.String(64)),
+    sa.Column("contact_email", sa.String(200)),
+    sa.Column("first_seen_at", Time, nullable=False),
+    sa.Column("updated_at", Time, nullable=False),
+    sa.Column("retired_at", Time),
+)
+
+devices = sa.Table(
+    "devices", metadata,
+    sa.Column("id", sa.String(64), primary_key=True),
+    sa.Column("site", sa.String(64), sa.ForeignKey("sites.id"), nullable=False, index=True),
+    sa.Column("role", sa.String(32), nullable=False),
+    sa.Column("address", sa.String(255), nullable=False),
+    sa.Column("sources", sa.String(100), nullable=False),  # comma-separated Source values
+    sa.Column("owner", sa.String(32), nullable=False),
+    sa.Column("profile", sa.String(100)),
+    sa.Column("parent", sa.String(64)),
+    sa.Column("interval_s", sa.Double, nullable=False),
+    # asset register (Kartu Inventaris Barang)
+    sa.Column("kode_barang", sa.String(64)),
+    sa.Column("nomor_register", sa.String(64)),
+    sa.Column("serial", sa.String(128)),
+    sa.Column("model", sa.String(128)),
+    sa.Column("year_acquired", sa.Integer),
+    sa.Column("value_idr", sa.BigInteger),
+    sa.Column("first_seen_at", Time, nullable=False),
+    sa.Column("updated_at", Time, nullable=False),
+    sa.Column("retired_at", Time),
+)
+
+device_state = sa.Table(
+    "device_state", metadata,
+    sa.Column("device", sa.String(64), primary_key=True),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("since", Time, nullable=False),
+    sa.Column("consecutive_failures", sa.Integer, nullable=False),
+    sa.Column("consecutive_successes", sa.Integer, nullable=False),
+    sa.Column("last_error", sa.String(500)),
+    sa.Column("last_good_poll", Time),
+    sa.Column("uptime_s", sa.Double),
+    sa.Column("uptime_at", Time),
+    sa.Column("failing_since", Time),
+)
+
+state_changes = sa.Table(
+    "state_changes", metadata,
+    sa.Column("id", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True, autoincrement=True),
+    sa.Column("device", sa.String(64), nullable=False),
+    sa.Column("old_status", sa.String(16), nullable=False),
+    sa.Column("new_status", sa.String(16), nullable=False),
+    sa.Column("at", Time, nullable=False),
+    sa.Column("reason", sa.String(500), nullable=False),
+    sa.UniqueConstraint("device", "at", "new_status"),  # a re-written change is the same change
+    sa.Index(None, "at"),
+)
+
+outages = sa.Table(
+    "outages", metadata,
+    sa.Column("id", sa.String(100), primary_key=True),
+    sa.Column("device", sa.String(64), nullable=False),
+    sa.Column("site", sa.String(64), nullable=False),
+    sa.Column("started_at", Time, nullable=False),
+    sa.Column("ended_at", Time),
+    sa.Column("cause", sa.String(32), nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Index(None, "device", "started_at"),
+    sa.Index(None, "started_at"),
+)
+
+reboots = sa.Table(
+    "reboots", metadata,
+    sa.Column("id", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True, autoincrement=True),
+    sa.Column("device", sa.String(64), nullable=False),
+    sa.Column("booted_at", Time, nullable=False),
+    sa.Column("booted_minute", sa.BigInteger, nullable=False),  # round(booted_at / 60): the dedup key
+    sa.Column("detected_at", Time, nullable=False),
+    sa.UniqueConstraint("device", "booted_minute"),
+)
+
+hourly_rollups = sa.Table(
+    "hourly_rollups", metadata,
+    sa.Column("device", sa.String(64), primary_key=True),
+    sa.Column("hour_start", Time, primary_key=True),
+    sa.Column("polls_ok", sa.Integer, nullable=False),
+    sa.Column("polls_failed", sa.Integer, nullable=False),
+    sa.Column("wifi_clients_min", sa.Double),
+    sa.Column("wifi_clients_avg", sa.Double),
+    sa.Column("wifi_clients_max", sa.Double),
+    sa.Column("wifi_clients_n", sa.Integer, nullable=False),
+    sa.Column("hotspot_users_min", sa.Double),
+    sa.Column("hotspot_users_avg", sa.Double),
+    sa.Column("hotspot_users_max", sa.Double),
+    sa.Column("hotspot_users_n", sa.Integer, nullable=False),
+    sa.Column("bytes_in", sa.BigInteger),
+    sa.Column("bytes_out", sa.BigInteger),
+    sa.Column("temperature_max", sa.Double),
+    sa.Column("voltage_min", sa.Double),
+    sa.Column("first_poll_at", Time, nullable=False),
+    sa.Column("last_poll_at", Time, nullable=False),
+    sa.Index(None, "hour_start"),
+)
+
+daily_uniques = sa.Table(
+    "daily_uniques", metadata,
+    sa.Column("site", sa.String(64), primary_key=True),
+    sa.Column("day", sa.Date, primary_key=True),
+    sa.Column("count", sa.Integer, nullable=False),
+)
+
+unknown_spans = sa.Table(
+    "unknown_spans", metadata,
+    sa.Column("start", Time, primary_key=True),
+    sa.Column("end", Time, nullable=False),
+)
+
+heartbeat = sa.Table(
+    "heartbeat", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),  # always 1: a single row
+    sa.Column("at", Time, nullable=False),
+)

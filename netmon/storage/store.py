@@ -1,0 +1,250 @@
+"""The synchronous repository over SQLite or PostgreSQL. Blocking: the daemon calls it through `WriteQueue`
+(in a worker thread); the CLI calls it directly.
+
+Library errors are translated at this seam: `StorageUnavailable` (the database is down, locked, unwritable or
+not migrated: retry later) and `StorageRejected` (this data cannot be written: retrying will not help).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from alembic import command
+from alembic.config import Config
+
+from netmon.errors import StorageError
+from netmon.model import Device, DeviceState, Outage, Reboot, Site, StateChange
+from netmon.storage import schema as t
+from netmon.storage import write as w
+from netmon.storage.read import (
+    device_from_row,
+    outage_from_row,
+    site_from_row,
+    state_change_from_row,
+    state_from_row,
+)
+from netmon.storage.record import RECORD_TYPES, HourlyRollup, Record, UnknownSpan
+from netmon.storage.url import normalise, redact
+
+log = logging.getLogger(__name__)
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+class StorageUnavailable(StorageError):
+    """The database cannot be reached or written now (down, locked, read-only, not migrated). Retry later."""
+
+
+class StorageRejected(StorageError):
+    """The database refused this data (constraint, bad value). Retrying the same records will not help."""
+
+
+@dataclass(frozen=True, slots=True)
+class StatusRow:
+    """One monitored (not retired) device for `netmon status`."""
+
+    site: Site
+    device: Device
+    state: DeviceState | None
+    open_outage: Outage | None
+
+
+class Store:
+    def __init__(self, engine: sa.Engine) -> None:
+        self._engine = engine
+
+    @classmethod
+    def open(cls, url: str, *, busy_timeout_s: float = 5.0, connect_timeout_s: float = 5.0) -> Store:
+        """Open (lazily: no connection is made here). SQLite gets WAL, a busy timeout and foreign keys;
+        PostgreSQL goes through psycopg 3 with a connect timeout and pre-ping."""
+        url = normalise(url)
+        if sa.make_url(url).get_backend_name() == "sqlite":
+            engine = sa.create_engine(url, connect_args={"check_same_thread": False,
+                                                         "timeout": busy_timeout_s})
+            _sqlite_pragmas(engine, busy_timeout_s)
+        else:
+            engine = sa.create_engine(url, pool_pre_ping=True, pool_size=2, max_overflow=2,
+                                      connect_args={"connect_timeout": max(1, round(connect_timeout_s))})
+        return cls(engine)
+
+    @property
+    def dialect(self) -> str:
+        return self._engine.dialect.name
+
+    def __repr__(self) -> str:
+        return f"Store({redact(self._engine.url.render_as_string(hide_password=False))})"
+
+    def upgrade(self) -> None:
+        """Apply every Alembic migration up to head (idempotent)."""
+        config = Config()
+        config.set_main_option("script_location", str(MIGRATIONS))
+        with self._errors(), self._engine.begin() as conn:
+            config.attributes["connection"] = conn
+            command.upgrade(config, "head")
+
+    def close(self) -> None:
+        self._engine.dispose()
+
+    # --- writing ---------------------------------------------------------------------------------------
+
+    def sync_inventory(self, sites: Mapping[str, Site], devices: Mapping[str, Device], at: float) -> None:
+        """Make the tables match the configured inventory: add new sites/devices, update changed fields,
+        retire the ones no longer configured (rows and their history stay), un-retire ones that return."""
+        with self._errors(), self._write() as conn:
+            w.sync_rows(conn, t.sites, {k: w.site_values(s) for k, s in sites.items()}, at)
+            w.sync_rows(conn, t.devices, {k: w.device_values(d) for k, d in devices.items()}, at)
+
+    def write(self, records: Sequence[Record]) -> None:
+        """Write `records` in one transaction. Idempotent: writing the same records again changes nothing."""
+        for record in records:
+            if not isinstance(record, RECORD_TYPES):
+                raise StorageRejected(f"not a storage record: {type(record).__name__}")
+        if not records:
+            return
+        with self._errors(), self._write() as conn:
+            for record in records:
+                w.write_record(conn, record)
+
+    def prune(self, now: float, rollup_retention_days: int) -> int:
+        """Delete hourly rollups and daily unique counts older than the retention. State changes, outages,
+        reboots and unknown spans are kept for ever. Returns the number of rows deleted."""
+        cutoff = now - rollup_retention_days * 86400.0
+        with self._errors(), self._write() as conn:
+            n = conn.execute(sa.delete(t.hourly_rollups).where(t.hourly_rollups.c.hour_start < cutoff)).rowcount
+            day = w.utc_date(cutoff)
+            n += conn.execute(sa.delete(t.daily_uniques).where(t.daily_uniques.c.day < day)).rowcount
+        return int(n)
+
+    # --- reading ---------------------------------------------------------------------------------------
+
+    def load_states(self) -> list[DeviceState]:
+        with self._read() as conn:
+            return [state_from_row(r) for r in conn.execute(sa.select(t.device_state)
+                                                            .order_by(t.device_state.c.device))]
+
+    def load_open_outages(self) -> list[Outage]:
+        query = sa.select(t.outages).where(t.outages.c.ended_at.is_(None)).order_by(t.outages.c.started_at)
+        with self._read() as conn:
+            return [outage_from_row(r) for r in conn.execute(query)]
+
+    def last_heartbeat(self) -> float | None:
+        with self._read() as conn:
+            value = conn.execute(sa.select(t.heartbeat.c.at).where(t.heartbeat.c.id == 1)).scalar()
+        return None if value is None else float(value)
+
+    def outages(self, *, since: float | None = None, device: str | None = None) -> list[Outage]:
+        """Outages still open or ended at/after `since`, oldest first."""
+        query = sa.select(t.outages).order_by(t.outages.c.started_at, t.outages.c.id)
+        if since is not None:
+            query = query.where(sa.or_(t.outages.c.ended_at.is_(None), t.outages.c.ended_at >= since))
+        if device is not None:
+            query = query.where(t.outages.c.device == device)
+        with self._read() as conn:
+            return [outage_from_row(r) for r in conn.execute(query)]
+
+    def state_rows(self) -> list[StatusRow]:
+        """Every monitored device with its site, current state and open outage (if any), by site and id."""
+        with self._read() as conn:
+            sites = {r.id: site_from_row(r) for r in conn.execute(sa.select(t.sites))}
+            states = {s.device: s for s in map(state_from_row, conn.execute(sa.select(t.device_state)))}
+            opened: dict[str, Outage] = {}
+            for o in map(outage_from_row, conn.execute(
+                    sa.select(t.outages).where(t.outages.c.ended_at.is_(None)).order_by(t.outages.c.started_at))):
+                opened[o.device] = o  # the latest open one
+            devices = conn.execute(sa.select(t.devices).where(t.devices.c.retired_at.is_(None))
+                                   .order_by(t.devices.c.site, t.devices.c.id)).all()
+        return [StatusRow(sites[d.site], device_from_row(d), states.get(d.id), opened.get(d.id)) for d in devices]
+
+    def reboots(self, device: str | None = None) -> list[Reboot]:
+        query = sa.select(t.reboots).order_by(t.reboots.c.booted_at)
+        if device is not None:
+            query = query.where(t.reboots.c.device == device)
+        with self._read() as conn:
+            return [Reboot(r.device, r.booted_at, r.detected_at) for r in conn.execute(query)]
+
+    def rollups(self, *, device: str | None = None, since: float | None = None,
+                until: float | None = None) -> list[HourlyRollup]:
+        c = t.hourly_rollups.c
+        query = sa.select(t.hourly_rollups).order_by(c.device, c.hour_start)
+        if device is not None:
+            query = query.where(c.device == device)
+        if since is not None:
+            query = query.where(c.hour_start >= since)
+        if until is not None:
+            query = query.where(c.hour_start < until)
+        with self._read() as conn:
+            return [HourlyRollup(**r._asdict()) for r in conn.execute(query)]
+
+    def unknown_spans(self, since: float | None = None) -> list[UnknownSpan]:
+        query = sa.select(t.unknown_spans).order_by(t.unknown_spans.c.start)
+        if since is not None:
+            query = query.where(t.unknown_spans.c.end >= since)
+        with self._read() as conn:
+            return [UnknownSpan(r.start, r.end) for r in conn.execute(query)]
+
+    def state_changes(self, device: str | None = None) -> list[StateChange]:
+        c = t.state_changes.c
+        query = sa.select(t.state_changes).order_by(c.at, c.id)
+        if device is not None:
+            query = query.where(c.device == device)
+        with self._read() as conn:
+            return [state_change_from_row(r) for r in conn.execute(query)]
+
+    # --- plumbing --------------------------------------------------------------------------------------
+
+    @contextmanager
+    def _write(self) -> Iterator[sa.Connection]:
+        with self._engine.connect() as conn:
+            conn.execution_options(netmon_write=True)
+            with conn.begin():
+                yield conn
+
+    @contextmanager
+    def _read(self) -> Iterator[sa.Connection]:
+        with self._errors(), self._engine.connect() as conn, conn.begin():
+            yield conn
+
+    @contextmanager
+    def _errors(self) -> Iterator[None]:
+        try:
+            yield
+        except (sa.exc.IntegrityError, sa.exc.DataError) as exc:
+            raise StorageRejected(f"database refused the data: {_short(exc)}") from exc
+        except sa.exc.SQLAlchemyError as exc:
+            # OperationalError (down, locked, read-only, no such table), InterfaceError, pool timeouts, ...
+            raise StorageUnavailable(f"database unavailable: {_short(exc)}") from exc
+        except OSError as exc:
+            raise StorageUnavailable(f"database unavailable: {exc}") from exc
+
+
+def _short(exc: sa.exc.SQLAlchemyError) -> str:
+    orig = getattr(exc, "orig", None)
+    text = str(orig if orig is not None else exc).strip().splitlines()
+    return (text[0] if text else type(exc).__name__)[:300]
+
+
+def _sqlite_pragmas(engine: sa.Engine, busy_timeout_s: float) -> None:
+    """WAL + busy timeout + foreign keys on every connection, and BEGIN IMMEDIATE for write transactions so a
+    writer waits for the lock (up to the busy timeout) instead of failing on a read-to-write upgrade."""
+
+    @sa.event.listens_for(engine, "connect")
+    def _connect(dbapi_conn: Any, _record: Any) -> None:
+        dbapi_conn.isolation_level = None  # we emit BEGIN ourselves (pysqlite's own handling is broken)
+        cursor = dbapi_conn.cursor()
+        cursor.execute(f"PRAGMA busy_timeout = {math.ceil(busy_timeout_s * 1000)}")
+        cursor.execute("PRAGMA journal_mode = WAL")
+        cursor.execute("PRAGMA synchronous = NORMAL")
+        cursor.execute("PRAGMA foreign_keys = ON")
+        cursor.close()
+
+    @sa.event.listens_for(engine, "begin")
+    def _begin(conn: sa.Connection) -> None:
+        immediate = conn.get_execution_options().get("netmon_write", False)
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")

@@ -1,0 +1,143 @@
+"""Records into rows: one idempotent statement (or read-then-write) per record, inside the caller's transaction.
+
+Every write can be repeated without changing the result, because the write queue may re-send a batch whose
+commit it could not confirm, and replays its spool after a crash:
+
+- state change: insert, ignored when (device, at, new status) exists
+- device state: upsert by device (the newest written wins)
+- outage: upsert by id; an end time once written is never cleared
+- reboot: ignored when the device already has one within `REBOOT_TOLERANCE_S` of `booted_at`
+- hourly rollup: merged with the stored one (see `rollup.combine`)
+- daily uniques, unknown span, heartbeat: upsert, the larger value wins
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import UTC, date, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+
+from netmon.model import Device, DeviceState, Outage, Reboot, Site, StateChange
+from netmon.storage import schema as t
+from netmon.storage.record import DailyUniques, Heartbeat, HourlyRollup, Record, UnknownSpan
+from netmon.storage.rollup import combine
+
+REBOOT_TOLERANCE_S = 120.0  # booted_at is estimated from uptime: polls of one boot differ by seconds
+
+
+def utc_date(ts: float) -> date:
+    return datetime.fromtimestamp(ts, UTC).date()
+
+
+def _insert(conn: sa.Connection, table: sa.Table) -> Any:
+    return (postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert)(table)
+
+
+def _greatest(table: sa.Table, stmt: Any, column: str) -> sa.ColumnElement[Any]:
+    new, old = stmt.excluded[column], table.c[column]
+    return sa.case((new > old, new), else_=old)
+
+
+# --- inventory ---------------------------------------------------------------------------------------------
+
+def site_values(s: Site) -> dict[str, Any]:
+    c = s.kim_contact
+    return {"name": s.name, "desa": s.desa, "kecamatan": s.kecamatan, "kabupaten": s.kabupaten,
+            "latitude": s.latitude, "longitude": s.longitude, "contact_name": c.name if c else None,
+            "contact_phone": c.phone if c else None, "contact_email": c.email if c else None}
+
+
+def device_values(d: Device) -> dict[str, Any]:
+    a = d.asset
+    return {"site": d.site, "role": d.role.value, "address": d.address,
+            "sources": ",".join(s.value for s in d.sources), "owner": d.owner.value, "profile": d.profile,
+            "parent": d.parent, "interval_s": d.interval_s, "kode_barang": a.kode_barang,
+            "nomor_register": a.nomor_register, "serial": a.serial, "model": a.model,
+            "year_acquired": a.year_acquired, "value_idr": a.value_idr}
+
+
+def sync_rows(conn: sa.Connection, table: sa.Table, wanted: dict[str, dict[str, Any]], at: float) -> None:
+    existing = {r.id: r._asdict() for r in conn.execute(sa.select(table))}
+    for key, values in wanted.items():
+        row = existing.get(key)
+        if row is None:
+            conn.execute(sa.insert(table).values(id=key, first_seen_at=at, updated_at=at, retired_at=None, **values))
+            continue
+        changed = {k: v for k, v in values.items() if row[k] != v}
+        if row["retired_at"] is not None:
+            changed["retired_at"] = None
+        if changed:
+            conn.execute(sa.update(table).where(table.c.id == key).values(updated_at=at, **changed))
+    for key, row in existing.items():
+        if key not in wanted and row["retired_at"] is None:
+            conn.execute(sa.update(table).where(table.c.id == key).values(retired_at=at, updated_at=at))
+
+
+# --- records -----------------------------------------------------------------------------------------------
+
+def write_record(conn: sa.Connection, r: Record) -> None:
+    if isinstance(r, StateChange):
+        stmt = _insert(conn, t.state_changes).values(device=r.device, old_status=r.old.value,
+                                                     new_status=r.new.value, at=r.at, reason=r.reason)
+        conn.execute(stmt.on_conflict_do_nothing(index_elements=["device", "at", "new_status"]))
+    elif isinstance(r, DeviceState):
+        values = dataclasses.asdict(r) | {"status": r.status.value}
+        stmt = _insert(conn, t.device_state).values(**values)
+        conn.execute(stmt.on_conflict_do_update(index_elements=["device"],
+                                                set_={k: stmt.excluded[k] for k in values if k != "device"}))
+    elif isinstance(r, Outage):
+        _write_outage(conn, r)
+    elif isinstance(r, Reboot):
+        _write_reboot(conn, r)
+    elif isinstance(r, HourlyRollup):
+        _write_rollup(conn, r)
+    elif isinstance(r, DailyUniques):
+        stmt = _insert(conn, t.daily_uniques).values(site=r.site, day=r.day, count=r.count)
+        conn.execute(stmt.on_conflict_do_update(index_elements=["site", "day"],
+                                                set_={"count": _greatest(t.daily_uniques, stmt, "count")}))
+    elif isinstance(r, UnknownSpan):
+        stmt = _insert(conn, t.unknown_spans).values(start=r.start, end=r.end)
+        conn.execute(stmt.on_conflict_do_update(index_elements=["start"],
+                                                set_={"end": _greatest(t.unknown_spans, stmt, "end")}))
+    elif isinstance(r, Heartbeat):
+        stmt = _insert(conn, t.heartbeat).values(id=1, at=r.at)
+        conn.execute(stmt.on_conflict_do_update(index_elements=["id"],
+                                                set_={"at": _greatest(t.heartbeat, stmt, "at")}))
+    else:  # pragma: no cover - Store.write checks the type first
+        raise TypeError(type(r).__name__)
+
+
+def _write_outage(conn: sa.Connection, r: Outage) -> None:
+    stmt = _insert(conn, t.outages).values(id=r.id, device=r.device, site=r.site, started_at=r.started_at,
+                                           ended_at=r.ended_at, cause=r.cause.value, status=r.status.value)
+    ended = sa.func.coalesce(stmt.excluded.ended_at, t.outages.c.ended_at)
+    conn.execute(stmt.on_conflict_do_update(index_elements=["id"], set_={
+        "device": stmt.excluded.device, "site": stmt.excluded.site, "started_at": stmt.excluded.started_at,
+        "cause": stmt.excluded.cause, "status": stmt.excluded.status, "ended_at": ended}))
+
+
+def _write_reboot(conn: sa.Connection, r: Reboot) -> None:
+    c = t.reboots.c
+    near = conn.execute(sa.select(c.id).where(c.device == r.device, c.booted_at >= r.booted_at - REBOOT_TOLERANCE_S,
+                                              c.booted_at <= r.booted_at + REBOOT_TOLERANCE_S).limit(1)).first()
+    if near is not None:
+        return
+    stmt = _insert(conn, t.reboots).values(device=r.device, booted_at=r.booted_at,
+                                           booted_minute=round(r.booted_at / 60), detected_at=r.detected_at)
+    conn.execute(stmt.on_conflict_do_nothing(index_elements=["device", "booted_minute"]))
+
+
+def _write_rollup(conn: sa.Connection, r: HourlyRollup) -> None:
+    c = t.hourly_rollups.c
+    key = (c.device == r.device) & (c.hour_start == r.hour_start)
+    row = conn.execute(sa.select(t.hourly_rollups).where(key).with_for_update()).first()
+    if row is None:
+        conn.execute(sa.insert(t.hourly_rollups).values(**dataclasses.asdict(r)))
+        return
+    old = HourlyRollup(**row._asdict())
+    new = combine(old, r)
+    if new != old:
+        conn.execute(sa.update(t.hourly_rollups).where(key).values(**dataclasses.asdict(new)))

@@ -1,0 +1,63 @@
+"""Spool codec round trips and database URL resolution."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from netmon.config.schema import StorageConfig
+from netmon.errors import ConfigError, StorageError
+from netmon.model import Cause, DeviceState, Outage, Reboot, StateChange, Status
+from netmon.storage import DailyUniques, Heartbeat, HourlyRollup, UnknownSpan, database_url
+from netmon.storage.codec import decode, encode
+
+RECORDS = [
+    StateChange("ap", Status.UNKNOWN, Status.UP, 1.5, "first poll"),
+    DeviceState("ap", Status.DOWN, 2.0, 3, 0, "DeviceUnreachable: timeout", 1.0, 3600.25, 1.0, 1.5),
+    Outage("ap:2", "ap", "kim", 2.0, Cause.PARENT, Status.DEGRADED, 9.0),
+    Outage("ap:3", "ap", "kim", 3.0, Cause.MAINTENANCE),
+    Reboot("ap", 100.0, 160.0),
+    HourlyRollup("ap", 3600.0, 58, 2, 3601.0, 7199.0, 1.0, 2.5, 4.0, 58, None, None, None, 0, 10**12, 5, 51.5, 23.9),
+    DailyUniques("kim", date(2025, 6, 15), 41),
+    UnknownSpan(10.0, 20.0),
+    Heartbeat(1_750_000_000.125),
+]
+
+
+@pytest.mark.parametrize("record", RECORDS, ids=lambda r: type(r).__name__)
+def test_every_record_round_trips_through_one_json_line(record: object) -> None:
+    line = encode(record)  # type: ignore[arg-type]
+    assert "\n" not in line
+    again = decode(line)
+    assert again == record and type(again) is type(record)
+
+
+def test_whole_number_times_come_back_as_floats() -> None:
+    assert isinstance(decode('{"type":"heartbeat","at":5}').at, float)  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize("line", ['{"type":"nope"}', "not json", '{"type":"heartbeat"}', '{"type":"outage","id":1}'])
+def test_undecodable_lines_raise_storage_error(line: str) -> None:
+    with pytest.raises(StorageError):
+        decode(line)
+
+
+def test_url_from_environment_wins_over_config(tmp_path: Path) -> None:
+    config = StorageConfig(database_url="sqlite:////elsewhere.db", data_dir=str(tmp_path / "d"))
+    env = {"NETMON_DATABASE_URL": "postgresql://netmon:pw@db/netmon"}
+    assert database_url(config, env) == "postgresql+psycopg://netmon:pw@db/netmon"
+    assert database_url(config, {"NETMON_DATABASE_URL": ""}) == "sqlite:////elsewhere.db"
+    assert not (tmp_path / "d").exists()
+
+
+def test_default_url_is_sqlite_in_a_created_data_dir(tmp_path: Path) -> None:
+    config = StorageConfig(data_dir=str(tmp_path / "data" / "netmon"))
+    assert database_url(config, {}) == f"sqlite:///{tmp_path}/data/netmon/netmon.sqlite3"
+    assert (tmp_path / "data" / "netmon").is_dir()
+
+
+def test_unsupported_database_is_a_config_error(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="unsupported"):
+        database_url(StorageConfig(database_url="mysql://u:secret@h/db", data_dir=str(tmp_path)), {})
