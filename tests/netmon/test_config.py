@@ -268,3 +268,32 @@ def test_snmp_credential_used_for_routeros_is_an_error(tmp_path: Path, env: None
     with pytest.raises(ConfigError, match="not a routeros credential") as info:
         load_config(path)
     assert info.value.key == "devices[a-ap].routeros_credential" and info.value.line == 24
+
+
+def test_maintenance_windows_and_state_policy_are_read(tmp_path: Path, env: None) -> None:
+    extra = """\
+state: {down_after_failures: 4, down_after_s: 300, up_after_successes: 1}
+maintenance:
+  - name: weekly
+    start: 2026-12-05T22:00:00
+    duration_s: 7200
+    every: week
+    kecamatan: [Baturraden]
+  - name: one-off
+    start: 2026-12-01T08:00:00+07:00
+    end: 2026-12-01T10:00:00+07:00
+    devices: [ks-router]
+"""
+    cfg = load_config(write_tree(tmp_path, GOOD + extra))
+    assert cfg.state.down_after_failures == 4 and cfg.state.up_after_successes == 1
+    weekly, once = cfg.maintenance
+    assert weekly.every_s == 7 * 86400 and weekly.end - weekly.start == 7200
+    assert weekly.start == once.start + 4 * 86400 + 14 * 3600  # a zone-less time is WIB
+    assert once.devices == frozenset({"ks-router"}) and once.every_s is None
+
+
+def test_maintenance_window_naming_an_unknown_device_is_an_error(tmp_path: Path, env: None) -> None:
+    extra = "maintenance:\n  - {name: x, start: 2026-12-01T08:00:00, duration_s: 60, devices: [ghost]}\n"
+    with pytest.raises(ConfigError, match="unknown device 'ghost'") as info:
+        load_config(write_tree(tmp_path, GOOD + extra))
+    assert info.value.line == 35

@@ -19,6 +19,9 @@ import pytest
 import yaml
 from test_cli import NETMON, REPO, fetch, free_tcp_port
 
+from netmon.config import load_config
+from netmon.storage import Store, database_url
+
 AP, ROUTER = "kim-karangmangu-ap", "kim-karangmangu-router"
 
 
@@ -98,6 +101,14 @@ def eventually(read: Callable[[], T], ok: Callable[[T], bool], timeout_s: float 
     return value
 
 
+def stored(config: Path, read: Callable[[Store], T]) -> T:
+    store = Store.open(database_url(load_config(config).storage))
+    try:
+        return read(store)
+    finally:
+        store.close()
+
+
 def outages_json(config: Path) -> list[dict[str, object]]:
     rows: list[dict[str, object]] = json.loads(cli(config, "outages", "--format", "json"))
     return rows
@@ -138,6 +149,8 @@ def test_device_then_site_outage_survive_kill_9_without_duplicates(
                                                          "other sites polled again")
         assert state(AP, "up") not in text  # the restart does not "recover" a device that is down
         after = outages_json(config)
+        spans = stored(config, lambda store: store.unknown_spans())
+        assert spans and spans[-1].end - spans[-1].start < 120  # the time the daemon was dead is `unknown`
         assert sorted((r["id"], r["device"], r["open"]) for r in after) == sorted(
             (r["id"], r["device"], True) for r in before.values())  # same outages, no duplicates
 
