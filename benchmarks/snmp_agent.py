@@ -1,0 +1,191 @@
+"""The agent side of benchmarks/snmp_poll.py: the "standard access point" recording and an SNMP agent in
+its own process (netmon.simulate's fast v2c responder over one RecordStore, answering any community, plus a
+black-hole port that reads and never answers), with request counters and its own CPU time."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import multiprocessing
+import re
+import socket
+import time
+from dataclasses import dataclass, field
+from multiprocessing.connection import Connection
+from pathlib import Path
+from typing import Any, cast
+
+from netmon.simulate.fleet import DEMO_DIR
+from netmon.simulate.store import RecordStore
+from netmon.simulate.v2c import NotHandled, V2cResponder
+
+DEMO_AP = DEMO_DIR / "kim-karangmangu-ap.snmprec"
+HOST = "127.0.0.1"
+IF_COLUMNS = re.compile(r"^(1\.3\.6\.1\.2\.1\.2\.2\.1\.\d+|1\.3\.6\.1\.2\.1\.31\.1\.1\.1\.\d+)\.(\d+)$")
+WLAP_COLUMNS = re.compile(r"^(1\.3\.6\.1\.4\.1\.14988\.1\.1\.1\.3\.1\.\d+)\.(\d+)$")
+NAME_COLUMNS = ("1.3.6.1.2.1.2.2.1.2", "1.3.6.1.2.1.31.1.1.1.1")  # ifDescr, ifName
+EXTRA_NAMES = {1: "ether3", 2: "ether4", 3: "wlan3", 4: "wlan4", 5: "vlan10"}
+
+
+# --- the standard access point -------------------------------------------------------------------------
+
+def build_standard_ap(dest: Path) -> Path:
+    """Our demo cAP ac (kim-karangmangu-ap: 5 interfaces, 2 wireless APs, health gauges) grown to 10
+    interfaces and 4 wireless APs: every ifTable/ifXTable row i is copied to i+5 (new names), every
+    mtxrWlApTable row to i+5 (a guest SSID). Counters keep their variations, so values move."""
+    out: list[str] = []
+    for line in DEMO_AP.read_text(encoding="utf-8").splitlines():
+        if line.startswith("1.3.6.1.2.1.2.1.0|"):
+            line = "1.3.6.1.2.1.2.1.0|2|10"  # ifNumber
+        out.append(line)
+        if line.startswith("#") or "|" not in line:
+            continue
+        oid, tag, value = line.split("|", 2)
+        if match := IF_COLUMNS.match(oid):
+            col, index = match.group(1), int(match.group(2))
+            if col in NAME_COLUMNS:
+                value = EXTRA_NAMES[index]
+            elif col == "1.3.6.1.2.1.2.2.1.1":  # ifIndex
+                value = str(index + 5)
+            out.append(f"{col}.{index + 5}|{tag}|{value}")
+        elif match := WLAP_COLUMNS.match(oid):
+            col, index = match.group(1), int(match.group(2))
+            if col.endswith(".4"):  # mtxrWlApSsid
+                value += "-Guest"
+            out.append(f"{col}.{index + 5}|{tag}|{value}")
+    path = dest / "standard-ap.snmprec"
+    path.write_text("\n".join(out) + "\n", encoding="utf-8")
+    return path
+
+
+# --- the agent process ---------------------------------------------------------------------------------
+
+class _Agent(asyncio.DatagramProtocol):
+    def __init__(self, responder: V2cResponder | None) -> None:
+        self.responder = responder  # None: a black hole (reads, never answers)
+        self.transport: asyncio.DatagramTransport | None = None
+        self.received = 0
+        self.answered = 0
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = cast(asyncio.DatagramTransport, transport)
+
+    def datagram_received(self, data: bytes, addr: tuple[str | Any, int]) -> None:
+        self.received += 1
+        if self.responder is None or self.transport is None:
+            return
+        try:
+            reply = self.responder.answer(data)
+        except NotHandled:
+            reply = None
+        if reply is not None:
+            self.transport.sendto(reply, addr)
+            self.answered += 1
+
+
+def serve_agent(data: str, conn: Connection, max_s: float) -> None:
+    """Agent process entry point: answer v2c reads from `data` on one port (any community), swallow
+    datagrams on a second one; report {"port", "blackhole"} then, on "stats"/"stop", its counters."""
+    asyncio.run(_serve_agent(Path(data), conn, max_s))
+
+
+async def _serve_agent(data: Path, conn: Connection, max_s: float) -> None:
+    loop = asyncio.get_running_loop()
+    store = RecordStore.from_file(data)
+    agent = _Agent(V2cResponder(lambda _community: store))
+    hole = _Agent(None)
+    endpoints = []
+    for protocol in (agent, hole):
+        transport, _ = await loop.create_datagram_endpoint(lambda p=protocol: p, local_addr=(HOST, 0))  # type: ignore[misc]
+        sock = transport.get_extra_info("socket")
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)
+        endpoints.append(transport)
+    conn.send({"port": endpoints[0].get_extra_info("sockname")[1],
+               "blackhole": endpoints[1].get_extra_info("sockname")[1]})
+    command = asyncio.Event()
+    loop.add_reader(conn.fileno(), command.set)
+    deadline = time.monotonic() + max_s
+    try:
+        while time.monotonic() < deadline:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(command.wait(), timeout=1.0)
+            if not command.is_set():
+                continue
+            command.clear()
+            while conn.poll():
+                what = conn.recv()
+                conn.send({"cpu_s": time.process_time(), "at": time.monotonic(), "received": agent.received,
+                           "answered": agent.answered, "blackholed": hole.received})
+                if what == "stop":
+                    return
+    finally:
+        for transport in endpoints:
+            transport.close()
+
+
+class AgentProcess:
+    """The agent in its own (spawned) process."""
+
+    def __init__(self, data: Path, max_s: float) -> None:
+        ctx = multiprocessing.get_context("spawn")
+        self._conn, child = ctx.Pipe()
+        self._proc = ctx.Process(target=serve_agent, args=(str(data), child, max_s), daemon=True,
+                                 name="snmp-agent")
+        self._proc.start()
+        if not self._conn.poll(30):
+            self._proc.kill()
+            raise RuntimeError("agent did not start")
+        ports = self._conn.recv()
+        self.port: int = ports["port"]
+        self.blackhole: int = ports["blackhole"]
+
+    def stats(self) -> dict[str, float]:
+        self._conn.send("stats")
+        return dict(self._conn.recv())
+
+    def close(self) -> dict[str, float]:
+        stats: dict[str, float] = {}
+        with contextlib.suppress(OSError, EOFError):
+            self._conn.send("stop")
+            if self._conn.poll(10):
+                stats = dict(self._conn.recv())
+        self._proc.join(10)
+        if self._proc.is_alive():
+            self._proc.kill()
+        return stats
+
+    def __enter__(self) -> AgentProcess:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
+
+@dataclass
+class Window:
+    """CPU of this process and of the agent over one measured stretch."""
+
+    agent: AgentProcess
+    cpu0: float = 0.0
+    wall0: float = 0.0
+    agent0: dict[str, float] = field(default_factory=dict)
+    cpu_s: float = 0.0
+    wall_s: float = 0.0
+    agent_cpu_s: float = 0.0
+    received: int = 0
+    answered: int = 0
+    blackholed: int = 0
+
+    def __enter__(self) -> Window:
+        self.agent0 = self.agent.stats()
+        self.cpu0, self.wall0 = time.process_time(), time.perf_counter()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.cpu_s = time.process_time() - self.cpu0
+        self.wall_s = time.perf_counter() - self.wall0
+        after = self.agent.stats()
+        self.agent_cpu_s = after["cpu_s"] - self.agent0["cpu_s"]
+        self.received = int(after["received"] - self.agent0["received"])
+        self.answered = int(after["answered"] - self.agent0["answered"])
+        self.blackholed = int(after["blackholed"] - self.agent0["blackholed"])

@@ -1,0 +1,168 @@
+"""Baselines of benchmarks/snmp_poll.py: the floor (the same PDUs sent with pysnmp alone, through its v3arch
+command generator and through its v1arch message API) and net-snmp's CLI run as one process per request."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import resource
+import shutil
+import subprocess
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, ClassVar, cast
+
+from pyasn1.codec.ber import decoder, encoder
+from pysnmp.entity.engine import SnmpEngine
+from pysnmp.entity.rfc3413 import cmdgen
+from pysnmp.hlapi.v3arch.asyncio import CommunityData, UdpTransportTarget
+from pysnmp.hlapi.v3arch.asyncio.lcd import CommandGeneratorLcdConfigurator
+from pysnmp.proto.api import v2c
+
+from benchmarks.snmp_agent import HOST, AgentProcess
+
+NETSNMP_FLAGS = ["-OQXUte", "-On"]  # LibreNMS NetSnmpQuery: DEFAULT_FLAGS + numeric()
+
+
+# --- the floor ----------------------------------------------
+
+class V3Floor:
+    """The same PDUs through pysnmp's v3arch command generator (the engine netmon uses), no netmon code."""
+
+    def __init__(self) -> None:
+        self.engine = SnmpEngine()
+        self.lcd = CommandGeneratorLcdConfigurator()
+        self.targets: list[str] = []
+
+    async def add(self, community_name: str, port: int) -> None:
+        target = await UdpTransportTarget.create((HOST, port), timeout=2.0, retries=1)
+        addr_name, _ = self.lcd.configure(self.engine, CommunityData(community_name, mpModel=1), target, b"")
+        self.targets.append(addr_name)
+
+    async def request(self, target: str, kind: str, pairs: list[tuple[Any, Any]], repetitions: int) -> Any:
+        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+
+        def done(_e: Any, _h: Any, err_ind: Any, _s: Any, _i: Any, var_binds: Any, _c: Any) -> None:
+            if not future.done():
+                future.set_result((err_ind, var_binds))
+
+        if kind == "get":
+            cmdgen.GetCommandGenerator().send_varbinds(self.engine, target, None, b"", pairs, done)
+        elif kind == "next":
+            cmdgen.NextCommandGenerator().send_varbinds(self.engine, target, None, b"", pairs, done)
+        else:
+            cmdgen.BulkCommandGenerator().send_varbinds(self.engine, target, None, b"", 0, repetitions,
+                                                        pairs, done)
+        err_ind, var_binds = await future
+        if err_ind:
+            raise RuntimeError(f"floor request failed: {err_ind}")
+        return var_binds
+
+    async def poll(self, target: str, plan: list[tuple[str, list[tuple[Any, Any]], int]]) -> int:
+        got = 0
+        for kind, pairs, repetitions in plan:
+            got += len(await self.request(target, kind, pairs, repetitions))
+        return got
+
+    def close(self) -> None:
+        if self.engine.transport_dispatcher is not None:
+            self.engine.transport_dispatcher.close_dispatcher()
+
+
+class RawFloor(asyncio.DatagramProtocol):
+    """The same PDUs built and parsed with pysnmp's v1arch message API over one plain UDP socket."""
+
+    PDU: ClassVar[dict[str, Any]] = {"get": v2c.GetRequestPDU, "next": v2c.GetNextRequestPDU,
+                                     "bulk": v2c.GetBulkRequestPDU}
+
+    def __init__(self) -> None:
+        self.transport: asyncio.DatagramTransport | None = None
+        self.pending: dict[int, asyncio.Future[Any]] = {}
+        self.next_id = 1
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = cast(asyncio.DatagramTransport, transport)
+
+    def datagram_received(self, data: bytes, addr: tuple[str | Any, int]) -> None:
+        msg, _ = decoder.decode(data, asn1Spec=v2c.Message())
+        pdu = v2c.apiMessage.get_pdu(msg)
+        future = self.pending.pop(int(v2c.apiPDU.get_request_id(pdu)), None)
+        if future is not None and not future.done():
+            future.set_result(v2c.apiPDU.get_varbinds(pdu))
+
+    async def request(self, community_name: str, port: int, kind: str, oids: list[Any], repetitions: int) -> Any:
+        pdu = self.PDU[kind]()
+        api = v2c.apiBulkPDU if kind == "bulk" else v2c.apiPDU
+        api.set_defaults(pdu)
+        request_id, self.next_id = self.next_id, self.next_id + 1
+        v2c.apiPDU.set_request_id(pdu, request_id)
+        if kind == "bulk":
+            v2c.apiBulkPDU.set_non_repeaters(pdu, 0)
+            v2c.apiBulkPDU.set_max_repetitions(pdu, repetitions)
+        v2c.apiPDU.set_varbinds(pdu, [(oid, v2c.null) for oid in oids])
+        msg = v2c.Message()
+        v2c.apiMessage.set_defaults(msg)
+        v2c.apiMessage.set_community(msg, community_name)
+        v2c.apiMessage.set_pdu(msg, pdu)
+        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self.pending[request_id] = future
+        assert self.transport is not None
+        self.transport.sendto(encoder.encode(msg), (HOST, port))
+        return await asyncio.wait_for(future, 4.0)
+
+    async def poll(self, community_name: str, port: int, plan: list[tuple[str, list[Any], int]]) -> int:
+        got = 0
+        for kind, oids, repetitions in plan:
+            got += len(await self.request(community_name, port, kind, oids, repetitions))
+        return got
+
+
+# --- part (b): net-snmp, one process per request -------------------------------------------------------
+
+@dataclass
+class NetSnmpReport:
+    variant: str
+    polls: int
+    processes_per_poll: int
+    children_cpu_ms: float  # net-snmp processes, per device-poll
+    parent_cpu_ms: float  # this process forking/reading, per device-poll
+    varbinds_per_poll: int
+    wall_ms: float
+    command: str
+
+
+def netsnmp_commands(port: int, community_name: str, get: Sequence[str], walk: Sequence[str],
+                     extra: Sequence[str]) -> list[list[str]]:
+    common = ["-v2c", "-c", community_name, *NETSNMP_FLAGS, *extra, "-t", "2", "-r", "1", f"udp:{HOST}:{port}"]
+    commands = [["snmpget", *common, *get]] if get else []
+    commands += [["snmpbulkwalk", *common, column] for column in walk]
+    return commands
+
+
+def bench_netsnmp(agent: AgentProcess, community_name: str, get: Sequence[str], walk: Sequence[str],
+                  polls: int) -> list[NetSnmpReport]:
+    """CPU of net-snmp's processes per device-poll: one snmpget for the scalars, one snmpbulkwalk per column."""
+    if shutil.which("snmpget") is None or shutil.which("snmpbulkwalk") is None:
+        return []
+    variants = {"net-snmp (LibreNMS flags)": [], "net-snmp, no MIBs loaded": ["-m", "", "-M", os.devnull]}
+    reports = []
+    for variant, extra in variants.items():
+        commands = netsnmp_commands(agent.port, community_name, get, walk, extra)
+        lines = 0
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpu0, wall0 = time.process_time(), time.perf_counter()
+        for _ in range(polls):
+            lines = 0
+            for command in commands:
+                done = subprocess.run(command, capture_output=True, text=True, timeout=30, check=False)
+                if done.returncode != 0:
+                    raise RuntimeError(f"{command[0]} failed: {done.stderr.strip()}")
+                lines += sum(1 for line in done.stdout.splitlines() if " = " in line)
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        child = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
+        shown = " ".join(commands[-1]).replace(community_name, "COMMUNITY")
+        reports.append(NetSnmpReport(variant, polls, len(commands), child / polls * 1000,
+                                     (time.process_time() - cpu0) / polls * 1000, lines,
+                                     (time.perf_counter() - wall0) / polls * 1000, shown))
+    return reports

@@ -1,0 +1,517 @@
+"""SNMP poll benchmark: CPU per device-poll of netmon's poll path against baselines, and a capacity run.
+
+    python benchmarks/snmp_poll.py [--quick] [all|poll|capacity] [options]
+
+Parts (docs/performance.md explains the figures):
+
+- `poll`: `SnmpCollector.poll` on N "standard access points" after discovery, against the floor: the same
+  request sequence (captured from netmon's transport) replayed with pysnmp alone, through the same v3arch
+  command generator (`floor`), and through pysnmp's v1arch message API over a plain socket (`raw`).
+  Then the same data read the way LibreNMS reads it: one `snmpget` process for the scalars and one
+  `snmpbulkwalk` process per column, CPU taken from RUSAGE_CHILDREN.
+- `capacity`: the real `Scheduler` + `SnmpCollector` (+ `LatestResults`) on D devices at a fixed interval,
+  a share of them pointed at a black hole (a UDP socket that reads and never answers), in one or more
+  worker processes, each with a shard of the devices.
+
+The agent always runs in its own process: `netmon.simulate`'s fast v2c responder (`V2cResponder`, the path
+`SnmpSimulator` takes for v2c reads) over one `RecordStore`, answering any community so that every device
+can have a distinct target (community) on one port. It counts requests and reports its own CPU time.
+All traffic stays on 127.0.0.1; every part stops by itself.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import multiprocessing
+import os
+import resource
+import socket
+import statistics
+import sys
+import tempfile
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from multiprocessing.connection import Connection
+from pathlib import Path
+from typing import Any
+
+if __package__ in (None, ""):  # run as a script: make the project importable
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from pysnmp.carrier.asyncio.dgram import udp
+from pysnmp.proto import rfc1902
+
+from benchmarks.snmp_agent import HOST, AgentProcess, Window, build_standard_ap
+from benchmarks.snmp_baselines import NetSnmpReport, RawFloor, V3Floor, bench_netsnmp
+from collectors.snmp import transport as snmp_transport
+from collectors.snmp.collector import SnmpCollector
+from collectors.snmp.profile import load_profiles
+from netmon.latest import LatestResults
+from netmon.model import Device, Owner, PollResult, Role, Secret, Site, SnmpSettings, SnmpV2cAuth, Source
+from netmon.scheduler import Scheduler
+
+# --- devices and the request sequence of one poll -----------------------------------------------------
+
+def community(i: int) -> str:
+    return f"bench-{i:05d}"
+
+
+def make_device(i: int, port: int, *, interval_s: float = 60.0, timeout_s: float = 2.0,
+                retries: int = 1) -> Device:
+    settings = SnmpSettings(auth=SnmpV2cAuth(Secret(community(i))), port=port, timeout_s=timeout_s,
+                            retries=retries)
+    return Device(id=f"ap{i:05d}", site="bench", role=Role.AP, address=HOST, sources=(Source.SNMP,),
+                  owner=Owner.KIM, interval_s=interval_s, snmp=settings)
+
+
+@dataclass(frozen=True)
+class Request:
+    kind: str  # get | next | bulk
+    oids: tuple[str, ...]
+    repetitions: int
+    answered: int  # varbinds in the response
+
+
+@contextlib.contextmanager
+def capture_requests() -> Iterator[list[Request]]:
+    """Record every request netmon's transport sends (kind, OIDs, max-repetitions, varbinds back)."""
+    seen: list[Request] = []
+    original = snmp_transport.SnmpTransport._request
+
+    async def recording(self: snmp_transport.SnmpTransport, kind: str, varbinds: list[Any],
+                        repetitions: int = 0) -> list[tuple[Any, Any]]:
+        reply = await original(self, kind, varbinds, repetitions)
+        seen.append(Request(kind, tuple(str(v) for v in varbinds), repetitions, len(reply)))
+        return reply
+
+    snmp_transport.SnmpTransport._request = recording  # type: ignore[method-assign]
+    try:
+        yield seen
+    finally:
+        snmp_transport.SnmpTransport._request = original  # type: ignore[method-assign]
+
+
+@dataclass
+class PathResult:
+    name: str
+    cpu_ms: list[float] = field(default_factory=list)  # CPU per device-poll, one entry per repeat
+    wall_ms: list[float] = field(default_factory=list)
+    agent_util: list[float] = field(default_factory=list)
+    requests: int = 0
+    varbinds: int = 0
+    unanswered: int = 0
+
+    @property
+    def cpu(self) -> float:
+        return statistics.median(self.cpu_ms)
+
+
+@dataclass
+class NetmonReport:
+    devices: int
+    rounds: int
+    sequence: list[Request]
+    poll_get: tuple[str, ...]
+    poll_walk: tuple[str, ...]
+    samples: int
+    discovery_cpu_ms: float
+    discovery_requests: int
+    paths: dict[str, PathResult]
+
+
+async def bench_netmon(agent: AgentProcess, devices: int, rounds: int, repeats: int) -> NetmonReport:
+    """CPU per device-poll: netmon's `SnmpCollector.poll` vs the same PDUs with pysnmp alone."""
+    devs = [make_device(i, agent.port) for i in range(devices)]
+    collector = SnmpCollector(load_profiles())
+    with capture_requests() as discovery_seq, Window(agent) as disc:
+        first = await asyncio.gather(*(collector.poll(d) for d in devs))
+    if not all(r.ok for r in first):
+        raise RuntimeError(f"discovery failed: {next(r.error for r in first if not r.ok)}")
+    with capture_requests() as sequence:
+        probe = await collector.poll(devs[0])
+    session = collector._sessions[devs[0].id]  # the plan, for net-snmp and the report
+    assert session.profile is not None and session.discovery is not None
+    plan = session.profile.poll_plan(session.discovery)
+
+    floor = V3Floor()
+    for i in range(devices):
+        await floor.add(community(i), agent.port)
+    floor_plan = [(r.kind, [(rfc1902.ObjectName(o), rfc1902.Null("")) for o in r.oids], r.repetitions)
+                  for r in sequence]
+    raw = RawFloor()
+    raw_transport, _ = await asyncio.get_running_loop().create_datagram_endpoint(lambda: raw,
+                                                                                local_addr=(HOST, 0))
+    raw_plan = [(r.kind, [rfc1902.ObjectName(o) for o in r.oids], r.repetitions) for r in sequence]
+
+    async def netmon_round() -> int:
+        results = await asyncio.gather(*(collector.poll(d) for d in devs))
+        bad = [r for r in results if not r.ok]
+        if bad:
+            raise RuntimeError(f"netmon poll failed: {bad[0].error}")
+        return sum(len(r.samples) for r in results)
+
+    async def floor_round() -> int:
+        return sum(await asyncio.gather(*(floor.poll(t, floor_plan) for t in floor.targets)))
+
+    async def raw_round() -> int:
+        return sum(await asyncio.gather(*(raw.poll(community(i), agent.port, raw_plan) for i in range(devices))))
+
+    runs: dict[str, Callable[[], Any]] = {"netmon": netmon_round, "floor": floor_round, "raw": raw_round}
+    paths = {name: PathResult(name) for name in runs}
+    for run in runs.values():  # warm-up
+        await run()
+    for _ in range(repeats):
+        for name, run in runs.items():
+            with Window(agent) as w:
+                for _ in range(rounds):
+                    await run()
+            n = devices * rounds
+            result = paths[name]
+            result.cpu_ms.append(w.cpu_s / n * 1000)
+            result.wall_ms.append(w.wall_s / n * 1000)
+            result.agent_util.append(w.agent_cpu_s / w.wall_s)
+            result.requests += w.received
+            result.unanswered += w.received - w.answered
+    for result in paths.values():
+        result.varbinds = sum(r.answered for r in sequence)
+    raw_transport.close()
+    floor.close()
+    await collector.close()
+    return NetmonReport(devices, rounds, sequence, plan.get, plan.walk, len(probe.samples),
+                        disc.cpu_s / devices * 1000, len(discovery_seq) // devices, paths)
+
+
+# --- capacity: scheduler + collector on many devices, in one or more worker processes --------------------
+
+@dataclass(frozen=True)
+class CapacityConfig:
+    devices: int
+    silent_fraction: float
+    interval_s: float
+    cycles: int
+    workers: int
+    timeout_s: float = 2.0
+    retries: int = 1
+    max_in_flight: int = 256
+    jitter_s: float = 5.0
+    deadline_s: float = 30.0
+    rcvbuf_bytes: int = 0  # >0: SO_RCVBUF of the poller's pysnmp socket (0: the OS default)
+    start: str = "warm"  # cold: as netmon starts today; open: pysnmp targets first; warm: + discovery first
+
+    @property
+    def duration_s(self) -> float:
+        return self.cycles * self.interval_s + self.jitter_s + 1.0
+
+
+def capacity_devices(cfg: CapacityConfig, port: int, blackhole: int, shard: int) -> list[Device]:
+    every = round(1 / cfg.silent_fraction) if cfg.silent_fraction > 0 else 0
+    return [make_device(i, blackhole if every and i % every == 0 else port, interval_s=cfg.interval_s,
+                        timeout_s=cfg.timeout_s, retries=cfg.retries)
+            for i in range(shard, cfg.devices, cfg.workers)]
+
+
+def capacity_worker(cfg: CapacityConfig, port: int, blackhole: int, shard: int, conn: Connection) -> None:
+    """Worker process entry point: poll a shard of the devices with the real scheduler, then report."""
+    logging.basicConfig(level=logging.WARNING, handlers=[logging.NullHandler()], force=True)
+    conn.send(asyncio.run(_capacity_worker(cfg, port, blackhole, shard)))
+
+
+async def _capacity_worker(cfg: CapacityConfig, port: int, blackhole: int, shard: int) -> dict[str, Any]:
+    devices = capacity_devices(cfg, port, blackhole, shard)
+    latest = LatestResults({"bench": Site("bench", "Benchmark", "-", "-", "-")}, {d.id: d for d in devices})
+    collector = SnmpCollector(load_profiles())
+    outcomes: Counter[str] = Counter()
+    durations: list[float] = []
+
+    def on_result(result: PollResult) -> None:
+        latest.record(result)
+        outcomes[result.error.reason if result.error else "ok"] += 1
+        if result.ok:
+            durations.append(result.duration_s)
+
+    scheduler = Scheduler(devices, collector.poll, on_result, max_in_flight=cfg.max_in_flight,
+                          jitter_s=cfg.jitter_s, deadline_s=cfg.deadline_s)
+    peak_in_flight = 0
+
+    async def sample() -> None:
+        nonlocal peak_in_flight
+        while True:
+            peak_in_flight = max(peak_in_flight, scheduler.stats.in_flight)
+            await asyncio.sleep(0.5)
+
+    setup0 = time.process_time()
+    if cfg.start in ("open", "warm"):  # prototype of an `SnmpCollector.open(devices)` at start-up: the LCD
+        for device in devices:  # is filled once, not one target per first poll (each addition invalidates
+            await collector._session(device)  # pysnmp's target caches, rebuilt on the next message)
+    setup_cpu = time.process_time() - setup0
+    if cfg.rcvbuf_bytes and cfg.start != "cold":  # prototype: replies of 256 polls in flight arrive in bursts
+        await asyncio.sleep(0.2)  # let pysnmp's datagram endpoint open
+        udp_transport = collector._handle.engine.transport_dispatcher.get_transport(udp.DOMAIN_NAME)
+        sock = udp_transport.transport.get_extra_info("socket")
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, cfg.rcvbuf_bytes)
+    discovery0, discovery_wall0 = time.process_time(), time.perf_counter()
+    if cfg.start == "warm":  # steady state: every device discovered before the measured cycles
+        limit = asyncio.Semaphore(cfg.max_in_flight)
+
+        async def discover(device: Device) -> None:
+            async with limit:
+                await collector.poll(device)
+
+        await asyncio.gather(*(discover(d) for d in devices))
+    discovery_cpu, discovery_wall = time.process_time() - discovery0, time.perf_counter() - discovery_wall0
+    rss_setup = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    cpu0, wall0 = time.process_time(), time.perf_counter()
+    sampler = asyncio.create_task(sample())
+    run = asyncio.create_task(scheduler.run())
+    await asyncio.sleep(cfg.duration_s)
+    run.cancel()
+    sampler.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await run
+    cpu, wall = time.process_time() - cpu0, time.perf_counter() - wall0
+    poller_sock = collector._handle.engine.transport_dispatcher.get_transport(udp.DOMAIN_NAME).transport
+    poller_drops = udp_socket_drops(poller_sock.get_extra_info("sockname")[1]) if poller_sock else -1
+    await collector.close()
+    return {"devices": len(devices), "polls": scheduler.stats.polls_total, "outcomes": dict(outcomes),
+            "missed": scheduler.stats.missed_cycles_total, "lags": scheduler.stats.lags,
+            "durations": durations, "cpu_s": cpu, "wall_s": wall, "peak_in_flight": peak_in_flight,
+            "rss_setup_kb": rss_setup, "setup_cpu_s": setup_cpu, "discovery_cpu_s": discovery_cpu,
+            "discovery_wall_s": discovery_wall, "socket_drops": poller_drops,
+            "rss_peak_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}
+
+
+@dataclass
+class CapacityReport:
+    cfg: CapacityConfig
+    workers: list[dict[str, Any]]
+    agent_cpu_s: float
+    agent_wall_s: float
+    received: int
+    answered: int
+    blackholed: int
+    udp_rcvbuf_errors: int
+    agent_socket_drops: int
+
+    def merged(self, key: str) -> list[float]:
+        return [x for w in self.workers for x in w[key]]
+
+    @property
+    def missed(self) -> int:
+        return sum(w["missed"] for w in self.workers)
+
+    def lag(self, q: float) -> float:
+        return quantile(self.merged("lags"), q)
+
+
+def udp_rcvbuf_errors() -> int:
+    """Datagrams the kernel dropped for a full receive buffer, host-wide (Linux), or -1."""
+    try:
+        lines = [line.split() for line in Path("/proc/net/snmp").read_text().splitlines() if line.startswith("Udp:")]
+        return int(lines[1][lines[0].index("RcvbufErrors")])
+    except (OSError, ValueError, IndexError):
+        return -1
+
+
+def udp_socket_drops(port: int) -> int:
+    """Datagrams the kernel dropped on the (IPv4) UDP socket bound to `port` (Linux), or -1."""
+    with contextlib.suppress(OSError, ValueError, IndexError):
+        for line in Path("/proc/net/udp").read_text().splitlines()[1:]:
+            fields = line.split()
+            if int(fields[1].split(":")[1], 16) == port:
+                return int(fields[-1])
+    return -1
+
+
+def setup_allowance(cfg: CapacityConfig) -> float:
+    """Seconds a worker may spend before its cycles: opening targets (~7 ms CPU each), discovery (~45 ms)."""
+    per_device = {"cold": 0.0, "open": 0.02, "warm": 0.15}[cfg.start]
+    return per_device * cfg.devices / cfg.workers
+
+
+def bench_capacity(agent: AgentProcess, cfg: CapacityConfig) -> CapacityReport:
+    ctx = multiprocessing.get_context("spawn")
+    pipes, procs = [], []
+    drops0 = udp_rcvbuf_errors()
+    with Window(agent) as window:
+        for shard in range(cfg.workers):
+            parent, child = ctx.Pipe()
+            proc = ctx.Process(target=capacity_worker, args=(cfg, agent.port, agent.blackhole, shard, child),
+                               daemon=True, name=f"poller-{shard}")
+            proc.start()
+            pipes.append(parent)
+            procs.append(proc)
+        results = []
+        for parent, proc in zip(pipes, procs, strict=True):
+            if not parent.poll(cfg.duration_s + 180 + setup_allowance(cfg)):
+                proc.kill()
+                raise RuntimeError(f"{proc.name} did not report in time")
+            results.append(parent.recv())
+            proc.join(30)
+        # the agent window also covers worker start-up (imports) and shut-down: utilisation is a lower bound
+        agent_drops = udp_socket_drops(agent.port)
+    return CapacityReport(cfg, results, window.agent_cpu_s, window.wall_s, window.received, window.answered,
+                          window.blackholed, udp_rcvbuf_errors() - drops0, agent_drops)
+
+
+def quantile(values: Sequence[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+# --- printing -------------------------------------------------------------------------------------------
+
+def table(title: str, header: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
+    cells = [[str(c) for c in header]] + [[str(c) for c in row] for row in rows]
+    widths = [max(len(r[i]) for r in cells) for i in range(len(header))]
+    lines = [title, "  ".join(h.ljust(w) for h, w in zip(cells[0], widths, strict=True)),
+             "  ".join("-" * w for w in widths)]
+    lines += ["  ".join(c.rjust(w) if i else c.ljust(w) for i, (c, w) in enumerate(zip(row, widths, strict=True)))
+              for row in cells[1:]]
+    return "\n".join(lines)
+
+
+def machine() -> str:
+    model = "?"
+    with contextlib.suppress(OSError):
+        model = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                      if line.startswith("model name")), "?")
+    import pysnmp
+
+    return (f"{os.cpu_count()} CPU ({model}), Linux {os.uname().release}, Python {sys.version.split()[0]}, "
+            f"pysnmp {pysnmp.__version__}")
+
+
+def print_netmon(report: NetmonReport, netsnmp: list[NetSnmpReport]) -> None:
+    seq = report.sequence
+    shape = ", ".join(f"{r.kind} {len(r.oids)} oids" + (f" x{r.repetitions}" if r.repetitions else "") for r in seq)
+    print(f"\nStandard AP poll: {len(seq)} requests ({shape}), "
+          f"{sum(r.answered for r in seq)} varbinds back, {report.samples} samples; "
+          f"GET {len(report.poll_get)} scalars, walk {len(report.poll_walk)} columns")
+    print(f"Discovery (excluded below): {report.discovery_cpu_ms:.1f} ms CPU per device incl. its first poll, "
+          f"{report.discovery_requests} requests")
+    floor = report.paths["floor"].cpu
+    base = netsnmp[0].children_cpu_ms if netsnmp else float("nan")
+    rows: list[list[object]] = []
+    labels = {"netmon": "netmon SnmpCollector.poll", "floor": "floor: same PDUs, pysnmp v3arch cmdgen",
+              "raw": "floor: same PDUs, pysnmp v1arch + socket"}
+    for name, p in report.paths.items():
+        rows.append([labels[name], f"{p.cpu:.2f}", f"{statistics.median(p.wall_ms):.2f}",
+                     f"{p.cpu / floor:.2f}", f"{p.cpu / base:.2f}", f"{max(p.agent_util):.0%}",
+                     f"{p.requests}/{p.unanswered}"])
+    for n in netsnmp:
+        rows.append([f"{n.variant} ({n.processes_per_poll} processes)", f"{n.children_cpu_ms:.2f}",
+                     f"{n.wall_ms:.2f}", f"{n.children_cpu_ms / floor:.2f}", f"{n.children_cpu_ms / base:.2f}",
+                     "-", f"{n.varbinds_per_poll} vb"])
+    print(table(f"\nCPU per device-poll ({report.devices} devices x {report.rounds} rounds, median of repeats)",
+                ["path", "CPU ms", "wall ms", "x floor", "x net-snmp", "agent CPU", "requests/unanswered"],
+                rows))
+    net = report.paths["netmon"].cpu
+    print(f"overhead over the floor (v3arch): {(net - floor) / floor:+.1%}   "
+          f"over v1arch: {(net - report.paths['raw'].cpu) / report.paths['raw'].cpu:+.1%}   "
+          f"netmon / net-snmp: {net / base:.2f}")
+    if netsnmp:
+        print(f"net-snmp walk command: {netsnmp[0].command}")
+
+
+def print_capacity(report: CapacityReport) -> None:
+    cfg = report.cfg
+    lags = report.merged("lags")
+    outcomes: Counter[str] = Counter()
+    for w in report.workers:
+        outcomes.update(w["outcomes"])
+    polls = sum(w["polls"] for w in report.workers)
+    cpu = sum(w["cpu_s"] for w in report.workers)
+    wall = max(w["wall_s"] for w in report.workers)
+    rows: list[list[object]] = [
+        ["devices (silent)", f"{cfg.devices} ({round(cfg.devices * cfg.silent_fraction)})"],
+        ["interval x cycles, workers", f"{cfg.interval_s:g} s x {cfg.cycles}, {cfg.workers}"],
+        ["poller SO_RCVBUF", f"{cfg.rcvbuf_bytes} bytes" if cfg.rcvbuf_bytes else "OS default"],
+        ["start", {"cold": "cold: targets opened and devices discovered at their first poll",
+                   "open": "pysnmp targets opened before polling, discovery at first poll",
+                   "warm": "targets opened and devices discovered before the measured cycles"}[cfg.start]],
+        ["target set-up CPU (per worker)", ", ".join(f"{w['setup_cpu_s']:.1f} s" for w in report.workers)],
+        ["discovery before cycles, CPU / wall",
+         ", ".join(f"{w['discovery_cpu_s']:.0f} s / {w['discovery_wall_s']:.0f} s" for w in report.workers)],
+        ["polls started (expected ~)", f"{polls} ({round(cfg.devices * cfg.duration_s / cfg.interval_s)})"],
+        ["outcomes", ", ".join(f"{k} {v}" for k, v in sorted(outcomes.items()))],
+        ["missed cycles", report.missed],
+        ["poll-start lag p50 / p99 / max", f"{quantile(lags, 0.5):.3f} / {quantile(lags, 0.99):.3f} / "
+                                           f"{max(lags, default=float('nan')):.3f} s"],
+        ["poll duration (ok) p50 / p99", f"{quantile(report.merged('durations'), 0.5) * 1000:.0f} / "
+                                         f"{quantile(report.merged('durations'), 0.99) * 1000:.0f} ms"],
+        ["poller CPU (sum of workers)", f"{cpu:.1f} s in {wall:.0f} s = {cpu / wall:.0%} of one core; "
+                                        f"{cpu / max(polls, 1) * 1000:.2f} ms per poll"],
+        ["peak RSS per worker", ", ".join(f"{w['rss_peak_kb'] / 1024:.0f} MB (setup {w['rss_setup_kb'] / 1024:.0f})"
+                                          for w in report.workers)],
+        ["peak polls in flight", ", ".join(str(w["peak_in_flight"]) for w in report.workers)],
+        ["agent CPU", f"{report.agent_cpu_s:.1f} s in {report.agent_wall_s:.0f} s = "
+                      f"{report.agent_cpu_s / report.agent_wall_s:.0%} of one core"],
+        ["agent requests received / answered; black hole", f"{report.received} / {report.answered}; "
+                                                           f"{report.blackholed}"],
+        ["UDP receive-buffer drops: host / agent socket / poller sockets",
+         f"{report.udp_rcvbuf_errors} / {report.agent_socket_drops} / "
+         + ", ".join(str(w["socket_drops"]) for w in report.workers)],
+    ]
+    print(table(f"\nCapacity: {cfg.workers} worker process(es)", ["figure", "value"], rows))
+
+
+# --- command line ---------------------------------------------------------------------------------------
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
+    parser.add_argument("part", nargs="?", default="all", choices=["all", "poll", "capacity"])
+    parser.add_argument("--quick", action="store_true", help="small and short: a smoke run")
+    parser.add_argument("--no-netsnmp", action="store_true", help="skip the net-snmp baseline")
+    parser.add_argument("--devices", type=int, help="devices for the netmon/floor comparison (default 50)")
+    parser.add_argument("--rounds", type=int, help="polls of every device per repeat (default 20)")
+    parser.add_argument("--repeats", type=int, help="interleaved repeats of each path (default 3)")
+    parser.add_argument("--netsnmp-polls", type=int, help="device-polls done with net-snmp (default 20)")
+    parser.add_argument("--capacity-devices", type=int, help="default 10000")
+    parser.add_argument("--silent", type=float, default=0.1, help="share of black-holed devices")
+    parser.add_argument("--interval", type=float, help="capacity poll interval, s (default 60)")
+    parser.add_argument("--cycles", type=int, help="capacity cycles (default 3)")
+    parser.add_argument("--rcvbuf", type=int, default=0,
+                        help="capacity: SO_RCVBUF of the poller's socket, bytes (default: the OS default)")
+    parser.add_argument("--start", choices=["cold", "open", "warm"], default="warm",
+                        help="capacity: cold = as netmon starts today (targets and discovery at each first "
+                             "poll); open = targets opened first; warm = targets and discovery first (default)")
+    parser.add_argument("--workers", default=None, help="comma-separated worker counts to run (default 1,2)")
+    args = parser.parse_args(argv)
+    quick = args.quick
+    devices = args.devices or (4 if quick else 50)
+    rounds = args.rounds or (3 if quick else 20)
+    repeats = args.repeats or (1 if quick else 3)
+    ns_polls = args.netsnmp_polls or (2 if quick else 20)
+    cap_devices = args.capacity_devices or (60 if quick else 10_000)
+    interval = args.interval or (4.0 if quick else 60.0)
+    cycles = args.cycles or (2 if quick else 3)
+    workers = [int(w) for w in (args.workers or ("1" if quick else "1,2")).split(",")]
+
+    print(f"machine: {machine()}")
+    with tempfile.TemporaryDirectory(prefix="netmon-bench-") as tmp:
+        data = build_standard_ap(Path(tmp))
+        max_s = 900 + len(workers) * (cycles * interval + 240 + 0.15 * cap_devices)
+        with AgentProcess(data, max_s) as agent:
+            if args.part in ("all", "poll"):
+                report = asyncio.run(bench_netmon(agent, devices, rounds, repeats))
+                netsnmp = [] if args.no_netsnmp else bench_netsnmp(agent, community(0), report.poll_get,
+                                                                   report.poll_walk, ns_polls)
+                print_netmon(report, netsnmp)
+            if args.part in ("all", "capacity"):
+                for n in workers:
+                    cfg = CapacityConfig(cap_devices, args.silent, interval, cycles, n,
+                                         timeout_s=min(2.0, interval / 8), jitter_s=min(5.0, interval / 4),
+                                         start=args.start, rcvbuf_bytes=args.rcvbuf)
+                    print_capacity(bench_capacity(agent, cfg))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,61 @@
+"""Smoke test of benchmarks/snmp_poll.py: each part runs on a handful of devices and produces figures.
+
+Behaviour only: no timing is asserted (the figures themselves are for docs/performance.md).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from benchmarks import snmp_agent, snmp_baselines
+from benchmarks import snmp_poll as bench
+
+
+@pytest.fixture(scope="module")
+def agent(tmp_path_factory: pytest.TempPathFactory) -> Iterator[snmp_agent.AgentProcess]:
+    data = snmp_agent.build_standard_ap(tmp_path_factory.mktemp("bench"))
+    with snmp_agent.AgentProcess(data, max_s=120) as process:
+        yield process
+
+
+def test_standard_ap_recording_has_ten_interfaces(tmp_path: Path) -> None:
+    text = snmp_agent.build_standard_ap(tmp_path).read_text()
+    names = [line for line in text.splitlines() if line.startswith("1.3.6.1.2.1.31.1.1.1.1.")]
+    assert len(names) == 10
+    assert "1.3.6.1.2.1.2.1.0|2|10" in text
+
+
+def test_poll_part_reports_cpu_per_poll_for_netmon_and_both_floors(agent: snmp_agent.AgentProcess) -> None:
+    report = asyncio.run(bench.bench_netmon(agent, devices=2, rounds=2, repeats=1))
+    assert set(report.paths) == {"netmon", "floor", "raw"}
+    assert report.sequence and report.samples > 0 and report.poll_walk
+    for path in report.paths.values():
+        assert path.cpu > 0
+        assert path.requests > 0 and path.unanswered == 0
+    bench.print_netmon(report, [])
+
+
+@pytest.mark.skipif(shutil.which("snmpbulkwalk") is None, reason="net-snmp CLI tools not installed")
+def test_netsnmp_part_runs_one_process_per_request_and_reads_the_data(agent: snmp_agent.AgentProcess) -> None:
+    reports = snmp_baselines.bench_netsnmp(agent, bench.community(0), ["1.3.6.1.2.1.1.3.0"],
+                                           ["1.3.6.1.2.1.2.2.1.8"], polls=1)
+    assert reports
+    for report in reports:
+        assert report.processes_per_poll == 2
+        assert report.varbinds_per_poll == 11  # sysUpTime + ifOperStatus of 10 interfaces
+        assert report.children_cpu_ms > 0
+
+
+def test_capacity_part_polls_answering_and_silent_devices_and_stops(agent: snmp_agent.AgentProcess) -> None:
+    cfg = bench.CapacityConfig(devices=10, silent_fraction=0.2, interval_s=2.0, cycles=1, workers=1,
+                               timeout_s=0.2, jitter_s=0.2)
+    report = bench.bench_capacity(agent, cfg)
+    outcomes = report.workers[0]["outcomes"]
+    assert outcomes.get("ok", 0) > 0 and outcomes.get("timeout", 0) > 0
+    assert report.merged("lags") and report.blackholed > 0 and report.received > 0
+    bench.print_capacity(report)
