@@ -299,3 +299,63 @@ class StatePolicy:
     down_after_failures: int = 3  # consecutive failed polls ...
     down_after_s: float = 180.0  # ... or a failure lasting this long, whichever comes first
     up_after_successes: int = 2  # good polls before down -> up
+
+
+class Severity(StrEnum):
+    INFO = "info"
+    WARNING = "warning"
+    CRITICAL = "critical"
+
+
+@dataclass(frozen=True, slots=True)
+class AlertEvent:
+    """A rule changed its verdict for a subject (a device, a site or an area)."""
+
+    rule: str
+    subject: str  # device id, site id, or "kecamatan:<name>" for an area
+    transition: str  # "firing" | "resolved"
+    at: float
+    severity: Severity = Severity.WARNING
+    value: float | None = None
+    labels: Labels = ()
+    summary: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Incident:
+    """One episode that people must act on; outages, site and area failures fold into one incident.
+    `id` is stable across restarts and retries (derived from what it is about and when it began)."""
+
+    id: str
+    rule: str
+    subject: str
+    kind: str  # "device" | "site" | "area" | "metric"
+    severity: Severity
+    opened_at: float
+    owner: Owner  # routes the notification: pemda -> Diskominfo, kim -> the KIM contact
+    kabupaten: str
+    kecamatan: str
+    site: str | None = None
+    device: str | None = None
+    members: tuple[str, ...] = ()  # devices or sites folded into this incident
+    acknowledged_at: float | None = None
+    acknowledged_by: str | None = None
+    escalated_at: float | None = None
+    resolved_at: float | None = None
+    summary: str = ""
+
+    @property
+    def open(self) -> bool:
+        return self.resolved_at is None
+
+
+@dataclass(frozen=True, slots=True)
+class Ticket:
+    """The helpdesk ticket of an incident: exactly one per incident, whatever the number of sinks."""
+
+    id: str  # e.g. "NETMON-2026-000123", stable
+    incident: str
+    state: str  # "open" | "acknowledged" | "resolved"
+    opened_at: float
+    updated_at: float
+    external_refs: tuple[tuple[str, str], ...] = ()  # (sink name, reference at that sink)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from netmon.model import (
@@ -10,13 +11,16 @@ from netmon.model import (
     Contact,
     Device,
     DeviceState,
+    Incident,
     Outage,
     Owner,
     Role,
+    Severity,
     Site,
     Source,
     StateChange,
     Status,
+    Ticket,
 )
 
 
@@ -45,3 +49,17 @@ def outage_from_row(r: Any) -> Outage:
 
 def state_change_from_row(r: Any) -> StateChange:
     return StateChange(r.device, Status(r.old_status), Status(r.new_status), r.at, r.reason)
+
+
+def incident_from_row(r: Any) -> Incident:
+    return Incident(id=r.id, rule=r.rule, subject=r.subject, kind=r.kind, severity=Severity(r.severity),
+                    opened_at=r.opened_at, owner=Owner(r.owner), kabupaten=r.kabupaten, kecamatan=r.kecamatan,
+                    site=r.site, device=r.device, members=tuple(json.loads(r.members)),
+                    acknowledged_at=r.acknowledged_at, acknowledged_by=r.acknowledged_by,
+                    escalated_at=r.escalated_at, resolved_at=r.resolved_at, summary=r.summary)
+
+
+def ticket_from_row(r: Any) -> Ticket:
+    refs = tuple((str(a), str(b)) for a, b in json.loads(r.external_refs))
+    return Ticket(id=r.id, incident=r.incident, state=r.state, opened_at=r.opened_at, updated_at=r.updated_at,
+                  external_refs=refs)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from netmon.model import DeviceState, Outage, Reboot, StateChange
+from netmon.model import DeviceState, Incident, Outage, Reboot, StateChange, Ticket
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +62,7 @@ class Heartbeat:
     at: float
 
 
-Record = StateChange | DeviceState | Outage | Reboot | HourlyRollup | DailyUniques | UnknownSpan | Heartbeat
+Record = (StateChange | DeviceState | Outage | Reboot | HourlyRollup | DailyUniques | UnknownSpan | Heartbeat
+          | Incident | Ticket)
 RECORD_TYPES: tuple[type, ...] = (StateChange, DeviceState, Outage, Reboot, HourlyRollup, DailyUniques,
-                                  UnknownSpan, Heartbeat)
+                                  UnknownSpan, Heartbeat, Incident, Ticket)

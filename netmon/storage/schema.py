@@ -152,3 +152,35 @@ heartbeat = sa.Table(
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),  # always 1: a single row
     sa.Column("at", Time, nullable=False),
 )
+
+incidents = sa.Table(
+    "incidents", metadata,
+    sa.Column("id", sa.String(100), primary_key=True),
+    sa.Column("rule", sa.String(100), nullable=False),
+    sa.Column("subject", sa.String(200), nullable=False),
+    sa.Column("kind", sa.String(32), nullable=False),
+    sa.Column("severity", sa.String(16), nullable=False),
+    sa.Column("opened_at", Time, nullable=False),
+    sa.Column("resolved_at", Time),
+    sa.Column("owner", sa.String(32), nullable=False),
+    sa.Column("kabupaten", sa.String(200), nullable=False),
+    sa.Column("kecamatan", sa.String(200), nullable=False),
+    sa.Column("site", sa.String(64)),
+    sa.Column("device", sa.String(64)),
+    sa.Column("members", sa.Text, nullable=False),  # JSON list of device or site ids folded in
+    sa.Column("acknowledged_at", Time),
+    sa.Column("acknowledged_by", sa.String(200)),
+    sa.Column("escalated_at", Time),
+    sa.Column("summary", sa.Text, nullable=False),
+    sa.Index("ix_incidents_open", "resolved_at"),
+)
+
+tickets = sa.Table(
+    "tickets", metadata,
+    sa.Column("id", sa.String(64), primary_key=True),
+    sa.Column("incident", sa.String(100), nullable=False, unique=True),  # exactly one ticket per incident
+    sa.Column("state", sa.String(16), nullable=False),
+    sa.Column("opened_at", Time, nullable=False),
+    sa.Column("updated_at", Time, nullable=False),
+    sa.Column("external_refs", sa.Text, nullable=False),  # JSON [[sink, reference], ...]
+)

@@ -20,15 +20,17 @@ from alembic import command
 from alembic.config import Config
 
 from netmon.errors import StorageError
-from netmon.model import Device, DeviceState, Outage, Reboot, Site, StateChange
+from netmon.model import Device, DeviceState, Incident, Outage, Reboot, Site, StateChange, Ticket
 from netmon.storage import schema as t
 from netmon.storage import write as w
 from netmon.storage.read import (
     device_from_row,
+    incident_from_row,
     outage_from_row,
     site_from_row,
     state_change_from_row,
     state_from_row,
+    ticket_from_row,
 )
 from netmon.storage.record import RECORD_TYPES, HourlyRollup, Record, UnknownSpan
 from netmon.storage.url import normalise, redact
@@ -196,6 +198,23 @@ class Store:
             query = query.where(c.device == device)
         with self._read() as conn:
             return [state_change_from_row(r) for r in conn.execute(query)]
+
+    def incidents(self, *, open_only: bool = False, since: float | None = None) -> list[Incident]:
+        c = t.incidents.c
+        query = sa.select(t.incidents).order_by(c.opened_at, c.id)
+        if open_only:
+            query = query.where(c.resolved_at.is_(None))
+        if since is not None:
+            query = query.where(sa.or_(c.resolved_at.is_(None), c.resolved_at >= since))
+        with self._read() as conn:
+            return [incident_from_row(r) for r in conn.execute(query)]
+
+    def tickets(self, *, incident: str | None = None) -> list[Ticket]:
+        query = sa.select(t.tickets).order_by(t.tickets.c.opened_at, t.tickets.c.id)
+        if incident is not None:
+            query = query.where(t.tickets.c.incident == incident)
+        with self._read() as conn:
+            return [ticket_from_row(r) for r in conn.execute(query)]
 
     # --- plumbing --------------------------------------------------------------------------------------
 

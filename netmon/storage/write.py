@@ -14,13 +14,14 @@ commit it could not confirm, and replays its spool after a crash:
 from __future__ import annotations
 
 import dataclasses
+import json
 from datetime import UTC, date, datetime
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
-from netmon.model import Device, DeviceState, Outage, Reboot, Site, StateChange
+from netmon.model import Device, DeviceState, Incident, Outage, Reboot, Site, StateChange, Ticket
 from netmon.storage import schema as t
 from netmon.storage.record import DailyUniques, Heartbeat, HourlyRollup, Record, UnknownSpan
 from netmon.storage.rollup import combine
@@ -102,12 +103,30 @@ def write_record(conn: sa.Connection, r: Record) -> None:
         stmt = _insert(conn, t.unknown_spans).values(start=r.start, end=r.end)
         conn.execute(stmt.on_conflict_do_update(index_elements=["start"],
                                                 set_={"end": _greatest(t.unknown_spans, stmt, "end")}))
+    elif isinstance(r, Incident):
+        _write_incident(conn, r)
+    elif isinstance(r, Ticket):
+        values = {"id": r.id, "incident": r.incident, "state": r.state, "opened_at": r.opened_at,
+                  "updated_at": r.updated_at, "external_refs": json.dumps([list(x) for x in r.external_refs])}
+        stmt = _insert(conn, t.tickets).values(**values)
+        conn.execute(stmt.on_conflict_do_update(index_elements=["id"], set_={
+            k: stmt.excluded[k] for k in ("state", "updated_at", "external_refs")}))
     elif isinstance(r, Heartbeat):
         stmt = _insert(conn, t.heartbeat).values(id=1, at=r.at)
         conn.execute(stmt.on_conflict_do_update(index_elements=["id"],
                                                 set_={"at": _greatest(t.heartbeat, stmt, "at")}))
     else:  # pragma: no cover - Store.write checks the type first
         raise TypeError(type(r).__name__)
+
+
+def _write_incident(conn: sa.Connection, r: Incident) -> None:
+    values = dataclasses.asdict(r) | {"severity": r.severity.value, "owner": r.owner.value,
+                                      "members": json.dumps(list(r.members))}
+    stmt = _insert(conn, t.incidents).values(**values)
+    keep = {"resolved_at", "acknowledged_at", "escalated_at"}  # once set, a retried older write cannot clear it
+    conn.execute(stmt.on_conflict_do_update(index_elements=["id"], set_={
+        k: (sa.func.coalesce(stmt.excluded[k], t.incidents.c[k]) if k in keep else stmt.excluded[k])
+        for k in values if k != "id"}))
 
 
 def _write_outage(conn: sa.Connection, r: Outage) -> None:

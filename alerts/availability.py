@@ -1,0 +1,113 @@
+"""Availability verdicts on top of `netmon.state` outages: device down, site down, area outage (pure).
+
+Alerts do not re-derive availability: the outage cause decides.
+
+* `device_down`: an open outage with cause `device`. If the outage is later reclassified (its site went down
+  too), a firing alert is held (no verdict) until the device recovers: the asset failed first and is still
+  dead. Causes `parent` and `maintenance` raise nothing (dependency suppression, declared works).
+* `site_down`: a site with open `site` outages; the episode starts at the earliest of them.
+* `area_outage`: `min_sites` sites of one kecamatan whose site outages started within `window_s` of each
+  other. Every down site of the kecamatan becomes a member, later ones join while the area is open, and
+  members' site alerts are absorbed (see docs/alerts.md). The area clears when no member is down.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+
+from alerts.rules import AREA_OUTAGE, DEVICE_DOWN, SITE_DOWN, Verdict
+from netmon.model import Cause, Device, DeviceState, Outage, Site, Status
+
+Key = tuple[str, str]
+ANSWERING = (Status.UP, Status.DEGRADED, Status.DISABLED)
+
+
+def area_subject(kecamatan: str) -> str:
+    return f"kecamatan:{kecamatan}"
+
+
+def clustered(starts: Sequence[float], min_sites: int, window_s: float) -> bool:
+    """Whether some span of `window_s` holds at least `min_sites` of `starts`."""
+    ordered = sorted(starts)
+    return any(ordered[i + min_sites - 1] - ordered[i] <= window_s for i in range(len(ordered) - min_sites + 1))
+
+
+def availability_verdicts(devices: Mapping[str, Device], sites: Mapping[str, Site],
+                          states: Mapping[str, DeviceState], outages: Sequence[Outage],
+                          firing: Callable[[Key], bool]) -> tuple[dict[Key, Verdict], dict[str, float]]:
+    """Device and site verdicts, and the start of each down site's episode."""
+    open_outages = {o.device: o for o in outages if o.open}
+    closed = {o.device: o for o in outages if not o.open}
+    verdicts: dict[Key, Verdict] = {}
+    site_starts: dict[str, float] = {}
+    site_members: dict[str, list[str]] = {}
+    for device_id, device in devices.items():
+        key, scope = (DEVICE_DOWN, device_id), (("device", device_id),)
+        outage = open_outages.get(device_id)
+        if outage is not None and outage.cause is Cause.SITE:
+            site_starts[device.site] = min(outage.started_at, site_starts.get(device.site, outage.started_at))
+            site_members.setdefault(device.site, []).append(device_id)
+        if outage is not None and outage.cause is Cause.DEVICE:
+            verdicts[key] = Verdict(True, started_at=outage.started_at, labels=scope)
+        elif outage is not None and outage.cause in (Cause.SITE, Cause.PARENT) and firing(key):
+            verdicts[key] = Verdict(None, labels=scope)  # failed first, still dead: keep it open
+        else:
+            verdicts[key] = Verdict(False, ended_at=_ended(device_id, states, closed), labels=scope)
+    for site_id in sites:
+        key = (SITE_DOWN, site_id)
+        if site_id in site_starts:
+            members = ",".join(site_members[site_id])
+            verdicts[key] = Verdict(True, float(len(site_members[site_id])), started_at=site_starts[site_id],
+                                    labels=(("site", site_id), ("members", members)))
+        else:
+            ended = [e for d in devices.values() if d.site == site_id
+                     if (e := _ended(d.id, states, closed)) is not None]
+            verdicts[key] = Verdict(False, ended_at=max(ended, default=None), labels=(("site", site_id),))
+    return verdicts, site_starts
+
+
+def _ended(device_id: str, states: Mapping[str, DeviceState], closed: Mapping[str, Outage]) -> float | None:
+    outage = closed.get(device_id)
+    if outage is not None:
+        return outage.ended_at
+    state = states.get(device_id)
+    return state.since if state is not None and state.status in ANSWERING else None
+
+
+class AreaTracker:
+    """Which kecamatan has an area outage, and which sites it holds."""
+
+    def __init__(self, min_sites: int, window_s: float) -> None:
+        self._min = max(2, min_sites)
+        self._window_s = window_s
+        self.members: dict[str, set[str]] = {}  # kecamatan -> member sites, while the area is open
+
+    def verdicts(self, sites: Mapping[str, Site], site_starts: Mapping[str, float]) -> dict[Key, Verdict]:
+        down: dict[str, list[str]] = {}
+        for site_id in site_starts:
+            if site_id in sites:
+                down.setdefault(sites[site_id].kecamatan, []).append(site_id)
+        verdicts: dict[Key, Verdict] = {}
+        for kecamatan in sorted(set(down) | set(self.members)):
+            now_down = down.get(kecamatan, [])
+            members = self.members.get(kecamatan)
+            if members is None:
+                if not clustered([site_starts[s] for s in now_down], self._min, self._window_s):
+                    continue
+                members = self.members[kecamatan] = set()
+            members.update(now_down)
+            active = any(s in site_starts for s in members)
+            labels = (("kecamatan", kecamatan), ("members", ",".join(sorted(members))))
+            start = min((site_starts[s] for s in members if s in site_starts), default=None)
+            verdicts[(AREA_OUTAGE, area_subject(kecamatan))] = Verdict(
+                active, float(len(members)), started_at=start, labels=labels)
+        return verdicts
+
+    def absorbed(self) -> set[str]:
+        return set().union(*self.members.values()) if self.members else set()
+
+    def close(self, subject: str) -> None:
+        self.members.pop(subject.removeprefix("kecamatan:"), None)
+
+    def restore(self, subject: str, members: Sequence[str]) -> None:
+        self.members[subject.removeprefix("kecamatan:")] = set(members)

@@ -1,0 +1,222 @@
+"""The alert engine: rule verdicts -> alert events -> incidents -> ticket actions (pure, no I/O, no clock).
+
+Every input carries its time (`PollResult.started_at`, `Reboot.detected_at` or an explicit `at`); the app
+calls `tick(at)` periodically for the time-based edges (tolerances, escalation, idle APs, calm after
+flapping, silences that end). Each call returns an `AlertOutput`: the alert events, the incident changes and
+the ticket actions it caused, in a deterministic order.
+
+Suppression, in order: a subject that is flapping freezes its availability rules; a site inside an area
+outage is absorbed by it; a device inside a maintenance window freezes its device rules (outages in a window
+are already `maintenance` and raise nothing); children of a down parent raise nothing (cause `parent`).
+A silenced alert still fires (its event is returned) but opens no incident while the silence lasts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+
+from alerts.availability import AreaTracker, availability_verdicts
+from alerts.flap import FlapDetector
+from alerts.incident import IncidentBook, IncidentChange
+from alerts.route import AlertConfig
+from alerts.rules import (
+    AREA_OUTAGE,
+    AVAILABILITY_RULES,
+    DEVICE_DOWN,
+    FLAPPING,
+    INTERFACE_DOWN,
+    SEVERITY,
+    SITE_DOWN,
+    Hysteresis,
+    Tolerance,
+    Verdict,
+)
+from alerts.signal import Key, SignalBook
+from alerts.silence import Silence, silenced
+from alerts.ticket import TicketAction, TicketBook
+from netmon.model import (
+    AlertEvent,
+    Device,
+    DeviceState,
+    Incident,
+    Labels,
+    MaintenanceWindow,
+    Outage,
+    PollResult,
+    Reboot,
+    Severity,
+    Site,
+    Ticket,
+)
+from netmon.state.maintenance import in_maintenance
+
+
+@dataclass(slots=True)
+class AlertOutput:
+    events: list[AlertEvent] = field(default_factory=list)
+    changes: list[IncidentChange] = field(default_factory=list)
+    actions: list[TicketAction] = field(default_factory=list)
+
+
+class AlertEngine:
+    def __init__(self, devices: Mapping[str, Device], sites: Mapping[str, Site], config: AlertConfig | None = None,
+                 *, windows: Sequence[MaintenanceWindow] = ()) -> None:
+        self._devices = devices
+        self._sites = sites
+        self._config = config = config or AlertConfig()
+        self._settings = s = config.rules
+        self._windows = tuple(windows)
+        self._signals = SignalBook(devices, s, config.metric_rules)
+        self._flaps = FlapDetector(s.flap_changes, s.flap_window_s, s.flap_calm_s)
+        self._areas = AreaTracker(s.area_min_sites, s.area_window_s)
+        self._book = IncidentBook(devices, sites, escalate_after_s=config.escalation.after_s,
+                                  escalate_min_severity=config.escalation.min_severity)
+        self._tickets = TicketBook(devices, sites, prefix=config.ticket_prefix, language=config.language)
+        self._tracks: dict[Key, Hysteresis] = {}
+        self._standing: dict[Key, Verdict] = {}  # availability verdicts of the latest observe_state
+        self._raw: dict[Key, bool] = {}  # last availability verdict, for flapping
+        self._scope: dict[str, Labels] = {}  # subject -> its scope labels (device / site), for flapping
+        self._states: dict[str, DeviceState] = {}
+        self._last: dict[Key, Verdict] = {}  # latest verdict of every (rule, subject)
+        self._silences: list[Silence] = []
+        self._tolerances: dict[str, Tolerance] = {
+            DEVICE_DOWN: s.device_down, SITE_DOWN: s.site_down, INTERFACE_DOWN: s.interface_down,
+            AREA_OUTAGE: Tolerance(0.0, s.area_clear_for_s), "voltage": s.voltage,
+            **{r.name: r.tolerance for r in (*s.builtin_metric_rules(), *config.metric_rules)},
+        }
+        self._severities = {**SEVERITY, **{r.name: r.severity for r in config.metric_rules}}
+
+    # --- inputs ---
+
+    def observe_result(self, result: PollResult, at: float | None = None) -> AlertOutput:
+        at = result.started_at if at is None else at
+        return self._evaluate(self._signals.observe(result), at)
+
+    def observe_state(self, states: Mapping[str, DeviceState], outages: Sequence[Outage], at: float) -> AlertOutput:
+        """The current states and outages (open ones; recently closed ones date recoveries precisely)."""
+        self._states = dict(states)
+        verdicts, site_starts = availability_verdicts(self._devices, self._sites, states, outages,
+                                                      lambda key: self._firing(key))
+        self._standing = {**self._areas.verdicts(self._sites, site_starts), **verdicts}
+        return self._evaluate({}, at)
+
+    def observe_reboot(self, reboot: Reboot) -> AlertOutput:
+        return self._evaluate(self._signals.reboot(reboot), reboot.detected_at)
+
+    def observe_unknown_device(self, site: str, fingerprint: str, at: float) -> AlertOutput:
+        """A client-side fingerprint (keyed hash, see netmon.privacy) of a device the inventory does not
+        hold, seen at `site`. Collectors will feed this from neighbour / lease discovery."""
+        if site not in self._sites:
+            return AlertOutput()
+        return self._evaluate(self._signals.unknown(site, fingerprint, at), at)
+
+    def tick(self, at: float) -> AlertOutput:
+        return self._evaluate({}, at)
+
+    def ack(self, incident_id: str, by: str, at: float) -> AlertOutput:
+        changes = self._book.ack(incident_id, by, at)
+        return AlertOutput([], changes, [a for c in changes for a in self._tickets.apply(c)])
+
+    def silence(self, silence: Silence) -> None:
+        self._silences.append(silence)
+
+    def restore(self, open_incidents: Iterable[Incident], tickets: Iterable[Ticket] = (), *,
+                at: float | None = None) -> None:
+        """Adopt the incidents and tickets kept by storage (call before the first input)."""
+        incidents = [i for i in open_incidents if i.open]
+        self._book.restore(incidents)
+        self._tickets.restore(tickets)
+        for incident in self._book.open_incidents():
+            key = (incident.rule, incident.subject)
+            self._tracks[key] = Hysteresis(self._tolerance(incident.rule), firing=True,
+                                           started_at=incident.opened_at)
+            if incident.rule == AREA_OUTAGE:
+                self._areas.restore(incident.subject, incident.members)
+            elif incident.rule == FLAPPING:
+                self._flaps.restore(incident.subject, incident.opened_at if at is None else at)
+            elif incident.rule in AVAILABILITY_RULES:
+                self._raw[key] = True
+
+    # --- output ---
+
+    def open_incidents(self) -> list[Incident]:
+        return self._book.open_incidents()
+
+    def tickets(self) -> list[Ticket]:
+        return self._tickets.tickets()
+
+    def ticket(self, incident_id: str) -> Ticket | None:
+        return self._tickets.get(incident_id)
+
+    # --- the pipeline ---
+
+    def _evaluate(self, verdicts: Mapping[Key, Verdict], at: float) -> AlertOutput:
+        self._silences = [s for s in self._silences if s.until > at]
+        merged: dict[Key, Verdict] = {**self._standing, **self._signals.timed(self._states, at), **verdicts}
+        self._record_flips(merged, at)
+        for subject in self._flaps.subjects():
+            flap = self._flaps.verdict(subject, at)
+            if flap is not None:
+                merged[(FLAPPING, subject)] = replace(flap, labels=self._scope.get(subject, ()))
+        order = {FLAPPING: 0, AREA_OUTAGE: 1}
+        out = AlertOutput()
+        self._last.update(merged)
+        keys = set(merged) | {key for key, track in self._tracks.items() if track.firing}
+        for key in sorted(keys, key=lambda k: (order.get(k[0], 2), k)):
+            verdict = self._last.get(key, Verdict(None))
+            if self._frozen(key, verdict, at):
+                continue
+            track = self._tracks.setdefault(key, Hysteresis(self._tolerance(key[0])))
+            edge = track.step(verdict, at) if key in merged else None
+            if edge == "resolved":
+                event = self._event(key, verdict, "resolved", track.ended_at or at)
+                out.events.append(event)
+                out.changes.extend(self._book.apply(event))
+                if key[0] == AREA_OUTAGE:
+                    self._areas.close(key[1])
+            elif edge == "firing":
+                out.events.append(self._event(key, verdict, "firing", at))
+            if track.firing and not silenced(self._silences, *key, at):  # level: also a silence that ended
+                event = self._event(key, verdict, "firing", at)
+                out.changes.extend(self._book.apply(event, started_at=track.started_at))
+        out.changes.extend(self._book.tick(at))
+        for change in out.changes:
+            if change.kind == "folded":
+                self._tracks.get((change.incident.rule, change.incident.subject), Hysteresis(Tolerance())).reset()
+            out.actions.extend(self._tickets.apply(change))
+        return out
+
+    def _record_flips(self, verdicts: Mapping[Key, Verdict], at: float) -> None:
+        for key, verdict in verdicts.items():
+            if key[0] not in AVAILABILITY_RULES or verdict.active is None:
+                continue
+            self._scope[key[1]] = tuple((k, v) for k, v in verdict.labels if k != "members")
+            if verdict.active != self._raw.get(key, False):
+                self._flaps.record(key[1], at)
+            self._raw[key] = verdict.active
+
+    def _frozen(self, key: Key, verdict: Verdict, at: float) -> bool:
+        rule, subject = key
+        if rule in AVAILABILITY_RULES and self._flaps.flapping(subject):
+            return True
+        if rule == SITE_DOWN and subject in self._areas.absorbed():
+            self._tracks.get(key, Hysteresis(Tolerance())).reset()
+            return True
+        device = self._devices.get(dict(verdict.labels).get("device", ""))
+        if device is None or rule == DEVICE_DOWN:
+            return False  # outages in a window are already `maintenance` (netmon.state)
+        site = self._sites.get(device.site) or Site(device.site, device.site, "", "", "")
+        return in_maintenance(self._windows, device, site, at) is not None
+
+    def _firing(self, key: Key) -> bool:
+        track = self._tracks.get(key)
+        return track is not None and track.firing
+
+    def _tolerance(self, rule: str) -> Tolerance:
+        return self._tolerances.get(rule, Tolerance())
+
+    def _event(self, key: Key, verdict: Verdict, transition: str, at: float) -> AlertEvent:
+        return AlertEvent(rule=key[0], subject=key[1], transition=transition, at=at,
+                          severity=self._severities.get(key[0], Severity.WARNING), value=verdict.value,
+                          labels=verdict.labels, summary=verdict.summary)

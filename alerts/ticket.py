@@ -1,0 +1,112 @@
+"""Helpdesk tickets: exactly one per incident, opened, updated and resolved by itself (pure, no I/O).
+
+`TicketBook.apply(change)` turns incident changes into `TicketAction`s for the ticket sinks. Ids look like
+"NETMON-2026-123456": the year (WIB) the incident began and six digits from a hash of the incident id, so a
+restart or a retried change re-derives the same ticket; `restore` adopts the tickets kept by storage, and a
+(rare) hash collision with another incident's ticket takes the next free number. A change the book has
+already turned into an action (same ticket and kind of change) yields nothing: sinks see each action once
+per book, and `TicketAction.key` lets a durable outbox drop duplicates across restarts.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from typing import Literal
+
+from alerts.incident import IncidentChange
+from alerts.message import render
+from alerts.rules import WIB
+from netmon.model import Device, Incident, Site, Ticket
+
+TicketKind = Literal["open", "update", "resolve"]
+
+
+@dataclass(frozen=True, slots=True)
+class TicketAction:
+    kind: TicketKind
+    ticket: Ticket
+    incident: Incident
+    at: float
+    text: str  # plain text for the helpdesk: what happened, where, what to check
+    reason: str = ""  # the incident change behind it: opened, escalated, acknowledged, updated, resolved, folded
+
+    @property
+    def key(self) -> str:
+        """Idempotency key for outboxes and sinks: the same for a re-derived or retried action."""
+        if self.reason == "updated":
+            return f"{self.ticket.id}:updated:{','.join(self.incident.members)}"
+        return f"{self.ticket.id}:{self.reason or self.kind}"
+
+
+def ticket_id(incident: Incident, *, prefix: str = "NETMON", salt: int = 0) -> str:
+    year = datetime.fromtimestamp(incident.opened_at, UTC).astimezone(WIB).year
+    number = (int(hashlib.sha256(incident.id.encode()).hexdigest(), 16) + salt) % 1_000_000
+    return f"{prefix}-{year}-{number:06d}"
+
+
+class TicketBook:
+    def __init__(self, devices: Mapping[str, Device], sites: Mapping[str, Site], *, prefix: str = "NETMON",
+                 language: str = "id") -> None:
+        self._devices = devices
+        self._sites = sites
+        self._prefix = prefix
+        self._language = language
+        self._by_incident: dict[str, Ticket] = {}
+        self._ids: dict[str, str] = {}  # ticket id -> incident id
+
+    def apply(self, change: IncidentChange) -> list[TicketAction]:
+        incident, at = change.incident, change.at
+        ticket = self._by_incident.get(incident.id)
+        if change.kind == "opened":
+            if ticket is not None:
+                return []  # a retried or re-derived "opened": the ticket exists already
+            ticket = self._store(Ticket(self._new_id(incident), incident.id, "open", at, at))
+            return [TicketAction("open", ticket, incident, at, self._text(incident, "opened"), "opened")]
+        if ticket is None or ticket.state == "resolved":
+            return []
+        if change.kind in ("resolved", "folded"):
+            ticket = self._store(replace(ticket, state="resolved", updated_at=at))
+            text = self._text(incident, change.kind, into=change.into)
+            return [TicketAction("resolve", ticket, incident, at, text, change.kind)]
+        if change.kind == "acknowledged":
+            if ticket.state == "acknowledged":
+                return []
+            ticket = self._store(replace(ticket, state="acknowledged", updated_at=at))
+        else:
+            ticket = self._store(replace(ticket, updated_at=at))
+        return [TicketAction("update", ticket, incident, at, self._text(incident, change.kind), change.kind)]
+
+    def restore(self, tickets: Iterable[Ticket]) -> None:
+        for ticket in tickets:
+            kept = self._by_incident.get(ticket.incident)
+            if kept is None or ticket.opened_at < kept.opened_at:
+                self._store(ticket)
+
+    def get(self, incident_id: str) -> Ticket | None:
+        return self._by_incident.get(incident_id)
+
+    def tickets(self) -> list[Ticket]:
+        return sorted(self._by_incident.values(), key=lambda t: (t.opened_at, t.id))
+
+    def _store(self, ticket: Ticket) -> Ticket:
+        self._by_incident[ticket.incident] = ticket
+        self._ids[ticket.id] = ticket.incident
+        return ticket
+
+    def _new_id(self, incident: Incident) -> str:
+        salt = 0
+        while True:
+            candidate = ticket_id(incident, prefix=self._prefix, salt=salt)
+            if self._ids.get(candidate, incident.id) == incident.id:
+                return candidate
+            salt += 1
+
+    def _text(self, incident: Incident, kind: str, *, into: str | None = None) -> str:
+        ticket = self._by_incident.get(incident.id)
+        into_ticket = self._by_incident.get(into) if into else None
+        message = render(incident, self._devices, self._sites, language=self._language, kind=kind,
+                         ticket=ticket, into=into_ticket)
+        return f"{message.subject}\n\n{message.body}"

@@ -1,0 +1,159 @@
+"""The apprise notifier against a real SMTP server (aiosmtpd on loopback): plain and STARTTLS+AUTH
+mailto URLs, batch failures the outbox retries, retries that do not re-send, and secrets kept out
+of errors and logs."""
+
+from __future__ import annotations
+
+import logging
+import re
+import ssl
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from peers import require
+from test_sink_mail import PASSWORD, USER, Collector, SmtpPeer, _authenticator, free_tcp_port, self_signed_cert
+
+from alerts.notify import NOTIFICATION_ID_HEADER, Notification, NotificationRejected, Notifier
+from netmon.errors import ConfigError, NotifyError
+from netmon.model import Secret
+
+try:
+    from aiosmtpd.controller import Controller
+except ImportError:  # pragma: no cover
+    Controller = None  # type: ignore[assignment,misc]
+
+pytestmark = pytest.mark.integration
+
+FROM, TO = "netmon@kominfo.example", "diskominfo-ops@kominfo.example"
+
+
+def mailto(port: int) -> Secret:
+    """apprise email URL for a plain SMTP server: host:port, mode=insecure (no TLS), from= and to=."""
+    return Secret(f"mailto://127.0.0.1:{port}?mode=insecure&from={FROM}&to={TO}")
+
+
+def mailtos(port: int, password: str) -> Secret:
+    """STARTTLS + AUTH; verify=no because the test server's certificate is self-signed."""
+    return Secret(f"mailtos://{USER}:{password}@127.0.0.1:{port}?mode=starttls&verify=no&from={FROM}&to={TO}")
+
+
+@pytest.fixture
+def smtp_server() -> Iterator[SmtpPeer]:
+    require(Controller is not None, "aiosmtpd not installed; pip install -e '.[test]'")
+    handler = Collector()
+    port = free_tcp_port()
+    controller = Controller(handler, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        yield SmtpPeer(port, handler)
+    finally:
+        controller.stop()
+
+
+@pytest.fixture
+def smtp_tls_server(tmp_path: Path) -> Iterator[SmtpPeer]:
+    require(Controller is not None, "aiosmtpd not installed; pip install -e '.[test]'")
+    cert, key = self_signed_cert(tmp_path)
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert, key)
+    handler = Collector()
+    port = free_tcp_port()
+    controller = Controller(handler, hostname="127.0.0.1", port=port, tls_context=context, require_starttls=True,
+                            authenticator=_authenticator, auth_required=True, auth_require_tls=True)
+    controller.start()
+    try:
+        yield SmtpPeer(port, handler, str(cert))
+    finally:
+        controller.stop()
+
+
+DOWN = Notification("inc-42.firing.email", "email", "KIM Ketenger: router mati",
+                    "Router kim-ketenger-router tidak merespons sejak 08:00 WIB.", "critical")
+
+
+async def test_notification_email_reaches_the_smtp_server_with_a_stable_id_header(smtp_server: SmtpPeer) -> None:
+    await Notifier({"email": mailto(smtp_server.port)}).deliver([DOWN.to_item()])
+
+    (msg,) = smtp_server.handler.messages
+    assert msg["Subject"] == DOWN.subject
+    assert msg["From"] == FROM and msg["To"] == TO
+    assert msg[NOTIFICATION_ID_HEADER] == DOWN.id
+    assert DOWN.body in msg.get_content()
+    assert smtp_server.handler.envelopes == [(FROM, [TO])]
+
+
+async def test_starttls_with_auth_delivers(smtp_tls_server: SmtpPeer) -> None:
+    await Notifier({"ops": mailtos(smtp_tls_server.port, PASSWORD)}).deliver(
+        [Notification("n-1", "ops", "AP pulih", "kim-ketenger-ap kembali normal.", "success").to_item()])
+
+    assert [m["Subject"] for m in smtp_tls_server.handler.messages] == ["AP pulih"]
+
+
+async def test_wrong_password_raises_notify_error_naming_only_the_channel(
+        smtp_tls_server: SmtpPeer, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG)
+    notifier = Notifier({"ops": mailtos(smtp_tls_server.port, "wrong-pass-xyz")})
+
+    with pytest.raises(NotifyError) as caught:
+        await notifier.deliver([Notification("n-2", "ops", "s", "b", "warning").to_item()])
+
+    assert "via ops" in str(caught.value)
+    assert "wrong-pass-xyz" not in str(caught.value)
+    assert "wrong-pass-xyz" not in caplog.text
+    assert smtp_tls_server.handler.messages == []
+
+
+async def test_smtp_server_down_raises_notify_error_so_the_outbox_retries() -> None:
+    with pytest.raises(NotifyError, match=re.escape("1 of 1 notifications failed: inc-42.firing.email via email")):
+        await Notifier({"email": mailto(free_tcp_port())}).deliver([DOWN.to_item()])
+
+
+async def test_batch_retry_does_not_resend_what_was_already_accepted(smtp_server: SmtpPeer) -> None:
+    down_port = free_tcp_port()
+    notifier = Notifier({"email": mailto(smtp_server.port), "backup": mailto(down_port)})
+    batch = [DOWN.to_item(), Notification("inc-42.firing.backup", "backup", "s", "b", "critical").to_item()]
+
+    with pytest.raises(NotifyError, match=re.escape("inc-42.firing.backup via backup")):
+        await notifier.deliver(batch)
+    await notifier.deliver([batch[0]])  # the outbox retries; the first one was accepted already
+
+    assert [m[NOTIFICATION_ID_HEADER] for m in smtp_server.handler.messages] == [DOWN.id]
+
+
+async def test_unknown_channel_is_rejected_naming_the_item_before_anything_is_sent(smtp_server: SmtpPeer) -> None:
+    notifier = Notifier({"email": mailto(smtp_server.port)})
+    stray = Notification("n-9", "sms", "s", "b", "info")
+
+    with pytest.raises(NotificationRejected) as caught:
+        await notifier.deliver([DOWN.to_item(), stray.to_item()])
+
+    assert caught.value.item_id == "n-9"
+    assert smtp_server.handler.messages == []
+
+
+def test_malformed_item_is_rejected() -> None:
+    with pytest.raises(NotificationRejected) as caught:
+        Notification.from_item({"id": "n-3", "channel": "email"})
+    assert caught.value.item_id == "n-3"
+
+
+def test_notification_round_trips_through_an_outbox_item() -> None:
+    assert Notification.from_item(DOWN.to_item()) == DOWN
+
+
+def test_telegram_url_is_accepted() -> None:
+    notifier = Notifier({"telegram": Secret("tgram://123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw/-1001234567890")})
+    assert notifier.channels == {"telegram"}
+
+
+@pytest.mark.parametrize("url", [
+    pytest.param("nosuchscheme://token-abc-123@example", id="unknown-scheme"),
+    pytest.param("tgram://token-abc-123/", id="telegram-without-valid-bot-token"),
+])
+def test_unusable_channel_url_is_a_config_error_naming_the_channel_only(url: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        Notifier({"diskominfo": Secret(url)})
+
+    assert caught.value.key == "channels.diskominfo"
+    assert "token-abc-123" not in str(caught.value)
