@@ -13,25 +13,39 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from alerts.engine import AlertEngine, AlertOutput
+from alerts.message import render
+from alerts.mqtt import MqttEvents, MqttSettings
+from alerts.notify import Notification, Notifier
+from alerts.route import AlertConfig, Channel, Escalation, RouteRule, route
+from alerts.rules import MetricRule, OpeningHours, RuleSettings, Tolerance
+from alerts.sinks.mail import MailTicketSink, TicketMail
+from alerts.sinks.webhook import AlertmanagerAlert, AlertmanagerWebhookSink, WebhookTicketSink
+from alerts.ticket import TicketAction
 from collectors.ping.collector import PingCollector
 from collectors.routeros.collector import RouterOsCollector
 from collectors.snmp.collector import SnmpCollector
 from collectors.snmp.profile import ProfileSet, load_profiles
 from netmon.config import Config
+from netmon.config.alerting import AlertSettings
 from netmon.exporter import ExporterServer
 from netmon.latest import LatestResults, Snapshot
 from netmon.model import (
     Device,
     DeviceState,
+    Incident,
     Outage,
     PollResult,
     Reboot,
     Sample,
     SampleKind,
+    Secret,
     Source,
     StateChange,
     Status,
+    Ticket,
 )
+from netmon.outbox import Outbox
 from netmon.privacy import WIB_OFFSET_S, DailyUniqueClients
 from netmon.scheduler import PollFn, Scheduler
 from netmon.state import AvailabilityTracker, OutageTracker
@@ -78,6 +92,10 @@ class NetmonApp:
         self.rollups = RollupAccumulator()
         self.reboots: dict[str, int] = {}
         self.queue: WriteQueue | None = None  # storage is attached by serve(); `poll --once` stores nothing
+        self.alert_config = alert_config(config.alerts)
+        self.alerts = AlertEngine(config.devices, config.sites, self.alert_config, windows=config.maintenance)
+        self.outboxes: dict[str, Outbox] = {}  # notifications and ticket sinks, attached by serve()
+        self.mqtt: MqttEvents | None = None
 
     def _scheduler(self, devices: Iterable[Device], source: Source, *, jitter_s: float | None = None) -> Scheduler:
         sched = self.config.scheduler
@@ -100,7 +118,9 @@ class NetmonApp:
         events = self.availability.observe(result)
         for rollup in self.rollups.add(result):
             self._store(rollup)
-        self._after(events, result.started_at + result.duration_s)
+        at = result.started_at + result.duration_s
+        self._after(events, at)
+        self._alert(self.alerts.observe_result(result, at))
 
     def _after(self, events: Iterable[StateChange | Reboot], at: float) -> None:
         """Record state changes and reboots, and re-derive outages when the picture changed."""
@@ -110,12 +130,14 @@ class NetmonApp:
             self._store(event)
             if isinstance(event, Reboot):
                 self.reboots[event.device] = self.reboots.get(event.device, 0) + 1
+                self._alert(self.alerts.observe_reboot(event))
                 log.info("device %s rebooted at %s", event.device,
                          datetime.fromtimestamp(event.booted_at, UTC).isoformat(timespec="seconds"),
                          extra={"device": event.device})
                 continue
             changed = True
             self._store(states[event.device])
+            self._publish_state(event.device, states)
             if event.old is not Status.UNKNOWN or event.new is not Status.UP:
                 log.info("device %s: %s -> %s (%s)", event.device, event.old.value, event.new.value, event.reason,
                          extra={"device": event.device, "state": event.new.value})
@@ -123,12 +145,101 @@ class NetmonApp:
             self._update_outages(at)
 
     def _update_outages(self, at: float) -> None:
+        closed = []
         for event in self.outages.update(self.availability.states(), at):
             self._store(event.outage)
+            if event.outage.ended_at is not None:
+                closed.append(event.outage)
+            device = self.config.devices.get(event.outage.device)
+            if self.mqtt is not None and device is not None and device.site in self.config.sites:
+                self.mqtt.outage(device, self.config.sites[device.site], event.outage)
             outage = event.outage
             log.warning("outage %s: device %s, cause %s%s", event.kind, outage.device, outage.cause.value,
                         f" (was {event.previous_cause.value})" if event.previous_cause else "",
                         extra={"device": outage.device, "cause": outage.cause.value, "outage": outage.id})
+
+        outages = self.outages.open_outages() + closed
+        self._alert(self.alerts.observe_state(self.availability.states(), outages, at))
+
+    def _publish_state(self, device_id: str, states: dict[str, DeviceState]) -> None:
+        device = self.config.devices.get(device_id)
+        if self.mqtt is not None and device is not None and device.site in self.config.sites:
+            self.mqtt.device_state(device, self.config.sites[device.site], states[device_id])
+
+    def _alert(self, output: AlertOutput) -> None:
+        """Incident changes and ticket actions: store them, publish them, tell people and the helpdesk."""
+        devices, sites = self.config.devices, self.config.sites
+        for change in output.changes:
+            incident = change.incident
+            self._store(incident)
+            if self.mqtt is not None:
+                self.mqtt.incident(incident)
+            notify = self.outboxes.get("notify")
+            if notify is None:
+                continue
+            delivery = route(incident, sites, self.alert_config, kind=change.kind)
+            ticket = self.alerts.ticket(incident.id)
+            for channel in delivery.channels:
+                message = render(incident, devices, sites, language=channel.language, kind=change.kind, ticket=ticket)
+                notify.put(Notification(f"{incident.id}.{change.kind}.{channel.name}", channel.name, message.subject,
+                                        message.body, message.severity.value).to_item())
+            for contact in delivery.contacts:
+                name = f"kim:{contact.email}"
+                if contact.email and name in self._contact_channels:
+                    message = render(incident, devices, sites, language="id", kind=change.kind, ticket=ticket)
+                    notify.put(Notification(f"{incident.id}.{change.kind}.{name}", name, message.subject,
+                                            message.body, message.severity.value).to_item())
+        for action in output.actions:
+            self._store(action.ticket)
+            if self.mqtt is not None:
+                self.mqtt.ticket(action.ticket, action.incident)
+            mail = TicketMail(action.key, action.ticket.id, action.kind, _ticket_subject(action), action.text,
+                              action.at).to_item()
+            for name in ("ticket-mail", "ticket-webhook"):
+                if name in self.outboxes:
+                    self.outboxes[name].put(mail)
+            if "alertmanager" in self.outboxes:
+                self.outboxes["alertmanager"].put(
+                    AlertmanagerAlert.from_incident(action.incident, id=action.key).to_item())
+
+    @property
+    def _contact_channels(self) -> dict[str, Secret]:
+        """One notification channel per KIM contact with an email, through `alerts.kim_contact_url`."""
+        base = self.config.alerts.secret("kim_contact_url")
+        if base is None:
+            return {}
+        url = base.reveal()
+        joiner = "&" if "?" in url else "?"
+        return {f"kim:{site.kim_contact.email}": Secret(f"{url}{joiner}to={site.kim_contact.email}")
+                for site in self.config.sites.values() if site.kim_contact and site.kim_contact.email}
+
+    def start_alert_outputs(self, spool: Path) -> None:
+        """The outboxes of notifications and ticket sinks, and MQTT events, as the config asks."""
+        settings = self.config.alerts
+        section = settings.section
+        channels = {c.name: c.url for c in self.alert_config.channels} | self._contact_channels
+        if channels:
+            self.outboxes["notify"] = Outbox("notify", spool / "notify", Notifier(channels).deliver)
+        mail = section.tickets.mail
+        if mail is not None:
+            sink = MailTicketSink(host=mail.host, port=mail.port, sender=mail.sender, recipient=mail.recipient,
+                                  starttls=mail.starttls, implicit_tls=mail.implicit_tls, user=mail.user,
+                                  password=settings.secret("mail.password"), domain=mail.domain)
+            self.outboxes["ticket-mail"] = Outbox("ticket-mail", spool / "ticket-mail", sink.deliver)
+        hook = section.tickets.webhook
+        secret = settings.secret("webhook.secret")
+        if hook is not None and secret is not None:
+            self.outboxes["ticket-webhook"] = Outbox("ticket-webhook", spool / "ticket-webhook",
+                                                     WebhookTicketSink(hook.url, secret).deliver)
+        am = section.tickets.alertmanager
+        if am is not None:
+            self.outboxes["alertmanager"] = Outbox("alertmanager", spool / "alertmanager",
+                                                   AlertmanagerWebhookSink(am.url).deliver)
+        if section.mqtt is not None:
+            m = section.mqtt
+            self.mqtt = MqttEvents(MqttSettings(host=m.host, port=m.port, prefix=m.prefix, client_id=m.client_id,
+                                                username=m.username, password=settings.secret("mqtt.password"),
+                                                tls=m.tls), spool / "mqtt")
 
     def _store(self, record: Record) -> None:
         if self.queue is not None:
@@ -146,6 +257,15 @@ class NetmonApp:
         out += [Sample("netmon_site_unique_clients_today", count, (("site", site),))
                 for site, count in sorted(self.uniques.counts().items())]
         out += self.state_samples()
+        boxes = dict(self.outboxes) | ({"mqtt": self.mqtt} if self.mqtt is not None else {})
+        for name, box in sorted(boxes.items()):
+            box_stats = box.stats
+            labels = (("outbox", name),)
+            out += [Sample("netmon_outbox_pending", box_stats.pending, labels),
+                    Sample("netmon_outbox_available", 1 if box_stats.available else 0, labels),
+                    Sample("netmon_outbox_delivered_total", box_stats.delivered_total, labels, counter),
+                    Sample("netmon_outbox_failures_total", box_stats.failures_total, labels, counter)]
+        out.append(Sample("netmon_incidents_open", len(self.alerts.open_incidents())))
         if self.queue is not None:
             q = self.queue.stats
             out += [
@@ -208,21 +328,26 @@ class NetmonApp:
         except StorageUnavailable as exc:
             log.error("storage unavailable at start (%s); state starts unknown, writes are queued", exc)
             return
-        states, open_outages, last_heartbeat = restored
+        states, open_outages, last_heartbeat, incidents, tickets = restored
         self.availability.restore(states)
         self.outages.restore(open_outages)
+        self.alerts.restore(incidents, tickets, at=now)
         if last_heartbeat is not None and now > last_heartbeat:
             self._store(UnknownSpan(last_heartbeat, now))
         if states or open_outages:
             log.info("restored %d device states and %d open outages from storage", len(states),
                      len(open_outages))
 
-    def _prepare_store(self, url: str, now: float) -> tuple[list[DeviceState], list[Outage], float | None]:
+    def _prepare_store(self, url: str, now: float) -> tuple[list[DeviceState], list[Outage], float | None,
+                                                             list[Incident], list[Ticket]]:
         store = Store.open(url)
         try:
             store.upgrade()
             store.sync_inventory(self.config.sites, self.config.devices, now)
-            return store.load_states(), store.load_open_outages(), store.last_heartbeat()
+            incidents = store.incidents(open_only=True)
+            wanted = {i.id for i in incidents}
+            tickets = [t for t in store.tickets() if t.incident in wanted]
+            return (store.load_states(), store.load_open_outages(), store.last_heartbeat(), incidents, tickets)
         finally:
             store.close()
 
@@ -234,6 +359,7 @@ class NetmonApp:
             await asyncio.sleep(HOUSEKEEPING_S)
             now = time.time()
             self._after(self.availability.tick(now), now)
+            self._alert(self.alerts.tick(now))
             for rollup in self.rollups.flush(now):
                 self._store(rollup)
             if now - last_beat >= HEARTBEAT_S:
@@ -263,6 +389,11 @@ class NetmonApp:
         await self.open_storage()
         assert self.queue is not None
         writer = asyncio.create_task(self.queue.run(), name="storage")
+        spool = Path(self.config.storage.data_dir).expanduser().resolve() / "outbox"
+        self.start_alert_outputs(spool)
+        senders = [asyncio.create_task(box.run(), name=f"outbox:{name}") for name, box in self.outboxes.items()]
+        if self.mqtt is not None:
+            senders.append(asyncio.create_task(self.mqtt.run(), name="mqtt"))
         keeper = asyncio.create_task(self.housekeeping(), name="housekeeping")
         exp = self.config.exporter
         self.exporter = ExporterServer(self.snapshot, self.healthy, exp.listen, exp.port)
@@ -285,6 +416,12 @@ class NetmonApp:
             for rollup in self.rollups.flush(now, final=True):
                 self._store(rollup)
             self._store(Heartbeat(now))
+            for box in self.outboxes.values():
+                await box.drain(5.0)
+            if self.mqtt is not None:
+                await self.mqtt.drain(5.0)
+            for task in senders:
+                task.cancel()
             await self.queue.drain(10.0)
             writer.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -295,6 +432,34 @@ class NetmonApp:
         await self.snmp.close()
         await self.routeros.close()
         self._routeros_threads.shutdown(wait=False, cancel_futures=True)
+
+
+def alert_config(settings: AlertSettings) -> AlertConfig:
+    """The alert engine's configuration from the `alerts:` section."""
+    a = settings.section
+    r = a.rules
+    channels = tuple(Channel(name, url, c.language) for name, c in a.channels.items()
+                     if (url := settings.secret(f"channels.{name}")) is not None)
+    routes = tuple(RouteRule(channels=tuple(x.channels), owner=x.owner, min_severity=x.min_severity,
+                             kabupaten=frozenset(x.kabupaten), kim_contact=x.kim_contact) for x in a.routes)
+    rules = RuleSettings(
+        device_down=Tolerance(r.device_down_for_s, r.device_down_clear_s),
+        site_down=Tolerance(r.site_down_for_s, r.site_down_clear_s),
+        area_min_sites=r.area_min_sites, area_window_s=r.area_window_s, temperature_max_c=r.temperature_max_c,
+        voltage_min_v=r.voltage_min_v, cpu_max_ratio=r.cpu_max_ratio, idle_ap_s=r.idle_ap_s,
+        opening_hours=OpeningHours(float(r.opening_hours[0]), float(r.opening_hours[1])),
+        reboot_loop_count=r.reboot_loop_count, flap_changes=r.flap_changes)
+    metric_rules = tuple(MetricRule(m.name, m.metric, m.op, m.threshold, m.for_s, m.clear_for_s, m.severity,
+                                    tuple(sorted(m.labels.items())), m.summary) for m in a.metric_rules)
+    return AlertConfig(channels=channels, routes=routes,
+                       escalation=Escalation(a.escalation.after_s, tuple(a.escalation.channels)),
+                       rules=rules, metric_rules=metric_rules, language=a.language, ticket_prefix=a.ticket_prefix)
+
+
+def _ticket_subject(action: TicketAction) -> str:
+    incident = action.incident
+    where = incident.device or incident.site or incident.kecamatan
+    return f"[{action.ticket.id}] {incident.summary or incident.rule}: {where}"
 
 
 def install_stop_signals(stop: asyncio.Event) -> None:

@@ -67,6 +67,12 @@ PROCESS_GAUGES: dict[str, MetricDoc] = {
     "netmon_storage_available": MetricDoc("1 while the database accepts writes.", "gauge"),
     "netmon_storage_write_failures_total": MetricDoc("Failed attempts to write to the database.", "counter"),
     "netmon_storage_records_written_total": MetricDoc("Records committed to the database.", "counter"),
+    "netmon_outbox_pending": MetricDoc("Notifications, ticket updates or MQTT events waiting to be delivered.",
+                                       "gauge"),
+    "netmon_outbox_available": MetricDoc("1 while the destination accepts deliveries.", "gauge"),
+    "netmon_outbox_delivered_total": MetricDoc("Items delivered to the destination.", "counter"),
+    "netmon_outbox_failures_total": MetricDoc("Failed delivery attempts (each is retried).", "counter"),
+    "netmon_incidents_open": MetricDoc("Open incidents (device, site, area and metric alerts).", "gauge"),
     "netmon_site_unique_clients_today": MetricDoc(
         "Distinct client devices seen at the site since local midnight (counted by keyed hash).", "gauge"),
 }

@@ -10,6 +10,7 @@ import os
 import shutil
 import socket
 import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -129,3 +130,27 @@ def promtool_check(text: bytes) -> subprocess.CompletedProcess[str]:
     promtool = require_tool("promtool", "prometheus")
     return subprocess.run([promtool, "check", "metrics"], input=text.decode(), capture_output=True,
                           text=True, timeout=30)
+
+
+REPO = Path(__file__).resolve().parents[1]
+NETMON = [sys.executable, "-m", "netmon.cli"]
+
+
+def free_tcp_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def fetch(url: str) -> tuple[int, str]:
+    """GET over HTTP: (status, body); (0, "") when nothing answers."""
+    import urllib.error
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(url, timeout=5) as response:
+            return response.status, response.read().decode()
+    except urllib.error.HTTPError as exc:
+        return exc.code, ""
+    except OSError:
+        return 0, ""

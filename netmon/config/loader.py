@@ -13,6 +13,7 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
+from netmon.config.alerting import AlertsConfig, AlertSettings
 from netmon.config.schema import (
     ConfigFile,
     Credential,
@@ -44,7 +45,7 @@ from netmon.model import (
 )
 
 Path_ = tuple[str | int, ...]
-MAIN_ONLY = ("defaults", "exporter", "scheduler", "state", "storage")
+MAIN_ONLY = ("defaults", "exporter", "scheduler", "state", "storage", "alerts")
 WIB = timezone(timedelta(hours=7))
 
 
@@ -59,6 +60,7 @@ class Config:
     state: StatePolicy = field(default_factory=StatePolicy)
     storage: StorageConfig = field(default_factory=StorageConfig)
     maintenance: tuple[MaintenanceWindow, ...] = ()
+    alerts: AlertSettings = field(default_factory=AlertSettings)
 
 
 @dataclass(frozen=True)
@@ -260,6 +262,7 @@ def load_config(path: str | Path, *, resolve_secrets: bool = True) -> Config:
         state=StatePolicy(**(main.state or StateConfig()).model_dump()),
         storage=main.storage or StorageConfig(),
         maintenance=tuple(windows),
+        alerts=_alerts(main.alerts, _Origin(str(files[0][0]), files[0][2].get(("alerts",))), resolve_secrets),
     )
 
 
@@ -291,6 +294,29 @@ def _window(cfg: MaintenanceConfig, sites: dict[str, Any], devices: dict[str, An
     return MaintenanceWindow(name=cfg.name, start=start.timestamp(), end=end, every_s=every,
                              devices=frozenset(cfg.devices), sites=frozenset(cfg.sites),
                              kecamatan=frozenset(cfg.kecamatan))
+
+
+def _alerts(section: AlertsConfig | None, origin: _Origin, resolve: bool) -> AlertSettings:
+    if section is None:
+        return AlertSettings()
+    refs: dict[str, SecretRef | None] = {f"channels.{n}": c.url for n, c in section.channels.items()}
+    refs |= {"kim_contact_url": section.kim_contact_url,
+             "mail.password": section.tickets.mail.password if section.tickets.mail else None,
+             "webhook.secret": section.tickets.webhook.secret if section.tickets.webhook else None,
+             "mqtt.password": section.mqtt.password if section.mqtt else None}
+    known = set(section.channels)
+    for i, route in enumerate(section.routes):
+        for name in route.channels:
+            if name not in known:
+                raise ConfigError(f"unknown channel {name!r}", file=origin.file, line=origin.line,
+                                  key=f"alerts.routes[{i}].channels")
+    for name in section.escalation.channels:
+        if name not in known:
+            raise ConfigError(f"unknown channel {name!r}", file=origin.file, line=origin.line,
+                              key="alerts.escalation.channels")
+    secrets = {key: read_secret(ref, origin, f"alerts.{key}") for key, ref in refs.items()
+               if ref is not None and resolve}
+    return AlertSettings(section, secrets)
 
 
 def _site(cfg: SiteConfig) -> Site:

@@ -6,28 +6,13 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
 
+from netmon.config.alerting import AlertsConfig
+from netmon.config.base import SecretRef, Strict
 from netmon.model import Owner, Role, Source
 
 ID_PATTERN = r"^[a-z0-9][a-z0-9_.-]{0,62}$"
-
-
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class SecretRef(Strict):
-    """Where a secret lives: an environment variable or a file (first line, stripped)."""
-
-    env: str | None = None
-    file: str | None = None
-
-    @model_validator(mode="after")
-    def _one_source(self) -> SecretRef:
-        if (self.env is None) == (self.file is None):
-            raise ValueError("give exactly one of `env` (environment variable) or `file` (path)")
-        return self
 
 
 class SnmpV2cCredential(Strict):
@@ -199,6 +184,7 @@ class ConfigFile(Strict):
     scheduler: SchedulerConfig | None = None
     state: StateConfig | None = None
     storage: StorageConfig | None = None
+    alerts: AlertsConfig | None = None
     credentials: dict[str, Credential] = {}
     sites: list[SiteConfig] = []
     devices: list[DeviceConfig] = []

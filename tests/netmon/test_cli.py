@@ -9,37 +9,17 @@ import shutil
 import signal
 import socket
 import subprocess
-import sys
 import tempfile
 import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import yaml
-from peers import promtool_check, require
+from peers import NETMON, REPO, fetch, free_tcp_port, promtool_check, require
 
-REPO = Path(__file__).resolve().parents[2]
-NETMON = [sys.executable, "-m", "netmon.cli"]
 # the demo: 6 SNMP agents (3 routers also over the API) and 2 API-only routers -> 11 (device, source) pairs
 DEMO_SERIES = 11
-
-
-def free_tcp_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def fetch(url: str) -> tuple[int, str]:
-    try:
-        with urllib.request.urlopen(url, timeout=5) as response:
-            return response.status, response.read().decode()
-    except urllib.error.HTTPError as exc:
-        return exc.code, ""
-    except OSError:
-        return 0, ""
 
 
 def series(text: str) -> set[str]:

@@ -17,7 +17,7 @@ from typing import TypeVar
 
 import pytest
 import yaml
-from test_cli import NETMON, REPO, fetch, free_tcp_port
+from peers import NETMON, REPO, fetch, free_tcp_port
 
 from netmon.config import load_config
 from netmon.storage import Store, database_url

@@ -1,0 +1,220 @@
+"""MQTT events (device state, outages, incidents, tickets) through a durable outbox. The one aiomqtt importer.
+
+`device_state()`, `outage()`, `incident()` and `ticket()` are synchronous: they build the event (alerts.topic) and put
+it in the outbox, which journals it to `spool_dir` before returning. `run()` keeps one connection to the broker
+(reconnecting with exponential backoff and full jitter) and lets the outbox publish events in order with QoS 1.
+A batch counts as delivered only when the broker acknowledged every message (aiomqtt's `publish(qos=1)` returns
+when paho's on_publish fires, which for QoS 1 is the PUBACK). While the broker is away events stay in the outbox
+and go out, in order, when it is back; a new MqttEvents on the same spool_dir publishes what an earlier one had not.
+Delivery is at-least-once: subscribers dedupe by the payload's `id`. Topics and payloads: docs/mqtt.md.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import random
+import ssl
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import aiomqtt
+
+from alerts import topic
+from netmon.errors import NotifyError
+from netmon.model import Device, DeviceState, Incident, Outage, Secret, Site, Ticket
+from netmon.outbox import Outbox, OutboxStats, PartialDelivery
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class MqttSettings:
+    host: str = "127.0.0.1"
+    port: int = 1883
+    prefix: str = "netmon"
+    client_id: str = "kim-netmon"
+    username: str | None = None
+    password: Secret | None = None
+    tls: bool = False
+    keepalive_s: int = 30
+    timeout_s: float = 10.0  # connect (CONNACK) and PUBACK wait
+    retry_initial_s: float = 1.0  # reconnect and republish backoff
+    retry_max_s: float = 60.0
+    batch: int = 50
+
+
+class BrokerUnavailable(NotifyError):
+    """Not connected to the broker, or the connection dropped before the broker acknowledged."""
+
+
+class MqttEvents:
+    def __init__(self, settings: MqttSettings, spool_dir: Path) -> None:
+        self._settings = settings
+        self._prefix = settings.prefix
+        self._outbox = Outbox("mqtt", spool_dir, self._deliver, batch=settings.batch,
+                              retry_initial_s=settings.retry_initial_s, retry_max_s=settings.retry_max_s)
+        self._client: aiomqtt.Client | None = None
+        self._lost: asyncio.Future[None] | None = None  # resolves when the current connection ends
+        self._up = asyncio.Event()
+        self._running = False
+        self._finished = asyncio.Event()
+        self._was_connected = True  # log the first failure to connect, then only transitions
+
+    # --- events (synchronous; durable once they return) -------------------------------------------------
+
+    def device_state(self, device: Device, site: Site, state: DeviceState) -> None:
+        self._outbox.put(topic.device_state_event(self._prefix, device, site, state))
+
+    def outage(self, device: Device, site: Site, outage: Outage) -> None:
+        self._outbox.put(topic.outage_event(self._prefix, device, site, outage))
+
+    def incident(self, incident: Incident) -> None:
+        self._outbox.put(topic.incident_event(self._prefix, incident))
+
+    def ticket(self, ticket: Ticket, incident: Incident) -> None:
+        self._outbox.put(topic.ticket_event(self._prefix, ticket, incident))
+
+    @property
+    def stats(self) -> OutboxStats:
+        return self._outbox.stats
+
+    @property
+    def connected(self) -> bool:
+        return self._client is not None
+
+    # --- lifecycle ----------------------------------------------------------------------------------------
+
+    async def run(self) -> None:
+        """Connect and publish until `drain()`. Cancel-safe: unpublished events stay in the spool."""
+        if self._running:
+            await self._finished.wait()
+            return
+        self._running = True
+        self._finished.clear()
+        connection = asyncio.create_task(self._connection_loop(), name="mqtt-connection")
+        try:
+            await self._outbox.run()
+        finally:
+            await self._say_offline()
+            connection.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await connection
+            self._running = False
+            self._finished.set()
+
+    async def drain(self, timeout_s: float) -> None:
+        """Publish what is pending within `timeout_s`, then disconnect; the rest stays in the spool."""
+        runner: asyncio.Task[None] | None = None
+        if not self._running:
+            runner = asyncio.create_task(self.run())
+            await asyncio.sleep(0)
+        await self._outbox.drain(timeout_s)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._finished.wait(), 5.0)
+        if runner is not None and not runner.done():
+            runner.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await runner
+
+    # --- connection ---------------------------------------------------------------------------------------
+
+    def _new_client(self) -> aiomqtt.Client:
+        s = self._settings
+        return aiomqtt.Client(
+            s.host, s.port, identifier=s.client_id, username=s.username,
+            password=s.password.reveal() if s.password is not None else None,
+            keepalive=s.keepalive_s, timeout=s.timeout_s,
+            tls_context=ssl.create_default_context() if s.tls else None,
+            will=aiomqtt.Will(topic.status_topic(self._prefix), "offline", qos=1, retain=True),
+        )
+
+    async def _connection_loop(self) -> None:
+        s = self._settings
+        attempt = 0
+        while True:
+            try:
+                async with self._new_client() as client:
+                    attempt = 0
+                    await client.publish(topic.status_topic(self._prefix), "online", qos=1, retain=True)
+                    self._connected(client)
+                    async for _ in client.messages:  # ends with MqttError when the connection drops
+                        pass
+            except aiomqtt.MqttError as exc:
+                self._disconnected(exc)
+            except Exception as exc:  # e.g. a TLS error: keep the daemon's events and keep trying
+                self._disconnected(exc)
+            finally:
+                self._disconnected(None)
+            attempt += 1
+            delay = min(s.retry_max_s, s.retry_initial_s * 2 ** min(attempt - 1, 30))
+            await asyncio.sleep(random.uniform(0.0, delay))  # full jitter
+
+    def _connected(self, client: aiomqtt.Client) -> None:
+        self._client = client
+        self._lost = asyncio.get_running_loop().create_future()
+        self._up.set()
+        if not self._was_connected or self.stats.pending:
+            log.info("MQTT broker %s:%d connected; %d events pending", self._settings.host, self._settings.port,
+                     self.stats.pending)
+        self._was_connected = True
+        self._outbox.retry_now()  # do not wait out the outbox's backoff
+
+    def _disconnected(self, exc: Exception | None) -> None:
+        if exc is not None and self._was_connected:
+            reason = f"{exc}: {exc.__cause__}" if exc.__cause__ is not None else str(exc)
+            log.warning("MQTT broker %s:%d unavailable (%s); keeping events in the outbox, reconnecting",
+                        self._settings.host, self._settings.port, reason)
+            self._was_connected = False
+        self._client = None
+        self._up.clear()
+        if self._lost is not None and not self._lost.done():
+            self._lost.set_result(None)
+
+    async def _say_offline(self) -> None:
+        client = self._client
+        if client is not None:
+            with contextlib.suppress(aiomqtt.MqttError, TimeoutError):
+                await asyncio.wait_for(
+                    client.publish(topic.status_topic(self._prefix), "offline", qos=1, retain=True), 2.0)
+
+    # --- delivery (called by the outbox, one batch at a time) ---------------------------------------------
+
+    async def _deliver(self, batch: list[dict[str, Any]]) -> None:
+        """Publish `batch` in order with QoS 1; return when the broker acknowledged all of it."""
+        if self._client is None:
+            with contextlib.suppress(TimeoutError):  # at start-up the connection is usually moments away
+                await asyncio.wait_for(self._up.wait(), self._settings.timeout_s)
+        client, lost = self._client, self._lost
+        if client is None or lost is None:
+            raise BrokerUnavailable("not connected to the MQTT broker")
+        # The tasks start in creation order, so paho queues and sends the PUBLISH packets in batch order.
+        tasks = [asyncio.ensure_future(client.publish(item["topic"], _encode(item["payload"]), qos=1,
+                                                      retain=bool(item["retain"]), timeout=self._settings.timeout_s))
+                 for item in batch]
+        acked = 0
+        try:
+            for task in tasks:
+                await asyncio.wait({task, lost}, return_when=asyncio.FIRST_COMPLETED)
+                if not task.done():
+                    raise BrokerUnavailable("connection to the MQTT broker lost before PUBACK")
+                task.result()
+                acked += 1
+        except (aiomqtt.MqttError, BrokerUnavailable) as exc:
+            message = f"publish failed after {acked} of {len(batch)}: {exc}"
+            if acked:
+                raise PartialDelivery(acked, message) from exc
+            raise BrokerUnavailable(message) from exc
+        finally:
+            for task in tasks:
+                if not task.done():
+                    task.cancel()
+            # collect the outcome of every task so none is reported as never retrieved
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+
+def _encode(payload: dict[str, Any]) -> bytes:
+    return json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode("utf-8")

@@ -1,0 +1,175 @@
+"""The alerts issue's acceptance, end to end: the simulated demo, the daemon, a real SMTP server (ticket
+mail and notifications), the Mosquitto broker (events). Stopping a government-owned AP gives one ticket
+mail and one notification within two poll intervals plus a minute; starting it again resolves the same
+ticket; stopping the sites of one kecamatan gives one area incident, not one ticket per site."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import signal
+import subprocess
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from peers import NETMON, REPO, fetch, free_tcp_port, require
+from test_sink_mail import SmtpPeer, smtp_server  # noqa: F401  (fixture)
+
+INTERVAL_S = 5
+AP = "kim-karangmangu-ap"
+BATURRADEN = ["kim-karangmangu-router", "kim-karangmangu-ap", "kim-ketenger-router", "kim-ketenger-ap",
+              "kim-ketenger-rb951"]
+
+
+class MqttCollector:
+    """Subscribes to `<prefix>/#` on the local broker in a thread and keeps (topic, payload) pairs."""
+
+    def __init__(self, prefix: str) -> None:
+        self.prefix = prefix
+        self.messages: list[tuple[str, dict[str, Any]]] = []
+        self._stop = threading.Event()
+        self._ready = threading.Event()
+        self._thread = threading.Thread(target=lambda: asyncio.run(self._run()), daemon=True)
+
+    async def _run(self) -> None:
+        import aiomqtt
+
+        async with aiomqtt.Client("127.0.0.1", 1883) as client:
+            await client.subscribe(f"{self.prefix}/#", qos=1)
+            self._ready.set()
+            async for message in client.messages:
+                if self._stop.is_set():
+                    return
+                payload = message.payload
+                if isinstance(payload, bytes | bytearray) and payload.startswith(b"{"):
+                    self.messages.append((str(message.topic), json.loads(payload)))
+
+    def start(self) -> bool:
+        self._thread.start()
+        return self._ready.wait(5)
+
+    def topics(self, suffix: str) -> list[str]:
+        return [t for t, _p in self.messages if t.endswith(suffix)]
+
+
+def mosquitto_reachable() -> bool:
+    import socket
+
+    with socket.socket() as sock:
+        sock.settimeout(1)
+        return sock.connect_ex(("127.0.0.1", 1883)) == 0
+
+
+def wait_until(check: Callable[[], bool], what: str, timeout_s: float) -> float:
+    started = time.monotonic()
+    while time.monotonic() - started < timeout_s:
+        if check():
+            return time.monotonic() - started
+        time.sleep(0.5)
+    raise AssertionError(f"timed out after {timeout_s:.0f}s waiting for {what}")
+
+
+@pytest.fixture
+def demo_with_alerts(tmp_path: Path, smtp_server: SmtpPeer) -> Iterator[tuple[Path, subprocess.Popen[str], str]]:  # noqa: F811
+    require(mosquitto_reachable(), "no MQTT broker on 127.0.0.1:1883 (Debian package mosquitto)")
+    config = tmp_path / "demo.yaml"
+    sim = subprocess.Popen([*NETMON, "simulate", "demo", "--write-config", str(config)], cwd=REPO,
+                           stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, text=True)
+    deadline = time.monotonic() + 30
+    while not config.exists() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    time.sleep(0.3)
+    prefix = f"netmon-e2e-{uuid.uuid4().hex[:8]}"
+    (tmp_path / "notify.secret").write_text(
+        f"mailto://127.0.0.1:{smtp_server.port}?mode=insecure&from=netmon@kab.test&to=noc@diskominfo.test\n")
+    doc = yaml.safe_load(config.read_text())
+    doc["defaults"]["interval_s"] = INTERVAL_S
+    doc["scheduler"]["jitter_s"] = 0.2
+    doc["state"] = {"down_after_failures": 2, "down_after_s": 12, "up_after_successes": 1}
+    doc["storage"] = {"data_dir": str(tmp_path / "data")}
+    doc["alerts"] = {
+        "channels": {"diskominfo": {"url": {"file": "notify.secret"}}},
+        "routes": [{"owner": "pemda", "channels": ["diskominfo"]}, {"owner": "kim", "kim_contact": True}],
+        "escalation": {"after_s": 3600},
+        "rules": {"device_down_for_s": 15, "device_down_clear_s": 0, "site_down_for_s": 15,
+                  "site_down_clear_s": 0, "area_min_sites": 2, "area_window_s": 300},
+        "tickets": {"mail": {"host": "127.0.0.1", "port": smtp_server.port, "sender": "netmon@kab.test",
+                             "recipient": "helpdesk@diskominfo.test", "starttls": False}},
+        "mqtt": {"host": "127.0.0.1", "port": 1883, "prefix": prefix},
+    }
+    config.write_text(yaml.safe_dump(doc, sort_keys=False))
+    try:
+        yield config, sim, prefix
+    finally:
+        sim.send_signal(signal.SIGINT)
+        try:
+            sim.wait(10)
+        except subprocess.TimeoutExpired:
+            sim.kill()
+
+
+def command(sim: subprocess.Popen[str], line: str) -> None:
+    assert sim.stdin is not None
+    sim.stdin.write(line + "\n")
+    sim.stdin.flush()
+
+
+def test_ap_failure_one_ticket_and_one_notification_then_resolved_and_an_area_incident(
+        demo_with_alerts: tuple[Path, subprocess.Popen[str], str], smtp_server: SmtpPeer) -> None:  # noqa: F811
+    config, sim, prefix = demo_with_alerts
+    mqtt = MqttCollector(prefix)
+    assert mqtt.start()
+    port = free_tcp_port()
+    daemon = subprocess.Popen([*NETMON, "run", "--config", str(config), "--port", str(port)], cwd=REPO,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    mails = smtp_server.handler.messages
+
+    def to(address: str) -> list[Any]:
+        return [m for m in mails if address in str(m["To"])]
+
+    try:
+        wait_until(lambda: fetch(f"http://127.0.0.1:{port}/metrics")[1].count('state="up"} 1.0') == 8,
+                   "all demo devices up", 60)
+        assert mails == []  # unknown -> up sends nothing
+
+        command(sim, f"stop {AP}")
+        took = wait_until(lambda: len(to("helpdesk@")) >= 1 and len(to("noc@")) >= 1,
+                          "a ticket mail and a notification", 2 * INTERVAL_S + 60)
+        time.sleep(INTERVAL_S * 2)  # and nothing more arrives for this one failure
+        tickets, notes = to("helpdesk@"), to("noc@")
+        assert len(tickets) == 1 and len(notes) == 1, [m["Subject"] for m in mails]
+        opened = tickets[0]
+        assert "[NETMON-" in str(opened["Subject"]) and AP in opened.get_content() and took < 2 * INTERVAL_S + 60
+        ticket_id = str(opened["Subject"]).split("[", 1)[1].split("]", 1)[0]
+        assert "Karangmangu" in notes[0].get_content()  # the desa, in Bahasa Indonesia by default
+        wait_until(lambda: bool(mqtt.topics("/incident")) and bool(mqtt.topics("/ticket")), "MQTT events", 20)
+        assert any(t.endswith(f"/{AP}/state") for t in mqtt.topics("/state"))
+
+        command(sim, f"start {AP}")
+        wait_until(lambda: len(to("helpdesk@")) >= 2, "the ticket's resolve mail", 2 * INTERVAL_S + 60)
+        resolve = to("helpdesk@")[1]
+        assert ticket_id in str(resolve["Subject"])
+        assert str(opened["Message-ID"]) in str(resolve["In-Reply-To"])  # the same ticket thread
+        wait_until(lambda: len(to("noc@")) >= 2, "the recovery notification", 30)
+
+        before = len(to("helpdesk@"))
+        for device in BATURRADEN:
+            command(sim, f"stop {device}")
+        wait_until(lambda: len(to("helpdesk@")) > before, "a ticket for the kecamatan", 120)
+        time.sleep(INTERVAL_S * 4)
+        new = to("helpdesk@")[before:]
+        opened_tickets = {str(m["Subject"]).split("]", 1)[0] for m in new if not m["In-Reply-To"]}
+        assert len(opened_tickets) == 1, [m["Subject"] for m in new]  # one area incident, not one per site
+        assert "Baturraden" in new[0].get_content()
+    finally:
+        daemon.send_signal(signal.SIGTERM)
+        try:
+            daemon.wait(20)
+        except subprocess.TimeoutExpired:
+            daemon.kill()
