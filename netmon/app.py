@@ -67,6 +67,7 @@ HOUSEKEEPING_S = 5.0  # state machine time edge, outage reclassification
 HEARTBEAT_S = 30.0  # bounds the `unknown` span after a crash
 UNIQUES_EVERY_S = 300.0
 PRUNE_EVERY_S = 24 * 3600.0
+ACKS_EVERY_S = 10.0  # `netmon tickets ack` writes to the database; the daemon picks it up this often
 
 
 class NetmonApp:
@@ -353,7 +354,7 @@ class NetmonApp:
 
     async def housekeeping(self) -> None:
         """Periodic work: the state machine's time edge, heartbeats, daily unique counts, retention."""
-        last_beat = last_uniques = 0.0
+        last_beat = last_uniques = last_acks = 0.0
         last_prune = time.time()
         while True:
             await asyncio.sleep(HOUSEKEEPING_S)
@@ -370,9 +371,33 @@ class NetmonApp:
                 for site, count in self.uniques.counts().items():
                     self._store(DailyUniques(site, day, count))
                 last_uniques = now
+            if now - last_acks >= ACKS_EVERY_S and self.queue is not None:
+                last_acks = now
+                await self._pick_up_acks(now)
             if now - last_prune >= PRUNE_EVERY_S:
                 last_prune = now
                 await asyncio.to_thread(self._prune, now)
+
+    async def _pick_up_acks(self, now: float) -> None:
+        """Acknowledgements made with `netmon tickets ack` (stored) stop escalation and update the ticket."""
+        pending = {i.id for i in self.alerts.open_incidents() if i.acknowledged_at is None}
+        if not pending:
+            return
+
+        def read() -> list[Incident]:
+            store = Store.open(database_url(self.config.storage))
+            try:
+                return [i for i in store.incidents(open_only=True) if i.id in pending and i.acknowledged_at]
+            finally:
+                store.close()
+
+        try:
+            acked = await asyncio.to_thread(read)
+        except StorageUnavailable:
+            return
+        for incident in acked:
+            self._alert(self.alerts.ack(incident.id, incident.acknowledged_by or "helpdesk",
+                                        incident.acknowledged_at or now))
 
     def _prune(self, now: float) -> None:
         try:

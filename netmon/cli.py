@@ -321,6 +321,132 @@ def outages(
         _out().print(table)
 
 
+tickets_app = typer.Typer(no_args_is_help=True, help="Outage tickets (the built-in ticket store).")
+app.add_typer(tickets_app, name="tickets")
+
+
+@tickets_app.command("list")
+def tickets_list(
+    config: CONFIG_OPTION = None,
+    open_only: Annotated[bool, typer.Option("--open", help="Only tickets not resolved")] = False,
+    fmt: Annotated[TableFormat, typer.Option("--format", "-f")] = TableFormat.table,
+) -> None:
+    """Tickets with their incident: what, where, state, opened, updated."""
+    store = _store(config)
+    try:
+        incidents = {i.id: i for i in store.incidents()}
+        tickets = store.tickets()
+    except NetmonError as exc:
+        raise _fail(exc) from None
+    finally:
+        store.close()
+    rows = []
+    for ticket in tickets:
+        incident = incidents.get(ticket.incident)
+        if open_only and ticket.state == "resolved":
+            continue
+        rows.append({"ticket": ticket.id, "state": ticket.state, "incident": ticket.incident,
+                     "rule": incident.rule if incident else "", "subject": incident.subject if incident else "",
+                     "kecamatan": incident.kecamatan if incident else "",
+                     "opened": _when(ticket.opened_at), "updated": _when(ticket.updated_at)})
+    if fmt is TableFormat.json:
+        typer.echo(json.dumps(rows, indent=2))
+        return
+    table = Table("ticket", "state", "rule", "subject", "kecamatan", "opened", "updated")
+    for row in rows:
+        table.add_row(*(str(row[k]) for k in ("ticket", "state", "rule", "subject", "kecamatan", "opened",
+                                                "updated")))
+    _out().print(table)
+
+
+@tickets_app.command("show")
+def tickets_show(ticket_id: Annotated[str, typer.Argument(help="e.g. NETMON-2026-123456")],
+                 config: CONFIG_OPTION = None) -> None:
+    """One ticket and its incident in full."""
+    store = _store(config)
+    try:
+        ticket = next((t for t in store.tickets() if t.id == ticket_id), None)
+        incident = next((i for i in store.incidents() if ticket and i.id == ticket.incident), None)
+    finally:
+        store.close()
+    if ticket is None:
+        raise _fail(NetmonError(f"no ticket {ticket_id}"))
+    out = _out()
+    out.print(f"[bold]{ticket.id}[/]  {ticket.state}  opened {_when(ticket.opened_at)}, "
+              f"updated {_when(ticket.updated_at)}")
+    if incident is not None:
+        out.print(f"incident {incident.id}: {incident.rule} on {incident.subject} ({incident.kind}, "
+                  f"{incident.severity.value}, owner {incident.owner.value})")
+        out.print(f"  {incident.kecamatan}, {incident.kabupaten}; members: {', '.join(incident.members) or '-'}")
+        out.print(f"  opened {_when(incident.opened_at)}; acknowledged {_when(incident.acknowledged_at) or '-'}"
+                  f"{' by ' + incident.acknowledged_by if incident.acknowledged_by else ''}; "
+                  f"escalated {_when(incident.escalated_at) or '-'}; resolved {_when(incident.resolved_at) or '-'}")
+        if incident.summary:
+            out.print(f"  {incident.summary}")
+    for sink, ref in ticket.external_refs:
+        out.print(f"  {sink}: {ref}")
+
+
+@tickets_app.command("ack")
+def tickets_ack(ticket_id: Annotated[str, typer.Argument(help="e.g. NETMON-2026-123456")],
+                by: Annotated[str, typer.Option(help="Who takes it (name or team)")] = "helpdesk",
+                config: CONFIG_OPTION = None) -> None:
+    """Acknowledge a ticket: someone is on it. Stops escalation; the running daemon updates the ticket."""
+    import time as _time
+
+    from netmon.model import Ticket
+
+    store = _store(config)
+    try:
+        ticket = next((t for t in store.tickets() if t.id == ticket_id), None)
+        incident = next((i for i in store.incidents() if ticket and i.id == ticket.incident), None)
+        if ticket is None or incident is None:
+            raise _fail(NetmonError(f"no ticket {ticket_id}"))
+        if incident.resolved_at is not None:
+            raise _fail(NetmonError(f"{ticket_id} is already resolved"))
+        now = _time.time()
+        store.write([dataclasses.replace(incident, acknowledged_at=incident.acknowledged_at or now,
+                                         acknowledged_by=incident.acknowledged_by or by),
+                     Ticket(ticket.id, ticket.incident, "acknowledged", ticket.opened_at, now, ticket.external_refs)])
+    finally:
+        store.close()
+    _out().print(f"{ticket_id} acknowledged by {by}")
+
+
+@tickets_app.command("resolve")
+def tickets_resolve(ticket_id: Annotated[str, typer.Argument(help="e.g. NETMON-2026-123456")],
+                    config: CONFIG_OPTION = None) -> None:
+    """Close a ticket whose incident has ended (tickets close by themselves on recovery; this closes one
+    the daemon could not, e.g. for a device removed from the inventory)."""
+    import time as _time
+
+    from netmon.model import Ticket
+    from netmon.storage import Record
+
+    store = _store(config)
+    try:
+        ticket = next((t for t in store.tickets() if t.id == ticket_id), None)
+        incident = next((i for i in store.incidents() if ticket and i.id == ticket.incident), None)
+        if ticket is None:
+            raise _fail(NetmonError(f"no ticket {ticket_id}"))
+        if incident is not None and incident.resolved_at is None and incident.device in _config_devices(config):
+            raise _fail(NetmonError(f"{ticket_id}: the incident is still open; it resolves itself on recovery "
+                                    "(use `netmon tickets ack` to take it)"))
+        now = _time.time()
+        records: list[Record] = [Ticket(ticket.id, ticket.incident, "resolved", ticket.opened_at, now,
+                                        ticket.external_refs)]
+        if incident is not None and incident.resolved_at is None:
+            records.append(dataclasses.replace(incident, resolved_at=now))
+        store.write(records)
+    finally:
+        store.close()
+    _out().print(f"{ticket_id} resolved")
+
+
+def _config_devices(config: Path | None) -> set[str]:
+    return set(_load(config).devices) if config is not None else set()
+
+
 @app.command("check-config")
 def check_config(file: Annotated[Path, typer.Argument(help="Config file to validate")]) -> None:
     """Validate a config file (and its includes) and print a summary."""

@@ -151,6 +151,14 @@ def test_ap_failure_one_ticket_and_one_notification_then_resolved_and_an_area_in
         wait_until(lambda: bool(mqtt.topics("/incident")) and bool(mqtt.topics("/ticket")), "MQTT events", 20)
         assert any(t.endswith(f"/{AP}/state") for t in mqtt.topics("/state"))
 
+        listed = json.loads(subprocess.run([*NETMON, "tickets", "list", "--open", "--format", "json", "--config",
+                                            str(config)], cwd=REPO, capture_output=True, text=True,
+                                           timeout=60).stdout)
+        assert [t["ticket"] for t in listed] == [ticket_id]
+        acked = subprocess.run([*NETMON, "tickets", "ack", ticket_id, "--by", "Budi (helpdesk)", "--config",
+                                str(config)], cwd=REPO, capture_output=True, text=True, timeout=60)
+        assert acked.returncode == 0, acked.stderr
+
         command(sim, f"start {AP}")
         wait_until(lambda: len(to("helpdesk@")) >= 2, "the ticket's resolve mail", 2 * INTERVAL_S + 60)
         resolve = to("helpdesk@")[1]
