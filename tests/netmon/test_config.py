@@ -209,8 +209,17 @@ def test_example_config_in_deploy_is_valid(monkeypatch: pytest.MonkeyPatch) -> N
     monkeypatch.setenv("NETMON_AP_AUTH_KEY", "example-auth")
     monkeypatch.setenv("NETMON_AP_PRIV_KEY", "example-priv")
     monkeypatch.setenv("NETMON_ROUTEROS_PASSWORD", "example-password")
+    for var in ("NETMON_NOTIFY_DISKOMINFO", "NETMON_NOTIFY_KABID", "NETMON_NOTIFY_KIM_MAIL"):
+        monkeypatch.setenv(var, "mailto://127.0.0.1:2525?mode=insecure&from=a@b.test&to=c@d.test")
+    monkeypatch.setenv("NETMON_SMTP_PASSWORD", "example-smtp")
     cfg = load_config(example)
     assert cfg.devices and cfg.sites
+    from netmon.app import alert_config
+
+    alerts = alert_config(cfg.alerts)
+    assert [c.name for c in alerts.channels] == ["diskominfo", "kepala-bidang"]
+    assert alerts.escalation.channels == ("kepala-bidang",) and alerts.metric_rules[0].threshold == 0.95
+    assert "example-smtp" not in repr(cfg.alerts) and "mailto" not in repr(alerts)
 
 
 def test_error_message_text_example() -> None:
