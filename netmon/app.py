@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import signal
 import time
@@ -122,6 +123,11 @@ class NetmonApp:
         at = result.started_at + result.duration_s
         self._after(events, at)
         self._alert(self.alerts.observe_result(result, at))
+        device = self.config.devices.get(result.device)
+        if device is not None:
+            for address in result.neighbours:
+                if address not in self._known_addresses:  # equipment the inventory does not hold
+                    self._alert(self.alerts.observe_unknown_device(device.site, f"ip:{address}", at))
 
     def _after(self, events: Iterable[StateChange | Reboot], at: float) -> None:
         """Record state changes and reboots, and re-derive outages when the picture changed."""
@@ -202,6 +208,10 @@ class NetmonApp:
             if "alertmanager" in self.outboxes:
                 self.outboxes["alertmanager"].put(
                     AlertmanagerAlert.from_incident(action.incident, id=action.key).to_item())
+
+    @functools.cached_property
+    def _known_addresses(self) -> frozenset[str]:
+        return frozenset(d.address for d in self.config.devices.values())
 
     @property
     def _contact_channels(self) -> dict[str, Secret]:

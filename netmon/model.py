@@ -206,6 +206,8 @@ class PollResult:
     identity: DeviceIdentity | None = None
     # keyed hashes of client devices seen (see netmon.privacy); never MAC addresses
     fingerprints: frozenset[str] = frozenset()
+    # IPv4 addresses of network equipment announcing itself next to the device (MNDP/LLDP/CDP neighbours)
+    neighbours: tuple[str, ...] = ()
 
     @property
     def ok(self) -> bool:

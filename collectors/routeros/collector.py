@@ -27,6 +27,7 @@ from collectors.routeros.menus import (
     hotspot_host_samples,
     identity,
     interface_samples,
+    neighbour_addresses,
     registration_samples,
     resource_samples,
     wireless_interfaces,
@@ -77,11 +78,13 @@ class RouterOsCollector:
                 await self._discover(device, router)
                 router.discovered_at = started
             samples, macs = await self._read(device, router)
+            neighbours = await self._optional(device, router, f.NEIGHBOR, partial(f.fetch, router.client, f.NEIGHBOR))
         except CollectorError as exc:
             return PollResult(device.id, Source.ROUTEROS, started, time.perf_counter() - t0, error=exc)
         fingerprints = frozenset(self._fingerprint(m) for m in macs) if self._fingerprint else frozenset()
         return PollResult(device.id, Source.ROUTEROS, started, time.perf_counter() - t0, samples=tuple(samples),
-                          identity=router.identity, fingerprints=fingerprints)
+                          identity=router.identity, fingerprints=fingerprints,
+                          neighbours=neighbour_addresses(neighbours or []))
 
     async def close(self) -> None:
         routers, self._routers = self._routers, {}

@@ -27,6 +27,7 @@ HOTSPOT_ACTIVE = "/ip/hotspot/active"
 HOTSPOT_HOST = "/ip/hotspot/host"
 DHCP_SERVER = "/ip/dhcp-server"
 DHCP_LEASE = "/ip/dhcp-server/lease"
+NEIGHBOR = "/ip/neighbor"
 
 
 class ApiClient(Protocol):

@@ -8,6 +8,8 @@ exported as 0) and the rest is still mapped; nothing here raises on device data.
 
 from __future__ import annotations
 
+import ipaddress
+
 from collectors.routeros.dhcp import dhcp_lease_samples
 from collectors.routeros.hotspot import HotspotTraffic, hotspot_active_samples, hotspot_host_samples
 from collectors.routeros.interfaces import interface_samples
@@ -34,7 +36,24 @@ PROPLISTS: dict[str, tuple[str, ...]] = {
     "/ip/hotspot/active": (".id", "server", "bytes-in", "bytes-out", "uptime", "mac-address"),
     "/ip/hotspot/host": ("server", "mac-address"),
     "/ip/dhcp-server/lease": ("server", "active-server", "status", "active-mac-address", "mac-address"),
+    "/ip/neighbor": ("address", "address4", "identity", "platform", "board"),
 }
+
+
+def neighbour_addresses(rows: Rows) -> tuple[str, ...]:
+    """IPv4 addresses of the network equipment in `/ip/neighbor` (routers, switches and APs announcing
+    themselves by MNDP, LLDP or CDP; phones and laptops do not). Sorted, without duplicates; rows with no
+    valid IPv4 address are skipped."""
+    found: set[str] = set()
+    for row in rows:
+        for key in ("address4", "address"):
+            text = row.get(key, "").strip()
+            try:
+                found.add(str(ipaddress.IPv4Address(text)))
+                break
+            except ValueError:
+                continue
+    return tuple(sorted(found))
 
 
 def client_macs(*row_lists: Rows) -> set[str]:
@@ -69,6 +88,7 @@ __all__ = [
     "hotspot_host_samples",
     "identity",
     "interface_samples",
+    "neighbour_addresses",
     "registration_samples",
     "resource_samples",
     "wireless_interfaces",

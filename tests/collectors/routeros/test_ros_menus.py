@@ -461,3 +461,14 @@ def test_no_label_value_is_a_client_identifier(name: str, row_list: list[Row]) -
             for label, value in sample.labels:
                 assert value not in sensitive, (name, sample.metric, label)
                 assert not MAC_OR_IP.search(value), (name, sample.metric, label)
+
+
+def test_neighbour_addresses_from_the_recorded_ip_neighbor_reply() -> None:
+    import json
+
+    from collectors.routeros.menus import neighbour_addresses
+
+    path = FIXTURES / "napalm-ros" / "test_get_lldp_neighbors__with_parent__ip_neighbor_print.json"
+    rows = [{k: str(v) for k, v in row.items()} for row in json.loads(path.read_text())["data"]]
+    assert neighbour_addresses(rows) == ("172.31.1.12",)
+    assert neighbour_addresses([{"address": "fe80::1"}, {"address": ""}, {"address4": "10.0.0.9"}]) == ("10.0.0.9",)
