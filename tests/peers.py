@@ -6,15 +6,18 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -154,3 +157,43 @@ def fetch(url: str) -> tuple[int, str]:
         return exc.code, ""
     except OSError:
         return 0, ""
+
+
+@contextlib.contextmanager
+def simulated_demo(work: Path, *, interval_s: float = 5,
+                   extra: Callable[[dict[str, Any]], None] | None = None) -> Iterator[tuple[Path, Any]]:
+    """`netmon simulate demo --write-config` in a subprocess that takes `stop ID`/`start ID` on stdin,
+    with the written config tuned for tests (short interval and tolerances, a database in `work`).
+    Yields (config path, simulator process)."""
+    import yaml
+
+    config = work / "demo.yaml"
+    sim = subprocess.Popen([*NETMON, "simulate", "demo", "--write-config", str(config)], cwd=REPO,
+                           stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, text=True)
+    try:
+        deadline = time.monotonic() + 30
+        while not config.exists() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert config.exists(), "the simulator wrote no config"
+        time.sleep(0.3)
+        doc = yaml.safe_load(config.read_text())
+        doc["defaults"]["interval_s"] = interval_s
+        doc["scheduler"]["jitter_s"] = 0.2
+        doc["state"] = {"down_after_failures": 2, "down_after_s": 12, "up_after_successes": 1}
+        doc["storage"] = {"data_dir": str(work / "data")}
+        if extra is not None:
+            extra(doc)
+        config.write_text(yaml.safe_dump(doc, sort_keys=False))
+        yield config, sim
+    finally:
+        sim.send_signal(signal.SIGINT)
+        try:
+            sim.wait(10)
+        except subprocess.TimeoutExpired:
+            sim.kill()
+
+
+def command(sim: Any, line: str) -> None:
+    """Send a control line (`stop ID`, `start ID`, `fault ID MODE`) to a `simulated_demo` simulator."""
+    sim.stdin.write(line + "\n")
+    sim.stdin.flush()

@@ -17,8 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
-from peers import NETMON, REPO, fetch, free_tcp_port, require
+from peers import NETMON, REPO, command, fetch, free_tcp_port, require, simulated_demo
 from test_sink_mail import SmtpPeer, smtp_server  # noqa: F401  (fixture)
 
 INTERVAL_S = 5
@@ -78,46 +77,24 @@ def wait_until(check: Callable[[], bool], what: str, timeout_s: float) -> float:
 @pytest.fixture
 def demo_with_alerts(tmp_path: Path, smtp_server: SmtpPeer) -> Iterator[tuple[Path, subprocess.Popen[str], str]]:  # noqa: F811
     require(mosquitto_reachable(), "no MQTT broker on 127.0.0.1:1883 (Debian package mosquitto)")
-    config = tmp_path / "demo.yaml"
-    sim = subprocess.Popen([*NETMON, "simulate", "demo", "--write-config", str(config)], cwd=REPO,
-                           stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, text=True)
-    deadline = time.monotonic() + 30
-    while not config.exists() and time.monotonic() < deadline:
-        time.sleep(0.1)
-    time.sleep(0.3)
     prefix = f"netmon-e2e-{uuid.uuid4().hex[:8]}"
     (tmp_path / "notify.secret").write_text(
         f"mailto://127.0.0.1:{smtp_server.port}?mode=insecure&from=netmon@kab.test&to=noc@diskominfo.test\n")
-    doc = yaml.safe_load(config.read_text())
-    doc["defaults"]["interval_s"] = INTERVAL_S
-    doc["scheduler"]["jitter_s"] = 0.2
-    doc["state"] = {"down_after_failures": 2, "down_after_s": 12, "up_after_successes": 1}
-    doc["storage"] = {"data_dir": str(tmp_path / "data")}
-    doc["alerts"] = {
-        "channels": {"diskominfo": {"url": {"file": "notify.secret"}}},
-        "routes": [{"owner": "pemda", "channels": ["diskominfo"]}, {"owner": "kim", "kim_contact": True}],
-        "escalation": {"after_s": 3600},
-        "rules": {"device_down_for_s": 15, "device_down_clear_s": 0, "site_down_for_s": 15,
-                  "site_down_clear_s": 0, "area_min_sites": 2, "area_window_s": 300},
-        "tickets": {"mail": {"host": "127.0.0.1", "port": smtp_server.port, "sender": "netmon@kab.test",
-                             "recipient": "helpdesk@diskominfo.test", "starttls": False}},
-        "mqtt": {"host": "127.0.0.1", "port": 1883, "prefix": prefix},
-    }
-    config.write_text(yaml.safe_dump(doc, sort_keys=False))
-    try:
+
+    def alerts(doc: dict[str, Any]) -> None:
+        doc["alerts"] = {
+            "channels": {"diskominfo": {"url": {"file": "notify.secret"}}},
+            "routes": [{"owner": "pemda", "channels": ["diskominfo"]}, {"owner": "kim", "kim_contact": True}],
+            "escalation": {"after_s": 3600},
+            "rules": {"device_down_for_s": 15, "device_down_clear_s": 0, "site_down_for_s": 15,
+                      "site_down_clear_s": 0, "area_min_sites": 2, "area_window_s": 300},
+            "tickets": {"mail": {"host": "127.0.0.1", "port": smtp_server.port, "sender": "netmon@kab.test",
+                                 "recipient": "helpdesk@diskominfo.test", "starttls": False}},
+            "mqtt": {"host": "127.0.0.1", "port": 1883, "prefix": prefix},
+        }
+
+    with simulated_demo(tmp_path, interval_s=INTERVAL_S, extra=alerts) as (config, sim):
         yield config, sim, prefix
-    finally:
-        sim.send_signal(signal.SIGINT)
-        try:
-            sim.wait(10)
-        except subprocess.TimeoutExpired:
-            sim.kill()
-
-
-def command(sim: subprocess.Popen[str], line: str) -> None:
-    assert sim.stdin is not None
-    sim.stdin.write(line + "\n")
-    sim.stdin.flush()
 
 
 def test_ap_failure_one_ticket_and_one_notification_then_resolved_and_an_area_incident(

@@ -16,8 +16,7 @@ from pathlib import Path
 from typing import TypeVar
 
 import pytest
-import yaml
-from peers import NETMON, REPO, fetch, free_tcp_port
+from peers import NETMON, REPO, command, fetch, free_tcp_port, simulated_demo
 
 from netmon.config import load_config
 from netmon.storage import Store, database_url
@@ -27,34 +26,8 @@ AP, ROUTER = "kim-karangmangu-ap", "kim-karangmangu-router"
 
 @pytest.fixture
 def demo(tmp_path: Path) -> Iterator[tuple[Path, subprocess.Popen[str]]]:
-    config = tmp_path / "demo.yaml"
-    sim = subprocess.Popen([*NETMON, "simulate", "demo", "--write-config", str(config)], cwd=REPO,
-                           stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, text=True)
-    deadline = time.monotonic() + 30
-    while not config.exists() and time.monotonic() < deadline:
-        time.sleep(0.1)
-    assert config.exists()
-    time.sleep(0.3)
-    doc = yaml.safe_load(config.read_text())
-    doc["defaults"]["interval_s"] = 5
-    doc["scheduler"]["jitter_s"] = 0.2
-    doc["state"] = {"down_after_failures": 2, "down_after_s": 12, "up_after_successes": 1}
-    doc["storage"] = {"data_dir": str(tmp_path / "data")}
-    config.write_text(yaml.safe_dump(doc, sort_keys=False))
-    try:
+    with simulated_demo(tmp_path) as (config, sim):
         yield config, sim
-    finally:
-        sim.send_signal(signal.SIGINT)
-        try:
-            sim.wait(10)
-        except subprocess.TimeoutExpired:
-            sim.kill()
-
-
-def command(sim: subprocess.Popen[str], line: str) -> None:
-    assert sim.stdin is not None
-    sim.stdin.write(line + "\n")
-    sim.stdin.flush()
 
 
 def daemon(config: Path, port: int) -> subprocess.Popen[str]:
