@@ -35,7 +35,7 @@ import tempfile
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
@@ -51,9 +51,11 @@ from benchmarks.snmp_baselines import NetSnmpReport, RawFloor, V3Floor, bench_ne
 from collectors.snmp import transport as snmp_transport
 from collectors.snmp.collector import SnmpCollector
 from collectors.snmp.profile import load_profiles
+from collectors.snmp.transport import SnmpEngineHandle
 from netmon.latest import LatestResults
 from netmon.model import Device, Owner, PollResult, Role, Secret, Site, SnmpSettings, SnmpV2cAuth, Source
 from netmon.scheduler import Scheduler
+from netmon.worker import ShardedSnmpPoller, WorkerSettings
 
 # --- devices and the request sequence of one poll -----------------------------------------------------
 
@@ -147,13 +149,21 @@ async def bench_netmon(agent: AgentProcess, devices: int, rounds: int, repeats: 
     raw_transport, _ = await asyncio.get_running_loop().create_datagram_endpoint(lambda: raw,
                                                                                 local_addr=(HOST, 0))
     raw_plan = [(r.kind, [rfc1902.ObjectName(o) for o in r.oids], r.repetitions) for r in sequence]
+    old = SnmpCollector(load_profiles(), SnmpEngineHandle(fast_v2c=False))  # v2c through v3arch, as before
+    await asyncio.gather(*(old.poll(d) for d in devs))
 
-    async def netmon_round() -> int:
-        results = await asyncio.gather(*(collector.poll(d) for d in devs))
+    async def rounds_of(c: SnmpCollector) -> int:
+        results = await asyncio.gather(*(c.poll(d) for d in devs))
         bad = [r for r in results if not r.ok]
         if bad:
             raise RuntimeError(f"netmon poll failed: {bad[0].error}")
         return sum(len(r.samples) for r in results)
+
+    async def netmon_round() -> int:
+        return await rounds_of(collector)
+
+    async def netmon_v3arch_round() -> int:
+        return await rounds_of(old)
 
     async def floor_round() -> int:
         return sum(await asyncio.gather(*(floor.poll(t, floor_plan) for t in floor.targets)))
@@ -161,7 +171,8 @@ async def bench_netmon(agent: AgentProcess, devices: int, rounds: int, repeats: 
     async def raw_round() -> int:
         return sum(await asyncio.gather(*(raw.poll(community(i), agent.port, raw_plan) for i in range(devices))))
 
-    runs: dict[str, Callable[[], Any]] = {"netmon": netmon_round, "floor": floor_round, "raw": raw_round}
+    runs: dict[str, Callable[[], Any]] = {"netmon": netmon_round, "netmon-v3arch": netmon_v3arch_round,
+                                          "floor": floor_round, "raw": raw_round}
     paths = {name: PathResult(name) for name in runs}
     for run in runs.values():  # warm-up
         await run()
@@ -182,6 +193,7 @@ async def bench_netmon(agent: AgentProcess, devices: int, rounds: int, repeats: 
     raw_transport.close()
     floor.close()
     await collector.close()
+    await old.close()
     return NetmonReport(devices, rounds, sequence, plan.get, plan.walk, len(probe.samples),
                         disc.cpu_s / devices * 1000, len(discovery_seq) // devices, paths)
 
@@ -202,6 +214,9 @@ class CapacityConfig:
     deadline_s: float = 30.0
     rcvbuf_bytes: int = 0  # >0: SO_RCVBUF of the poller's pysnmp socket (0: the OS default)
     start: str = "warm"  # cold: as netmon starts today; open: pysnmp targets first; warm: + discovery first
+    fast_v2c: bool = True  # False: v2c through pysnmp's v3arch engine (as before the fast path)
+    via: str = "poller"  # poller: netmon.worker.ShardedSnmpPoller; prototype: capacity_worker below
+    warmup_s: float = 0.0  # poller: seconds run before the measured cycles (at least until all reported)
 
     @property
     def duration_s(self) -> float:
@@ -224,7 +239,8 @@ def capacity_worker(cfg: CapacityConfig, port: int, blackhole: int, shard: int, 
 async def _capacity_worker(cfg: CapacityConfig, port: int, blackhole: int, shard: int) -> dict[str, Any]:
     devices = capacity_devices(cfg, port, blackhole, shard)
     latest = LatestResults({"bench": Site("bench", "Benchmark", "-", "-", "-")}, {d.id: d for d in devices})
-    collector = SnmpCollector(load_profiles())
+    collector = SnmpCollector(load_profiles(), SnmpEngineHandle(fast_v2c=cfg.fast_v2c,
+                                                                rcvbuf_bytes=cfg.rcvbuf_bytes or 212_992))
     outcomes: Counter[str] = Counter()
     durations: list[float] = []
 
@@ -249,7 +265,7 @@ async def _capacity_worker(cfg: CapacityConfig, port: int, blackhole: int, shard
         for device in devices:  # is filled once, not one target per first poll (each addition invalidates
             await collector._session(device)  # pysnmp's target caches, rebuilt on the next message)
     setup_cpu = time.process_time() - setup0
-    if cfg.rcvbuf_bytes and cfg.start != "cold":  # prototype: replies of 256 polls in flight arrive in bursts
+    if cfg.rcvbuf_bytes and cfg.start != "cold" and not cfg.fast_v2c:  # replies of 256 polls arrive in bursts
         await asyncio.sleep(0.2)  # let pysnmp's datagram endpoint open
         udp_transport = collector._handle.engine.transport_dispatcher.get_transport(udp.DOMAIN_NAME)
         sock = udp_transport.transport.get_extra_info("socket")
@@ -274,8 +290,11 @@ async def _capacity_worker(cfg: CapacityConfig, port: int, blackhole: int, shard
     with contextlib.suppress(asyncio.CancelledError):
         await run
     cpu, wall = time.process_time() - cpu0, time.perf_counter() - wall0
-    poller_sock = collector._handle.engine.transport_dispatcher.get_transport(udp.DOMAIN_NAME).transport
-    poller_drops = udp_socket_drops(poller_sock.get_extra_info("sockname")[1]) if poller_sock else -1
+    if collector._handle.v2c is not None:
+        poller_drops = udp_socket_drops(collector._handle.v2c.port)
+    else:
+        poller_sock = collector._handle.engine.transport_dispatcher.get_transport(udp.DOMAIN_NAME).transport
+        poller_drops = udp_socket_drops(poller_sock.get_extra_info("sockname")[1]) if poller_sock else -1
     await collector.close()
     return {"devices": len(devices), "polls": scheduler.stats.polls_total, "outcomes": dict(outcomes),
             "missed": scheduler.stats.missed_cycles_total, "lags": scheduler.stats.lags,
@@ -358,6 +377,79 @@ def bench_capacity(agent: AgentProcess, cfg: CapacityConfig) -> CapacityReport:
                           window.blackholed, udp_rcvbuf_errors() - drops0, agent_drops)
 
 
+def bench_capacity_poller(agent: AgentProcess, cfg: CapacityConfig) -> CapacityReport:
+    """The capacity run through netmon's own `ShardedSnmpPoller` (workers, pipes, restarts and all)."""
+    return asyncio.run(_bench_capacity_poller(agent, cfg))
+
+
+async def _bench_capacity_poller(agent: AgentProcess, cfg: CapacityConfig) -> CapacityReport:
+    devices = capacity_devices(replace(cfg, workers=1), agent.port, agent.blackhole, 0)
+    latest = LatestResults({"bench": Site("bench", "Benchmark", "-", "-", "-")}, {d.id: d for d in devices})
+    outcomes: Counter[str] = Counter()
+    durations: list[float] = []
+    reported: set[str] = set()
+    measuring = False
+
+    def on_result(result: PollResult) -> None:
+        latest.record(result)
+        reported.add(result.device)
+        if measuring:
+            outcomes[result.error.reason if result.error else "ok"] += 1
+            if result.ok:
+                durations.append(result.duration_s)
+
+    settings = WorkerSettings(max_in_flight=cfg.max_in_flight, jitter_s=cfg.jitter_s, deadline_s=cfg.deadline_s,
+                              fast_v2c=cfg.fast_v2c)
+    poller = ShardedSnmpPoller(devices, cfg.workers, settings, on_result)
+    logging.getLogger("netmon.latest").setLevel(logging.ERROR)  # one line per failing device: noise here
+    drops0 = udp_rcvbuf_errors()
+    with Window(agent) as window:
+        t0 = time.perf_counter()
+        run = asyncio.create_task(poller.run())
+        await poller.wait_started(120 + 0.01 * cfg.devices)
+        setup = poller.worker_info()
+        setup_wall = time.perf_counter() - t0
+        waited = time.perf_counter()
+        while len(reported) < len(devices) and time.perf_counter() - waited < 900:
+            await asyncio.sleep(1.0)
+        await asyncio.sleep(cfg.warmup_s)
+        warm = poller.worker_info()
+        warm_wall = time.perf_counter() - t0 - setup_wall
+        stats = poller.stats
+        polls0, missed0 = stats.polls_total, stats.missed_cycles_total
+        stats.lags.clear()
+        measuring = True
+        parent0, wall0 = time.process_time(), time.perf_counter()
+        peak_in_flight = 0
+        while time.perf_counter() - wall0 < cfg.duration_s:
+            await asyncio.sleep(0.5)
+            peak_in_flight = max(peak_in_flight, stats.in_flight)
+        measuring = False
+        wall = time.perf_counter() - wall0
+        parent_cpu = time.process_time() - parent0
+        end = poller.worker_info()
+        lags = list(stats.lags)
+        polls, missed = stats.polls_total - polls0, stats.missed_cycles_total - missed0
+        run.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await run
+        agent_drops = udp_socket_drops(agent.port)
+    workers: list[dict[str, Any]] = []
+    for i, (s0, w0, w1) in enumerate(zip(setup, warm, end, strict=True)):
+        first = i == 0  # merged figures ride on the first worker's entry (print_capacity sums them)
+        workers.append({
+            "devices": w1["devices"], "polls": polls if first else 0, "outcomes": dict(outcomes) if first else {},
+            "missed": missed if first else 0, "lags": lags if first else [],
+            "durations": durations if first else [],
+            "cpu_s": w1["cpu_s"] - w0["cpu_s"] + (parent_cpu if first else 0.0), "wall_s": wall,
+            "peak_in_flight": peak_in_flight if first else 0, "rss_setup_kb": s0["rss_kb"],
+            "setup_cpu_s": s0["cpu_s"], "discovery_cpu_s": w0["cpu_s"] - s0["cpu_s"],
+            "discovery_wall_s": warm_wall, "socket_drops": -1, "rss_peak_kb": w1["rss_kb"],
+            "restarts": w1["restarts"], "parent_cpu_s": parent_cpu})
+    return CapacityReport(cfg, workers, window.agent_cpu_s, window.wall_s, window.received, window.answered,
+                          window.blackholed, udp_rcvbuf_errors() - drops0, agent_drops)
+
+
 def quantile(values: Sequence[float], q: float) -> float:
     if not values:
         return float("nan")
@@ -399,7 +491,9 @@ def print_netmon(report: NetmonReport, netsnmp: list[NetSnmpReport]) -> None:
     floor = report.paths["floor"].cpu
     base = netsnmp[0].children_cpu_ms if netsnmp else float("nan")
     rows: list[list[object]] = []
-    labels = {"netmon": "netmon SnmpCollector.poll", "floor": "floor: same PDUs, pysnmp v3arch cmdgen",
+    labels = {"netmon": "netmon SnmpCollector.poll (v2c fast path)",
+              "netmon-v3arch": "netmon SnmpCollector.poll, v2c via v3arch (before)",
+              "floor": "floor: same PDUs, pysnmp v3arch cmdgen",
               "raw": "floor: same PDUs, pysnmp v1arch + socket"}
     for name, p in report.paths.items():
         rows.append([labels[name], f"{p.cpu:.2f}", f"{statistics.median(p.wall_ms):.2f}",
@@ -432,10 +526,17 @@ def print_capacity(report: CapacityReport) -> None:
     rows: list[list[object]] = [
         ["devices (silent)", f"{cfg.devices} ({round(cfg.devices * cfg.silent_fraction)})"],
         ["interval x cycles, workers", f"{cfg.interval_s:g} s x {cfg.cycles}, {cfg.workers}"],
-        ["poller SO_RCVBUF", f"{cfg.rcvbuf_bytes} bytes" if cfg.rcvbuf_bytes else "OS default"],
-        ["start", {"cold": "cold: targets opened and devices discovered at their first poll",
+        ["poller SO_RCVBUF", f"{cfg.rcvbuf_bytes} bytes" if cfg.rcvbuf_bytes else
+         ("4 MB (the v2c fast path's default)" if cfg.fast_v2c and cfg.via == "poller" else "OS default")],
+        ["path", ("netmon.worker.ShardedSnmpPoller" if cfg.via == "poller" else "benchmark prototype workers")
+         + (", v2c fast path" if cfg.fast_v2c else ", v2c via pysnmp v3arch")],
+        ["start", "sessions opened, every device polled (discovered) once at 64 in flight, "
+                  "then 1 interval; none of it measured"
+         if cfg.via == "poller" else {"cold": "cold: targets opened and devices discovered at their first poll",
                    "open": "pysnmp targets opened before polling, discovery at first poll",
                    "warm": "targets opened and devices discovered before the measured cycles"}[cfg.start]],
+        ["parent CPU (poller: unpickling + LatestResults)",
+         f"{sum(w.get('parent_cpu_s', 0.0) for w in report.workers):.1f} s (included below)"],
         ["target set-up CPU (per worker)", ", ".join(f"{w['setup_cpu_s']:.1f} s" for w in report.workers)],
         ["discovery before cycles, CPU / wall",
          ", ".join(f"{w['discovery_cpu_s']:.0f} s / {w['discovery_wall_s']:.0f} s" for w in report.workers)],
@@ -482,6 +583,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--start", choices=["cold", "open", "warm"], default="warm",
                         help="capacity: cold = as netmon starts today (targets and discovery at each first "
                              "poll); open = targets opened first; warm = targets and discovery first (default)")
+    parser.add_argument("--via", choices=["poller", "prototype"], default="poller",
+                        help="capacity: netmon.worker.ShardedSnmpPoller (default) or the benchmark's own workers")
+    parser.add_argument("--v3arch", action="store_true", help="capacity: v2c through pysnmp's v3arch engine")
+    parser.add_argument("--warmup", type=float, default=None,
+                        help="capacity (poller): seconds to run after every device reported once (the workers' "
+                             "priming), before measuring (default: 1 interval)")
     parser.add_argument("--workers", default=None, help="comma-separated worker counts to run (default 1,2)")
     args = parser.parse_args(argv)
     quick = args.quick
@@ -508,8 +615,11 @@ def main(argv: Sequence[str] | None = None) -> int:
                 for n in workers:
                     cfg = CapacityConfig(cap_devices, args.silent, interval, cycles, n,
                                          timeout_s=min(2.0, interval / 8), jitter_s=min(5.0, interval / 4),
-                                         start=args.start, rcvbuf_bytes=args.rcvbuf)
-                    print_capacity(bench_capacity(agent, cfg))
+                                         start=args.start, rcvbuf_bytes=args.rcvbuf, fast_v2c=not args.v3arch,
+                                         via=args.via,
+                                         warmup_s=interval if args.warmup is None else args.warmup)
+                    bench = bench_capacity_poller if cfg.via == "poller" else bench_capacity
+                    print_capacity(bench(agent, cfg))
     return 0
 
 

@@ -61,6 +61,7 @@ from netmon.storage import (
     WriteQueue,
     database_url,
 )
+from netmon.worker import ShardedSnmpPoller, WorkerSettings
 
 log = logging.getLogger(__name__)
 
@@ -85,7 +86,10 @@ class NetmonApp:
         self.ping = PingCollector()
         self.pollers: dict[Source, PollFn] = {Source.SNMP: self.snmp.poll, Source.ROUTEROS: self.routeros.poll,
                                               Source.PING: self.ping.poll}
-        self.schedulers = [self._scheduler(config.devices.values(), source) for source in self.pollers]
+        self.schedulers: list[Scheduler | ShardedSnmpPoller] = [
+            self._sharded_snmp() if source is Source.SNMP and config.scheduler.workers > 1
+            else self._scheduler(config.devices.values(), source)
+            for source in self.pollers]
         self.exporter: ExporterServer | None = None
         self._started = time.monotonic()
         now = time.time()
@@ -98,6 +102,14 @@ class NetmonApp:
         self.alerts = AlertEngine(config.devices, config.sites, self.alert_config, windows=config.maintenance)
         self.outboxes: dict[str, Outbox] = {}  # notifications and ticket sinks, attached by serve()
         self.mqtt: MqttEvents | None = None
+
+    def _sharded_snmp(self) -> ShardedSnmpPoller:
+        """SNMP polling in `scheduler.workers` processes, each over a stable shard of the devices."""
+        sched = self.config.scheduler
+        settings = WorkerSettings(max_in_flight=sched.max_in_flight, jitter_s=sched.jitter_s,
+                                  deadline_s=sched.poll_deadline_s,
+                                  log_level=logging.getLogger().getEffectiveLevel())
+        return ShardedSnmpPoller(self.config.devices.values(), sched.workers, settings, self.on_result)
 
     def _scheduler(self, devices: Iterable[Device], source: Source, *, jitter_s: float | None = None) -> Scheduler:
         sched = self.config.scheduler

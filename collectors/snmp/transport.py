@@ -1,10 +1,11 @@
-"""The pysnmp adapter: the one module of the collectors that imports pysnmp.
+"""The pysnmp adapter (with its v2c fast path in `v2c.py`, the only other module importing pysnmp).
 
-It talks pysnmp's asyncio v3arch engine at the command-generator level (no MIB resolution on the poll
-path: requests carry numeric OIDs and replies are turned into plain Python values, see `varbind.py`).
-One `SnmpEngine` (one UDP socket) serves every device of a process; each device gets an `SnmpTransport`
-holding its configured target. Library errors are translated into `netmon.errors` here, and no message
-ever contains a community string or key.
+SNMPv2c goes through pysnmp's message-level API over one UDP socket per process (`v2c.V2cEndpoint`: no
+per-device engine state). SNMPv3 goes through pysnmp's asyncio v3arch engine at the command-generator
+level, one `SnmpEngine` (one UDP socket) per process, each device holding its configured target. Neither
+resolves MIBs on the poll path: requests carry numeric OIDs and replies are turned into plain Python values
+(see `varbind.py`). Library errors are translated into `netmon.errors` here, and no message ever contains
+a community string or key.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from pysnmp.hlapi.v3arch.asyncio.lcd import CommandGeneratorLcdConfigurator
 from pysnmp.proto import errind, rfc1902, rfc1905
 from pysnmp.proto.rfc1902 import ObjectName
 
+from collectors.snmp.v2c import RCVBUF_BYTES, V2cEndpoint, V2cTimeout
 from collectors.snmp.varbind import SnmpValue
 from netmon.errors import AuthenticationFailed, DeviceProtocolError, DeviceUnreachable
 from netmon.model import SnmpSettings, SnmpV2cAuth, SnmpV3Auth
@@ -74,15 +76,59 @@ def to_value(value: Any) -> SnmpValue | None:
 
 
 class SnmpEngineHandle:
-    """Owns the shared pysnmp engine and notices undecodable replies per peer address."""
+    """Owns a process's SNMP sockets: the v2c fast-path endpoint and the pysnmp v3arch engine (created when
+    first needed), and notices undecodable replies per peer address.
 
-    def __init__(self) -> None:
-        self.engine = SnmpEngine()
-        self.lcd = CommandGeneratorLcdConfigurator()
+    `fast_v2c=False` sends v2c through the v3arch engine too (as before the fast path; tests and the
+    benchmark compare both)."""
+
+    def __init__(self, *, fast_v2c: bool = True, rcvbuf_bytes: int = RCVBUF_BYTES) -> None:
+        self.fast_v2c = fast_v2c
+        self.rcvbuf_bytes = rcvbuf_bytes
         self.garbage_at: dict[tuple[str, int], float] = {}
-        dispatcher = self.engine.message_dispatcher
+        self._engine: SnmpEngine | None = None
+        self._lcd: CommandGeneratorLcdConfigurator | None = None
+        self._v2c: V2cEndpoint | None = None
+        self._v2c_opening: asyncio.Lock | None = None
+
+    @property
+    def engine(self) -> SnmpEngine:
+        if self._engine is None:
+            self._engine = self._new_engine()
+        return self._engine
+
+    @property
+    def lcd(self) -> CommandGeneratorLcdConfigurator:
+        if self._lcd is None:
+            self._lcd = CommandGeneratorLcdConfigurator()
+        return self._lcd
+
+    @property
+    def v2c(self) -> V2cEndpoint | None:
+        """The fast-path endpoint once opened (None before the first v2c device)."""
+        return self._v2c
+
+    async def v2c_endpoint(self) -> V2cEndpoint:
+        if self._v2c is None:
+            if self._v2c_opening is None:
+                self._v2c_opening = asyncio.Lock()
+            async with self._v2c_opening:
+                if self._v2c is None:
+                    self._v2c = await V2cEndpoint.open(self.rcvbuf_bytes)
+        return self._v2c
+
+    def garbage_since(self, address: tuple[str, int], since: float) -> bool:
+        """Whether `address` sent something undecodable at or after `since` (monotonic)."""
+        seen = [self.garbage_at.get(address)]
+        if self._v2c is not None:
+            seen.append(self._v2c.garbage_at.get(address))
+        return any(at is not None and at >= since for at in seen)
+
+    def _new_engine(self) -> SnmpEngine:
+        engine = SnmpEngine()
+        dispatcher = engine.message_dispatcher
         original = dispatcher.receive_message
-        builder = self.engine.get_mib_builder()
+        builder = engine.get_mib_builder()
         (parse_errs,) = builder.import_symbols("__SNMPv2-MIB", "snmpInASNParseErrs")
         garbage_at = self.garbage_at
 
@@ -95,27 +141,37 @@ class SnmpEngineHandle:
                     garbage_at[(str(address[0]), int(address[1]))] = time.monotonic()
 
         dispatcher.receive_message = receive_message
+        return engine
 
     def close(self) -> None:
-        dispatcher = self.engine.transport_dispatcher
-        if dispatcher is not None:
-            dispatcher.close_dispatcher()
+        if self._v2c is not None:
+            self._v2c.close()
+            self._v2c = None
+        if self._engine is not None:
+            dispatcher = self._engine.transport_dispatcher
+            if dispatcher is not None:
+                dispatcher.close_dispatcher()
 
 
 class SnmpTransport:
     """SNMP requests to one device: GET, GETNEXT and lockstep multi-column GETBULK walks."""
 
     def __init__(self, handle: SnmpEngineHandle, address: tuple[str, int], settings: SnmpSettings,
-                 addr_name: str) -> None:
+                 addr_name: str | None, endpoint: V2cEndpoint | None = None) -> None:
         self._handle = handle
         self._address = address
         self._settings = settings
         self._addr_name = addr_name
-        self._v2c = isinstance(settings.auth, SnmpV2cAuth)
+        self._endpoint = endpoint  # set: v2c over the fast path
+        auth = settings.auth
+        self._community = auth.community.reveal().encode() if isinstance(auth, SnmpV2cAuth) else b""
         self._rows: dict[str, int] = {}  # column -> rows in its last walk (sizes max-repetitions)
 
     @classmethod
     async def open(cls, handle: SnmpEngineHandle, host: str, settings: SnmpSettings) -> SnmpTransport:
+        if handle.fast_v2c and isinstance(settings.auth, SnmpV2cAuth):
+            return cls(handle, (await _resolve(host), settings.port), settings, None,
+                       await handle.v2c_endpoint())
         try:
             target = await UdpTransportTarget.create(
                 (host, settings.port), timeout=settings.timeout_s, retries=settings.retries
@@ -196,6 +252,29 @@ class SnmpTransport:
 
     async def _request(self, kind: str, varbinds: list[ObjectName], repetitions: int = 0
                        ) -> list[tuple[ObjectName, Any]]:
+        if self._endpoint is not None:
+            sent_at = time.monotonic()
+            try:
+                err_status, err_index, var_binds = await self._endpoint.request(
+                    self._address, self._community, kind, varbinds, repetitions,
+                    self._settings.timeout_s, self._settings.retries)
+            except V2cTimeout:
+                raise self._timed_out(sent_at) from None
+        else:
+            err_status, err_index, var_binds = await self._v3arch_request(kind, varbinds, repetitions)
+        if err_status and int(err_status):
+            name = err_status.prettyPrint() if hasattr(err_status, "prettyPrint") else str(err_status)
+            if name == "tooBig" and len(varbinds) > 1 and kind != "bulk":
+                half = len(varbinds) // 2
+                return (await self._request(kind, varbinds[:half])) + (
+                    await self._request(kind, varbinds[half:]))
+            if name == "authorizationError":
+                raise AuthenticationFailed("agent refused access (authorizationError)")
+            raise DeviceProtocolError(f"agent returned error-status {name} at index {int(err_index)}")
+        return [(vb[0], vb[1]) for vb in var_binds]
+
+    async def _v3arch_request(self, kind: str, varbinds: list[ObjectName], repetitions: int
+                              ) -> tuple[Any, Any, Any]:
         loop = asyncio.get_running_loop()
         future: asyncio.Future[tuple[Any, Any, Any, Any]] = loop.create_future()
 
@@ -206,6 +285,7 @@ class SnmpTransport:
 
         pairs = [(oid, _NULL) for oid in varbinds]
         engine = self._handle.engine
+        assert self._addr_name is not None
         sent_at = time.monotonic()
         if kind == "get":
             cmdgen.GetCommandGenerator().send_varbinds(engine, self._addr_name, None, b"", pairs, callback)
@@ -218,27 +298,35 @@ class SnmpTransport:
         err_ind, err_status, err_index, var_binds = await future
         if err_ind:
             raise self._translate(err_ind, sent_at)
-        if err_status and int(err_status):
-            name = err_status.prettyPrint() if hasattr(err_status, "prettyPrint") else str(err_status)
-            if name == "tooBig" and len(varbinds) > 1 and kind != "bulk":
-                half = len(varbinds) // 2
-                return (await self._request(kind, varbinds[:half])) + (
-                    await self._request(kind, varbinds[half:]))
-            if name == "authorizationError":
-                raise AuthenticationFailed("agent refused access (authorizationError)")
-            raise DeviceProtocolError(f"agent returned error-status {name} at index {int(err_index)}")
-        return [(vb[0], vb[1]) for vb in var_binds]
+        return err_status, err_index, var_binds
+
+    def _timed_out(self, sent_at: float) -> Exception:
+        if self._handle.garbage_since(self._address, sent_at):
+            return DeviceProtocolError("device answered with undecodable data")
+        return DeviceUnreachable(f"no SNMP answer within {self._settings.timeout_s:g}s "
+                                 f"x{self._settings.retries + 1}")
 
     def _translate(self, indication: Any, sent_at: float) -> Exception:
         if isinstance(indication, errind.RequestTimedOut):
-            garbage = self._handle.garbage_at.get(self._address)
-            if garbage is not None and garbage >= sent_at:
-                return DeviceProtocolError("device answered with undecodable data")
-            return DeviceUnreachable(f"no SNMP answer within {self._settings.timeout_s:g}s "
-                                     f"x{self._settings.retries + 1}")
+            return self._timed_out(sent_at)
         if isinstance(indication, AUTH_INDICATIONS):
             return AuthenticationFailed(f"SNMPv3 authentication failed: {type(indication).__name__}")
         return DeviceProtocolError(f"SNMP error: {type(indication).__name__}")
+
+
+async def _resolve(host: str) -> str:
+    """An IPv4 address for `host` (like pysnmp's UdpTransportTarget: IPv4 only)."""
+    try:
+        socket.inet_aton(host)
+        return host
+    except OSError:
+        pass
+    try:
+        infos = await asyncio.get_running_loop().getaddrinfo(host, None, family=socket.AF_INET,
+                                                             type=socket.SOCK_DGRAM)
+    except Exception as exc:  # address resolution failed
+        raise DeviceUnreachable(f"cannot resolve {host}: {type(exc).__name__}") from None
+    return str(infos[0][4][0])
 
 
 def _text(oid: ObjectName) -> str:

@@ -89,7 +89,8 @@ class SnmpOptions(Strict):
     timeout_s: float | None = Field(default=None, gt=0, le=60)
     retries: int | None = Field(default=None, ge=0, le=10)
     max_repetitions: int | None = Field(default=None, ge=1, le=200)
-    rediscover_s: float | None = Field(default=None, ge=60)
+    rediscover_s: float | None = Field(default=None, ge=60, description="Re-read static facts after this, "
+                                       "at a stable point between 1x and 1.25x per device (spreads the load)")
 
 
 class RouterOsOptions(Strict):
@@ -171,6 +172,8 @@ class SchedulerConfig(Strict):
     max_in_flight: int = Field(default=256, ge=1, le=100000)
     jitter_s: float = Field(default=5, ge=0, description="Random start offset per cycle, spread over devices")
     poll_deadline_s: float = Field(default=30, gt=0, description="Whole-poll deadline per device")
+    workers: int = Field(default=1, ge=1, le=64,
+                         description="SNMP poller processes; 1 polls in the daemon's own event loop")
     routeros_threads: int = Field(default=32, ge=1, le=1024,
                                   description="Threads for blocking RouterOS API calls (a hung router holds one)")
 

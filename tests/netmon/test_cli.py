@@ -232,3 +232,27 @@ def test_simulator_runs_as_an_ordinary_user(nobody_venv: Path) -> None:
         proc.terminate()
         proc.wait(10)
         shutil.rmtree(data, ignore_errors=True)
+
+
+def test_daemon_polls_with_two_worker_processes(simulated_fleet: Path, tmp_path: Path) -> None:
+    doc = yaml.safe_load(simulated_fleet.read_text())
+    doc["scheduler"]["workers"] = 2
+    doc["defaults"]["interval_s"] = 5
+    config = simulated_fleet.parent / "workers.yaml"
+    config.write_text(yaml.safe_dump(doc, sort_keys=False))
+    port = free_tcp_port()
+    daemon = subprocess.Popen([*NETMON, "run", "--config", str(config), "--port", str(port)], cwd=tmp_path,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        text = ""
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            status, text = fetch(f"http://127.0.0.1:{port}/metrics")
+            if status == 200 and _up_lines(text).count(" 1.0") == 6:
+                break
+            time.sleep(0.5)
+        assert _up_lines(text).count(" 1.0") == 6, _up_lines(text)
+        assert "netmon_wifi_clients{" in text and 'netmon_scheduler_devices 6.0' in text
+    finally:
+        daemon.terminate()
+        assert daemon.wait(30) == 0

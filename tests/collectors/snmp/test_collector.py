@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from peers import SnmpdAgent, udp_endpoint
 
-from collectors.snmp.collector import SnmpCollector
+from collectors.snmp.collector import SnmpCollector, rediscover_after
 from collectors.snmp.profile import load_profiles
 from netmon.model import Device, Owner, Role, Secret, SnmpSettings, SnmpV2cAuth, SnmpV3Auth, Source
 
@@ -85,3 +85,10 @@ async def test_unknown_profile_name_is_a_config_error() -> None:
 
     with pytest.raises(ConfigError):
         load_profiles().get("no-such-vendor")
+
+
+def test_rediscovery_is_spread_over_a_quarter_of_the_period_stably_per_device() -> None:
+    points = [rediscover_after(f"ap{i:05d}", 3600.0) for i in range(2000)]
+    assert all(3600.0 <= p < 4500.0 for p in points)
+    assert max(points) - min(points) > 800  # spread, not one instant
+    assert rediscover_after("ap00001", 3600.0) == points[1]  # stable

@@ -1,0 +1,171 @@
+"""The SNMPv2c fast path: pysnmp's message-level API (`pysnmp.proto.api.v2c`) over one asyncio UDP socket.
+
+pysnmp's v3arch engine keeps one LCD/target entry per device (~7 ms of CPU and ~56 KB each), and every new
+target invalidates its community caches, so each reply then pays a rebuild that grows with the number of
+targets. A v2c request needs none of that: build the PDU, send it, match the reply by request-id and source
+address. `V2cEndpoint` does exactly that for every v2c device of a process over one socket; SNMPv3 stays on
+the v3arch engine (`transport.py`). This is the second pysnmp adapter module of the collectors.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import socket
+import time
+from typing import Any, cast
+
+from pyasn1.codec.ber import decoder, encoder
+from pyasn1.error import PyAsn1Error
+from pysnmp.proto.api import v2c
+
+log = logging.getLogger(__name__)
+
+RCVBUF_BYTES = 4 * 1024 * 1024
+_PDU = {"get": v2c.GetRequestPDU, "next": v2c.GetNextRequestPDU, "bulk": v2c.GetBulkRequestPDU}
+_rcvbuf_logged = False
+
+Address = tuple[str, int]
+
+
+class V2cTimeout(Exception):
+    """No reply after every try (internal: the transport turns it into DeviceUnreachable or a protocol error)."""
+
+
+class _Pending:
+    __slots__ = ("address", "data", "future", "timeout_s", "timer", "tries_left")
+
+    def __init__(self, address: Address, data: bytes, future: asyncio.Future[Any], timeout_s: float,
+                 tries_left: int) -> None:
+        self.address = address
+        self.data = data
+        self.future = future
+        self.timeout_s = timeout_s
+        self.tries_left = tries_left
+        self.timer: asyncio.TimerHandle | None = None
+
+
+class V2cEndpoint(asyncio.DatagramProtocol):
+    """One UDP socket for every v2c device of a process; replies matched by request-id and source address."""
+
+    def __init__(self) -> None:
+        self._transport: asyncio.DatagramTransport | None = None
+        self._pending: dict[int, _Pending] = {}
+        self._next_id = random.randrange(1, 2**30)
+        self.garbage_at: dict[Address, float] = {}  # peer -> when it last sent something undecodable
+        self.ignored = 0  # replies with an unknown request-id or from the wrong address
+
+    @classmethod
+    async def open(cls, rcvbuf_bytes: int = RCVBUF_BYTES) -> V2cEndpoint:
+        loop = asyncio.get_running_loop()
+        _transport, endpoint = await loop.create_datagram_endpoint(cls, local_addr=("0.0.0.0", 0),
+                                                                   family=socket.AF_INET)
+        endpoint.set_rcvbuf(rcvbuf_bytes)
+        return endpoint
+
+    def set_rcvbuf(self, wanted: int) -> None:
+        global _rcvbuf_logged
+        assert self._transport is not None
+        sock = self._transport.get_extra_info("socket")
+        try:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, wanted)
+            got = int(sock.getsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF))
+        except OSError:
+            got = 0
+        # Linux reports twice the granted size (bookkeeping overhead included)
+        if got // 2 < wanted and got < wanted and not _rcvbuf_logged:
+            _rcvbuf_logged = True
+            log.warning("SNMP receive buffer capped at %d bytes (asked %d); raise net.core.rmem_max so "
+                        "bursts of replies are not dropped", got, wanted)
+
+    @property
+    def port(self) -> int:
+        assert self._transport is not None
+        return int(self._transport.get_extra_info("sockname")[1])
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self._transport = cast(asyncio.DatagramTransport, transport)
+
+    def error_received(self, exc: Exception) -> None:  # ICMP port unreachable etc.: wait for the timeout
+        pass
+
+    def close(self) -> None:
+        for pending in self._pending.values():
+            if pending.timer is not None:
+                pending.timer.cancel()
+            if not pending.future.done():
+                pending.future.cancel()
+        self._pending.clear()
+        if self._transport is not None:
+            self._transport.close()
+
+    async def request(self, address: Address, community: bytes, kind: str, oids: list[Any], repetitions: int,
+                      timeout_s: float, retries: int) -> tuple[Any, int, list[tuple[Any, Any]]]:
+        """Send one request (resent `retries` times); return (error-status, error-index, varbinds)."""
+        assert self._transport is not None, "V2cEndpoint is not open"
+        request_id = self._next_id
+        self._next_id = self._next_id + 1 if self._next_id < 2**31 - 1 else 1
+        data = encode_request(request_id, community, kind, oids, repetitions)
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[Any] = loop.create_future()
+        pending = _Pending(address, data, future, timeout_s, retries)
+        self._pending[request_id] = pending
+        self._send(request_id, pending)
+        try:
+            pdu = await future
+        finally:
+            self._pending.pop(request_id, None)
+            if pending.timer is not None:
+                pending.timer.cancel()
+        return (v2c.apiPDU.get_error_status(pdu), int(v2c.apiPDU.get_error_index(pdu)),
+                [(oid, value) for oid, value in v2c.apiPDU.get_varbinds(pdu)])
+
+    def _send(self, request_id: int, pending: _Pending) -> None:
+        assert self._transport is not None
+        self._transport.sendto(pending.data, pending.address)
+        pending.timer = asyncio.get_running_loop().call_later(pending.timeout_s, self._expired, request_id)
+
+    def _expired(self, request_id: int) -> None:
+        pending = self._pending.get(request_id)
+        if pending is None or pending.future.done():
+            return
+        if pending.tries_left > 0:
+            pending.tries_left -= 1
+            self._send(request_id, pending)
+        else:
+            pending.future.set_exception(V2cTimeout())
+
+    def datagram_received(self, data: bytes, addr: Any) -> None:
+        peer = (str(addr[0]), int(addr[1]))
+        try:
+            msg, _rest = decoder.decode(data, asn1Spec=v2c.Message())
+            pdu = v2c.apiMessage.get_pdu(msg)
+            request_id = int(v2c.apiPDU.get_request_id(pdu))
+            is_response = isinstance(pdu, v2c.ResponsePDU)
+        except (PyAsn1Error, ValueError, TypeError, IndexError):
+            self.garbage_at[peer] = time.monotonic()
+            return
+        pending = self._pending.get(request_id)
+        if pending is None or pending.address != peer or not is_response:
+            self.ignored += 1
+            return
+        if not pending.future.done():
+            pending.future.set_result(pdu)
+
+
+def encode_request(request_id: int, community: bytes, kind: str, oids: list[Any], repetitions: int) -> bytes:
+    pdu = _PDU[kind]()
+    if kind == "bulk":
+        v2c.apiBulkPDU.set_defaults(pdu)
+        v2c.apiBulkPDU.set_non_repeaters(pdu, 0)
+        v2c.apiBulkPDU.set_max_repetitions(pdu, repetitions)
+    else:
+        v2c.apiPDU.set_defaults(pdu)
+    v2c.apiPDU.set_request_id(pdu, request_id)
+    v2c.apiPDU.set_varbinds(pdu, [(oid, v2c.null) for oid in oids])
+    msg = v2c.Message()
+    v2c.apiMessage.set_defaults(msg)
+    v2c.apiMessage.set_community(msg, community)
+    v2c.apiMessage.set_pdu(msg, pdu)
+    return bytes(encoder.encode(msg))

@@ -1,0 +1,305 @@
+"""SNMP polling in worker processes: one process polls ~167 devices/s at most (docs/performance.md), so a
+large fleet is split into N shards (`crc32(device.id) % N`), each polled by its own process running its own
+`SnmpCollector` + `Scheduler`, after a first poll (discovery) of each of its devices at bounded concurrency.
+PollResults come back to the parent in small pickled batches over a pipe,
+read by one thread per worker and handed to the parent's event loop, which calls `on_result` for each.
+
+Workers die with the parent (each watches its pipe and stops at end-of-file) and are restarted, with a log
+line, when they die on their own. `ShardedSnmpPoller` looks like a `Scheduler` to the composition root:
+`run()` until cancelled, `devices`, and `stats` merged over the workers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import multiprocessing
+import resource
+import signal
+import threading
+import time
+import zlib
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from multiprocessing.connection import Connection
+from multiprocessing.process import BaseProcess
+from pathlib import Path
+from typing import Any
+
+from netmon.model import Device, PollResult, Source
+from netmon.scheduler import Scheduler, SchedulerStats
+
+log = logging.getLogger(__name__)
+
+ResultFn = Callable[[PollResult], None]
+STOP = "stop"
+
+
+@dataclass(frozen=True)
+class WorkerSettings:
+    """What each worker's Scheduler and collector need (all picklable)."""
+
+    max_in_flight: int = 256
+    jitter_s: float = 5.0
+    deadline_s: float = 30.0
+    flush_s: float = 0.05  # how often a worker sends its finished results
+    prime_concurrency: int = 64  # >0: first poll (= discovery) of every device, this many at once, before
+    # the scheduler starts: a whole fleet discovered at once overloads the loop and collapses (performance.md)
+    profiles_dir: Path | None = None  # None: the packaged SNMP profiles
+    fast_v2c: bool = True
+    log_level: int = logging.WARNING
+
+
+@dataclass
+class WorkerReport:
+    """One batch from a worker: finished results and its scheduler's counters at that moment."""
+
+    results: list[PollResult]
+    polls_total: int
+    missed_cycles_total: int
+    in_flight: int
+    last_tick: float
+    lags: list[float]  # poll-start lags since the previous batch
+    cpu_s: float
+    rss_kb: int
+
+
+def shard_of(device_id: str, workers: int) -> int:
+    return zlib.crc32(device_id.encode()) % workers
+
+
+# --- the worker process ---------------------------------------------------------------------------------
+
+def worker_main(index: int, devices: list[Device], settings: WorkerSettings, conn: Connection) -> None:
+    """Entry point of a worker process."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole group: the parent stops us
+    logging.basicConfig(level=settings.log_level, force=True,
+                        format=f"%(asctime)s snmp-worker-{index} %(levelname)s %(name)s: %(message)s")
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(_worker(devices, settings, conn))
+
+
+async def _worker(devices: list[Device], settings: WorkerSettings, conn: Connection) -> None:
+    from collectors.snmp.collector import SnmpCollector  # the worker side only: keep the parent light
+    from collectors.snmp.profile import load_profiles
+    from collectors.snmp.transport import SnmpEngineHandle
+
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+
+    def readable() -> None:  # the parent said stop, or died (end of file)
+        try:
+            message = conn.recv()
+        except (EOFError, OSError):
+            message = STOP
+        if message == STOP:
+            loop.remove_reader(conn.fileno())
+            stop.set()
+
+    loop.add_reader(conn.fileno(), readable)
+    collector = SnmpCollector(load_profiles(settings.profiles_dir), SnmpEngineHandle(fast_v2c=settings.fast_v2c))
+    await collector.open(devices)
+    finished: list[PollResult] = []
+    scheduler = Scheduler(devices, collector.poll, finished.append, max_in_flight=settings.max_in_flight,
+                          jitter_s=settings.jitter_s, deadline_s=settings.deadline_s)
+    stats = scheduler.stats
+
+    def flush() -> None:
+        report = WorkerReport(finished[:], stats.polls_total, stats.missed_cycles_total, stats.in_flight,
+                              stats.last_tick, stats.lags[:], time.process_time(),
+                              resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+        finished.clear()
+        stats.lags.clear()
+        conn.send(report)
+
+    async def prime_then_run() -> None:
+        if settings.prime_concurrency > 0:
+            limit = asyncio.Semaphore(settings.prime_concurrency)
+
+            async def prime(device: Device) -> None:
+                async with limit:
+                    finished.append(await collector.poll(device))
+
+            await asyncio.gather(*(prime(d) for d in devices))
+        await scheduler.run()
+
+    run = asyncio.create_task(prime_then_run())
+    try:
+        flush()  # says "started" (sessions open) to the parent
+        while not stop.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), settings.flush_s)
+            flush()
+    except (BrokenPipeError, ConnectionResetError, EOFError):
+        pass  # the parent is gone
+    finally:
+        run.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await run
+        with contextlib.suppress(OSError):
+            flush()
+        await collector.close()
+
+
+# --- the parent side ------------------------------------------------------------------------------------
+
+@dataclass
+class _Worker:
+    index: int
+    devices: list[Device]
+    process: BaseProcess | None = None
+    conn: Connection | None = None
+    reader: threading.Thread | None = None
+    started_at: float = 0.0
+    restarts: int = 0
+    last: WorkerReport | None = None
+    ready: asyncio.Event = field(default_factory=asyncio.Event)
+
+
+class ShardedSnmpPoller:
+    """Polls SNMP devices in `workers` processes; calls `on_result` in the parent's event loop."""
+
+    def __init__(self, devices: Iterable[Device], workers: int, settings: WorkerSettings, on_result: ResultFn,
+                 *, restart_delay_s: float = 1.0, stop_timeout_s: float = 5.0) -> None:
+        if workers < 1:
+            raise ValueError("workers must be >= 1")
+        self._devices = [d for d in devices if Source.SNMP in d.sources]
+        self._settings = settings
+        self._on_result = on_result
+        self._restart_delay_s = restart_delay_s
+        self._stop_timeout_s = stop_timeout_s
+        self._ctx = multiprocessing.get_context("spawn")
+        self._workers = [_Worker(i, [d for d in self._devices if shard_of(d.id, workers) == i])
+                         for i in range(workers)]
+        self._retired = [0, 0]  # polls, missed cycles of workers that died (counters stay monotonic)
+        self._stopping = False
+        self._deaths: asyncio.Queue[_Worker] | None = None
+        self.stats = SchedulerStats()
+
+    @property
+    def devices(self) -> list[Device]:
+        return list(self._devices)
+
+    def worker_info(self) -> list[dict[str, Any]]:
+        """Per worker: pid, devices, restarts, and its last reported CPU seconds and peak RSS (KB)."""
+        return [{"index": w.index, "pid": w.process.pid if w.process else None, "devices": len(w.devices),
+                 "restarts": w.restarts, "cpu_s": w.last.cpu_s if w.last else 0.0,
+                 "rss_kb": w.last.rss_kb if w.last else 0} for w in self._workers]
+
+    async def wait_started(self, timeout_s: float) -> None:
+        """Until every worker has opened its sessions and reported once."""
+        await asyncio.wait_for(asyncio.gather(*(w.ready.wait() for w in self._workers if w.devices)), timeout_s)
+
+    async def run(self) -> None:
+        """Start the workers and keep them running until cancelled; then stop them (bounded)."""
+        loop = asyncio.get_running_loop()
+        self._deaths = asyncio.Queue()
+        self._stopping = False
+        try:
+            for worker in self._workers:
+                if worker.devices:
+                    self._start(worker, loop)
+            while True:
+                worker = await self._deaths.get()
+                if self._stopping:
+                    continue
+                code = worker.process.exitcode if worker.process else None
+                quick = time.monotonic() - worker.started_at < 10.0
+                delay = self._restart_delay_s * (2 ** min(worker.restarts, 6) if quick else 1)
+                log.warning("SNMP worker %d (pid %s) exited with code %s; restarting it in %.0f s",
+                            worker.index, worker.process.pid if worker.process else "?", code, delay)
+                self._retire(worker)
+                await asyncio.sleep(delay)
+                worker.restarts += 1
+                self._start(worker, loop)
+        finally:
+            self._stopping = True
+            await asyncio.shield(loop.run_in_executor(None, self._stop_all))
+
+    def _start(self, worker: _Worker, loop: asyncio.AbstractEventLoop) -> None:
+        parent, child = self._ctx.Pipe()
+        process = self._ctx.Process(target=worker_main, args=(worker.index, worker.devices, self._settings, child),
+                                    name=f"netmon-snmp-worker-{worker.index}", daemon=True)
+        process.start()
+        child.close()  # only the worker holds it now: its death means end of file here
+        worker.process, worker.conn, worker.started_at = process, parent, time.monotonic()
+        worker.reader = threading.Thread(target=self._read, args=(worker, parent, process, loop),
+                                         name=f"snmp-worker-{worker.index}-reader", daemon=True)
+        worker.reader.start()
+
+    def _read(self, worker: _Worker, conn: Connection, process: BaseProcess,
+              loop: asyncio.AbstractEventLoop) -> None:
+        """Reader thread: batches from one worker process into the event loop; its death too."""
+        while True:
+            try:
+                report = conn.recv()
+            except (EOFError, OSError):
+                break
+            except Exception:  # a batch that does not unpickle: a bug, not a reason to stop reading
+                log.exception("SNMP worker %d sent an unreadable batch", worker.index)
+                continue
+            try:
+                loop.call_soon_threadsafe(self._deliver, worker, report)
+            except RuntimeError:  # the loop is closed
+                return
+        process.join(self._stop_timeout_s)
+        with contextlib.suppress(RuntimeError):
+            loop.call_soon_threadsafe(self._died, worker, process)
+
+    def _deliver(self, worker: _Worker, report: WorkerReport) -> None:
+        worker.last = report
+        worker.ready.set()
+        for result in report.results:
+            try:
+                self._on_result(result)
+            except Exception:  # one bad result never stops the stream
+                log.exception("device %s: handling a poll result failed", result.device)
+        for lag in report.lags:
+            self.stats.record_lag(lag)
+        self._merge()
+
+    def _died(self, worker: _Worker, process: BaseProcess) -> None:
+        if worker.process is process and self._deaths is not None:
+            self._deaths.put_nowait(worker)
+
+    def _retire(self, worker: _Worker) -> None:
+        if worker.last is not None:
+            self._retired[0] += worker.last.polls_total
+            self._retired[1] += worker.last.missed_cycles_total
+        worker.last = None
+        self._merge()
+
+    def _merge(self) -> None:
+        reports = [w.last for w in self._workers if w.last is not None]
+        self.stats.polls_total = self._retired[0] + sum(r.polls_total for r in reports)
+        self.stats.missed_cycles_total = self._retired[1] + sum(r.missed_cycles_total for r in reports)
+        self.stats.in_flight = sum(r.in_flight for r in reports)
+        self.stats.last_tick = max((r.last_tick for r in reports), default=self.stats.last_tick)
+
+    def _stop_all(self) -> None:
+        """Ask every worker to stop, wait (bounded), then terminate and kill what is left."""
+        running = [w for w in self._workers if w.process is not None]
+        for worker in running:
+            assert worker.conn is not None
+            with contextlib.suppress(OSError):
+                worker.conn.send(STOP)
+        deadline = time.monotonic() + self._stop_timeout_s
+        for worker in running:
+            assert worker.process is not None
+            worker.process.join(max(0.0, deadline - time.monotonic()))
+        for worker in running:
+            assert worker.process is not None
+            if worker.process.is_alive():
+                log.warning("SNMP worker %d did not stop in %.0f s; terminating it", worker.index,
+                            self._stop_timeout_s)
+                worker.process.terminate()
+                worker.process.join(2.0)
+                if worker.process.is_alive():
+                    worker.process.kill()
+                    worker.process.join(2.0)
+            if worker.reader is not None:
+                worker.reader.join(2.0)
+            assert worker.conn is not None
+            worker.conn.close()
+            worker.process = None
