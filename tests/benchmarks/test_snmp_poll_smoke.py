@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from peers import require
 
 from benchmarks import snmp_agent, snmp_baselines
 from benchmarks import snmp_poll as bench
@@ -32,7 +33,7 @@ def test_standard_ap_recording_has_ten_interfaces(tmp_path: Path) -> None:
 
 def test_poll_part_reports_cpu_per_poll_for_netmon_and_both_floors(agent: snmp_agent.AgentProcess) -> None:
     report = asyncio.run(bench.bench_netmon(agent, devices=2, rounds=2, repeats=1))
-    assert set(report.paths) == {"netmon", "floor", "raw"}
+    assert set(report.paths) == {"netmon", "netmon-v3arch", "floor", "raw"}
     assert report.sequence and report.samples > 0 and report.poll_walk
     for path in report.paths.values():
         assert path.cpu > 0
@@ -40,8 +41,8 @@ def test_poll_part_reports_cpu_per_poll_for_netmon_and_both_floors(agent: snmp_a
     bench.print_netmon(report, [])
 
 
-@pytest.mark.skipif(shutil.which("snmpbulkwalk") is None, reason="net-snmp CLI tools not installed")
 def test_netsnmp_part_runs_one_process_per_request_and_reads_the_data(agent: snmp_agent.AgentProcess) -> None:
+    require(shutil.which("snmpbulkwalk") is not None, "net-snmp CLI tools not installed (Debian package snmp)")
     reports = snmp_baselines.bench_netsnmp(agent, bench.community(0), ["1.3.6.1.2.1.1.3.0"],
                                            ["1.3.6.1.2.1.2.2.1.8"], polls=1)
     assert reports
