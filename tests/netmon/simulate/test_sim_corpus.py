@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 import pytest_asyncio
+from peers import require
 from snmp_cli import expected, run, v2c, value_of, varbinds
 
 from netmon.simulate import snmprec
@@ -20,8 +21,7 @@ FILES = sorted(CORPUS.glob("*.snmprec"))
 
 @pytest_asyncio.fixture(loop_scope="module", scope="module", params=[True, False], ids=["fast-v2c", "pysnmp"])
 async def corpus_port(request: pytest.FixtureRequest) -> AsyncIterator[int]:
-    if not FILES:
-        pytest.skip(f"no corpus at {CORPUS}")
+    require(bool(FILES), f"no SNMP recordings at {CORPUS} (../shared/corpus beside the checkout)")
     simulator = SnmpSimulator(fast_v2c=request.param)
     port = simulator.add_directory(CORPUS)
     await simulator.start()
