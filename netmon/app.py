@@ -125,17 +125,15 @@ class NetmonApp:
 
     def on_result(self, result: PollResult) -> None:
         self.latest.record(result)
-        if result.fingerprints:
-            device = self.config.devices.get(result.device)
-            if device is not None:
-                self.uniques.add(device.site, result.fingerprints)
+        device = self.config.devices.get(result.device)
+        if result.fingerprints and device is not None:
+            self.uniques.add(device.site, result.fingerprints)
         events = self.availability.observe(result)
         for rollup in self.rollups.add(result):
             self._store(rollup)
         at = result.started_at + result.duration_s
         self._after(events, at)
         self._alert(self.alerts.observe_result(result, at))
-        device = self.config.devices.get(result.device)
         if device is not None:
             for address in result.neighbours:
                 if address not in self._known_addresses:  # equipment the inventory does not hold
@@ -143,6 +141,9 @@ class NetmonApp:
 
     def _after(self, events: Iterable[StateChange | Reboot], at: float) -> None:
         """Record state changes and reboots, and re-derive outages when the picture changed."""
+        events = list(events)
+        if not events:
+            return  # the common case: no need to build the states of every device
         changed = False
         states = self.availability.states()
         for event in events:
@@ -165,7 +166,8 @@ class NetmonApp:
 
     def _update_outages(self, at: float) -> None:
         closed = []
-        for event in self.outages.update(self.availability.states(), at):
+        states = self.availability.states()
+        for event in self.outages.update(states, at):
             self._store(event.outage)
             if event.outage.ended_at is not None:
                 closed.append(event.outage)
@@ -178,7 +180,7 @@ class NetmonApp:
                         extra={"device": outage.device, "cause": outage.cause.value, "outage": outage.id})
 
         outages = self.outages.open_outages() + closed
-        self._alert(self.alerts.observe_state(self.availability.states(), outages, at))
+        self._alert(self.alerts.observe_state(states, outages, at))
 
     def _publish_state(self, device_id: str, states: dict[str, DeviceState]) -> None:
         device = self.config.devices.get(device_id)
