@@ -1,5 +1,6 @@
 """Baselines of benchmarks/snmp_poll.py: the floor (the same PDUs sent with pysnmp alone, through its v3arch
-command generator and through its v1arch message API) and net-snmp's CLI run as one process per request."""
+command generator and through its v1arch message API; and through netmon's own v2c codec alone) and
+net-snmp's CLI run as one process per request."""
 
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ from pysnmp.hlapi.v3arch.asyncio.lcd import CommandGeneratorLcdConfigurator
 from pysnmp.proto.api import v2c
 
 from benchmarks.snmp_agent import HOST, AgentProcess
+from collectors.snmp.message import decode_response, encode_request
 
 NETSNMP_FLAGS = ["-OQXUte", "-On"]  # LibreNMS NetSnmpQuery: DEFAULT_FLAGS + numeric()
 
@@ -70,11 +72,8 @@ class V3Floor:
             self.engine.transport_dispatcher.close_dispatcher()
 
 
-class RawFloor(asyncio.DatagramProtocol):
-    """The same PDUs built and parsed with pysnmp's v1arch message API over one plain UDP socket."""
-
-    PDU: ClassVar[dict[str, Any]] = {"get": v2c.GetRequestPDU, "next": v2c.GetNextRequestPDU,
-                                     "bulk": v2c.GetBulkRequestPDU}
+class _SocketFloor(asyncio.DatagramProtocol):
+    """The same PDUs over one plain UDP socket, matched by request-id; subclasses encode and decode."""
 
     def __init__(self) -> None:
         self.transport: asyncio.DatagramTransport | None = None
@@ -84,18 +83,49 @@ class RawFloor(asyncio.DatagramProtocol):
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = cast(asyncio.DatagramTransport, transport)
 
+    def decode(self, data: bytes) -> tuple[int, list[Any]]:
+        raise NotImplementedError
+
+    def encode(self, request_id: int, community_name: str, kind: str, oids: list[Any], repetitions: int) -> bytes:
+        raise NotImplementedError
+
     def datagram_received(self, data: bytes, addr: tuple[str | Any, int]) -> None:
-        msg, _ = decoder.decode(data, asn1Spec=v2c.Message())
-        pdu = v2c.apiMessage.get_pdu(msg)
-        future = self.pending.pop(int(v2c.apiPDU.get_request_id(pdu)), None)
+        request_id, varbinds = self.decode(data)
+        future = self.pending.pop(request_id, None)
         if future is not None and not future.done():
-            future.set_result(v2c.apiPDU.get_varbinds(pdu))
+            future.set_result(varbinds)
 
     async def request(self, community_name: str, port: int, kind: str, oids: list[Any], repetitions: int) -> Any:
+        request_id, self.next_id = self.next_id, self.next_id + 1
+        data = self.encode(request_id, community_name, kind, oids, repetitions)
+        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self.pending[request_id] = future
+        assert self.transport is not None
+        self.transport.sendto(data, (HOST, port))
+        return await asyncio.wait_for(future, 4.0)
+
+    async def poll(self, community_name: str, port: int, plan: list[tuple[str, list[Any], int]]) -> int:
+        got = 0
+        for kind, oids, repetitions in plan:
+            got += len(await self.request(community_name, port, kind, oids, repetitions))
+        return got
+
+
+class RawFloor(_SocketFloor):
+    """The same PDUs built and parsed with pysnmp's v1arch message API (pyasn1) over one plain UDP socket."""
+
+    PDU: ClassVar[dict[str, Any]] = {"get": v2c.GetRequestPDU, "next": v2c.GetNextRequestPDU,
+                                     "bulk": v2c.GetBulkRequestPDU}
+
+    def decode(self, data: bytes) -> tuple[int, list[Any]]:
+        msg, _ = decoder.decode(data, asn1Spec=v2c.Message())
+        pdu = v2c.apiMessage.get_pdu(msg)
+        return int(v2c.apiPDU.get_request_id(pdu)), list(v2c.apiPDU.get_varbinds(pdu))
+
+    def encode(self, request_id: int, community_name: str, kind: str, oids: list[Any], repetitions: int) -> bytes:
         pdu = self.PDU[kind]()
         api = v2c.apiBulkPDU if kind == "bulk" else v2c.apiPDU
         api.set_defaults(pdu)
-        request_id, self.next_id = self.next_id, self.next_id + 1
         v2c.apiPDU.set_request_id(pdu, request_id)
         if kind == "bulk":
             v2c.apiBulkPDU.set_non_repeaters(pdu, 0)
@@ -105,17 +135,19 @@ class RawFloor(asyncio.DatagramProtocol):
         v2c.apiMessage.set_defaults(msg)
         v2c.apiMessage.set_community(msg, community_name)
         v2c.apiMessage.set_pdu(msg, pdu)
-        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-        self.pending[request_id] = future
-        assert self.transport is not None
-        self.transport.sendto(encoder.encode(msg), (HOST, port))
-        return await asyncio.wait_for(future, 4.0)
+        return bytes(encoder.encode(msg))
 
-    async def poll(self, community_name: str, port: int, plan: list[tuple[str, list[Any], int]]) -> int:
-        got = 0
-        for kind, oids, repetitions in plan:
-            got += len(await self.request(community_name, port, kind, oids, repetitions))
-        return got
+
+class CodecFloor(_SocketFloor):
+    """The same PDUs through netmon's own v2c codec (`collectors/snmp/message.py`) over one plain UDP socket:
+    the floor of netmon's fast path, without the collector around it (OIDs as tuples)."""
+
+    def decode(self, data: bytes) -> tuple[int, list[Any]]:
+        response = decode_response(data)
+        return response.request_id, response.varbinds
+
+    def encode(self, request_id: int, community_name: str, kind: str, oids: list[Any], repetitions: int) -> bytes:
+        return encode_request(request_id, community_name.encode(), kind, oids, repetitions)
 
 
 # --- part (b): net-snmp, one process per request -------------------------------------------------------

@@ -47,11 +47,12 @@ from pysnmp.carrier.asyncio.dgram import udp
 from pysnmp.proto import rfc1902
 
 from benchmarks.snmp_agent import HOST, AgentProcess, Window, build_standard_ap
-from benchmarks.snmp_baselines import NetSnmpReport, RawFloor, V3Floor, bench_netsnmp
+from benchmarks.snmp_baselines import CodecFloor, NetSnmpReport, RawFloor, V3Floor, bench_netsnmp
 from collectors.snmp import transport as snmp_transport
 from collectors.snmp.collector import SnmpCollector
 from collectors.snmp.profile import load_profiles
 from collectors.snmp.transport import SnmpEngineHandle
+from collectors.snmp.varbind import oid_tuple
 from netmon.latest import LatestResults
 from netmon.model import Device, Owner, PollResult, Role, Secret, Site, SnmpSettings, SnmpV2cAuth, Source
 from netmon.scheduler import Scheduler
@@ -88,7 +89,7 @@ def capture_requests() -> Iterator[list[Request]]:
     async def recording(self: snmp_transport.SnmpTransport, kind: str, varbinds: list[Any],
                         repetitions: int = 0) -> list[tuple[Any, Any]]:
         reply = await original(self, kind, varbinds, repetitions)
-        seen.append(Request(kind, tuple(str(v) for v in varbinds), repetitions, len(reply)))
+        seen.append(Request(kind, tuple(".".join(map(str, v)) for v in varbinds), repetitions, len(reply)))
         return reply
 
     snmp_transport.SnmpTransport._request = recording  # type: ignore[method-assign]
@@ -149,6 +150,10 @@ async def bench_netmon(agent: AgentProcess, devices: int, rounds: int, repeats: 
     raw_transport, _ = await asyncio.get_running_loop().create_datagram_endpoint(lambda: raw,
                                                                                 local_addr=(HOST, 0))
     raw_plan = [(r.kind, [rfc1902.ObjectName(o) for o in r.oids], r.repetitions) for r in sequence]
+    codec = CodecFloor()
+    codec_transport, _ = await asyncio.get_running_loop().create_datagram_endpoint(lambda: codec,
+                                                                                  local_addr=(HOST, 0))
+    codec_plan = [(r.kind, [oid_tuple(o) for o in r.oids], r.repetitions) for r in sequence]
     old = SnmpCollector(load_profiles(), SnmpEngineHandle(fast_v2c=False))  # v2c through v3arch, as before
     await asyncio.gather(*(old.poll(d) for d in devs))
 
@@ -171,8 +176,12 @@ async def bench_netmon(agent: AgentProcess, devices: int, rounds: int, repeats: 
     async def raw_round() -> int:
         return sum(await asyncio.gather(*(raw.poll(community(i), agent.port, raw_plan) for i in range(devices))))
 
+    async def codec_round() -> int:
+        return sum(await asyncio.gather(*(codec.poll(community(i), agent.port, codec_plan)
+                                          for i in range(devices))))
+
     runs: dict[str, Callable[[], Any]] = {"netmon": netmon_round, "netmon-v3arch": netmon_v3arch_round,
-                                          "floor": floor_round, "raw": raw_round}
+                                          "floor": floor_round, "raw": raw_round, "codec": codec_round}
     paths = {name: PathResult(name) for name in runs}
     for run in runs.values():  # warm-up
         await run()
@@ -191,6 +200,7 @@ async def bench_netmon(agent: AgentProcess, devices: int, rounds: int, repeats: 
     for result in paths.values():
         result.varbinds = sum(r.answered for r in sequence)
     raw_transport.close()
+    codec_transport.close()
     floor.close()
     await collector.close()
     await old.close()
@@ -494,7 +504,8 @@ def print_netmon(report: NetmonReport, netsnmp: list[NetSnmpReport]) -> None:
     labels = {"netmon": "netmon SnmpCollector.poll (v2c fast path)",
               "netmon-v3arch": "netmon SnmpCollector.poll, v2c via v3arch (before)",
               "floor": "floor: same PDUs, pysnmp v3arch cmdgen",
-              "raw": "floor: same PDUs, pysnmp v1arch + socket"}
+              "raw": "floor: same PDUs, pysnmp v1arch + socket",
+              "codec": "netmon's v2c codec alone + socket"}
     for name, p in report.paths.items():
         rows.append([labels[name], f"{p.cpu:.2f}", f"{statistics.median(p.wall_ms):.2f}",
                      f"{p.cpu / floor:.2f}", f"{p.cpu / base:.2f}", f"{max(p.agent_util):.0%}",
@@ -509,6 +520,7 @@ def print_netmon(report: NetmonReport, netsnmp: list[NetSnmpReport]) -> None:
     net = report.paths["netmon"].cpu
     print(f"overhead over the floor (v3arch): {(net - floor) / floor:+.1%}   "
           f"over v1arch: {(net - report.paths['raw'].cpu) / report.paths['raw'].cpu:+.1%}   "
+          f"over its own codec: {(net - report.paths['codec'].cpu) / report.paths['codec'].cpu:+.1%}   "
           f"netmon / net-snmp: {net / base:.2f}")
     if netsnmp:
         print(f"net-snmp walk command: {netsnmp[0].command}")

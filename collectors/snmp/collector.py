@@ -40,6 +40,7 @@ class _DeviceSession:
     transport: SnmpTransport
     profile: Profile | None = None
     discovery: Discovery | None = None
+    plan: ReadPlan | None = None  # what a poll reads, fixed by the discovery
     discovered_at: float = 0.0
     last_uptime_s: float | None = None
 
@@ -62,8 +63,8 @@ class SnmpCollector:
             if self._needs_discovery(session, device, started):
                 await self._discover(session, device)
                 session.discovered_at = started
-            assert session.profile is not None and session.discovery is not None
-            values = await _read(session.transport, session.profile.poll_plan(session.discovery))
+            assert session.profile is not None and session.discovery is not None and session.plan is not None
+            values = await _read(session.transport, session.plan)
             samples = session.profile.samples(values, session.discovery)
         except CollectorError as exc:
             return PollResult(device.id, Source.SNMP, started, time.perf_counter() - t0, error=exc)
@@ -118,6 +119,7 @@ class SnmpCollector:
             log.info("device %s: profile %s", device.id, profile.name,
                      extra={"device": device.id, "profile": profile.name})
         session.profile, session.discovery = profile, discovery
+        session.plan = profile.poll_plan(discovery)
 
     async def _choose(self, transport: SnmpTransport, sys_object_id: str, sys_descr: str) -> Profile:
         candidates = self._profiles.candidates(sys_object_id, sys_descr)

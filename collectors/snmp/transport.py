@@ -1,7 +1,7 @@
-"""The pysnmp adapter (with its v2c fast path in `v2c.py`, the only other module importing pysnmp).
+"""The SNMP transport: the pysnmp adapter for SNMPv3, and the v2c fast path (`v2c.py`, no pysnmp).
 
-SNMPv2c goes through pysnmp's message-level API over one UDP socket per process (`v2c.V2cEndpoint`: no
-per-device engine state). SNMPv3 goes through pysnmp's asyncio v3arch engine at the command-generator
+SNMPv2c goes through our own message codec over one UDP socket per process (`v2c.V2cEndpoint`: no
+per-device engine state, no pyasn1). SNMPv3 goes through pysnmp's asyncio v3arch engine at the command-generator
 level, one `SnmpEngine` (one UDP socket) per process, each device holding its configured target. Neither
 resolves MIBs on the poll path: requests carry numeric OIDs and replies are turned into plain Python values
 (see `varbind.py`). Library errors are translated into `netmon.errors` here, and no message ever contains
@@ -25,8 +25,9 @@ from pysnmp.hlapi.v3arch.asyncio.lcd import CommandGeneratorLcdConfigurator
 from pysnmp.proto import errind, rfc1902, rfc1905
 from pysnmp.proto.rfc1902 import ObjectName
 
+from collectors.snmp.message import Oid, error_name
 from collectors.snmp.v2c import RCVBUF_BYTES, V2cEndpoint, V2cTimeout
-from collectors.snmp.varbind import SnmpValue
+from collectors.snmp.varbind import Missing, ReplyValue, SnmpValue, oid_str, oid_tuple
 from netmon.errors import AuthenticationFailed, DeviceProtocolError, DeviceUnreachable
 from netmon.model import SnmpSettings, SnmpV2cAuth, SnmpV3Auth
 
@@ -52,25 +53,27 @@ AUTH_INDICATIONS = (
     errind.AuthenticationFailure,
     errind.AuthenticationError,
 )
-_SKIPPED = (rfc1905.NoSuchObject, rfc1905.NoSuchInstance, rfc1905.EndOfMibView)
-_END = rfc1905.EndOfMibView
+_MISSING = {rfc1905.NoSuchObject: Missing.NO_SUCH_OBJECT, rfc1905.NoSuchInstance: Missing.NO_SUCH_INSTANCE,
+            rfc1905.EndOfMibView: Missing.END_OF_MIB_VIEW}
+_SKIPPED = tuple(_MISSING)
+_END = Missing.END_OF_MIB_VIEW
 _NULL = rfc1902.Null("")
 MAX_GET_VARBINDS = 24
 MAX_BULK_VARBINDS = 60
 MAX_WALK_ROUNDS = 2000
 
 
-def to_value(value: Any) -> SnmpValue | None:
-    """Translate one pysnmp value into a plain Python value; None for the SNMP exceptions."""
+def to_value(value: Any) -> ReplyValue:
+    """Translate one pysnmp value into the plain Python value the fast path decodes (`varbind.ReplyValue`)."""
     if isinstance(value, _SKIPPED):
-        return None
+        return _MISSING[type(value)]
     if isinstance(value, rfc1902.IpAddress):
         return socket.inet_ntoa(value.asOctets())
     if isinstance(value, rfc1902.OctetString | rfc1902.Opaque):
         return bytes(value.asOctets())
     if isinstance(value, univ.ObjectIdentifier):
         return ".".join(map(str, value))
-    if isinstance(value, rfc1902.Null):
+    if isinstance(value, univ.Null):
         return None
     return int(value)
 
@@ -187,20 +190,18 @@ class SnmpTransport:
         out: dict[str, SnmpValue] = {}
         for start in range(0, len(oids), MAX_GET_VARBINDS):
             chunk = oids[start:start + MAX_GET_VARBINDS]
-            for oid, value in await self._request("get", [ObjectName(o) for o in chunk]):
-                converted = to_value(value)
-                if converted is not None:
-                    out[_text(oid)] = converted
+            for oid, value in await self._request("get", [oid_tuple(o) for o in chunk]):
+                if value is not None and not isinstance(value, Missing):
+                    out[oid_str(oid)] = value
         return out
 
     async def next(self, oid: str) -> tuple[str, SnmpValue] | None:
         """GETNEXT: the first object after `oid`, or None at the end of the MIB view."""
-        reply = await self._request("next", [ObjectName(oid)])
+        reply = await self._request("next", [oid_tuple(oid)])
         if not reply:
             return None
         got, value = reply[0]
-        converted = to_value(value)
-        return None if converted is None else (_text(got), converted)
+        return None if value is None or isinstance(value, Missing) else (oid_str(got), value)
 
     async def walk(self, columns: Iterable[str]) -> dict[str, SnmpValue]:
         """Walk table columns side by side with GETBULK; each column stops at the end of its subtree.
@@ -209,9 +210,9 @@ class SnmpTransport:
         to see its end), so a poll does not fetch and decode rows past the tables it reads; a column
         that grew just costs another round."""
         out: dict[str, SnmpValue] = {}
-        position = {col: ObjectName(col) for col in dict.fromkeys(columns)}
-        last = {col: oid.asTuple() for col, oid in position.items()}  # plain tuples: cheap to compare
-        prefixes = dict(last)
+        position = {col: oid_tuple(col) for col in dict.fromkeys(columns)}
+        last = dict(position)
+        prefixes = dict(position)
         rows = dict.fromkeys(position, 0)
         for _round in range(MAX_WALK_ROUNDS):
             if not position:
@@ -227,22 +228,20 @@ class SnmpTransport:
             if not reply:
                 raise DeviceProtocolError("empty GETBULK response")
             done: set[str] = set()
-            for i, (oid, value) in enumerate(reply):
+            for i, (arcs, value) in enumerate(reply):
                 col = cols[i % len(cols)]
                 if col in done:
                     continue
                 prefix = prefixes[col]
-                arcs = oid.asTuple()
-                if isinstance(value, _END) or arcs[:len(prefix)] != prefix:
+                if value is _END or arcs[:len(prefix)] != prefix:
                     done.add(col)
                     continue
                 if arcs <= last[col]:
                     raise DeviceProtocolError("agent returned OIDs out of order in a table walk")
-                position[col], last[col] = oid, arcs
+                position[col] = last[col] = arcs
                 rows[col] += 1
-                converted = to_value(value)
-                if converted is not None:
-                    out[".".join(map(str, arcs))] = converted
+                if value is not None and not isinstance(value, Missing):
+                    out[oid_str(arcs)] = value
             if len(reply) < len(cols):
                 done.update(cols[len(reply):])
             for col in done:
@@ -250,31 +249,30 @@ class SnmpTransport:
                 self._rows[col] = rows[col]
         raise DeviceProtocolError("table walk did not end")
 
-    async def _request(self, kind: str, varbinds: list[ObjectName], repetitions: int = 0
-                       ) -> list[tuple[ObjectName, Any]]:
+    async def _request(self, kind: str, oids: list[Oid], repetitions: int = 0) -> list[tuple[Oid, ReplyValue]]:
         if self._endpoint is not None:
             sent_at = time.monotonic()
             try:
-                err_status, err_index, var_binds = await self._endpoint.request(
-                    self._address, self._community, kind, varbinds, repetitions,
+                response = await self._endpoint.request(
+                    self._address, self._community, kind, oids, repetitions,
                     self._settings.timeout_s, self._settings.retries)
             except V2cTimeout:
                 raise self._timed_out(sent_at) from None
+            err_status, err_index, var_binds = response.error_status, response.error_index, response.varbinds
         else:
-            err_status, err_index, var_binds = await self._v3arch_request(kind, varbinds, repetitions)
-        if err_status and int(err_status):
-            name = err_status.prettyPrint() if hasattr(err_status, "prettyPrint") else str(err_status)
-            if name == "tooBig" and len(varbinds) > 1 and kind != "bulk":
-                half = len(varbinds) // 2
-                return (await self._request(kind, varbinds[:half])) + (
-                    await self._request(kind, varbinds[half:]))
+            err_status, err_index, var_binds = await self._v3arch_request(kind, oids, repetitions)
+        if err_status:
+            name = error_name(err_status)
+            if name == "tooBig" and len(oids) > 1 and kind != "bulk":
+                half = len(oids) // 2
+                return (await self._request(kind, oids[:half])) + (await self._request(kind, oids[half:]))
             if name == "authorizationError":
                 raise AuthenticationFailed("agent refused access (authorizationError)")
-            raise DeviceProtocolError(f"agent returned error-status {name} at index {int(err_index)}")
-        return [(vb[0], vb[1]) for vb in var_binds]
+            raise DeviceProtocolError(f"agent returned error-status {name} at index {err_index}")
+        return var_binds
 
-    async def _v3arch_request(self, kind: str, varbinds: list[ObjectName], repetitions: int
-                              ) -> tuple[Any, Any, Any]:
+    async def _v3arch_request(self, kind: str, oids: list[Oid], repetitions: int
+                              ) -> tuple[int, int, list[tuple[Oid, ReplyValue]]]:
         loop = asyncio.get_running_loop()
         future: asyncio.Future[tuple[Any, Any, Any, Any]] = loop.create_future()
 
@@ -283,7 +281,7 @@ class SnmpTransport:
             if not future.done():
                 future.set_result((err_ind, err_status, err_index, var_binds))
 
-        pairs = [(oid, _NULL) for oid in varbinds]
+        pairs = [(ObjectName(oid), _NULL) for oid in oids]
         engine = self._handle.engine
         assert self._addr_name is not None
         sent_at = time.monotonic()
@@ -298,7 +296,8 @@ class SnmpTransport:
         err_ind, err_status, err_index, var_binds = await future
         if err_ind:
             raise self._translate(err_ind, sent_at)
-        return err_status, err_index, var_binds
+        return (int(err_status or 0), int(err_index or 0),
+                [(tuple(vb[0].asTuple()), to_value(vb[1])) for vb in var_binds])
 
     def _timed_out(self, sent_at: float) -> Exception:
         if self._handle.garbage_since(self._address, sent_at):
@@ -327,10 +326,6 @@ async def _resolve(host: str) -> str:
     except Exception as exc:  # address resolution failed
         raise DeviceUnreachable(f"cannot resolve {host}: {type(exc).__name__}") from None
     return str(infos[0][4][0])
-
-
-def _text(oid: ObjectName) -> str:
-    return ".".join(map(str, oid))
 
 
 def _auth_data(settings: SnmpSettings) -> CommunityData | UsmUserData:

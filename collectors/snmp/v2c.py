@@ -1,10 +1,11 @@
-"""The SNMPv2c fast path: pysnmp's message-level API (`pysnmp.proto.api.v2c`) over one asyncio UDP socket.
+"""The SNMPv2c fast path: our own message codec (`message.py`) over one asyncio UDP socket.
 
 pysnmp's v3arch engine keeps one LCD/target entry per device (~7 ms of CPU and ~56 KB each), and every new
 target invalidates its community caches, so each reply then pays a rebuild that grows with the number of
-targets. A v2c request needs none of that: build the PDU, send it, match the reply by request-id and source
-address. `V2cEndpoint` does exactly that for every v2c device of a process over one socket; SNMPv3 stays on
-the v3arch engine (`transport.py`). This is the second pysnmp adapter module of the collectors.
+targets; and decoding a reply with pyasn1 costs ~100 us per varbind. A v2c request needs none of that: encode
+the PDU, send it, decode the reply, match it by request-id and source address. `V2cEndpoint` does exactly
+that for every v2c device of a process over one socket; SNMPv3 stays on pysnmp's v3arch engine
+(`transport.py`). Imports no third-party library.
 """
 
 from __future__ import annotations
@@ -14,16 +15,15 @@ import logging
 import random
 import socket
 import time
+from collections.abc import Sequence
 from typing import Any, cast
 
-from pyasn1.codec.ber import decoder, encoder
-from pyasn1.error import PyAsn1Error
-from pysnmp.proto.api import v2c
+from collectors.snmp import ber
+from collectors.snmp.message import RESPONSE, Oid, Response, decode_response, encode_request
 
 log = logging.getLogger(__name__)
 
 RCVBUF_BYTES = 4 * 1024 * 1024
-_PDU = {"get": v2c.GetRequestPDU, "next": v2c.GetNextRequestPDU, "bulk": v2c.GetBulkRequestPDU}
 _rcvbuf_logged = False
 
 Address = tuple[str, int]
@@ -100,26 +100,24 @@ class V2cEndpoint(asyncio.DatagramProtocol):
         if self._transport is not None:
             self._transport.close()
 
-    async def request(self, address: Address, community: bytes, kind: str, oids: list[Any], repetitions: int,
-                      timeout_s: float, retries: int) -> tuple[Any, int, list[tuple[Any, Any]]]:
-        """Send one request (resent `retries` times); return (error-status, error-index, varbinds)."""
+    async def request(self, address: Address, community: bytes, kind: str, oids: Sequence[Oid], repetitions: int,
+                      timeout_s: float, retries: int) -> Response:
+        """Send one request (resent `retries` times with the same request-id); return the response."""
         assert self._transport is not None, "V2cEndpoint is not open"
         request_id = self._next_id
         self._next_id = self._next_id + 1 if self._next_id < 2**31 - 1 else 1
         data = encode_request(request_id, community, kind, oids, repetitions)
         loop = asyncio.get_running_loop()
-        future: asyncio.Future[Any] = loop.create_future()
+        future: asyncio.Future[Response] = loop.create_future()
         pending = _Pending(address, data, future, timeout_s, retries)
         self._pending[request_id] = pending
         self._send(request_id, pending)
         try:
-            pdu = await future
+            return await future
         finally:
             self._pending.pop(request_id, None)
             if pending.timer is not None:
                 pending.timer.cancel()
-        return (v2c.apiPDU.get_error_status(pdu), int(v2c.apiPDU.get_error_index(pdu)),
-                [(oid, value) for oid, value in v2c.apiPDU.get_varbinds(pdu)])
 
     def _send(self, request_id: int, pending: _Pending) -> None:
         assert self._transport is not None
@@ -139,33 +137,14 @@ class V2cEndpoint(asyncio.DatagramProtocol):
     def datagram_received(self, data: bytes, addr: Any) -> None:
         peer = (str(addr[0]), int(addr[1]))
         try:
-            msg, _rest = decoder.decode(data, asn1Spec=v2c.Message())
-            pdu = v2c.apiMessage.get_pdu(msg)
-            request_id = int(v2c.apiPDU.get_request_id(pdu))
-            is_response = isinstance(pdu, v2c.ResponsePDU)
-        except (PyAsn1Error, ValueError, TypeError, IndexError):
+            response = decode_response(data)
+        except ber.BerError:
             self.garbage_at[peer] = time.monotonic()
             return
-        pending = self._pending.get(request_id)
-        if pending is None or pending.address != peer or not is_response:
+        pending = self._pending.get(response.request_id)
+        if pending is None or pending.address != peer or response.pdu_type != RESPONSE:
             self.ignored += 1
             return
         if not pending.future.done():
-            pending.future.set_result(pdu)
+            pending.future.set_result(response)
 
-
-def encode_request(request_id: int, community: bytes, kind: str, oids: list[Any], repetitions: int) -> bytes:
-    pdu = _PDU[kind]()
-    if kind == "bulk":
-        v2c.apiBulkPDU.set_defaults(pdu)
-        v2c.apiBulkPDU.set_non_repeaters(pdu, 0)
-        v2c.apiBulkPDU.set_max_repetitions(pdu, repetitions)
-    else:
-        v2c.apiPDU.set_defaults(pdu)
-    v2c.apiPDU.set_request_id(pdu, request_id)
-    v2c.apiPDU.set_varbinds(pdu, [(oid, v2c.null) for oid in oids])
-    msg = v2c.Message()
-    v2c.apiMessage.set_defaults(msg)
-    v2c.apiMessage.set_community(msg, community)
-    v2c.apiMessage.set_pdu(msg, pdu)
-    return bytes(encoder.encode(msg))

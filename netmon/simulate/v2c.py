@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from netmon.simulate import ber
+from collectors.snmp import ber
 from netmon.simulate.store import Miss, Oid, RecordStore, Served
 
 GET, GETNEXT, RESPONSE, GETBULK = 0xA0, 0xA1, 0xA2, 0xA5

@@ -31,9 +31,9 @@ def test_standard_ap_recording_has_ten_interfaces(tmp_path: Path) -> None:
     assert "1.3.6.1.2.1.2.1.0|2|10" in text
 
 
-def test_poll_part_reports_cpu_per_poll_for_netmon_and_both_floors(agent: snmp_agent.AgentProcess) -> None:
+def test_poll_part_reports_cpu_per_poll_for_netmon_and_every_floor(agent: snmp_agent.AgentProcess) -> None:
     report = asyncio.run(bench.bench_netmon(agent, devices=2, rounds=2, repeats=1))
-    assert set(report.paths) == {"netmon", "netmon-v3arch", "floor", "raw"}
+    assert set(report.paths) == {"netmon", "netmon-v3arch", "floor", "raw", "codec"}
     assert report.sequence and report.samples > 0 and report.poll_walk
     for path in report.paths.values():
         assert path.cpu > 0

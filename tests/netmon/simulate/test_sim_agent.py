@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from snmp_cli import run, v2c, value_of, varbinds
 
-from netmon.simulate import ber
+from collectors.snmp import ber
 from netmon.simulate.fleet import SimDevice, V3User
 from netmon.simulate.snmp_agent import SnmpSimulator
 

@@ -1,11 +1,14 @@
-"""The few BER encodings an SNMP agent needs (X.690 definite lengths, minimal integers), without pyasn1.
+"""The few BER encodings SNMPv2c needs (X.690 definite lengths, minimal integers), without pyasn1.
 
-Only what `netmon.simulate.v2c` uses to answer SNMPv2c requests quickly: TLV reading, INTEGER, OCTET
-STRING, OBJECT IDENTIFIER, the SMI application types and the RFC 3416 exception values.
+Pure: TLV reading and writing, INTEGER, OCTET STRING, OBJECT IDENTIFIER, the SMI application types and the
+RFC 3416 exception values. Both sides use it: the collector's v2c messages (`message.py`) and the
+simulator's fast responder (`netmon.simulate.v2c`). RFC 3417 section 8 allows only the definite length
+form, so an indefinite length is malformed here.
 """
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 
 INTEGER = 0x02
@@ -45,6 +48,13 @@ def integer_body(value: int) -> bytes:
 
 
 def oid_body(oid: Iterable[int]) -> bytes:
+    if isinstance(oid, tuple):
+        return _oid_body(oid)
+    return _oid_body(tuple(oid))
+
+
+@functools.lru_cache(maxsize=1 << 16)  # a poll asks for the same OIDs (and the same last rows) every time
+def _oid_body(oid: tuple[int, ...]) -> bytes:
     arcs = list(oid)
     if len(arcs) < 2:
         arcs = [*arcs, 0, 0][:2]
