@@ -563,14 +563,15 @@ def print_capacity(report: CapacityReport) -> None:
                                         f"{cpu / max(polls, 1) * 1000:.2f} ms per poll"],
         ["peak RSS per worker", ", ".join(f"{w['rss_peak_kb'] / 1024:.0f} MB (setup {w['rss_setup_kb'] / 1024:.0f})"
                                           for w in report.workers)],
-        ["peak polls in flight", ", ".join(str(w["peak_in_flight"]) for w in report.workers)],
+        ["peak polls in flight", f"{report.workers[0]['peak_in_flight']} (all workers, sampled every 0.5 s)"
+         if cfg.via == "poller" else ", ".join(str(w["peak_in_flight"]) for w in report.workers)],
         ["agent CPU", f"{report.agent_cpu_s:.1f} s in {report.agent_wall_s:.0f} s = "
                       f"{report.agent_cpu_s / report.agent_wall_s:.0%} of one core"],
         ["agent requests received / answered; black hole", f"{report.received} / {report.answered}; "
                                                            f"{report.blackholed}"],
         ["UDP receive-buffer drops: host / agent socket / poller sockets",
          f"{report.udp_rcvbuf_errors} / {report.agent_socket_drops} / "
-         + ", ".join(str(w["socket_drops"]) for w in report.workers)],
+         + ", ".join(str(w["socket_drops"]) if w["socket_drops"] >= 0 else "n/a" for w in report.workers)],
     ]
     print(table(f"\nCapacity: {cfg.workers} worker process(es)", ["figure", "value"], rows))
 

@@ -23,6 +23,7 @@ import zlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
+from multiprocessing.connection import wait as wait_for_objects
 from multiprocessing.process import BaseProcess
 from pathlib import Path
 from typing import Any
@@ -243,7 +244,9 @@ class ShardedSnmpPoller:
                 loop.call_soon_threadsafe(self._deliver, worker, report)
             except RuntimeError:  # the loop is closed
                 return
-        process.join(self._stop_timeout_s)
+        # wait for the exit without reaping it: only the event loop (restart) or _stop_all joins a process;
+        # two threads joining one child race on waitpid, and the loser sees a dead worker as alive
+        wait_for_objects([process.sentinel], self._stop_timeout_s)
         with contextlib.suppress(RuntimeError):
             loop.call_soon_threadsafe(self._died, worker, process)
 

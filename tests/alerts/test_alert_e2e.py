@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 from peers import NETMON, REPO, command, fetch, free_tcp_port, require, simulated_demo
-from test_sink_mail import SmtpPeer, smtp_server  # noqa: F401  (fixture)
+from smtp_peer import SmtpPeer
 
 INTERVAL_S = 5
 AP = "kim-karangmangu-ap"
@@ -75,7 +75,7 @@ def wait_until(check: Callable[[], bool], what: str, timeout_s: float) -> float:
 
 
 @pytest.fixture
-def demo_with_alerts(tmp_path: Path, smtp_server: SmtpPeer) -> Iterator[tuple[Path, subprocess.Popen[str], str]]:  # noqa: F811
+def demo_with_alerts(tmp_path: Path, smtp_server: SmtpPeer) -> Iterator[tuple[Path, subprocess.Popen[str], str]]:
     require(mosquitto_reachable(), "no MQTT broker on 127.0.0.1:1883 (Debian package mosquitto)")
     prefix = f"netmon-e2e-{uuid.uuid4().hex[:8]}"
     (tmp_path / "notify.secret").write_text(
@@ -98,7 +98,7 @@ def demo_with_alerts(tmp_path: Path, smtp_server: SmtpPeer) -> Iterator[tuple[Pa
 
 
 def test_ap_failure_one_ticket_and_one_notification_then_resolved_and_an_area_incident(
-        demo_with_alerts: tuple[Path, subprocess.Popen[str], str], smtp_server: SmtpPeer) -> None:  # noqa: F811
+        demo_with_alerts: tuple[Path, subprocess.Popen[str], str], smtp_server: SmtpPeer) -> None:
     config, sim, prefix = demo_with_alerts
     mqtt = MqttCollector(prefix)
     assert mqtt.start()

@@ -6,22 +6,14 @@ from __future__ import annotations
 
 import logging
 import re
-import ssl
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
-from peers import require
-from test_sink_mail import PASSWORD, USER, Collector, SmtpPeer, _authenticator, free_tcp_port, self_signed_cert
+from peers import free_tcp_port
+from smtp_peer import PASSWORD, USER, SmtpPeer
 
 from alerts.notify import NOTIFICATION_ID_HEADER, Notification, NotificationRejected, Notifier
 from netmon.errors import ConfigError, NotifyError
 from netmon.model import Secret
-
-try:
-    from aiosmtpd.controller import Controller
-except ImportError:  # pragma: no cover
-    Controller = None  # type: ignore[assignment,misc]
 
 pytestmark = pytest.mark.integration
 
@@ -36,36 +28,6 @@ def mailto(port: int) -> Secret:
 def mailtos(port: int, password: str) -> Secret:
     """STARTTLS + AUTH; verify=no because the test server's certificate is self-signed."""
     return Secret(f"mailtos://{USER}:{password}@127.0.0.1:{port}?mode=starttls&verify=no&from={FROM}&to={TO}")
-
-
-@pytest.fixture
-def smtp_server() -> Iterator[SmtpPeer]:
-    require(Controller is not None, "aiosmtpd not installed; pip install -e '.[test]'")
-    handler = Collector()
-    port = free_tcp_port()
-    controller = Controller(handler, hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
-        yield SmtpPeer(port, handler)
-    finally:
-        controller.stop()
-
-
-@pytest.fixture
-def smtp_tls_server(tmp_path: Path) -> Iterator[SmtpPeer]:
-    require(Controller is not None, "aiosmtpd not installed; pip install -e '.[test]'")
-    cert, key = self_signed_cert(tmp_path)
-    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    context.load_cert_chain(cert, key)
-    handler = Collector()
-    port = free_tcp_port()
-    controller = Controller(handler, hostname="127.0.0.1", port=port, tls_context=context, require_starttls=True,
-                            authenticator=_authenticator, auth_required=True, auth_require_tls=True)
-    controller.start()
-    try:
-        yield SmtpPeer(port, handler, str(cert))
-    finally:
-        controller.stop()
 
 
 DOWN = Notification("inc-42.firing.email", "email", "KIM Ketenger: router mati",

@@ -94,7 +94,7 @@ async def test_killed_worker_is_restarted_and_its_devices_polled_again(
     assert "SNMP worker 0" in caplog.text and "restarting" in caplog.text
 
 
-async def test_shutdown_is_clean_and_bounded(fleet: list[Device]) -> None:
+async def test_shutdown_is_clean_and_bounded(fleet: list[Device], caplog: pytest.LogCaptureFixture) -> None:
     poller = ShardedSnmpPoller(fleet, 2, SETTINGS, lambda r: None, stop_timeout_s=5.0)
     task = asyncio.create_task(poller.run())
     await poller.wait_started(60)
@@ -107,6 +107,9 @@ async def test_shutdown_is_clean_and_bounded(fleet: list[Device]) -> None:
     for pid in pids:  # reaped, not left running
         with pytest.raises(ProcessLookupError):
             os.kill(pid, 0)
+    # a worker that stopped when asked is not reported (or terminated) as hung (the reader thread used to
+    # reap it too; the join that lost that race saw it as alive: seen at 10,000 devices, rare here)
+    assert "did not stop" not in caplog.text
 
 
 PARENT = """
