@@ -59,7 +59,7 @@ from netmon.privacy import DailyUniqueClients
 from netmon.simulate.routeros import server
 from netmon.simulate.routeros.data import RouterData
 from netmon.simulate.routeros.session import Session
-from netmon.simulate.variation import DAY_S, WIB_OFFSET_S
+from netmon.simulate.variation import clock_at_wib_hour
 
 HOST = "127.0.0.1"
 USER, PASSWORD = "netmon", "bench-secret"
@@ -139,14 +139,6 @@ class _BenchSession(Session):
         return [["!re", *(f"={k}={v}" for k, v in row.items())], ["!done"]]
 
 
-def peak_clock(hour: float) -> Callable[[], float]:
-    """Real time moved to today's `hour` (WIB): client counts sit at the daily curve's value there."""
-    now = time.time()
-    base = (now + WIB_OFFSET_S) // DAY_S * DAY_S - WIB_OFFSET_S + hour * 3600
-    t0 = time.monotonic()
-    return lambda: base + time.monotonic() - t0
-
-
 def serve_simulator(routers: int, hour: float, conn: Connection, max_s: float) -> None:
     """Simulator process entry point: K routers; reports {router: port}, then stats on every request."""
     asyncio.run(_serve_simulator(routers, hour, conn, max_s))
@@ -155,7 +147,7 @@ def serve_simulator(routers: int, hour: float, conn: Connection, max_s: float) -
 async def _serve_simulator(routers: int, hour: float, conn: Connection, max_s: float) -> None:
     server.RouterData = _BenchData  # type: ignore[misc]  # this process only
     server.Session = _BenchSession  # type: ignore[misc]
-    sim = server.RouterOsSimulator(clock=peak_clock(hour))
+    sim = server.RouterOsSimulator(clock=clock_at_wib_hour(hour))
     ports = {router_id(i): sim.add(server.SimRouter(router_id(i), VERSION, USER, PASSWORD)) for i in range(routers)}
     await sim.start()
     conn.send(ports)

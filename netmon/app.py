@@ -279,6 +279,9 @@ class NetmonApp:
             Sample("netmon_scheduler_missed_cycles_total", sum(s.missed_cycles_total for s in stats), kind=counter),
             Sample("netmon_scheduler_polls_total", sum(s.polls_total for s in stats), kind=counter),
         ]
+        out += [Sample("netmon_site_info", 1, (("site", site.id), ("name", site.name), ("desa", site.desa),
+                                                ("kecamatan", site.kecamatan), ("kabupaten", site.kabupaten)))
+                for site in sorted(self.config.sites.values(), key=lambda site: site.id)]
         out += [Sample("netmon_site_unique_clients_today", count, (("site", site),))
                 for site, count in sorted(self.uniques.counts().items())]
         out += self.state_samples()

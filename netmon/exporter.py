@@ -73,6 +73,7 @@ PROCESS_GAUGES: dict[str, MetricDoc] = {
     "netmon_outbox_delivered_total": MetricDoc("Items delivered to the destination.", "counter"),
     "netmon_outbox_failures_total": MetricDoc("Failed delivery attempts (each is retried).", "counter"),
     "netmon_incidents_open": MetricDoc("Open incidents (device, site, area and metric alerts).", "gauge"),
+    "netmon_site_info": MetricDoc("A configured KIM site and where it is (always 1).", "gauge"),
     "netmon_site_unique_clients_today": MetricDoc(
         "Distinct client devices seen at the site since local midnight (counted by keyed hash).", "gauge"),
 }

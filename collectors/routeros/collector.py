@@ -57,6 +57,7 @@ class _Router:
     ssids: dict[str, tuple[str, str]] = field(default_factory=dict)
     registration_menus: list[str] = field(default_factory=list)
     hotspot: bool = False
+    hotspot_servers: list[str] = field(default_factory=list)
     dhcp_servers: list[str] = field(default_factory=list)
 
 
@@ -135,6 +136,7 @@ class RouterOsCollector:
             router.registration_menus.append(registration)
         servers = await self._optional(device, router, f.HOTSPOT, lambda: f.fetch_hotspot_servers(client))
         router.hotspot = bool(servers)
+        router.hotspot_servers = [row.get("name", "") for row in servers or [] if row.get("name")]
         dhcp = await self._optional(device, router, f.DHCP_SERVER, lambda: f.fetch_dhcp_servers(client)) or []
         router.dhcp_servers = [row.get("name", "") for row in dhcp if row.get("name")]
 
@@ -155,13 +157,14 @@ class RouterOsCollector:
         if router.hotspot:
             active = await self._optional(device, router, f.HOTSPOT_ACTIVE, lambda: f.fetch_hotspot_active(client))
             hosts = await self._optional(device, router, f.HOTSPOT_HOST, lambda: f.fetch_hotspot_hosts(client))
-            samples += hotspot_active_samples(active or [])
+            samples += _with_zero_servers(hotspot_active_samples(active or []), ACTIVE_USERS,
+                                          router.hotspot_servers)
             samples += router.traffic.update(active or [])
-            samples += hotspot_host_samples(hosts or [])
+            samples += _with_zero_servers(hotspot_host_samples(hosts or []), HOSTS, router.hotspot_servers)
             seen += [active or [], hosts or []]
         if router.dhcp_servers:
             leases = await self._optional(device, router, f.DHCP_LEASE, lambda: f.fetch_dhcp_leases(client))
-            samples += _with_zero_servers(dhcp_lease_samples(leases or []), router.dhcp_servers)
+            samples += _with_zero_servers(dhcp_lease_samples(leases or []), LEASES, router.dhcp_servers)
             seen.append(leases or [])
         return samples, client_macs(*seen)
 
@@ -175,8 +178,13 @@ class RouterOsCollector:
             router.last_uptime_s = uptime
 
 
-def _with_zero_servers(samples: list[Sample], servers: list[str]) -> list[Sample]:
-    """A DHCP server with no bound lease still shows, as 0, so a dead pool is visible."""
-    present = {dict(s.labels).get("server") for s in samples}
-    return samples + [Sample("netmon_dhcp_leases_active", 0, (("server", name),))
+ACTIVE_USERS, HOSTS, LEASES = "netmon_hotspot_active_users", "netmon_hotspot_hosts", "netmon_dhcp_leases_active"
+
+
+def _with_zero_servers(samples: list[Sample], metric: str, servers: list[str]) -> list[Sample]:
+    """A hotspot or DHCP server (known from discovery) with no session, host or bound lease still shows, as
+    0: a night with nobody logged in is a value, not a gap, and a dead pool is visible."""
+    present = {dict(s.labels).get("server") for s in samples if s.metric == metric}
+    help_text = next((s.help for s in samples if s.metric == metric), "")
+    return samples + [Sample(metric, 0, (("server", name),), help=help_text)
                       for name in servers if name not in present]

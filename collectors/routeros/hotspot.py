@@ -41,8 +41,8 @@ def hotspot_active_samples(rows: Rows) -> list[Sample]:
     """`netmon_hotspot_active_users{server}` = logged-in sessions per hotspot server.
 
     Per server only: the device total is `sum by (device)`, and an extra `server="all"` series would be
-    double-counted by that sum. A server with nobody logged in has no rows, so no series (the hotspot
-    server list is not read); rows without `server` count as `server="unknown"`.
+    double-counted by that sum. A server with nobody logged in has no rows here; the collector adds it as
+    0 from the server list read at discovery. Rows without `server` count as `server="unknown"`.
     """
     return _count_samples("netmon_hotspot_active_users", _per_server(rows), ACTIVE_HELP)
 

@@ -29,7 +29,9 @@ from __future__ import annotations
 
 import hashlib
 import math
+import time
 from bisect import bisect_right
+from collections.abc import Callable
 from itertools import pairwise
 
 from collectors.snmp.varbind import SnmpValue
@@ -70,6 +72,15 @@ def counter_value(boot: float, now: float, *, rate: float, initial: int = 0, bit
 def local_hour(now: float) -> float:
     """Hour of day (0 <= h < 24, fractional) in WIB."""
     return ((now + WIB_OFFSET_S) % DAY_S) / 3600
+
+
+def clock_at_wib_hour(hour: float) -> Callable[[], float]:
+    """Real time moved to today's `hour` (WIB) and running on from there: daily curves (clients, hotspot
+    users) sit at their value for that hour, so tests and benchmarks do not depend on when they run."""
+    now = time.time()
+    base = (now + WIB_OFFSET_S) // DAY_S * DAY_S - WIB_OFFSET_S + hour * 3600
+    t0 = time.monotonic()
+    return lambda: base + time.monotonic() - t0
 
 
 def daily_fraction(now: float) -> float:

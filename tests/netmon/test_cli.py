@@ -155,6 +155,10 @@ def test_embedded_demo_serves_live_metrics_and_stops_cleanly(tmp_path: Path) -> 
                        "netmon_wifi_clients{", "netmon_hotspot_active_users{", "netmon_dhcp_leases_active{",
                        "netmon_hotspot_bytes_total{", "netmon_site_unique_clients_today{"):
             assert needle in text
+        # every demo site, with where it is (dashboards filter by kecamatan through it)
+        assert ('netmon_site_info{desa="Karangmangu",kabupaten="Banyumas",kecamatan="Baturraden",'
+                'name="KIM Sinar Karangmangu",site="kim-karangmangu"} 1.0') in text
+        assert text.count("netmon_site_info{") == 3
         assert fetch(f"http://127.0.0.1:{port}/healthz")[0] == 200
     finally:
         proc.send_signal(signal.SIGTERM)

@@ -4,6 +4,7 @@ one persistent connection per router, missing menus, and every fault mode."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import AsyncIterator, Iterator
@@ -17,6 +18,7 @@ from netmon.model import Device, Owner, PollResult, Role, RouterOsSettings, Secr
 from netmon.privacy import DailyUniqueClients
 from netmon.scheduler import Scheduler
 from netmon.simulate.routeros.server import RouterOsSimulator, SimRouter, default_spec, load_demo_routers
+from netmon.simulate.variation import clock_at_wib_hour
 
 MAC_LIKE = r"[0-9A-F]{2}(:[0-9A-F]{2}){5}"
 
@@ -28,12 +30,27 @@ def executor() -> Iterator[ThreadPoolExecutor]:
     pool.shutdown(wait=False, cancel_futures=True)
 
 
+@contextlib.asynccontextmanager
+async def simulator_at(wib_hour: float) -> AsyncIterator[RouterOsSimulator]:
+    """A simulator whose daily curves sit at `wib_hour`, whenever the test runs."""
+    sim = RouterOsSimulator(clock=clock_at_wib_hour(wib_hour))
+    await sim.start()
+    try:
+        yield sim
+    finally:
+        await sim.stop()
+
+
 @pytest.fixture
 async def simulator() -> AsyncIterator[RouterOsSimulator]:
-    sim = RouterOsSimulator()
-    await sim.start()
-    yield sim
-    await sim.stop()
+    async with simulator_at(19) as sim:  # the evening peak
+        yield sim
+
+
+@pytest.fixture
+async def night_simulator() -> AsyncIterator[RouterOsSimulator]:
+    async with simulator_at(3) as sim:  # nobody on the hotspot
+        yield sim
 
 
 def add(sim: RouterOsSimulator, router: SimRouter) -> Device:
@@ -111,14 +128,32 @@ async def test_wrong_password_is_one_clear_auth_error(simulator: RouterOsSimulat
     assert "wrong-password-77" not in str(result.error) and "right-password" not in str(result.error)
 
 
-async def test_pre_643_challenge_login_works(simulator: RouterOsSimulator, executor: ThreadPoolExecutor) -> None:
-    device = add(simulator, SimRouter("old", "6.42", "admin", "lama"))
+async def poll_once(executor: ThreadPoolExecutor, device: Device) -> PollResult:
     collector = RouterOsCollector(executor)
     try:
-        result = await collector.poll(device)
+        return await collector.poll(device)
     finally:
         await collector.close()
+
+
+async def test_pre_643_challenge_login_works(simulator: RouterOsSimulator, executor: ThreadPoolExecutor) -> None:
+    result = await poll_once(executor, add(simulator, SimRouter("old", "6.42", "admin", "lama")))
     assert result.ok, result.error
+
+
+@pytest.mark.parametrize("router_id", ["kim-karangmangu-router", "kim-ketenger-rb951", "kim-kotayasa-hapax2"],
+                         ids=["v7.14-wireless", "v6.49-wireless", "v7.18-wifi"])
+async def test_hotspot_with_nobody_logged_in_reports_zero_per_server_not_a_gap(
+        night_simulator: RouterOsSimulator, executor: ThreadPoolExecutor, router_id: str) -> None:
+    router = next(r for r in load_demo_routers() if r.router_id == router_id)
+    result = await poll_once(executor, add(night_simulator, replace(router, port=0)))
+    assert result.ok, result.error
+    assert router.data is not None
+    servers = {hotspot.name for hotspot in router.data.hotspots}
+    assert servers
+    active = by_metric(result)["netmon_hotspot_active_users"]
+    assert {labels["server"]: value for labels, value in active} == dict.fromkeys(servers, 0.0)
+    assert {labels["server"] for labels, _v in by_metric(result)["netmon_hotspot_hosts"]} >= servers
 
 
 async def test_missing_menus_are_logged_once_and_the_rest_is_collected(
