@@ -120,7 +120,7 @@ def _varbinds(data: bytes, pos: int, end: int) -> list[Varbind]:
 
 
 _NAMES: dict[bytes, Oid] = {}  # encoded name -> OID: the same rows come back poll after poll
-_NAMES_MAX = 200_000
+_NAMES_MAX = 1 << 16  # ~16 MB at most; cleared when full (rows that come and go, e.g. hotspot sessions)
 
 
 def _name(body: bytes) -> Oid:
