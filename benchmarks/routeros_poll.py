@@ -32,7 +32,6 @@ import asyncio
 import contextlib
 import json
 import logging
-import multiprocessing
 import os
 import re
 import socket
@@ -53,6 +52,8 @@ from typing import Any
 if __package__ in (None, ""):  # run as a script: make the project importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from benchmarks.child import ChildProcess
+from benchmarks.report import machine, table
 from collectors.routeros.collector import RouterOsCollector
 from netmon.model import Device, Owner, Role, RouterOsSettings, Secret, Source
 from netmon.privacy import DailyUniqueClients
@@ -139,7 +140,7 @@ class _BenchSession(Session):
         return [["!re", *(f"={k}={v}" for k, v in row.items())], ["!done"]]
 
 
-def serve_simulator(routers: int, hour: float, conn: Connection, max_s: float) -> None:
+def serve_simulator(routers: int, hour: float, max_s: float, conn: Connection) -> None:
     """Simulator process entry point: K routers; reports {router: port}, then stats on every request."""
     asyncio.run(_serve_simulator(routers, hour, conn, max_s))
 
@@ -170,35 +171,13 @@ async def _serve_simulator(routers: int, hour: float, conn: Connection, max_s: f
         await sim.stop()
 
 
-class SimulatorProcess:
+class SimulatorProcess(ChildProcess):
     def __init__(self, routers: int, hour: float, max_s: float) -> None:
-        ctx = multiprocessing.get_context("spawn")
-        self._conn, child = ctx.Pipe()
-        self._proc = ctx.Process(target=serve_simulator, args=(routers, hour, child, max_s), daemon=True,
-                                 name="routeros-sim")
-        self._proc.start()
-        if not self._conn.poll(30):
-            self._proc.kill()
-            raise RuntimeError("simulator did not start")
-        self.ports: dict[str, int] = self._conn.recv()
+        super().__init__(serve_simulator, (routers, hour, max_s), "routeros-sim")
+        self.ports: dict[str, int] = self.wait_ready()
 
     def stats(self) -> dict[str, float]:
-        self._conn.send("stats")
-        return dict(self._conn.recv())
-
-    def close(self) -> None:
-        with contextlib.suppress(OSError, EOFError):
-            self._conn.send("stop")
-            self._conn.poll(10)
-        self._proc.join(10)
-        if self._proc.is_alive():
-            self._proc.kill()
-
-    def __enter__(self) -> SimulatorProcess:
-        return self
-
-    def __exit__(self, *_exc: object) -> None:
-        self.close()
+        return dict(self.ask("stats"))
 
 
 # --- measurements ----------------------------------------------------------------------------------------
@@ -283,31 +262,19 @@ async def _netmon_worker(ports: dict[str, int], conn: Connection) -> None:
                        "samples": samples})
 
 
-class NetmonProcess:
+class NetmonProcess(ChildProcess):
     def __init__(self, ports: dict[str, int]) -> None:
-        ctx = multiprocessing.get_context("spawn")
-        self._conn, child = ctx.Pipe()
-        self._proc = ctx.Process(target=netmon_worker, args=(ports, child), daemon=True, name="netmon-poller")
-        self._proc.start()
+        super().__init__(netmon_worker, (ports,), "netmon-poller")
 
     def run(self, hotspot: bool, polls: int) -> dict[str, Any]:
-        self._conn.send(("run", hotspot, polls))
-        if not self._conn.poll(300):
-            raise RuntimeError("netmon poller did not answer")
-        reply: dict[str, Any] = self._conn.recv()
+        reply: dict[str, Any] = self.ask(("run", hotspot, polls), timeout_s=300)
         if "error" in reply:
             raise RuntimeError(f"netmon poll failed: {reply['error']}")
         return reply
 
     def close(self) -> dict[str, int]:
-        connections: dict[str, int] = {}
-        with contextlib.suppress(OSError, EOFError):
-            self._conn.send(("close",))
-            connections = self._conn.recv() if self._conn.poll(30) else {}
-        self._proc.join(10)
-        if self._proc.is_alive():
-            self._proc.kill()
-        return connections
+        """Stop the poller; the connections it opened per router."""
+        return dict(self.stop(("close",), timeout_s=30) or {})
 
 
 # --- mktxp -----------------------------------------------------------------------------------------------
@@ -581,24 +548,6 @@ def run_benchmark(python: Path, routers: int, polls: int, repeats: int, *, mktxp
 
 
 # --- printing --------------------------------------------------------------------------------------------
-
-def table(title: str, header: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
-    cells = [[str(c) for c in header]] + [[str(c) for c in row] for row in rows]
-    widths = [max(len(r[i]) for r in cells) for i in range(len(header))]
-    lines = [title, "  ".join(h.ljust(w) for h, w in zip(cells[0], widths, strict=True)),
-             "  ".join("-" * w for w in widths)]
-    lines += ["  ".join(c.rjust(w) if i else c.ljust(w) for i, (c, w) in enumerate(zip(row, widths, strict=True)))
-              for row in cells[1:]]
-    return "\n".join(lines)
-
-
-def machine() -> str:
-    model = "?"
-    with contextlib.suppress(OSError):
-        model = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                      if line.startswith("model name")), "?")
-    return f"{os.cpu_count()} CPU ({model}), Linux {os.uname().release}, Python {sys.version.split()[0]}"
-
 
 def print_report(report: Report) -> None:
     rows = []

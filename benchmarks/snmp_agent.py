@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import multiprocessing
 import re
 import socket
 import time
@@ -15,6 +14,7 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any, cast
 
+from benchmarks.child import ChildProcess
 from netmon.simulate.fleet import DEMO_DIR
 from netmon.simulate.store import RecordStore
 from netmon.simulate.v2c import NotHandled, V2cResponder
@@ -83,7 +83,7 @@ class _Agent(asyncio.DatagramProtocol):
             self.answered += 1
 
 
-def serve_agent(data: str, conn: Connection, max_s: float) -> None:
+def serve_agent(data: str, max_s: float, conn: Connection) -> None:
     """Agent process entry point: answer v2c reads from `data` on one port (any community), swallow
     datagrams on a second one; report {"port", "blackhole"} then, on "stats"/"stop", its counters."""
     asyncio.run(_serve_agent(Path(data), conn, max_s))
@@ -123,42 +123,21 @@ async def _serve_agent(data: Path, conn: Connection, max_s: float) -> None:
             transport.close()
 
 
-class AgentProcess:
+class AgentProcess(ChildProcess):
     """The agent in its own (spawned) process."""
 
     def __init__(self, data: Path, max_s: float) -> None:
-        ctx = multiprocessing.get_context("spawn")
-        self._conn, child = ctx.Pipe()
-        self._proc = ctx.Process(target=serve_agent, args=(str(data), child, max_s), daemon=True,
-                                 name="snmp-agent")
-        self._proc.start()
-        if not self._conn.poll(30):
-            self._proc.kill()
-            raise RuntimeError("agent did not start")
-        ports = self._conn.recv()
+        super().__init__(serve_agent, (str(data), max_s), "snmp-agent")
+        ports = self.wait_ready()
         self.port: int = ports["port"]
         self.blackhole: int = ports["blackhole"]
 
     def stats(self) -> dict[str, float]:
-        self._conn.send("stats")
-        return dict(self._conn.recv())
+        return dict(self.ask("stats"))
 
     def close(self) -> dict[str, float]:
-        stats: dict[str, float] = {}
-        with contextlib.suppress(OSError, EOFError):
-            self._conn.send("stop")
-            if self._conn.poll(10):
-                stats = dict(self._conn.recv())
-        self._proc.join(10)
-        if self._proc.is_alive():
-            self._proc.kill()
-        return stats
-
-    def __enter__(self) -> AgentProcess:
-        return self
-
-    def __exit__(self, *_exc: object) -> None:
-        self.close()
+        """Stop the agent; its final counters."""
+        return dict(self.stop() or {})
 
 
 @dataclass

@@ -26,7 +26,6 @@ import asyncio
 import contextlib
 import logging
 import multiprocessing
-import os
 import resource
 import socket
 import statistics
@@ -43,9 +42,11 @@ from typing import Any
 if __package__ in (None, ""):  # run as a script: make the project importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+import pysnmp
 from pysnmp.carrier.asyncio.dgram import udp
 from pysnmp.proto import rfc1902
 
+from benchmarks.report import machine, quantile, table
 from benchmarks.snmp_agent import HOST, AgentProcess, Window, build_standard_ap
 from benchmarks.snmp_baselines import CodecFloor, NetSnmpReport, RawFloor, V3Floor, bench_netsnmp
 from collectors.snmp import transport as snmp_transport
@@ -92,7 +93,7 @@ def capture_requests() -> Iterator[list[Request]]:
         seen.append(Request(kind, tuple(".".join(map(str, v)) for v in varbinds), repetitions, len(reply)))
         return reply
 
-    snmp_transport.SnmpTransport._request = recording  # type: ignore[method-assign]
+    snmp_transport.SnmpTransport._request = recording  # type: ignore[method-assign,assignment]
     try:
         yield seen
     finally:
@@ -460,35 +461,7 @@ async def _bench_capacity_poller(agent: AgentProcess, cfg: CapacityConfig) -> Ca
                           window.blackholed, udp_rcvbuf_errors() - drops0, agent_drops)
 
 
-def quantile(values: Sequence[float], q: float) -> float:
-    if not values:
-        return float("nan")
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
-
-
 # --- printing -------------------------------------------------------------------------------------------
-
-def table(title: str, header: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
-    cells = [[str(c) for c in header]] + [[str(c) for c in row] for row in rows]
-    widths = [max(len(r[i]) for r in cells) for i in range(len(header))]
-    lines = [title, "  ".join(h.ljust(w) for h, w in zip(cells[0], widths, strict=True)),
-             "  ".join("-" * w for w in widths)]
-    lines += ["  ".join(c.rjust(w) if i else c.ljust(w) for i, (c, w) in enumerate(zip(row, widths, strict=True)))
-              for row in cells[1:]]
-    return "\n".join(lines)
-
-
-def machine() -> str:
-    model = "?"
-    with contextlib.suppress(OSError):
-        model = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                      if line.startswith("model name")), "?")
-    import pysnmp
-
-    return (f"{os.cpu_count()} CPU ({model}), Linux {os.uname().release}, Python {sys.version.split()[0]}, "
-            f"pysnmp {pysnmp.__version__}")
-
 
 def print_netmon(report: NetmonReport, netsnmp: list[NetSnmpReport]) -> None:
     seq = report.sequence
@@ -614,7 +587,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     cycles = args.cycles or (2 if quick else 3)
     workers = [int(w) for w in (args.workers or ("1" if quick else "1,2")).split(",")]
 
-    print(f"machine: {machine()}")
+    print(f"machine: {machine(f'pysnmp {pysnmp.__version__}')}")
     with tempfile.TemporaryDirectory(prefix="netmon-bench-") as tmp:
         data = build_standard_ap(Path(tmp))
         max_s = 900 + len(workers) * (cycles * interval + 240 + 0.15 * cap_devices)

@@ -23,7 +23,8 @@ from netmon.logs import setup_logging
 if TYPE_CHECKING:
     from netmon.config import Config
     from netmon.latest import Snapshot
-    from netmon.simulate.fleet import SimDevice, SimSite
+    from netmon.model import Site
+    from netmon.simulate.fleet import SimDevice
     from netmon.simulate.routeros.server import RouterOsSimulator, SimRouter
     from netmon.simulate.snmp_agent import SnmpSimulator
     from netmon.storage import Store
@@ -121,7 +122,7 @@ async def _start_demo(port: int) -> tuple[Config, list[SnmpSimulator | RouterOsS
 
 
 async def _start_simulators(*, snmp: bool, routeros: bool, base_port: int = 0) -> tuple[
-        list[SnmpSimulator | RouterOsSimulator], list[SimSite], list[SimDevice], list[SimRouter]]:
+        list[SnmpSimulator | RouterOsSimulator], list[Site], list[SimDevice], list[SimRouter]]:
     from netmon.simulate.fleet import load_demo_fleet, load_demo_sites
     from netmon.simulate.routeros.server import RouterOsSimulator, load_demo_routers
     from netmon.simulate.snmp_agent import SnmpSimulator

@@ -42,6 +42,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
+from netmon.backlog import Backlog, fsync_dir
 from netmon.errors import NetmonError
 
 log = logging.getLogger(__name__)
@@ -77,10 +78,10 @@ class _Entry:
     journaled: bool
 
 
-class Outbox:
+class Outbox(Backlog):
     def __init__(self, name: str, spool_dir: Path, deliver: Deliver, *, batch: int = 50,
-                 retry_initial_s: float = 1.0, retry_max_s: float = 300.0,
-                 clock: Callable[[], float] = time.monotonic, compact_every: int = 1000) -> None:
+                 retry_initial_s: float = 1.0, retry_max_s: float = 300.0, compact_every: int = 1000) -> None:
+        super().__init__(log, f"outbox {name}: destination")
         self.name = name
         self._dir = Path(spool_dir)
         self._path = self._dir / JOURNAL
@@ -88,7 +89,6 @@ class Outbox:
         self._batch = max(1, batch)
         self._retry_initial = retry_initial_s
         self._retry_max = max(retry_initial_s, retry_max_s)
-        self._clock = clock
         self._compact_every = max(1, compact_every)
         self._pending: collections.deque[_Entry] = collections.deque()
         self._file: IO[str] | None = None
@@ -99,17 +99,8 @@ class Outbox:
         self._journal_error: str | None = None
         self._fsync_scheduled = False
         self._delivered = 0
-        self._failures = 0
-        self._last_error: str | None = None
-        self._available = True
-        self._lost_at = 0.0
-        self._wake = asyncio.Event()  # new items
         self._kick = asyncio.Event()  # end the backoff now: retry_now(), drain()
-        self._draining = False
-        self._running = False
-        self._abandoned = False
         self._inflight: asyncio.Future[None] | None = None
-        self._finished = asyncio.Event()
         self._load()
 
     # --- producer side (event loop, synchronous) -----------------------------------------------------------
@@ -146,42 +137,24 @@ class Outbox:
 
     # --- consumer side ------------------------------------------------------------------------------------
 
-    async def run(self) -> None:
-        """Deliver until `drain()` finds nothing left. Cancel-safe: undelivered items stay in the journal.
-        A second concurrent call just waits for the first."""
-        if self._running:
-            await self._finished.wait()
-            return
-        self._running = True
-        self._finished.clear()
-        try:
-            await self._loop()
-        finally:
-            self._running = False
-            self._finished.set()
-            self._sync_now()
+    async def _after_run(self) -> None:
+        self._sync_now()
 
-    async def drain(self, timeout_s: float) -> None:
-        """Shut down: deliver what is pending within `timeout_s`; what is left stays in the journal for the next
-        start. Stops `run()`."""
-        self._draining = True
+    def _interrupt_wait(self) -> None:
+        self._kick.set()
+
+    async def _give_up(self) -> None:
+        """Give up on the destination for now (run() returns); the journal keeps the rest for the next start."""
+        self._abandoned = True
         self._wake.set()
         self._kick.set()
-        try:
-            if self._running:
-                await asyncio.wait_for(self._finished.wait(), timeout_s)
-            else:
-                await asyncio.wait_for(self.run(), timeout_s)
-        except TimeoutError:
-            # give up on the destination for now (run() returns); the journal keeps the rest for the next start
-            self._abandoned = True
-            self._wake.set()
-            self._kick.set()
-            if self._inflight is not None:
-                self._inflight.cancel()
-            if self._running:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._finished.wait(), 5.0)
+        if self._inflight is not None:
+            self._inflight.cancel()
+        if self._running:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._finished.wait(), 5.0)
+
+    async def _after_drain(self) -> None:
         self._sync_now()
         if self._pending:
             log.warning("outbox %s: shut down with %d items undelivered, kept in %s", self.name,
@@ -213,7 +186,7 @@ class Outbox:
                 if 0 < done <= len(batch):
                     self._ack(batch[:done])
                     attempt = 0
-                self._failed(exc)
+                self._failed(exc, f"holding {len(self._pending)} items")
                 attempt += 1
                 delay = min(self._retry_max, self._retry_initial * 2 ** min(attempt - 1, 30))
                 await self._sleep(random.uniform(0.0, delay))  # full jitter
@@ -223,7 +196,7 @@ class Outbox:
             attempt = 0
             self._kick.clear()  # a stale retry_now() must not shorten a later backoff
             self._ack(batch)
-            self._recovered()
+            self._recovered(f"{len(self._pending)} items pending")
             if self._dead >= self._compact_every and self._dead >= len(self._pending):
                 await self._compact()
 
@@ -250,21 +223,6 @@ class Outbox:
                 self._dead += 1
             except OSError as exc:
                 self._journal_failed(exc)
-
-    def _failed(self, exc: Exception) -> None:
-        self._failures += 1
-        self._last_error = f"{type(exc).__name__}: {exc}"[:300]
-        if self._available:
-            self._available = False
-            self._lost_at = self._clock()
-            log.warning("outbox %s: destination lost (%s); holding %d items, retrying with backoff", self.name,
-                        self._last_error, len(self._pending))
-
-    def _recovered(self) -> None:
-        if not self._available:
-            self._available = True
-            log.info("outbox %s: destination back after %.1f s; %d items pending", self.name,
-                     self._clock() - self._lost_at, len(self._pending))
 
     # --- journal ----------------------------------------------------------------------------------------
 
@@ -371,7 +329,7 @@ class Outbox:
         tmp = self._dir / f"{JOURNAL}.{os.getpid()}.tmp"
         _write_lines(tmp, lines)
         os.replace(tmp, self._path)
-        _fsync_dir(self._dir)
+        fsync_dir(self._dir)
         self._dead = 0
 
     async def _compact(self) -> None:
@@ -397,7 +355,7 @@ class Outbox:
             with contextlib.suppress(OSError):
                 old.close()
             self._dead = 0
-            await asyncio.to_thread(_fsync_dir, self._dir)
+            await asyncio.to_thread(fsync_dir, self._dir)
         except OSError as exc:
             with contextlib.suppress(OSError):
                 tmp.unlink()
@@ -419,13 +377,5 @@ def _fsync_close(fd: int) -> None:
         os.fsync(fd)
     except OSError:
         pass
-    finally:
-        os.close(fd)
-
-
-def _fsync_dir(directory: Path) -> None:
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
     finally:
         os.close(fd)

@@ -14,17 +14,17 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
-from netmon.model import Owner, Role
+from netmon.model import Contact, Owner, Role, Site
 
 if TYPE_CHECKING:
-    from netmon.simulate.fleet import SimDevice, SimSite
+    from netmon.simulate.fleet import SimDevice
     from netmon.simulate.routeros.server import SimRouter
 
 DEMO_INTERVAL_S = 15.0
 KIM_OWNED = {"kim-ketenger-rb951"}  # the KIM bought this old router itself: its alerts go to the KIM contact
 
 
-def demo_document(sites: Iterable[SimSite], devices: Iterable[SimDevice] = (), routers: Iterable[SimRouter] = (),
+def demo_document(sites: Iterable[Site], devices: Iterable[SimDevice] = (), routers: Iterable[SimRouter] = (),
                   *, interval_s: float = DEMO_INTERVAL_S, port: int = 9877) -> tuple[dict[str, Any], dict[str, str]]:
     """A config document for simulated devices and the secrets it refers to ({credential name: secret}).
 
@@ -85,14 +85,20 @@ def demo_document(sites: Iterable[SimSite], devices: Iterable[SimDevice] = (), r
         "sites": [{k: v for k, v in {
             "id": s.id, "name": s.name, "desa": s.desa, "kecamatan": s.kecamatan, "kabupaten": s.kabupaten,
             "latitude": s.latitude, "longitude": s.longitude,
-            "kim_contact": {"name": s.contact} if s.contact else None}.items() if v is not None}
+            "kim_contact": _contact(s.kim_contact)}.items() if v is not None}
             for s in sites],
         "devices": entries,
     }
     return doc, secrets
 
 
-def write_demo_config(path: Path, sites: Iterable[SimSite], devices: Iterable[SimDevice] = (),
+def _contact(contact: Contact | None) -> dict[str, str] | None:
+    if contact is None:
+        return None
+    return {k: v for k, v in {"name": contact.name, "phone": contact.phone, "email": contact.email}.items() if v}
+
+
+def write_demo_config(path: Path, sites: Iterable[Site], devices: Iterable[SimDevice] = (),
                       routers: Iterable[SimRouter] = (), *, port: int = 9877) -> Path:
     """Write the config for simulated devices to `path`, with each secret in its own file beside it
     (mode 0600), as a real deployment keeps secrets out of the config."""

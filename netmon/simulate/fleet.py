@@ -14,6 +14,7 @@ from typing import Any
 import yaml
 
 from netmon.errors import ConfigError
+from netmon.model import Contact, Site
 
 DEMO_DIR = Path(__file__).resolve().parent.parent / "demo"
 DEMO_FLEET = DEMO_DIR / "fleet.yaml"
@@ -77,20 +78,8 @@ class SimDevice:
 
 
 @dataclass(frozen=True, slots=True)
-class SimSite:
-    id: str
-    name: str
-    desa: str
-    kecamatan: str
-    kabupaten: str
-    latitude: float | None = None
-    longitude: float | None = None
-    contact: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
 class Fleet:
-    sites: tuple[SimSite, ...]
+    sites: tuple[Site, ...]
     devices: tuple[SimDevice, ...] = field(default_factory=tuple)
 
 
@@ -104,12 +93,10 @@ def load_fleet(path: Path = DEMO_FLEET) -> Fleet:
         raise ConfigError("expected a mapping with sites:", file=str(path))
     _only(doc, {"defaults", "sites"}, path, "")
     defaults = doc.get("defaults") or {}
-    sites: list[SimSite] = []
+    sites: list[Site] = []
     devices: list[SimDevice] = []
     for raw_site in doc.get("sites") or []:
-        site_fields = {k: v for k, v in raw_site.items() if k != "devices"}
-        _only(site_fields, set(SimSite.__dataclass_fields__), path, "sites")
-        site = SimSite(**site_fields)
+        site = _site({k: v for k, v in raw_site.items() if k != "devices"}, path)
         sites.append(site)
         for raw in raw_site.get("devices") or []:
             devices.append(_device({**defaults, **raw}, site.id, path))
@@ -124,8 +111,19 @@ def load_demo_fleet() -> list[SimDevice]:
     return list(load_fleet(DEMO_FLEET).devices)
 
 
-def load_demo_sites() -> list[SimSite]:
+def load_demo_sites() -> list[Site]:
     return list(load_fleet(DEMO_FLEET).sites)
+
+
+def _site(raw: dict[str, Any], path: Path) -> Site:
+    """A site as the inventory has it; the fleet file names its KIM contact with `contact: NAME`."""
+    _only(raw, set(Site.__dataclass_fields__) - {"kim_contact"} | {"contact"}, path, "sites")
+    contact = raw.pop("contact", None)
+    try:
+        return Site(**raw, kim_contact=Contact(str(contact)) if contact else None)
+    except TypeError as exc:
+        raise ConfigError(f"a site needs id, name, desa, kecamatan and kabupaten ({exc})", file=str(path),
+                          key="sites") from exc
 
 
 def _device(raw: dict[str, Any], site_id: str, path: Path) -> SimDevice:

@@ -30,6 +30,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from netmon.backlog import Backlog, fsync_dir
 from netmon.errors import StorageError
 from netmon.storage.codec import decode, encode
 from netmon.storage.record import Record
@@ -52,10 +53,11 @@ class QueueStats:
     available: bool  # False while the database is away
 
 
-class WriteQueue:
+class WriteQueue(Backlog):
     def __init__(self, store_factory: Callable[[], Store], spool_dir: Path, *, max_memory: int,
                  batch_size: int = 500, flush_interval_s: float = 1.0, retry_initial_s: float = 0.5,
                  retry_max_s: float = 60.0) -> None:
+        super().__init__(log, "storage: database")
         self._factory = store_factory
         self._dir = Path(spool_dir)
         self._max_memory = max(1, max_memory)
@@ -65,16 +67,8 @@ class WriteQueue:
         self._retry_max = retry_max_s
         self._memory: collections.deque[Record] = collections.deque()
         self._store: Store | None = None
-        self._wake = asyncio.Event()
-        self._draining = False
-        self._abandoned = False
-        self._running = False
-        self._finished = asyncio.Event()
-        self._failures = 0
         self._written = 0
         self._rejected = 0
-        self._last_error: str | None = None
-        self._available = True
         self._dir.mkdir(parents=True, exist_ok=True)
         self._segments: collections.deque[tuple[Path, int]] = collections.deque()  # (file, records)
         for path in sorted(self._dir.glob("*" + SUFFIX)):
@@ -103,34 +97,13 @@ class WriteQueue:
         return QueueStats(len(self._memory), self.spooled, self._failures, self._written, self._rejected,
                           self._last_error, self._available)
 
-    async def run(self) -> None:
-        """Write until `drain()` finds nothing left (or gives up). Cancel-safe: pending records stay queued.
-        A second concurrent call just waits for the first."""
-        if self._running:
-            await self._finished.wait()
-            return
-        self._running = True
-        self._finished.clear()
-        try:
-            await self._loop()
-        finally:
-            self._running = False
-            self._finished.set()
-            if self._store is not None:
-                store, self._store = self._store, None
-                await asyncio.to_thread(store.close)
+    async def _after_run(self) -> None:
+        if self._store is not None:
+            store, self._store = self._store, None
+            await asyncio.to_thread(store.close)
 
-    async def drain(self, timeout_s: float) -> None:
-        """Shut down: write what is pending within `timeout_s`; whatever is left goes to the spool."""
-        self._draining = True
-        self._wake.set()
-        try:
-            if self._running:
-                await asyncio.wait_for(self._finished.wait(), timeout_s)
-            else:
-                await asyncio.wait_for(self.run(), timeout_s)
-        except TimeoutError:
-            pass
+    async def _after_drain(self) -> None:
+        """Whatever is left in memory goes to the spool."""
         if self._memory:
             self._abandoned = True  # an in-flight write must not pop what is about to be spooled
             count = len(self._memory)
@@ -188,14 +161,15 @@ class WriteQueue:
         try:
             rejected = await asyncio.to_thread(self._write_isolating, batch)
         except StorageError as exc:
-            self._failed(exc)
+            self._failed(exc, self._holding())
             return False
         except Exception as exc:  # a bug, not the database: keep the records and retry rather than lose them
             if self._available:
                 log.exception("storage write failed unexpectedly")
-            self._failed(exc)
+            self._failed(exc, self._holding())
             return False
-        self._recovered()
+        self._recovered(f"backlog {len(self._memory) + self.spooled} records ({len(self._memory)} in memory, "
+                        f"{self.spooled} spooled)")
         if self._abandoned:
             return True  # drain() spooled memory meanwhile; the spool replay will re-write (idempotently)
         if from_spool:
@@ -236,18 +210,8 @@ class WriteQueue:
             f.flush()
             os.fsync(f.fileno())
 
-    def _failed(self, exc: Exception) -> None:
-        self._failures += 1
-        self._last_error = str(exc)[:300]
-        if self._available:
-            self._available = False
-            log.warning("storage unavailable, holding writes in memory (then spool %s): %s", self._dir, exc)
-
-    def _recovered(self) -> None:
-        if not self._available:
-            self._available = True
-            log.info("storage back; backlog %d records (%d in memory, %d spooled)",
-                     len(self._memory) + self.spooled, len(self._memory), self.spooled)
+    def _holding(self) -> str:
+        return f"holding writes in memory (then spool {self._dir})"
 
     def _spill(self, count: int) -> None:
         """Move the oldest `count` records in memory to new spool segments (worker thread, or drain)."""
@@ -261,7 +225,7 @@ class WriteQueue:
                 f.flush()
                 os.fsync(f.fileno())
             os.replace(tmp, path)
-            _fsync_dir(self._dir)
+            fsync_dir(self._dir)
             self._next_segment += 1
             self._segments.append((path, n))
             for _ in range(n):
@@ -288,12 +252,4 @@ def _count_lines(path: Path) -> int:
 
 def _unlink(path: Path) -> None:
     path.unlink(missing_ok=True)
-    _fsync_dir(path.parent)
-
-
-def _fsync_dir(directory: Path) -> None:
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+    fsync_dir(path.parent)

@@ -9,6 +9,7 @@ import pytest
 from snmp_cli import run, v2c, varbinds
 
 from netmon.errors import ConfigError
+from netmon.model import Contact, Site
 from netmon.simulate.fleet import load_demo_fleet, load_demo_sites, load_fleet
 from netmon.simulate.snmp_agent import SnmpSimulator
 from netmon.simulate.store import Miss, RecordStore, Served
@@ -85,6 +86,19 @@ def test_fleet_rejects_unknown_keys(tmp_path: Path) -> None:
     path.write_text("sites:\n  - {id: a, name: A, desa: D, kecamatan: K, kabupaten: B, colour: red}\n")
     with pytest.raises(ConfigError, match="colour"):
         load_fleet(path)
+
+
+def test_fleet_sites_are_inventory_sites_with_their_kim_contact(tmp_path: Path) -> None:
+    path = tmp_path / "fleet.yaml"
+    path.write_text("sites:\n  - {id: a, name: A, desa: D, kecamatan: K, kabupaten: B, contact: Pengelola A}\n"
+                    "  - {id: b, name: B, desa: D, kecamatan: K, kabupaten: B}\n")
+    a, b = load_fleet(path).sites
+    assert a == Site("a", "A", "D", "K", "B", kim_contact=Contact("Pengelola A"))
+    assert b.kim_contact is None
+    path.write_text("sites:\n  - {id: a, name: A, desa: D, kabupaten: B}\n")
+    with pytest.raises(ConfigError, match="kecamatan") as err:
+        load_fleet(path)
+    assert err.value.file == str(path) and err.value.key == "sites"
 
 
 @pytest.mark.integration

@@ -78,8 +78,8 @@ async def test_database_away_for_a_while_loses_nothing_and_keeps_order(
     stats = queue.stats
     assert stats.available and stats.written_total == 240 and stats.rejected_total == 0
     transitions = [r.getMessage() for r in caplog.records if r.name == "netmon.storage.queue"]
-    assert sum("unavailable" in m for m in transitions) == 1  # one log on loss, not one per retry
-    assert sum("storage back" in m for m in transitions) == 1
+    assert sum("database lost" in m for m in transitions) == 1  # one log on loss, not one per retry
+    assert sum("database back" in m for m in transitions) == 1
     assert list((tmp_path / "spool").iterdir()) == []
 
 
