@@ -458,6 +458,7 @@ class NetmonApp:
         try:
             await stop.wait()
         finally:
+            log.info("stopping: polls end, then what is queued is delivered (outboxes 5 s each, database 10 s)")
             for task in [*pollers, keeper]:
                 task.cancel()
             for task in [*pollers, keeper]:
@@ -479,6 +480,12 @@ class NetmonApp:
             with contextlib.suppress(asyncio.CancelledError):
                 await writer
             await self.close()
+            boxes = dict(self.outboxes) | ({"mqtt": self.mqtt} if self.mqtt is not None else {})
+            kept = {name: box.stats.pending for name, box in boxes.items() if box.stats.pending}
+            q = self.queue.stats
+            log.info("stopped: %d records written to the database since start; kept for the next start: "
+                     "%d records in the spool, %s", q.written_total, q.spooled + q.depth,
+                     ", ".join(f"{n} {name} items" for name, n in kept.items()) or "no undelivered items")
 
     async def close(self) -> None:
         await self.snmp.close()

@@ -173,6 +173,7 @@ def test_embedded_demo_serves_live_metrics_and_stops_cleanly(tmp_path: Path) -> 
     assert status.returncode == 0 and "kim-karangmangu-ap" in status.stdout and " up " in status.stdout
     logs = proc.stderr.read() if proc.stderr else ""
     assert '"level": "info"' in logs
+    assert "stopping: polls end" in logs and "stopped: " in logs and "kept for the next start: 0 records" in logs
     for secret in ("kim-demo", "kotayasa-ro", "kim-api-demo"):  # JSON logs, no community or password
         assert not re.search(rf"(?<![\w-]){re.escape(secret)}(?![\w-])", logs), secret
 
