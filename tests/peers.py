@@ -1,4 +1,5 @@
-"""Real protocol peers for the tests: net-snmp's snmpd, promtool, and UDP endpoints that misbehave.
+"""Real protocol peers for the tests: net-snmp's snmpd, promtool, PostgreSQL databases, and UDP endpoints that
+misbehave.
 
 `require()` skips with a loud reason when a peer is missing on a user's machine, and fails under CI=true.
 """
@@ -197,3 +198,38 @@ def command(sim: Any, line: str) -> None:
     """Send a control line (`stop ID`, `start ID`, `fault ID MODE`) to a `simulated_demo` simulator."""
     sim.stdin.write(line + "\n")
     sim.stdin.flush()
+
+
+PG_HOST = os.environ.get("NETMON_TEST_PG_HOST", "127.0.0.1")
+PG_PORT = int(os.environ.get("NETMON_TEST_PG_PORT", "5432"))
+PG_USER = os.environ.get("NETMON_TEST_PG_USER", "postgres")
+
+
+def pg_admin() -> Any:
+    """A connection to the PostgreSQL server's `postgres` database (autocommit), for creating and dropping."""
+    import psycopg
+
+    return psycopg.connect(host=PG_HOST, port=PG_PORT, user=PG_USER, dbname="postgres", autocommit=True,
+                           connect_timeout=3)
+
+
+@contextlib.contextmanager
+def postgres_database() -> Iterator[tuple[str, str]]:
+    """A fresh PostgreSQL database on the server at PG_HOST:PG_PORT (127.0.0.1:5432 by default, user postgres),
+    dropped afterwards. Yields (its name, its SQLAlchemy URL). No server: a loud skip, a failure under CI."""
+    import secrets
+
+    try:
+        admin = pg_admin()
+    except Exception as exc:
+        require(False, f"PostgreSQL not reachable at {PG_USER}@{PG_HOST}:{PG_PORT}: {exc}")
+        raise
+    dbname = f"netmon_test_{secrets.token_hex(6)}"
+    with admin:
+        admin.execute(f'CREATE DATABASE "{dbname}"')
+    try:
+        yield dbname, f"postgresql+psycopg://{PG_USER}@{PG_HOST}:{PG_PORT}/{dbname}"
+    finally:
+        with pg_admin() as admin:
+            admin.execute(f'ALTER DATABASE "{dbname}" ALLOW_CONNECTIONS true')
+            admin.execute(f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)')

@@ -5,23 +5,15 @@ skip, a failure under CI=true (peers.require)."""
 from __future__ import annotations
 
 import contextlib
-import os
-import secrets
 import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-import psycopg
 import pytest
-from peers import require
+from peers import pg_admin, postgres_database
 
 from netmon.storage import Store
-
-PG_HOST = os.environ.get("NETMON_TEST_PG_HOST", "127.0.0.1")
-PG_PORT = int(os.environ.get("NETMON_TEST_PG_PORT", "5432"))
-PG_USER = os.environ.get("NETMON_TEST_PG_USER", "postgres")
 
 
 @dataclass(frozen=True)
@@ -52,7 +44,7 @@ class Backend:
                 holder.execute("ROLLBACK")
                 holder.close()
             return
-        with _admin() as admin:
+        with pg_admin() as admin:
             admin.execute(f'ALTER DATABASE "{self.dbname}" ALLOW_CONNECTIONS false')
             admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s",
                           (self.dbname,))
@@ -62,28 +54,11 @@ class Backend:
                 admin.execute(f'ALTER DATABASE "{self.dbname}" ALLOW_CONNECTIONS true')
 
 
-def _admin() -> psycopg.Connection[Any]:
-    return psycopg.connect(host=PG_HOST, port=PG_PORT, user=PG_USER, dbname="postgres", autocommit=True,
-                           connect_timeout=3)
-
-
 @pytest.fixture(params=["sqlite", "postgresql"])
 def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Backend]:
     if request.param == "sqlite":
         path = tmp_path / "netmon.sqlite3"
         yield Backend("sqlite", f"sqlite:///{path}", path=path)
         return
-    try:
-        admin = _admin()
-    except Exception as exc:
-        require(False, f"PostgreSQL not reachable at {PG_USER}@{PG_HOST}:{PG_PORT}: {exc}")
-        raise
-    dbname = f"netmon_test_{secrets.token_hex(6)}"
-    with admin:
-        admin.execute(f'CREATE DATABASE "{dbname}"')
-    try:
-        yield Backend("postgresql", f"postgresql+psycopg://{PG_USER}@{PG_HOST}:{PG_PORT}/{dbname}", dbname=dbname)
-    finally:
-        with _admin() as admin:
-            admin.execute(f'ALTER DATABASE "{dbname}" ALLOW_CONNECTIONS true')
-            admin.execute(f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)')
+    with postgres_database() as (dbname, url):
+        yield Backend("postgresql", url, dbname=dbname)
