@@ -15,12 +15,15 @@ from pathlib import Path
 from typing import Any, cast
 
 from benchmarks.child import ChildProcess
-from netmon.simulate.fleet import DEMO_DIR
+from netmon.simulate.fleet import DEMO_DIR, SimDevice, V3User
+from netmon.simulate.snmp_agent import SnmpSimulator
 from netmon.simulate.store import RecordStore
 from netmon.simulate.v2c import NotHandled, V2cResponder
 
 DEMO_AP = DEMO_DIR / "kim-karangmangu-ap.snmprec"
 HOST = "127.0.0.1"
+# the SNMPv3 user of the v3 agent (authPriv, SHA-256 + AES-128: what the example config recommends)
+V3_USER = V3User("bench", "sha256", "bench-auth-key-0001", "aes128", "bench-priv-key-0001")
 IF_COLUMNS = re.compile(r"^(1\.3\.6\.1\.2\.1\.2\.2\.1\.\d+|1\.3\.6\.1\.2\.1\.31\.1\.1\.1\.\d+)\.(\d+)$")
 WLAP_COLUMNS = re.compile(r"^(1\.3\.6\.1\.4\.1\.14988\.1\.1\.1\.3\.1\.\d+)\.(\d+)$")
 NAME_COLUMNS = ("1.3.6.1.2.1.2.2.1.2", "1.3.6.1.2.1.31.1.1.1.1")  # ifDescr, ifName
@@ -85,7 +88,8 @@ class _Agent(asyncio.DatagramProtocol):
 
 def serve_agent(data: str, max_s: float, conn: Connection) -> None:
     """Agent process entry point: answer v2c reads from `data` on one port (any community), swallow
-    datagrams on a second one; report {"port", "blackhole"} then, on "stats"/"stop", its counters."""
+    datagrams on a second one, answer SNMPv3 (user V3_USER, pysnmp's agent: netmon's simulator) on a third;
+    report {"port", "blackhole", "v3_port"} then, on "stats"/"stop", its counters (v2c port only)."""
     asyncio.run(_serve_agent(Path(data), conn, max_s))
 
 
@@ -100,8 +104,11 @@ async def _serve_agent(data: Path, conn: Connection, max_s: float) -> None:
         sock = transport.get_extra_info("socket")
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)
         endpoints.append(transport)
+    v3 = SnmpSimulator()
+    v3_port = v3.add(SimDevice("bench-v3", data, community="bench-v3-no-v2c", v3_users=(V3_USER,)))
+    await v3.start()
     conn.send({"port": endpoints[0].get_extra_info("sockname")[1],
-               "blackhole": endpoints[1].get_extra_info("sockname")[1]})
+               "blackhole": endpoints[1].get_extra_info("sockname")[1], "v3_port": v3_port})
     command = asyncio.Event()
     loop.add_reader(conn.fileno(), command.set)
     deadline = time.monotonic() + max_s
@@ -121,6 +128,7 @@ async def _serve_agent(data: Path, conn: Connection, max_s: float) -> None:
     finally:
         for transport in endpoints:
             transport.close()
+        await v3.stop()
 
 
 class AgentProcess(ChildProcess):
@@ -131,6 +139,7 @@ class AgentProcess(ChildProcess):
         ports = self.wait_ready()
         self.port: int = ports["port"]
         self.blackhole: int = ports["blackhole"]
+        self.v3_port: int = ports["v3_port"]
 
     def stats(self) -> dict[str, float]:
         return dict(self.ask("stats"))

@@ -17,12 +17,19 @@ from typing import Any, ClassVar, cast
 from pyasn1.codec.ber import decoder, encoder
 from pysnmp.entity.engine import SnmpEngine
 from pysnmp.entity.rfc3413 import cmdgen
-from pysnmp.hlapi.v3arch.asyncio import CommunityData, UdpTransportTarget
+from pysnmp.hlapi.v3arch.asyncio import (
+    CommunityData,
+    UdpTransportTarget,
+    UsmUserData,
+    usmAesCfb128Protocol,
+    usmHMAC192SHA256AuthProtocol,
+)
 from pysnmp.hlapi.v3arch.asyncio.lcd import CommandGeneratorLcdConfigurator
 from pysnmp.proto.api import v2c
 
 from benchmarks.snmp_agent import HOST, AgentProcess
 from collectors.snmp.message import decode_response, encode_request
+from netmon.simulate.fleet import V3User
 
 NETSNMP_FLAGS = ["-OQXUte", "-On"]  # LibreNMS NetSnmpQuery: DEFAULT_FLAGS + numeric()
 
@@ -38,8 +45,18 @@ class V3Floor:
         self.targets: list[str] = []
 
     async def add(self, community_name: str, port: int) -> None:
+        await self.add_auth(CommunityData(community_name, mpModel=1), port)
+
+    async def add_v3(self, user: V3User, port: int) -> None:
+        """An SNMPv3 authPriv target (SHA-256, AES-128), as netmon's transport configures one."""
+        assert (user.auth_protocol, user.priv_protocol) == ("sha256", "aes128")
+        await self.add_auth(UsmUserData(user.name, authKey=user.auth_key, privKey=user.priv_key,
+                                        authProtocol=usmHMAC192SHA256AuthProtocol,
+                                        privProtocol=usmAesCfb128Protocol), port)
+
+    async def add_auth(self, auth: CommunityData | UsmUserData, port: int) -> None:
         target = await UdpTransportTarget.create((HOST, port), timeout=2.0, retries=1)
-        addr_name, _ = self.lcd.configure(self.engine, CommunityData(community_name, mpModel=1), target, b"")
+        addr_name, _ = self.lcd.configure(self.engine, auth, target, b"")
         self.targets.append(addr_name)
 
     async def request(self, target: str, kind: str, pairs: list[tuple[Any, Any]], repetitions: int) -> Any:

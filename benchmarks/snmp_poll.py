@@ -6,7 +6,8 @@ Parts (docs/performance.md explains the figures):
 
 - `poll`: `SnmpCollector.poll` on N "standard access points" after discovery, against the floor: the same
   request sequence (captured from netmon's transport) replayed with pysnmp alone, through the same v3arch
-  command generator (`floor`), and through pysnmp's v1arch message API over a plain socket (`raw`).
+  command generator (`floor`), and through pysnmp's v1arch message API over a plain socket (`raw`); the
+  same poll as SNMPv3 authPriv (SHA-256, AES-128) by netmon (`netmon-v3`) and by pysnmp alone (`floor-v3`).
   Then the same data read the way LibreNMS reads it: one `snmpget` process for the scalars and one
   `snmpbulkwalk` process per column, CPU taken from RUSAGE_CHILDREN.
 - `capacity`: the real `Scheduler` + `SnmpCollector` (+ `LatestResults`) on D devices at a fixed interval,
@@ -15,7 +16,8 @@ Parts (docs/performance.md explains the figures):
 
 The agent always runs in its own process: `netmon.simulate`'s fast v2c responder (`V2cResponder`, the path
 `SnmpSimulator` takes for v2c reads) over one `RecordStore`, answering any community so that every device
-can have a distinct target (community) on one port. It counts requests and reports its own CPU time.
+can have a distinct target (community) on one port. It counts requests and reports its own CPU time. For
+SNMPv3 the same process also runs `SnmpSimulator` (pysnmp's agent, USM) on a third port.
 All traffic stays on 127.0.0.1; every part stops by itself.
 """
 
@@ -47,7 +49,7 @@ from pysnmp.carrier.asyncio.dgram import udp
 from pysnmp.proto import rfc1902
 
 from benchmarks.report import machine, quantile, table
-from benchmarks.snmp_agent import HOST, AgentProcess, Window, build_standard_ap
+from benchmarks.snmp_agent import HOST, V3_USER, AgentProcess, Window, build_standard_ap
 from benchmarks.snmp_baselines import CodecFloor, NetSnmpReport, RawFloor, V3Floor, bench_netsnmp
 from collectors.snmp import transport as snmp_transport
 from collectors.snmp.collector import SnmpCollector
@@ -55,7 +57,18 @@ from collectors.snmp.profile import load_profiles
 from collectors.snmp.transport import SnmpEngineHandle
 from collectors.snmp.varbind import oid_tuple
 from netmon.latest import LatestResults
-from netmon.model import Device, Owner, PollResult, Role, Secret, Site, SnmpSettings, SnmpV2cAuth, Source
+from netmon.model import (
+    Device,
+    Owner,
+    PollResult,
+    Role,
+    Secret,
+    Site,
+    SnmpSettings,
+    SnmpV2cAuth,
+    SnmpV3Auth,
+    Source,
+)
 from netmon.scheduler import Scheduler
 from netmon.worker import ShardedSnmpPoller, WorkerSettings
 
@@ -71,6 +84,15 @@ def make_device(i: int, port: int, *, interval_s: float = 60.0, timeout_s: float
                             retries=retries)
     return Device(id=f"ap{i:05d}", site="bench", role=Role.AP, address=HOST, sources=(Source.SNMP,),
                   owner=Owner.KIM, interval_s=interval_s, snmp=settings)
+
+
+def make_v3_device(i: int, port: int) -> Device:
+    """An access point polled with SNMPv3 authPriv (SHA-256, AES-128) as V3_USER."""
+    user = V3_USER
+    assert user.auth_key is not None and user.priv_key is not None
+    auth = SnmpV3Auth(user.name, user.auth_protocol, Secret(user.auth_key), user.priv_protocol,
+                      Secret(user.priv_key))
+    return replace(make_device(i, port), id=f"ap3-{i:05d}", snmp=SnmpSettings(auth=auth, port=port))
 
 
 @dataclass(frozen=True)
@@ -157,19 +179,33 @@ async def bench_netmon(agent: AgentProcess, devices: int, rounds: int, repeats: 
     codec_plan = [(r.kind, [oid_tuple(o) for o in r.oids], r.repetitions) for r in sequence]
     old = SnmpCollector(load_profiles(), SnmpEngineHandle(fast_v2c=False))  # v2c through v3arch, as before
     await asyncio.gather(*(old.poll(d) for d in devs))
+    # SNMPv3 authPriv: netmon (through pysnmp's v3arch engine and USM) and the floor, against a v3 agent
+    v3_devs = [make_v3_device(i, agent.v3_port) for i in range(devices)]
+    v3 = SnmpCollector(load_profiles())
+    floor_v3 = V3Floor()
+    for _ in range(devices):
+        await floor_v3.add_v3(V3_USER, agent.v3_port)
 
-    async def rounds_of(c: SnmpCollector) -> int:
-        results = await asyncio.gather(*(c.poll(d) for d in devs))
+    async def rounds_of(c: SnmpCollector, fleet: list[Device]) -> int:
+        results = await asyncio.gather(*(c.poll(d) for d in fleet))
         bad = [r for r in results if not r.ok]
         if bad:
             raise RuntimeError(f"netmon poll failed: {bad[0].error}")
         return sum(len(r.samples) for r in results)
 
+    await rounds_of(v3, v3_devs)  # discovery
+
     async def netmon_round() -> int:
-        return await rounds_of(collector)
+        return await rounds_of(collector, devs)
 
     async def netmon_v3arch_round() -> int:
-        return await rounds_of(old)
+        return await rounds_of(old, devs)
+
+    async def netmon_v3_round() -> int:
+        return await rounds_of(v3, v3_devs)
+
+    async def floor_v3_round() -> int:
+        return sum(await asyncio.gather(*(floor_v3.poll(t, floor_plan) for t in floor_v3.targets)))
 
     async def floor_round() -> int:
         return sum(await asyncio.gather(*(floor.poll(t, floor_plan) for t in floor.targets)))
@@ -182,7 +218,8 @@ async def bench_netmon(agent: AgentProcess, devices: int, rounds: int, repeats: 
                                           for i in range(devices))))
 
     runs: dict[str, Callable[[], Any]] = {"netmon": netmon_round, "netmon-v3arch": netmon_v3arch_round,
-                                          "floor": floor_round, "raw": raw_round, "codec": codec_round}
+                                          "floor": floor_round, "raw": raw_round, "codec": codec_round,
+                                          "netmon-v3": netmon_v3_round, "floor-v3": floor_v3_round}
     paths = {name: PathResult(name) for name in runs}
     for run in runs.values():  # warm-up
         await run()
@@ -203,8 +240,10 @@ async def bench_netmon(agent: AgentProcess, devices: int, rounds: int, repeats: 
     raw_transport.close()
     codec_transport.close()
     floor.close()
+    floor_v3.close()
     await collector.close()
     await old.close()
+    await v3.close()
     return NetmonReport(devices, rounds, sequence, plan.get, plan.walk, len(probe.samples),
                         disc.cpu_s / devices * 1000, len(discovery_seq) // devices, paths)
 
@@ -478,11 +517,14 @@ def print_netmon(report: NetmonReport, netsnmp: list[NetSnmpReport]) -> None:
               "netmon-v3arch": "netmon SnmpCollector.poll, v2c via v3arch (before)",
               "floor": "floor: same PDUs, pysnmp v3arch cmdgen",
               "raw": "floor: same PDUs, pysnmp v1arch + socket",
-              "codec": "netmon's v2c codec alone + socket"}
+              "codec": "netmon's v2c codec alone + socket",
+              "netmon-v3": "netmon SnmpCollector.poll, SNMPv3 authPriv",
+              "floor-v3": "floor: same PDUs, SNMPv3 authPriv, pysnmp v3arch"}
     for name, p in report.paths.items():
+        other_agent = name.endswith("-v3")  # pysnmp's agent (USM) in the same process: requests not counted
         rows.append([labels[name], f"{p.cpu:.2f}", f"{statistics.median(p.wall_ms):.2f}",
                      f"{p.cpu / floor:.2f}", f"{p.cpu / base:.2f}", f"{max(p.agent_util):.0%}",
-                     f"{p.requests}/{p.unanswered}"])
+                     "v3 agent" if other_agent else f"{p.requests}/{p.unanswered}"])
     for n in netsnmp:
         rows.append([f"{n.variant} ({n.processes_per_poll} processes)", f"{n.children_cpu_ms:.2f}",
                      f"{n.wall_ms:.2f}", f"{n.children_cpu_ms / floor:.2f}", f"{n.children_cpu_ms / base:.2f}",
@@ -495,6 +537,9 @@ def print_netmon(report: NetmonReport, netsnmp: list[NetSnmpReport]) -> None:
           f"over v1arch: {(net - report.paths['raw'].cpu) / report.paths['raw'].cpu:+.1%}   "
           f"over its own codec: {(net - report.paths['codec'].cpu) / report.paths['codec'].cpu:+.1%}   "
           f"netmon / net-snmp: {net / base:.2f}")
+    v3, v3_floor = report.paths["netmon-v3"].cpu, report.paths["floor-v3"].cpu
+    print(f"SNMPv3 authPriv (SHA-256, AES-128): netmon {v3:.2f} ms, its floor {v3_floor:.2f} ms: "
+          f"{(v3 - v3_floor) / v3_floor:+.1%}; {v3 / net:.1f}x a v2c poll")
     if netsnmp:
         print(f"net-snmp walk command: {netsnmp[0].command}")
 

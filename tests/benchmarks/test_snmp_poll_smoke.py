@@ -33,11 +33,12 @@ def test_standard_ap_recording_has_ten_interfaces(tmp_path: Path) -> None:
 
 def test_poll_part_reports_cpu_per_poll_for_netmon_and_every_floor(agent: snmp_agent.AgentProcess) -> None:
     report = asyncio.run(bench.bench_netmon(agent, devices=2, rounds=2, repeats=1))
-    assert set(report.paths) == {"netmon", "netmon-v3arch", "floor", "raw", "codec"}
+    assert set(report.paths) == {"netmon", "netmon-v3arch", "floor", "raw", "codec", "netmon-v3", "floor-v3"}
     assert report.sequence and report.samples > 0 and report.poll_walk
-    for path in report.paths.values():
+    for name, path in report.paths.items():
         assert path.cpu > 0
-        assert path.requests > 0 and path.unanswered == 0
+        if not name.endswith("-v3"):  # the v3 paths talk to the pysnmp agent, which keeps no counters
+            assert path.requests > 0 and path.unanswered == 0
     bench.print_netmon(report, [])
 
 
