@@ -26,7 +26,10 @@ class ChildProcess:
         if not self._conn.poll(timeout_s):
             self._proc.kill()
             raise RuntimeError(f"{self.name} did not start")
-        return self._conn.recv()
+        try:
+            return self._conn.recv()
+        except EOFError:
+            raise RuntimeError(f"{self.name} exited before it was ready (exit code {self._proc.exitcode})") from None
 
     def ask(self, message: Any, timeout_s: float | None = None) -> Any:
         """Send a request and return the reply; with `timeout_s`, raise when none comes in time."""

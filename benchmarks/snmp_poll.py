@@ -56,7 +56,8 @@ from collectors.snmp.collector import SnmpCollector
 from collectors.snmp.profile import load_profiles
 from collectors.snmp.transport import SnmpEngineHandle
 from collectors.snmp.varbind import oid_tuple
-from netmon.latest import LatestResults
+from netmon.exporter import render
+from netmon.latest import LatestResults, Snapshot
 from netmon.model import (
     Device,
     Owner,
@@ -267,10 +268,28 @@ class CapacityConfig:
     fast_v2c: bool = True  # False: v2c through pysnmp's v3arch engine (as before the fast path)
     via: str = "poller"  # poller: netmon.worker.ShardedSnmpPoller; prototype: capacity_worker below
     warmup_s: float = 0.0  # poller: seconds run before the measured cycles (at least until all reported)
+    scrape_every_s: float = 0.0  # >0: render /metrics from the LatestResults this often, as the exporter does
 
     @property
     def duration_s(self) -> float:
         return self.cycles * self.interval_s + self.jitter_s + 1.0
+
+
+async def scrape_loop(latest: LatestResults, every_s: float, into: list[dict[str, float]]) -> None:
+    """What a Prometheus scraping the daemon costs it: every `every_s`, a snapshot on the loop and the text
+    rendered in a thread (`ExporterServer` does exactly this). Appends {wall_s, cpu_s, bytes} per scrape."""
+    while True:
+        await asyncio.sleep(every_s)
+        wall0, cpu0 = time.perf_counter(), time.thread_time()
+        size, render_cpu = await asyncio.to_thread(_timed_render, latest.snapshot())
+        into.append({"wall_s": time.perf_counter() - wall0, "cpu_s": time.thread_time() - cpu0 + render_cpu,
+                     "bytes": size})
+
+
+def _timed_render(snapshot: Snapshot) -> tuple[int, float]:
+    """Render in this (worker) thread: the text's size and the thread's CPU."""
+    t0 = time.thread_time()
+    return len(render(snapshot)), time.thread_time() - t0
 
 
 def capacity_devices(cfg: CapacityConfig, port: int, blackhole: int, shard: int) -> list[Device]:
@@ -334,9 +353,13 @@ async def _capacity_worker(cfg: CapacityConfig, port: int, blackhole: int, shard
     cpu0, wall0 = time.process_time(), time.perf_counter()
     sampler = asyncio.create_task(sample())
     run = asyncio.create_task(scheduler.run())
+    scrapes: list[dict[str, float]] = []
+    scraper = asyncio.create_task(scrape_loop(latest, cfg.scrape_every_s, scrapes)) if cfg.scrape_every_s else None
     await asyncio.sleep(cfg.duration_s)
     run.cancel()
     sampler.cancel()
+    if scraper is not None:
+        scraper.cancel()
     with contextlib.suppress(asyncio.CancelledError):
         await run
     cpu, wall = time.process_time() - cpu0, time.perf_counter() - wall0
@@ -351,7 +374,7 @@ async def _capacity_worker(cfg: CapacityConfig, port: int, blackhole: int, shard
             "durations": durations, "cpu_s": cpu, "wall_s": wall, "peak_in_flight": peak_in_flight,
             "rss_setup_kb": rss_setup, "setup_cpu_s": setup_cpu, "discovery_cpu_s": discovery_cpu,
             "discovery_wall_s": discovery_wall, "socket_drops": poller_drops,
-            "rss_peak_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}
+            "rss_peak_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, "scrapes": scrapes}
 
 
 @dataclass
@@ -471,10 +494,15 @@ async def _bench_capacity_poller(agent: AgentProcess, cfg: CapacityConfig) -> Ca
         measuring = True
         parent0, wall0 = time.process_time(), time.perf_counter()
         peak_in_flight = 0
+        scrapes: list[dict[str, float]] = []
+        scraper = (asyncio.create_task(scrape_loop(latest, cfg.scrape_every_s, scrapes)) if cfg.scrape_every_s
+                   else None)
         while time.perf_counter() - wall0 < cfg.duration_s:
             await asyncio.sleep(0.5)
             peak_in_flight = max(peak_in_flight, stats.in_flight)
         measuring = False
+        if scraper is not None:
+            scraper.cancel()
         wall = time.perf_counter() - wall0
         parent_cpu = time.process_time() - parent0
         end = poller.worker_info()
@@ -495,7 +523,7 @@ async def _bench_capacity_poller(agent: AgentProcess, cfg: CapacityConfig) -> Ca
             "peak_in_flight": peak_in_flight if first else 0, "rss_setup_kb": s0["rss_kb"],
             "setup_cpu_s": s0["cpu_s"], "discovery_cpu_s": w0["cpu_s"] - s0["cpu_s"],
             "discovery_wall_s": warm_wall, "socket_drops": -1, "rss_peak_kb": w1["rss_kb"],
-            "restarts": w1["restarts"], "parent_cpu_s": parent_cpu})
+            "restarts": w1["restarts"], "parent_cpu_s": parent_cpu, "scrapes": scrapes if first else []})
     return CapacityReport(cfg, workers, window.agent_cpu_s, window.wall_s, window.received, window.answered,
                           window.blackholed, udp_rcvbuf_errors() - drops0, agent_drops)
 
@@ -591,6 +619,15 @@ def print_capacity(report: CapacityReport) -> None:
          f"{report.udp_rcvbuf_errors} / {report.agent_socket_drops} / "
          + ", ".join(str(w["socket_drops"]) if w["socket_drops"] >= 0 else "n/a" for w in report.workers)],
     ]
+    scrapes = [x for w in report.workers for x in w.get("scrapes", [])]
+    if cfg.scrape_every_s:
+        where = "the parent (the workers poll)" if cfg.via == "poller" else "the polling process"
+        rows.append([f"/metrics every {cfg.scrape_every_s:g} s, in {where}: scrapes, size",
+                     f"{len(scrapes)}, {max((x['bytes'] for x in scrapes), default=0) / 1e6:.1f} MB"])
+        rows.append(["  scrape wall p50 / max; CPU p50 (included above)",
+                     f"{quantile([x['wall_s'] for x in scrapes], 0.5):.2f} / "
+                     f"{max((x['wall_s'] for x in scrapes), default=float('nan')):.2f} s; "
+                     f"{quantile([x['cpu_s'] for x in scrapes], 0.5):.2f} s"])
     print(table(f"\nCapacity: {cfg.workers} worker process(es)", ["figure", "value"], rows))
 
 
@@ -621,6 +658,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                         help="capacity (poller): seconds to run after every device reported once (the workers' "
                              "priming), before measuring (default: 1 interval)")
     parser.add_argument("--workers", default=None, help="comma-separated worker counts to run (default 1,2)")
+    parser.add_argument("--scrape-every", type=float, default=0.0,
+                        help="capacity: render /metrics every S seconds during the measured cycles, as a "
+                             "Prometheus scraping the daemon would make it (default: no scrapes)")
     args = parser.parse_args(argv)
     quick = args.quick
     devices = args.devices or (4 if quick else 50)
@@ -648,7 +688,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                                          timeout_s=min(2.0, interval / 8), jitter_s=min(5.0, interval / 4),
                                          start=args.start, rcvbuf_bytes=args.rcvbuf, fast_v2c=not args.v3arch,
                                          via=args.via,
-                                         warmup_s=interval if args.warmup is None else args.warmup)
+                                         warmup_s=interval if args.warmup is None else args.warmup,
+                                         scrape_every_s=args.scrape_every)
                     bench = bench_capacity_poller if cfg.via == "poller" else bench_capacity
                     print_capacity(bench(agent, cfg))
     return 0

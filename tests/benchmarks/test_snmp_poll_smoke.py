@@ -55,9 +55,11 @@ def test_netsnmp_part_runs_one_process_per_request_and_reads_the_data(agent: snm
 
 def test_capacity_part_polls_answering_and_silent_devices_and_stops(agent: snmp_agent.AgentProcess) -> None:
     cfg = bench.CapacityConfig(devices=10, silent_fraction=0.2, interval_s=2.0, cycles=1, workers=1,
-                               timeout_s=0.2, jitter_s=0.2)
+                               timeout_s=0.2, jitter_s=0.2, scrape_every_s=1.0)
     report = bench.bench_capacity(agent, cfg)
     outcomes = report.workers[0]["outcomes"]
     assert outcomes.get("ok", 0) > 0 and outcomes.get("timeout", 0) > 0
     assert report.merged("lags") and report.blackholed > 0 and report.received > 0
+    scrapes = report.workers[0]["scrapes"]  # /metrics rendered from the run's LatestResults
+    assert scrapes and all(x["bytes"] > 0 and x["wall_s"] > 0 for x in scrapes)
     bench.print_capacity(report)
