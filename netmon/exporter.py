@@ -2,12 +2,14 @@
 
 Families are built fresh on each scrape from a `Snapshot` (a custom Collector on a private registry), so a
 device whose last poll failed shows `netmon_device_up 0` and none of its value series. `/healthz` says
-whether the scheduler is alive. `render()` is also what `netmon poll --format prometheus` prints.
+whether the scheduler is alive. `render()` is also what `netmon poll --format prometheus` prints. /metrics is
+gzip-compressed when the scraper accepts it (Prometheus does).
 """
 
 from __future__ import annotations
 
 import asyncio
+import gzip
 import logging
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -146,6 +148,34 @@ def render(snapshot: Snapshot) -> bytes:
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
 
+def accepts_gzip(request_head: bytes) -> bool:
+    """Whether the request's Accept-Encoding allows gzip (Prometheus always sends `gzip`)."""
+    for line in request_head.split(b"\r\n")[1:]:
+        name, _, value = line.partition(b":")
+        if name.strip().lower() != b"accept-encoding":
+            continue
+        for coding in value.split(b","):
+            token, *params = [part.strip() for part in coding.split(b";")]
+            if token.lower() not in (b"gzip", b"*"):
+                continue
+            quality = 1.0
+            for param in params:
+                key, _, number = param.partition(b"=")
+                if key.strip().lower() == b"q":
+                    try:
+                        quality = float(number)
+                    except ValueError:
+                        quality = 0.0
+            return quality > 0
+    return False
+
+
+def _render_gzip(snapshot: Snapshot) -> bytes:
+    """render(), gzip-compressed at level 1: the text of 10,000 devices (~33 MB) shrinks ~10x for a
+    Prometheus on another host, for a few percent of the rendering's CPU (zlib runs without the GIL)."""
+    return gzip.compress(render(snapshot), compresslevel=1, mtime=0)
+
+
 class ExporterServer:
     """A small asyncio HTTP server for /metrics and /healthz (no thread touches the live state)."""
 
@@ -180,8 +210,11 @@ class ExporterServer:
                 status, body, ctype = b"405 Method Not Allowed", b"only GET\n", b"text/plain"
             elif path == b"/metrics":
                 snap = self._snapshot()
-                body = await asyncio.to_thread(render, snap)
+                gzipped = accepts_gzip(request)
+                body = await asyncio.to_thread(_render_gzip if gzipped else render, snap)
                 status, ctype = b"200 OK", CONTENT_TYPE.encode()
+                if gzipped:
+                    ctype += b"\r\nContent-Encoding: gzip"
             elif path == b"/healthz":
                 ok = self._healthy()
                 status = b"200 OK" if ok else b"503 Service Unavailable"

@@ -4,6 +4,7 @@ device shows up 0 and no stale values; the HTTP server serves exactly what rende
 from __future__ import annotations
 
 import asyncio
+import gzip
 import os
 from pathlib import Path
 
@@ -99,24 +100,50 @@ async def test_http_server_serves_metrics_and_health() -> None:
     server = ExporterServer(latest.snapshot, lambda: healthy["ok"], "127.0.0.1", 0)
     await server.start()
     try:
-        status, body = await http_get(server.port, "/metrics")
-        assert status == 200 and body == render(latest.snapshot())
-        assert (await http_get(server.port, "/healthz"))[0] == 200
+        head, body = await http_get(server.port, "/metrics")
+        assert status_of(head) == 200 and body == render(latest.snapshot())
+        assert b"Content-Encoding" not in head  # not asked for
+        assert status_of((await http_get(server.port, "/healthz"))[0]) == 200
         healthy["ok"] = False
-        assert (await http_get(server.port, "/healthz"))[0] == 503
-        assert (await http_get(server.port, "/nothing"))[0] == 404
+        assert status_of((await http_get(server.port, "/healthz"))[0]) == 503
+        assert status_of((await http_get(server.port, "/nothing"))[0]) == 404
     finally:
         await server.stop()
 
 
-async def http_get(port: int, path: str) -> tuple[int, bytes]:
+async def test_metrics_are_gzipped_when_the_scraper_accepts_it() -> None:
+    latest = build()
+    server = ExporterServer(latest.snapshot, lambda: True, "127.0.0.1", 0)
+    await server.start()
+    try:
+        plain = render(latest.snapshot())
+        # what Prometheus sends
+        head, body = await http_get(server.port, "/metrics", accept_encoding="gzip")
+        assert b"Content-Encoding: gzip" in head and gzip.decompress(body) == plain
+        assert len(body) < len(plain)
+        head, body = await http_get(server.port, "/metrics", accept_encoding="deflate, gzip;q=0.5")
+        assert b"Content-Encoding: gzip" in head and gzip.decompress(body) == plain
+        for refused in ("identity", "gzip;q=0", "deflate"):
+            head, body = await http_get(server.port, "/metrics", accept_encoding=refused)
+            assert b"Content-Encoding" not in head and body == plain, refused
+    finally:
+        await server.stop()
+
+
+async def http_get(port: int, path: str, *, accept_encoding: str | None = None) -> tuple[bytes, bytes]:
+    """(status line and headers, body) of one request."""
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
-    writer.write(f"GET {path} HTTP/1.1\r\nHost: localhost\r\n\r\n".encode())
+    extra = f"Accept-Encoding: {accept_encoding}\r\n" if accept_encoding is not None else ""
+    writer.write(f"GET {path} HTTP/1.1\r\nHost: localhost\r\n{extra}\r\n".encode())
     await writer.drain()
     raw = await reader.read()
     writer.close()
     head, _, body = raw.partition(b"\r\n\r\n")
-    return int(head.split()[1]), body
+    return head, body
+
+
+def status_of(head: bytes) -> int:
+    return int(head.split()[1])
 
 
 def test_a_metric_reported_by_two_sources_is_exported_once_and_falls_back() -> None:
