@@ -41,9 +41,13 @@ def availability_verdicts(devices: Mapping[str, Device], sites: Mapping[str, Sit
     verdicts: dict[Key, Verdict] = {}
     site_starts: dict[str, float] = {}
     site_members: dict[str, list[str]] = {}
+    site_ended: dict[str, float] = {}  # the latest recovery among each site's devices
     for device_id, device in devices.items():
         key, scope = (DEVICE_DOWN, device_id), (("device", device_id),)
         outage = open_outages.get(device_id)
+        ended = _ended(device_id, states, closed)
+        if ended is not None:
+            site_ended[device.site] = max(ended, site_ended.get(device.site, ended))
         if outage is not None and outage.cause is Cause.SITE:
             site_starts[device.site] = min(outage.started_at, site_starts.get(device.site, outage.started_at))
             site_members.setdefault(device.site, []).append(device_id)
@@ -52,7 +56,7 @@ def availability_verdicts(devices: Mapping[str, Device], sites: Mapping[str, Sit
         elif outage is not None and outage.cause in (Cause.SITE, Cause.PARENT) and firing(key):
             verdicts[key] = Verdict(None, labels=scope)  # failed first, still dead: keep it open
         else:
-            verdicts[key] = Verdict(False, ended_at=_ended(device_id, states, closed), labels=scope)
+            verdicts[key] = Verdict(False, ended_at=ended, labels=scope)
     for site_id in sites:
         key = (SITE_DOWN, site_id)
         if site_id in site_starts:
@@ -60,9 +64,7 @@ def availability_verdicts(devices: Mapping[str, Device], sites: Mapping[str, Sit
             verdicts[key] = Verdict(True, float(len(site_members[site_id])), started_at=site_starts[site_id],
                                     labels=(("site", site_id), ("members", members)))
         else:
-            ended = [e for d in devices.values() if d.site == site_id
-                     if (e := _ended(d.id, states, closed)) is not None]
-            verdicts[key] = Verdict(False, ended_at=max(ended, default=None), labels=(("site", site_id),))
+            verdicts[key] = Verdict(False, ended_at=site_ended.get(site_id), labels=(("site", site_id),))
     return verdicts, site_starts
 
 
