@@ -74,6 +74,7 @@ class AlertEngine:
                                   escalate_min_severity=config.escalation.min_severity)
         self._tickets = TicketBook(devices, sites, prefix=config.ticket_prefix, language=config.language)
         self._tracks: dict[Key, Hysteresis] = {}
+        self._firing_keys: set[Key] = set()  # keys whose track fires (kept with the tracks: no scan of all tracks)
         self._standing: dict[Key, Verdict] = {}  # availability verdicts of the latest observe_state
         self._raw: dict[Key, bool] = {}  # last availability verdict, for flapping
         self._scope: dict[str, Labels] = {}  # subject -> its scope labels (device / site), for flapping
@@ -90,8 +91,12 @@ class AlertEngine:
     # --- inputs ---
 
     def observe_result(self, result: PollResult, at: float | None = None) -> AlertOutput:
+        """The verdicts of one poll result. Only they (and the firing alerts) are evaluated: the time edges of
+        everything else wait for `tick` or `observe_state`, so a result costs O(its verdicts), not O(fleet)."""
         at = result.started_at if at is None else at
-        return self._evaluate(self._signals.observe(result), at)
+        verdicts = self._signals.observe(result)
+        return self._evaluate({**self._signals.timed_for(result.device, self._states, at), **verdicts}, at,
+                              everything=False)
 
     def observe_state(self, states: Mapping[str, DeviceState], outages: Sequence[Outage], at: float) -> AlertOutput:
         """The current states and outages (open ones; recently closed ones date recoveries precisely)."""
@@ -102,14 +107,17 @@ class AlertEngine:
         return self._evaluate({}, at)
 
     def observe_reboot(self, reboot: Reboot) -> AlertOutput:
-        return self._evaluate(self._signals.reboot(reboot), reboot.detected_at)
+        verdicts = self._signals.reboot(reboot)
+        at = reboot.detected_at
+        return self._evaluate({**self._signals.timed_for(reboot.device, self._states, at), **verdicts}, at,
+                              everything=False)
 
     def observe_unknown_device(self, site: str, fingerprint: str, at: float) -> AlertOutput:
         """A client-side fingerprint (keyed hash, see netmon.privacy) of a device the inventory does not
         hold, seen at `site`. Collectors will feed this from neighbour / lease discovery."""
         if site not in self._sites:
             return AlertOutput()
-        return self._evaluate(self._signals.unknown(site, fingerprint, at), at)
+        return self._evaluate(self._signals.unknown(site, fingerprint, at), at, everything=False)
 
     def tick(self, at: float) -> AlertOutput:
         return self._evaluate({}, at)
@@ -131,6 +139,7 @@ class AlertEngine:
             key = (incident.rule, incident.subject)
             self._tracks[key] = Hysteresis(self._tolerance(incident.rule), firing=True,
                                            started_at=incident.opened_at)
+            self._firing_keys.add(key)
             if incident.rule == AREA_OUTAGE:
                 self._areas.restore(incident.subject, incident.members)
             elif incident.rule == FLAPPING:
@@ -151,24 +160,34 @@ class AlertEngine:
 
     # --- the pipeline ---
 
-    def _evaluate(self, verdicts: Mapping[Key, Verdict], at: float) -> AlertOutput:
+    def _evaluate(self, verdicts: Mapping[Key, Verdict], at: float, *, everything: bool = True) -> AlertOutput:
+        """Step the alerts of `verdicts` and of everything firing; with `everything`, also the standing
+        availability verdicts, the time-based ones and flapping (the time edges of the whole fleet)."""
         self._silences = [s for s in self._silences if s.until > at]
-        merged: dict[Key, Verdict] = {**self._standing, **self._signals.timed(self._states, at), **verdicts}
+        if everything:
+            merged: dict[Key, Verdict] = {**self._standing, **self._signals.timed(self._states, at), **verdicts}
+        else:
+            merged = dict(verdicts)
         self._record_flips(merged, at)
-        for subject in self._flaps.subjects():
-            flap = self._flaps.verdict(subject, at)
-            if flap is not None:
-                merged[(FLAPPING, subject)] = replace(flap, labels=self._scope.get(subject, ()))
+        if everything:
+            for subject in self._flaps.subjects():
+                flap = self._flaps.verdict(subject, at)
+                if flap is not None:
+                    merged[(FLAPPING, subject)] = replace(flap, labels=self._scope.get(subject, ()))
         order = {FLAPPING: 0, AREA_OUTAGE: 1}
         out = AlertOutput()
         self._last.update(merged)
-        keys = set(merged) | {key for key, track in self._tracks.items() if track.firing}
+        keys = set(merged) | self._firing_keys
         for key in sorted(keys, key=lambda k: (order.get(k[0], 2), k)):
             verdict = self._last.get(key, Verdict(None))
             if self._frozen(key, verdict, at):
                 continue
             track = self._tracks.setdefault(key, Hysteresis(self._tolerance(key[0])))
             edge = track.step(verdict, at) if key in merged else None
+            if track.firing:
+                self._firing_keys.add(key)
+            else:
+                self._firing_keys.discard(key)
             if edge == "resolved":
                 event = self._event(key, verdict, "resolved", track.ended_at or at)
                 out.events.append(event)
@@ -183,7 +202,9 @@ class AlertEngine:
         out.changes.extend(self._book.tick(at))
         for change in out.changes:
             if change.kind == "folded":
-                self._tracks.get((change.incident.rule, change.incident.subject), Hysteresis(Tolerance())).reset()
+                folded = (change.incident.rule, change.incident.subject)
+                self._tracks.get(folded, Hysteresis(Tolerance())).reset()
+                self._firing_keys.discard(folded)
             out.actions.extend(self._tickets.apply(change))
         return out
 
@@ -202,6 +223,7 @@ class AlertEngine:
             return True
         if rule == SITE_DOWN and subject in self._areas.absorbed():
             self._tracks.get(key, Hysteresis(Tolerance())).reset()
+            self._firing_keys.discard(key)
             return True
         device = self._devices.get(dict(verdict.labels).get("device", ""))
         if device is None or rule == DEVICE_DOWN:

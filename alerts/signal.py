@@ -102,6 +102,15 @@ class SignalBook:
         return {(UNKNOWN_DEVICE, f"{site}/{fingerprint}"): Verdict(True, summary=fingerprint[:12],
                                                                    labels=(("site", site),))}
 
+    def timed_for(self, device_id: str, states: Mapping[str, DeviceState], at: float) -> dict[Key, Verdict]:
+        """The time-based verdicts of one device (its reboot window, its idle radio), after news from it."""
+        verdicts: dict[Key, Verdict] = {}
+        if device_id in self._reboots:
+            verdicts[(REBOOT_LOOP, device_id)] = self._reboot_verdict(device_id, at)
+        if device_id in self._wifi_seen:
+            verdicts[(IDLE_AP, device_id)] = self._idle_verdict(device_id, states.get(device_id), at)
+        return verdicts
+
     def timed(self, states: Mapping[str, DeviceState], at: float) -> dict[Key, Verdict]:
         """Verdicts that change with time alone: reboot windows, idle APs, forgotten unknown devices."""
         verdicts: dict[Key, Verdict] = {}

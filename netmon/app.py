@@ -66,6 +66,7 @@ from netmon.worker import ShardedSnmpPoller, WorkerSettings
 log = logging.getLogger(__name__)
 
 HOUSEKEEPING_S = 5.0  # state machine time edge, outage reclassification
+OUTAGES_EVERY_S = 1.0  # at most one re-derivation of outages and availability alerts per second
 HEARTBEAT_S = 30.0  # bounds the `unknown` span after a crash
 UNIQUES_EVERY_S = 300.0
 PRUNE_EVERY_S = 24 * 3600.0
@@ -101,6 +102,9 @@ class NetmonApp:
         self.alert_config = alert_config(config.alerts)
         self.alerts = AlertEngine(config.devices, config.sites, self.alert_config, windows=config.maintenance)
         self.outboxes: dict[str, Outbox] = {}  # notifications and ticket sinks, attached by serve()
+        self._outages_at = 0.0  # time of the latest state change not yet re-derived into outages
+        self._outages_last = float("-inf")  # loop time of the last re-derivation
+        self._outages_pending = False
         self.mqtt: MqttEvents | None = None
 
     def _sharded_snmp(self) -> ShardedSnmpPoller:
@@ -145,7 +149,6 @@ class NetmonApp:
         if not events:
             return  # the common case: no need to build the states of every device
         changed = False
-        states = self.availability.states()
         for event in events:
             self._store(event)
             if isinstance(event, Reboot):
@@ -156,13 +159,41 @@ class NetmonApp:
                          extra={"device": event.device})
                 continue
             changed = True
-            self._store(states[event.device])
-            self._publish_state(event.device, states)
+            state = self.availability.state(event.device)
+            self._store(state)
+            self._publish_state(event.device, state)
             if event.old is not Status.UNKNOWN or event.new is not Status.UP:
                 log.info("device %s: %s -> %s (%s)", event.device, event.old.value, event.new.value, event.reason,
                          extra={"device": event.device, "state": event.new.value})
         if changed:
-            self._update_outages(at)
+            self._outages_changed(at)
+
+    def _outages_changed(self, at: float) -> None:
+        """Re-derive outages and availability alerts after state changes: at once, but at most once per
+        OUTAGES_EVERY_S while changes keep coming (each pass looks at every device, and a fleet coming up
+        at start changes thousands of states within a minute); the last pass of a burst comes
+        OUTAGES_EVERY_S after the one before. Without a running event loop (tests, `netmon poll`): at once."""
+        self._outages_at = max(at, self._outages_at)
+        if self._outages_pending:
+            return
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            self._update_outages(self._outages_at)
+            return
+        wait = self._outages_last + OUTAGES_EVERY_S - loop.time()
+        if wait <= 0:
+            self._outages_last = loop.time()
+            self._update_outages(self._outages_at)
+            return
+        self._outages_pending = True
+        loop.call_later(wait, self._flush_outages)
+
+    def _flush_outages(self) -> None:
+        if self._outages_pending:
+            self._outages_pending = False
+            self._outages_last = asyncio.get_running_loop().time()
+            self._update_outages(self._outages_at)
 
     def _update_outages(self, at: float) -> None:
         closed = []
@@ -182,10 +213,10 @@ class NetmonApp:
         outages = self.outages.open_outages() + closed
         self._alert(self.alerts.observe_state(states, outages, at))
 
-    def _publish_state(self, device_id: str, states: dict[str, DeviceState]) -> None:
+    def _publish_state(self, device_id: str, state: DeviceState) -> None:
         device = self.config.devices.get(device_id)
         if self.mqtt is not None and device is not None and device.site in self.config.sites:
-            self.mqtt.device_state(device, self.config.sites[device.site], states[device_id])
+            self.mqtt.device_state(device, self.config.sites[device.site], state)
 
     def _alert(self, output: AlertOutput) -> None:
         """Incident changes and ticket actions: store them, publish them, tell people and the helpdesk."""
@@ -465,6 +496,7 @@ class NetmonApp:
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
             await self.exporter.stop()
+            self._flush_outages()  # state changes of the last second, before storage is drained
             now = time.time()
             for rollup in self.rollups.flush(now, final=True):
                 self._store(rollup)

@@ -170,6 +170,10 @@ class AvailabilityTracker:
 
     # --- output ---
 
+    def state(self, device_id: str) -> DeviceState:
+        """One device's state (KeyError for a device not configured)."""
+        return self._state(self._tracks[device_id])
+
     def states(self) -> dict[str, DeviceState]:
         """A state for every configured device; never-polled ones are UNKNOWN, source-less ones DISABLED."""
         return {device_id: self._state(track) for device_id, track in self._tracks.items()}

@@ -115,6 +115,8 @@ class Day:
     def minute(self) -> None:
         assert self.avail is not None and self.outages is not None
         at = self.now
+        # the daemon's periodic tick: time edges at `at` of what was known before this minute's polls
+        self.collect(self.engine.tick(at))
         for device_id in self.devices:
             error = DeviceUnreachable("no reply") if device_id in self.dead else None
             identity = self.identity(device_id, at)
