@@ -35,6 +35,7 @@ CATALOGUE: dict[str, MetricDoc] = {
     "netmon_device_info": MetricDoc("Identity of a monitored device (always 1).", "gauge"),
     "netmon_device_uptime_seconds": MetricDoc("Time since the device's agent last started.", "gauge"),
     "netmon_wifi_clients": MetricDoc("Wifi clients associated, per radio interface and SSID.", "gauge"),
+    "netmon_wifi_frequency_hertz": MetricDoc("Centre frequency of the radio's channel.", "gauge"),
     "netmon_wifi_registrations": MetricDoc("Rows in the device's wireless registration table.", "gauge"),
     "netmon_hotspot_active_users": MetricDoc("Hotspot users logged in now (a count, never names).", "gauge"),
     "netmon_hotspot_hosts": MetricDoc("Devices in the hotspot host table (logged in or not), a count.", "gauge"),

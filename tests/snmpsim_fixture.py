@@ -1,4 +1,5 @@
-"""snmpsim serving the shared corpus recordings (../shared/corpus/snmprec) over real UDP on loopback.
+"""snmpsim serving the shared corpus recordings (../shared/corpus/snmprec) and the project's own fixture
+recordings (tests/fixtures/snmprec, see its README) over real UDP on loopback.
 
 snmpsim 1.2 lives in its own venv made from Debian's /usr/bin/python3 under /tmp (kept across runs, keyed
 by a version stamp), so it never mixes with the project's dependencies. As root, snmpsim insists on
@@ -26,6 +27,8 @@ from peers import free_udp_port, require
 
 CORPUS = Path(os.environ.get("NETMON_CORPUS", Path(__file__).resolve().parents[2] / "shared" / "corpus"))
 SNMPREC_DIR = CORPUS / "snmprec"
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+SNMPREC_DIRS = (SNMPREC_DIR, FIXTURES / "snmprec")  # file stems are unique across both
 REQUIREMENTS = ("snmpsim>=1.2,<1.3", "pysmi>=1.5")
 VENV = Path(os.environ.get("NETMON_SNMPSIM_VENV", "/tmp/netmon-snmpsim-venv"))
 STAMP = "netmon-snmpsim-1 " + " ".join(REQUIREMENTS)
@@ -60,7 +63,7 @@ def _ensure_venv() -> Path:
 def _prepare_data() -> tuple[Path, Path, tuple[str, ...]]:
     """Sorted copies of the recordings in a directory keyed by their content (reused across runs, so
     snmpsim's index cache stays valid), plus a cache directory writable by nobody."""
-    files = sorted(SNMPREC_DIR.glob("*.snmprec"))
+    files = sorted((f for d in SNMPREC_DIRS for f in d.glob("*.snmprec")), key=lambda f: f.name)
     digest = hashlib.sha256(b"".join(f.name.encode() + f.read_bytes() for f in files)).hexdigest()[:16]
     base = Path(f"/tmp/netmon-snmpsim-data-{digest}")
     data, cache = base / "data", base / "cache"

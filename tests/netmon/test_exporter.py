@@ -37,6 +37,7 @@ ROUTER_SAMPLES = (
     Sample("netmon_interface_transmit_bytes_total", 987654, (("interface", "ether1"),), SampleKind.COUNTER),
     Sample("netmon_interface_up", 1, (("interface", "ether1"),)),
     Sample("netmon_wifi_clients", 7, (("interface", "wlan1"), ("ssid", "KIM-Gratis"), ("band", "2.4GHz"))),
+    Sample("netmon_wifi_frequency_hertz", 2_412_000_000, (("interface", "wlan1"),)),
     Sample("netmon_dhcp_leases_active", 9, (("server", "all"),)),
     Sample("netmon_device_cpu_load_ratio", 0.07),
     Sample("netmon_device_temperature_celsius", 41),

@@ -1,5 +1,8 @@
 """Corpus helpers for the profile tests: recordings as Varbinds, and reading a ReadPlan the way an agent
-would answer it (GET = exact OID, walk = every record under the column, GETNEXT for probes)."""
+would answer it (GET = exact OID, walk = every record under the column, GETNEXT for probes).
+
+Recordings come from the shared corpus (../shared/corpus) and from tests/fixtures (recordings the corpus
+lacks, e.g. Cambium ePMP); a name (file stem) is unique across both."""
 
 from __future__ import annotations
 
@@ -7,32 +10,37 @@ import json
 from pathlib import Path
 from typing import Any
 
-from snmpsim_fixture import CORPUS
+from snmpsim_fixture import CORPUS, FIXTURES
 
 from collectors.snmp.profile import Profile, ProfileSet, ReadPlan
 from collectors.snmp.varbind import SnmpValue, Varbinds, oid_tuple
 from netmon.simulate.snmprec import load
 
-SNMPREC = CORPUS / "snmprec"
-EXPECTED = CORPUS / "librenms-expected"
+SNMPREC_DIRS = (CORPUS / "snmprec", FIXTURES / "snmprec")
+EXPECTED_DIRS = (CORPUS / "librenms-expected", FIXTURES / "librenms-expected")
 SYS_DESCR = "1.3.6.1.2.1.1.1.0"
 SYS_OBJECT_ID = "1.3.6.1.2.1.1.2.0"
 
 
+def _files(dirs: tuple[Path, ...], suffix: str) -> dict[str, Path]:
+    return {p.stem: p for d in dirs for p in sorted(d.glob(f"*{suffix}"))}
+
+
 def recordings() -> list[str]:
-    return sorted(p.stem for p in SNMPREC.glob("*.snmprec"))
+    return sorted(_files(SNMPREC_DIRS, ".snmprec"))
 
 
 def with_expected() -> list[str]:
-    return sorted(p.stem for p in EXPECTED.glob("*.json"))
+    return sorted(_files(EXPECTED_DIRS, ".json"))
 
 
 def varbinds(name: str) -> dict[str, SnmpValue]:
-    return {r.oid_text: r.value for r in load(SNMPREC / f"{name}.snmprec") if r.value is not None}
+    path = _files(SNMPREC_DIRS, ".snmprec")[name]
+    return {r.oid_text: r.value for r in load(path) if r.value is not None}
 
 
 def expected(name: str) -> dict[str, Any]:
-    data: dict[str, Any] = json.loads((EXPECTED / f"{name}.json").read_text())
+    data: dict[str, Any] = json.loads(_files(EXPECTED_DIRS, ".json")[name].read_text())
     return data
 
 

@@ -46,6 +46,9 @@ IDENTITY_DIFFERS: dict[str, dict[str, str]] = {
     "beagleboard": {"firmware": "4.19.94-ti-r48", "model": ""},
     # "Generic x86 64-bit" is LibreNMS's rendering of the kernel architecture, not a model.
     "linux_ntc": {"model": ""},
+    # LibreNMS's hardware for ePMP is the radio's mode ("ePTP Master" from wirelessInterfaceMode and
+    # cambiumSubModeType), not a model; we read cambiumHWInfo, which this recording lacks (tests/fixtures).
+    "epmp": {"model": ""},
     # LibreNMS appends the radio's mode (AP/SM) to productTypeName; the mode is not part of the model.
     "pmp_450i": {"model": "PMP 450i"},
     # LibreNMS's template adds masterSlaveMode and hardwareVersion (role and board revision, not model).
@@ -76,6 +79,9 @@ CLIENTS: dict[str, dict[Key, float]] = {
     "routeros_ltap-mini": {("", "MikroTik-XXXXXX", "2.4GHz"): 0},
     "airos": {("", "", "5GHz"): 22},  # ubntWlStatSsid was not recorded
     "pmp_450i": {("", "", ""): 34},
+    # cambiumAPNumberOfConnectedSTA (here the ePTP slave); band from cambiumSTAConnectedRFFrequency 5210 MHz,
+    # cambiumEffectiveSSID was not recorded.
+    "epmp": {("", "", "5GHz"): 1},
     # unifiVapName was not recorded; VAP 1 has an empty SSID (LibreNMS counts it only in the radio total).
     "unifi": {("", "", "2.4GHz"): 0, ("", "Main SSID", "2.4GHz"): 1, ("", "guest", "2.4GHz"): 3,
               ("", "Maintenance", "2.4GHz"): 0},
@@ -86,6 +92,7 @@ SENSOR_COVERS: dict[str, dict[str, dict[str, str]]] = {  # sensor_index -> label
     "routeros_ltap-mini": {"2": {"ssid": "MikroTik-XXXXXX"}},
     "airos": {"1": {}},
     "pmp_450i": {"0": {}},
+    "epmp": {"0": {}},
     "unifi": {"guest": {"ssid": "guest"}, "Main SSID": {"ssid": "Main SSID"},
               "Maintenance": {"ssid": "Maintenance"}, "ng": {"band": "2.4GHz"}},
 }

@@ -48,8 +48,8 @@ def two_interfaces() -> dict[str, SnmpValue]:
 # --- loading ---------------------------------------------------------------------------------------------
 
 def test_packaged_profiles_load() -> None:
-    assert load_profiles().names == ["airos", "cambium_cnpilot", "cambium_pmp", "cambium_ptp", "generic",
-                                     "mikrotik", "ruijie", "tplink", "unifi"]
+    assert load_profiles().names == ["airos", "cambium_cnpilot", "cambium_epmp", "cambium_pmp", "cambium_ptp",
+                                     "generic", "mikrotik", "ruijie", "tplink", "unifi"]
 
 
 def test_unknown_profile_name_is_a_config_error() -> None:

@@ -13,6 +13,7 @@ EXPECTED_PROFILE = {
     "airos-af-ltu": "airos",  # net-snmp sysObjectID .8072.3.2.10: only the probe on .41112.1.10 tells
     "beagleboard": "generic",
     "cnpilote": "cambium_cnpilot",
+    "epmp": "cambium_epmp",  # tests/fixtures: .17713.21, beside .17713.11 (PTP 670) and .17713.22 (cnPilot)
     "linux_ntc": "generic",  # .8072.3.2.10 too, but the airFiber probe finds nothing
     "pmp_450i": "cambium_pmp",
     "ptp670": "cambium_ptp",
@@ -52,6 +53,10 @@ def test_recording_selects_profile(name: str) -> None:
         pytest.param("", "RouterOS CCR2004", ["mikrotik", "generic"], id="routeros-by-descr-only"),
         pytest.param("1.3.6.1.4.1.9.1.1", "Cisco IOS", ["generic"], id="unknown"),
         pytest.param("1.3.6.1.4.1.140", "", ["generic"], id="prefix-on-arc-boundary"),  # not .14988
+        pytest.param("1.3.6.1.4.1.17713.21", "Cambium ePMP", ["cambium_epmp", "generic"], id="epmp"),
+        pytest.param("1.3.6.1.4.1.17713.21.9.37", "", ["cambium_epmp", "generic"], id="epmp-under-root"),
+        pytest.param("1.3.6.1.4.1.17713.2", "", ["generic"], id="cambium-arc-2-is-not-epmp"),
+        pytest.param("1.3.6.1.4.1.17713.211", "", ["generic"], id="cambium-arc-211-is-not-epmp"),
     ],
 )
 def test_candidates_most_specific_first_ending_with_generic(sys_object_id: str, sys_descr: str,
