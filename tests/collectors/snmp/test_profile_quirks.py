@@ -254,3 +254,38 @@ def test_subtract_and_when_errors_name_file_line_and_key(tmp_path: Path, metrics
     assert caught.value.file is not None and caught.value.file.endswith("vendor.yaml")
     assert caught.value.line == line
     assert caught.value.key == key
+
+
+# --- vendor objects no corpus recording answers (rows made by hand after the MIBs, on the real stubs) ------
+
+def test_cnpilot_identity_and_clients_from_cambium_mib_scalars() -> None:
+    agent = {**varbinds("cnpilote"),  # the real detection stub: sysDescr and sysObjectID
+             "1.3.6.1.4.1.17713.22.1.1.1.4.0": b"W8VE0123ABCD",  # cambiumAPSerialNum.0
+             "1.3.6.1.4.1.17713.22.1.1.1.8.0": b"4.2.2-r5",  # cambiumAPSWVersion.0
+             "1.3.6.1.4.1.17713.22.1.1.1.10.0": b"E500",  # cambiumAPHWType.0
+             "1.3.6.1.4.1.17713.22.1.1.1.14.0": 12}  # cambiumAPTotalClients.0
+    profile = select(load_profiles(), agent)
+    discovery = profile.discover(read(agent, profile.discovery_plan()))
+    assert (profile.name, discovery.identity.model, discovery.identity.firmware, discovery.identity.serial) == (
+        "cambium_cnpilot", "E500", "4.2.2-r5", "W8VE0123ABCD")
+    samples = profile.samples(read(agent, profile.poll_plan(discovery)), discovery)
+    assert [(s.metric, s.value) for s in samples if s.metric == "netmon_wifi_clients"] == [
+        ("netmon_wifi_clients", 12.0)]
+
+
+def test_cnpilot_stub_alone_keeps_the_sysdescr_model() -> None:
+    agent = varbinds("cnpilote")
+    profile = select(load_profiles(), agent)
+    assert profile.discover(read(agent, profile.discovery_plan())).identity.model == "cnPilot E500"
+
+
+def test_ruijie_health_tables_cpu_mean_memory_ratio_hottest_sensor() -> None:
+    base = "1.3.6.1.4.1.4881.1.1.10.2."
+    agent = {**varbinds("ruijie"),
+             f"{base}36.1.2.1.5.1": 12, f"{base}36.1.2.1.5.2": 30,  # ruijieNodeCPUTotal5min, two nodes
+             f"{base}35.1.1.1.6.1": 1000, f"{base}35.1.1.1.7.1": 250,  # ruijieMemoryPoolSize / Used
+             f"{base}1.1.44.1.5.1.1": 41, f"{base}1.1.44.1.5.1.2": 47}  # ruijieSystemMultipleTemperatureCurrent
+    samples = run(select(load_profiles(), agent), agent)
+    assert value(samples, "netmon_device_cpu_load_ratio") == pytest.approx(0.21)
+    assert value(samples, MEMORY) == pytest.approx(0.25)
+    assert value(samples, TEMPERATURE) == 47.0
