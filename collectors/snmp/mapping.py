@@ -61,6 +61,7 @@ def discovery_plan(spec: ProfileSpec) -> ReadPlan:
         if m.get:
             get.update(m.get)
             get.update(m.divide_by)
+            get.update(m.subtract)
         elif len(m.walk) > 1:  # per-row alternatives: presence decides; the last one is the fallback
             walk.update(m.walk[:-1])
     return _plan(get, walk)
@@ -176,6 +177,8 @@ def discover(spec: ProfileSpec, varbinds: Varbinds) -> Discovery:
     choice: dict[str, dict[str, Choice]] = {}
     claimed: set[tuple[str, Labels]] = set()
     for m in spec.metrics:
+        if not _applies(m, known):
+            continue
         picked = _choose(m, varbinds, rows, cache)
         if not picked:
             continue
@@ -186,6 +189,11 @@ def discover(spec: ProfileSpec, varbinds: Varbinds) -> Discovery:
             claimed.add(key)
         choice[m.id] = picked
     return Discovery(identity=identity, rows=rows, choice=choice)
+
+
+def _applies(m: Metric, identity: Mapping[str, str]) -> bool:
+    """`when`: every named identity field is known and matches its regex."""
+    return all(pattern.search(identity.get(name, "")) for name, pattern in m.when.items())
 
 
 def _choose(m: Metric, varbinds: Varbinds, rows: Mapping[str, Mapping[str, RowLabels]],
@@ -200,6 +208,8 @@ def _choose(m: Metric, varbinds: Varbinds, rows: Mapping[str, Mapping[str, RowLa
             return {}
         divisor = next((o for o in m.divide_by if o in varbinds), None)
         if m.divide_by and divisor is None:
+            return {}
+        if any(o not in varbinds for o in m.subtract):
             return {}
         return {"": (oid, divisor)}
     picked: dict[str, Choice] = {}
@@ -222,6 +232,7 @@ def poll_plan(spec: ProfileSpec, discovery: Discovery) -> ReadPlan:
         for value_oid, divisor in discovery.choice.get(m.id, {}).values():
             target = get if m.get else walk
             target.add(value_oid)
+            target.update(m.subtract)
             if divisor:
                 target.add(divisor)
     return _plan(get, walk)
@@ -233,6 +244,20 @@ def _number(m: Metric, raw: SnmpValue | None) -> float | None:
         mapped = m.map.get(key or "")
         return mapped if mapped is not None else m.default
     return as_number(raw)
+
+
+def _less(m: Metric, value: float | None, varbinds: Varbinds, index: str | None = None) -> float | None:
+    """`subtract`: the value minus every listed scalar (or the same row of every listed column), e.g.
+    memTotalReal - memAvailReal - memBuffer - memCached. Any part missing, or a negative result (parts read
+    at different instants of a changing quantity), gives no value."""
+    if value is None or not m.subtract:
+        return value
+    for oid in m.subtract:
+        part = as_number(varbinds.get(oid if index is None else f"{oid}.{index}"))
+        if part is None:
+            return None
+        value -= part
+    return value if value >= 0 else None
 
 
 def _finish(m: Metric, value: float) -> float:
@@ -279,7 +304,7 @@ def samples(spec: ProfileSpec, varbinds: Varbinds, discovery: Discovery) -> list
             _emit_counts(m, varbinds, discovery, emit)
         elif m.get:
             oid, divisor = chosen[""]
-            value = _number(m, varbinds.get(oid))
+            value = _less(m, _number(m, varbinds.get(oid)), varbinds)
             if divisor is not None and value is not None:
                 denominator = as_number(varbinds.get(divisor))
                 value = value / denominator if denominator else None
@@ -290,7 +315,7 @@ def samples(spec: ProfileSpec, varbinds: Varbinds, discovery: Discovery) -> list
             divisors: list[float] = []
             per_row: dict[tuple[tuple[str, str], ...], float] = {}  # rows with equal labels are summed
             for index, (col, div) in chosen.items():
-                value = _number(m, varbinds.get(f"{col}.{index}"))
+                value = _less(m, _number(m, varbinds.get(f"{col}.{index}")), varbinds, index)
                 if value is None:
                     continue
                 if m.aggregate:

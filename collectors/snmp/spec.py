@@ -66,6 +66,8 @@ class Metric:
     aggregate: str | None = None  # table metric folded to one sample: sum, mean, max, min, first
     labels: Mapping[str, str] = field(default_factory=dict)  # constant labels
     unless_rows: tuple[str, ...] = ()  # skip when any of these tables had rows at discovery
+    subtract: tuple[str, ...] = ()  # scalar OIDs (with get) or columns (with walk) subtracted, all required
+    when: Mapping[str, re.Pattern[str]] = field(default_factory=dict)  # identity field -> regex, all must match
 
 
 @dataclass(frozen=True, slots=True)
@@ -179,7 +181,7 @@ def _sources(ctx: _Ctx, raw: Any, parent: Any, key: str, path: str) -> tuple[Sou
 _TABLE_KEYS = frozenset({"rows", "where", "labels"})
 _METRIC_KEYS = frozenset({"id", "metric", "kind", "help", "get", "table", "walk", "count", "group_by",
                           "divide_by", "complement", "scale", "map", "default", "aggregate", "labels",
-                          "unless_rows"})
+                          "unless_rows", "subtract", "when"})
 
 
 def _table(ctx: _Ctx, name: str, raw: Any, parent: Any, path: str) -> Table:
@@ -219,6 +221,8 @@ def _metric(ctx: _Ctx, raw: Any, parent: Any, position: int, path: str, tables: 
     for t in node.get("unless_rows") or []:
         if t not in tables:
             raise ctx.fail(f"unknown table {t!r}", node, "unless_rows", here)
+    if "subtract" in node and "count" in node:
+        raise ctx.fail("subtract needs get or walk, not count", node, "subtract", here)
     mapping = node.get("map")
     return Metric(
         id=str(node["id"]),
@@ -239,7 +243,22 @@ def _metric(ctx: _Ctx, raw: Any, parent: Any, position: int, path: str, tables: 
         aggregate=aggregate,
         labels={str(k): str(v) for k, v in (node.get("labels") or {}).items()},
         unless_rows=tuple(node.get("unless_rows") or ()),
+        subtract=ctx.oids(node, "subtract", here) if "subtract" in node else (),
+        when=_when(ctx, node, here) if "when" in node else {},
     )
+
+
+def _when(ctx: _Ctx, node: Any, path: str) -> dict[str, re.Pattern[str]]:
+    """`when: {firmware: '^8\\.7\\.[4-6]\\.'}`: the entry applies only to devices whose discovered identity
+    fields match these regexes (re.search), e.g. a divisor that only some firmware versions need."""
+    raw = node["when"]
+    if not isinstance(raw, _LineDict) or not raw:
+        raise ctx.fail("when needs a mapping of identity field -> regex", node, "when", path)
+    for key in raw:
+        if key not in IDENTITY_FIELDS:
+            raise ctx.fail(f"unknown identity field (allowed: {', '.join(IDENTITY_FIELDS)})", raw, key,
+                           f"{path}.when")
+    return {key: ctx.regex(raw, key, f"{path}.when") for key in raw}
 
 
 _TOP_KEYS = frozenset({"name", "vendor", "extends", "match", "identity", "tables", "metrics"})

@@ -5,11 +5,20 @@ Two paths, one pytest id per recording each:
   `SnmpCollector` (pysnmp transport, profile choice with probes, discovery, poll).
 - `test_pure_path_agrees`: the same checks on the pure functions, with the plans emulated on the records.
 
-Compared with LibreNMS (`os.discovery.devices[0]`, `ports.poller.ports[]`, `wireless` sensors of class
-`clients`): sysName/sysDescr/sysObjectID, firmware (= LibreNMS version), serial, model (= LibreNMS hardware),
-uptime, per-interface octet counters (LibreNMS takes them from ifHC* when present) and link state, and
-wifi client counts per index and in total. Where our model legitimately differs, `IDENTITY_DIFFERS`
-states the value we expect instead and why.
+Compared with LibreNMS, every metric kind netmon exports (`CHECKED`; a new kind fails the test until it is
+compared here):
+- identity (`os.discovery.devices[0]`): sysName/sysDescr/sysObjectID, firmware (= LibreNMS version), serial,
+  model (= LibreNMS hardware);
+- uptime: LibreNMS's Core module keeps max(sysUpTime, snmpEngineTime, hrSystemUptime), computed here from
+  the recording;
+- per-interface octet counters (LibreNMS takes them from ifHC* when present) and link state (`ports`);
+- wifi client counts per index and in total (`wireless` sensors of class `clients`);
+- CPU (`processors`: the mean of all processors), memory (`mempools`: the `system` pool, after LibreNMS's
+  buffers/cache availability calculation), device temperature and supply voltage (`sensors` outside the
+  transceiver and port groups), DHCP leases (`sensors` count mtxrDHCPLeaseCount);
+- hotspot users: LibreNMS does not read the hotspot table; ours must equal its row count in the recording.
+Where we deliberately differ (docs/profiles.md, "Where netmon departs from LibreNMS"), `IDENTITY_DIFFERS`,
+`PORT_DIFFERS`, `HEALTH_DIFFERS` and `UPTIME_DIFFERS` state the value we expect instead and why.
 """
 
 from __future__ import annotations
@@ -68,6 +77,36 @@ PORT_DIFFERS: dict[str, dict[str, tuple[int, int, float]]] = {  # label -> (in, 
     "airos-af-ltu": {"eth0": (0, 540, 0.0)},
 }
 
+UPTIME, CPU, MEMORY = "netmon_device_uptime_seconds", "netmon_device_cpu_load_ratio", "netmon_device_memory_used_ratio"
+TEMPERATURE, VOLTAGE = "netmon_device_temperature_celsius", "netmon_device_voltage_volts"
+DHCP, HOTSPOT, CLIENTS_METRIC = "netmon_dhcp_leases_active", "netmon_hotspot_active_users", "netmon_wifi_clients"
+RX, TX, LINK = ("netmon_interface_receive_bytes_total", "netmon_interface_transmit_bytes_total",
+                "netmon_interface_up")
+CHECKED = {UPTIME, CPU, MEMORY, TEMPERATURE, VOLTAGE, DHCP, HOTSPOT, CLIENTS_METRIC, RX, TX, LINK}
+SYS_UPTIME, HR_SYSTEM_UPTIME, ENGINE_TIME = "1.3.6.1.2.1.1.3.0", "1.3.6.1.2.1.25.1.1.0", "1.3.6.1.6.3.10.2.1.3.0"
+HOTSPOT_ROWS = "1.3.6.1.4.1.14988.1.1.5.1.1.2."  # MIKROTIK-MIB::mtxrHotspotActiveUserServerID
+
+# Health values where we deliberately report something else than LibreNMS: recording -> metric -> our value
+# (None: no sample). The numbers are the recording's own.
+HEALTH_DIFFERS: dict[str, dict[str, float | None]] = {
+    # RouterOS 6 without mtxrGaugeTable: LibreNMS reads the device temperature only from the gauge table (since
+    # its PR #15289) and shows just the SFP's; we fall back to mtxrHlTemperature.0 (0.1 degrees C): 330.
+    "routeros": {TEMPERATURE: 33.0},
+    # Same on RouterOS 7.1.1 (hEX S): mtxrHlTemperature.0 = 350, no gauge table in the recording.
+    "routeros_rb760igs": {TEMPERATURE: 35.0},
+    # LibreNMS's 'beagleboard' OS reads five temperatures from a board-specific NET-SNMP-EXTEND script
+    # (nsExtendOutLine "beagleboard"); netmon treats the board as generic Linux and reads no extend output.
+    "beagleboard": {TEMPERATURE: None},
+    # UniFi's Frogfoot memory: used = memTotal - memFree - memBuffer - memCache (the Linux rule everywhere);
+    # LibreNMS: memTotal - memFree. Recording: 62384, 38688, 8, 0 (kB).
+    "unifi": {MEMORY: (62384 - 38688 - 8 - 0) / 62384},
+}
+
+# Recordings where LibreNMS's uptime (the largest of the three sources) is not sysUpTime.0, which we keep:
+# one source per device between discoveries, so reboot detection compares like with like. hrSystemUptime is
+# the host's uptime, sysUpTime the agent's: they differ by however long the host ran before snmpd started.
+UPTIME_DIFFERS = {"airos-af-ltu", "beagleboard", "linux_ntc", "unifi"}
+
 Key = tuple[str, str, str]  # (interface, ssid, band)
 
 # Our wifi client series per recording, and which of them each LibreNMS `clients` sensor covers
@@ -114,11 +153,7 @@ def check_agreement(name: str, identity: DeviceIdentity, samples: list[Sample]) 
     for ours, theirs in (("firmware", "version"), ("serial", "serial"), ("model", "hardware")):
         assert getattr(identity, ours) == differs.get(ours, device[theirs] or ""), ours
 
-    uptime = _values(samples, "netmon_device_uptime_seconds")
-    if "1.3.6.1.2.1.1.3.0" in agent:
-        assert uptime == {(): pytest.approx(int(agent["1.3.6.1.2.1.1.3.0"]) / 100)}
-    else:
-        assert uptime == {}
+    check_uptime(name, agent, _values(samples, UPTIME))
 
     ports: list[dict[str, Any]] = (data.get("ports", {}).get("poller") or {}).get("ports", [])
     rx = _values(samples, "netmon_interface_receive_bytes_total")
@@ -148,6 +183,59 @@ def check_agreement(name: str, identity: DeviceIdentity, samples: list[Sample]) 
         aggregates = [s for s in sensors if len(json.loads(s["sensor_oids"])) > 1]
         total = sum(s["sensor_current"] for s in aggregates or sensors)
         assert sum(clients.values()) == total
+    check_health(name, data, agent, samples)
+    assert {s.metric for s in samples} <= CHECKED, "a metric kind the agreement test does not compare"
+
+
+def _rows(data: dict[str, Any], module: str, key: str) -> list[dict[str, Any]]:
+    part = data.get(module, {})
+    phase = part.get("poller") if isinstance(part.get("poller"), dict) else part.get("discovery")
+    return list((phase or {}).get(key, []))
+
+
+def _number(agent: dict[str, Any], oid: str) -> float | None:
+    raw = agent.get(oid)
+    return float(raw) if isinstance(raw, int) else None
+
+
+def check_uptime(name: str, agent: dict[str, Any], uptime: dict[Any, float]) -> None:
+    sys_uptime, hr_uptime, engine = (_number(agent, o) for o in (SYS_UPTIME, HR_SYSTEM_UPTIME, ENGINE_TIME))
+    ours = sys_uptime / 100 if sys_uptime is not None else hr_uptime / 100 if hr_uptime is not None else engine
+    assert uptime == ({(): pytest.approx(ours)} if ours is not None else {})
+    librenms = max(round((sys_uptime or 0) / 100), engine or 0, round((hr_uptime or 0) / 100))
+    if librenms and name not in UPTIME_DIFFERS:
+        assert uptime[()] == pytest.approx(librenms, abs=1)
+    else:
+        assert name not in UPTIME_DIFFERS or abs(uptime[()] - librenms) > 1
+
+
+def _librenms_health(data: dict[str, Any]) -> dict[str, float | None]:
+    """What LibreNMS's expectation says for each of our health metrics (None: it has no such value)."""
+    processors = [p["processor_usage"] for p in _rows(data, "processors", "processors")]
+    system = [m for m in _rows(data, "mempools", "mempools") if m["mempool_class"] == "system"]
+    device_sensors = [s for s in _rows(data, "sensors", "sensors") if s["group"] not in ("transceiver", "Ports")]
+    temperatures = [s["sensor_current"] for s in device_sensors if s["sensor_class"] == "temperature"]
+    voltages = [s["sensor_current"] for s in device_sensors if s["sensor_class"] == "voltage"]
+    assert len(set(voltages)) <= 1  # RouterOS 7: mtxrHlVoltage and the gauge table's voltage agree
+    leases = [s["sensor_current"] for s in device_sensors if s["sensor_index"].startswith("mtxrDHCPLeaseCount")]
+    return {
+        CPU: sum(processors) / len(processors) / 100 if processors else None,
+        MEMORY: system[0]["mempool_used"] / system[0]["mempool_total"] if system else None,
+        TEMPERATURE: max(temperatures) if temperatures else None,
+        VOLTAGE: voltages[0] if voltages else None,
+        DHCP: leases[0] if leases else None,
+    }
+
+
+def check_health(name: str, data: dict[str, Any], agent: dict[str, Any], samples: list[Sample]) -> None:
+    expected = {**_librenms_health(data), **HEALTH_DIFFERS.get(name, {})}
+    for metric, want in expected.items():
+        got = {labels: v for labels, v in _values(samples, metric).items()}
+        wanted = {} if want is None else {(("server", "all"),) if metric == DHCP else (): pytest.approx(want)}
+        assert got == wanted, metric
+    hotspot = _values(samples, HOTSPOT)
+    if hotspot:  # LibreNMS has no hotspot sensor: the count is the recording's number of rows
+        assert hotspot == {(("server", "all"),): sum(1 for oid in agent if oid.startswith(HOTSPOT_ROWS))}
 
 
 @pytest.mark.parametrize("name", RECORDINGS)
