@@ -82,7 +82,8 @@ TEMPERATURE, VOLTAGE = "netmon_device_temperature_celsius", "netmon_device_volta
 DHCP, HOTSPOT, CLIENTS_METRIC = "netmon_dhcp_leases_active", "netmon_hotspot_active_users", "netmon_wifi_clients"
 RX, TX, LINK = ("netmon_interface_receive_bytes_total", "netmon_interface_transmit_bytes_total",
                 "netmon_interface_up")
-CHECKED = {UPTIME, CPU, MEMORY, TEMPERATURE, VOLTAGE, DHCP, HOTSPOT, CLIENTS_METRIC, RX, TX, LINK}
+FREQUENCY = "netmon_wifi_frequency_hertz"
+CHECKED = {UPTIME, CPU, MEMORY, TEMPERATURE, VOLTAGE, DHCP, HOTSPOT, CLIENTS_METRIC, RX, TX, LINK, FREQUENCY}
 SYS_UPTIME, HR_SYSTEM_UPTIME, ENGINE_TIME = "1.3.6.1.2.1.1.3.0", "1.3.6.1.2.1.25.1.1.0", "1.3.6.1.6.3.10.2.1.3.0"
 HOTSPOT_ROWS = "1.3.6.1.4.1.14988.1.1.5.1.1.2."  # MIKROTIK-MIB::mtxrHotspotActiveUserServerID
 
@@ -184,7 +185,17 @@ def check_agreement(name: str, identity: DeviceIdentity, samples: list[Sample]) 
         total = sum(s["sensor_current"] for s in aggregates or sensors)
         assert sum(clients.values()) == total
     check_health(name, data, agent, samples)
+    check_frequency(data, samples)
     assert {s.metric for s in samples} <= CHECKED, "a metric kind the agreement test does not compare"
+
+
+def check_frequency(data: dict[str, Any], samples: list[Sample]) -> None:
+    """Every channel frequency we export is one LibreNMS reads (its `frequency` sensors are MHz)."""
+    theirs = sorted(float(s["sensor_current"]) * 1e6 for s in _rows(data, "wireless", "wireless_sensors")
+                    if s["sensor_class"] == "frequency")
+    ours = sorted(_values(samples, FREQUENCY).values())
+    if ours:
+        assert ours == theirs
 
 
 def _rows(data: dict[str, Any], module: str, key: str) -> list[dict[str, Any]]:
