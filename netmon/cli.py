@@ -504,13 +504,14 @@ def check_config(file: Annotated[Path, typer.Argument(help="Config file to valid
               f"{len(cfg.credential_kinds)} credentials, {len(cfg.files)} file(s)")
     for extra in cfg.files[1:]:
         out.print(f"  included {extra}")
-    table = Table("kabupaten", "kecamatan", "sites", "routers", "aps", "other", "pemda", "kim")
+    table = Table("kabupaten", "zone", "kecamatan", "sites", "routers", "aps", "other", "pemda", "kim")
     groups: dict[tuple[str, str], list[str]] = {}
     for site in cfg.sites.values():
         groups.setdefault((site.kabupaten, site.kecamatan), []).append(site.id)
     for (kab, kec), site_ids in sorted(groups.items()):
         devs = [d for d in cfg.devices.values() if d.site in site_ids]
-        table.add_row(kab, kec, str(len(site_ids)),
+        zone = cfg.sites[site_ids[0]].timezone
+        table.add_row(kab, f"{zone.value} ({zone.abbreviation})", kec, str(len(site_ids)),
                       str(sum(d.role.value == "router" for d in devs)),
                       str(sum(d.role.value == "ap" for d in devs)),
                       str(sum(d.role.value not in ("router", "ap") for d in devs)),

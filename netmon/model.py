@@ -74,9 +74,9 @@ class TimeZone(StrEnum):
 
     @classmethod
     def parse(cls, text: str) -> TimeZone:
-        """`Asia/Jakarta` or `WIB` (any case for the abbreviation); ValueError for anything else."""
+        """`Asia/Jakarta` or `WIB` (exactly so written); ValueError for anything else."""
         for zone in cls:
-            if text == zone.value or text.upper() == zone.name:
+            if text in (zone.value, zone.name):
                 return zone
         raise ValueError(f"unknown time zone {text!r}: use one of "
                          + ", ".join(f"{z.value} ({z.name})" for z in cls))

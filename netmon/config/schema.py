@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BeforeValidator, Field, model_validator
+from pydantic import BeforeValidator, Field, WithJsonSchema, model_validator
 
 from netmon.config.alerting import AlertsConfig
 from netmon.config.base import SecretRef, Strict
@@ -20,7 +20,8 @@ def _zone(value: Any) -> Any:
 
 
 # Asia/Jakarta, Asia/Makassar, Asia/Jayapura, or WIB / WITA / WIT
-TimeZoneName = Annotated[TimeZone, BeforeValidator(_zone)]
+TimeZoneName = Annotated[TimeZone, BeforeValidator(_zone), WithJsonSchema(
+    {"type": "string", "enum": [z.value for z in TimeZone] + [z.name for z in TimeZone]})]
 
 
 class SnmpV2cCredential(Strict):

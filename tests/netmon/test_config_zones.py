@@ -6,8 +6,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
 from zones_fleet import CONFIG, load, local, utc, write
 
+from netmon.cli import app
 from netmon.config import load_config
 from netmon.errors import ConfigError
 from netmon.model import TimeZone
@@ -25,7 +27,7 @@ def test_every_site_gets_its_kabupaten_zone_or_the_default(tmp_path: Path) -> No
 
 def test_the_default_zone_applies_to_kabupaten_without_one(tmp_path: Path) -> None:
     path = tmp_path / "netmon.yaml"
-    path.write_text(CONFIG.replace("timezone: Asia/Jakarta\n", "timezone: wit\n", 1), encoding="utf-8")
+    path.write_text(CONFIG.replace("timezone: Asia/Jakarta\n", "timezone: WIT\n", 1), encoding="utf-8")
     cfg = load_config(path)
     assert cfg.timezone is TimeZone.WIT and cfg.sites["kim-kotayasa"].timezone is TimeZone.WIT
     assert cfg.sites["kim-karangsalam"].timezone is TimeZone.WIB  # its kabupaten says so
@@ -45,6 +47,8 @@ BAD = [
     ("default-zone-utc", ("timezone: Asia/Jakarta", "timezone: UTC"), 1, "timezone", "unknown time zone 'UTC'"),
     ("pontianak-is-not-accepted", ("Jayapura: {timezone: Asia/Jayapura}", "Jayapura: {timezone: Asia/Pontianak}"),
      6, "kabupaten.Jayapura.timezone", "Asia/Jakarta (WIB)"),
+    ("alias-in-lower-case", ("Kota Denpasar: {timezone: WITA}", "Kota Denpasar: {timezone: wita}"), 5,
+     "kabupaten.Kota Denpasar.timezone", "unknown time zone 'wita'"),
     ("zone-missing", ("Jayapura: {timezone: Asia/Jayapura}", "Jayapura: {}"), 6, "kabupaten.Jayapura.timezone",
      "required"),
     ("unknown-key", ("Jayapura: {timezone: Asia/Jayapura}", "Jayapura: {timezone: WIT, zone: WIT}"), 6,
@@ -83,6 +87,15 @@ def test_a_kabupaten_file_may_bring_its_own_zone(tmp_path: Path) -> None:
         encoding="utf-8")
     cfg = load(tmp_path, "include: [mimika.yaml]\n")
     assert cfg.sites["kim-timika"].timezone is TimeZone.WIT
+
+
+def test_check_config_shows_each_kabupatens_zone(tmp_path: Path) -> None:
+    result = CliRunner().invoke(app, ["check-config", str(write(tmp_path))])
+    assert result.exit_code == 0, result.output
+    rows = {cells[0]: cells[1] for line in result.output.splitlines()
+            if len(cells := [c.strip() for c in line.split("│")[1:-1]]) == 9}
+    assert rows == {"Banyumas": "Asia/Jakarta (WIB)", "Kota Denpasar": "Asia/Makassar (WITA)",
+                    "Jayapura": "Asia/Jayapura (WIT)", "Banyumas Timur": "Asia/Jakarta (WIB)"}
 
 
 def test_default_zone_only_in_the_main_file(tmp_path: Path) -> None:
