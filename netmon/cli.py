@@ -363,7 +363,7 @@ def tickets_list(
 ) -> None:
     """Tickets with their incident: what, where, state, opened, updated (in the incident's zone; RFC 3339 in
     JSON)."""
-    cfg, _zone_of = _config_and_zone(config)
+    cfg = _load(config) if config is not None else None
     store = _store(config, cfg)
     try:
         incidents = {i.id: i for i in store.incidents()}
@@ -397,7 +397,7 @@ def tickets_list(
 def tickets_show(ticket_id: Annotated[str, typer.Argument(help="e.g. NETMON-2026-123456")],
                  config: CONFIG_OPTION = None) -> None:
     """One ticket and its incident in full (times in the incident's zone)."""
-    cfg, _zone_of = _config_and_zone(config)
+    cfg = _load(config) if config is not None else None
     store = _store(config, cfg)
     try:
         ticket = next((t for t in store.tickets() if t.id == ticket_id), None)
