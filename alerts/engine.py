@@ -67,7 +67,7 @@ class AlertEngine:
         self._config = config = config or AlertConfig()
         self._settings = s = config.rules
         self._windows = tuple(windows)
-        self._signals = SignalBook(devices, s, config.metric_rules)
+        self._signals = SignalBook(devices, s, config.metric_rules, sites)
         self._flaps = FlapDetector(s.flap_changes, s.flap_window_s, s.flap_calm_s)
         self._areas = AreaTracker(s.area_min_sites, s.area_window_s)
         self._book = IncidentBook(devices, sites, escalate_after_s=config.escalation.after_s,

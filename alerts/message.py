@@ -1,7 +1,8 @@
 """Human messages for incidents, Bahasa Indonesia (default) or English, from jinja2 templates (pure).
 
 `render` names the site, desa, kecamatan, device and its asset register numbers (kode barang, nomor
-register), the cause, since when (WIB), the duration on resolve and what to check. Messages carry no
+register), the cause, since when (in the site's own zone: WIB, WITA or WIT), the duration on resolve and what
+to check. Messages carry no
 secrets (no channel URLs, credentials) and no client data (no MAC addresses, hostnames or user names):
 only inventory facts and the incident.
 """
@@ -10,14 +11,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from functools import cache
 from pathlib import Path
 
 import jinja2
 
-from alerts.rules import WIB
-from netmon.model import Device, Incident, Severity, Site, Ticket
+from netmon.model import DEFAULT_TIMEZONE, Device, Incident, Severity, Site, Ticket, TimeZone
 
 KINDS = ("opened", "escalated", "resolved", "acknowledged", "updated", "folded")
 MONTHS = {
@@ -36,12 +35,24 @@ class Message:
     severity: Severity
 
 
-def wib(at: float | None, language: str = "id") -> str:
-    """"12 Mei 2026 08:15 WIB"."""
+def local_time(at: float | None, zone: TimeZone = DEFAULT_TIMEZONE, language: str = "id") -> str:
+    """"12 Mei 2026 08:15 WIB", "12 Mei 2026 09:15 WITA": local time in `zone` with its abbreviation."""
     if at is None:
         return "-"
-    local = datetime.fromtimestamp(at, UTC).astimezone(WIB)
-    return f"{local.day} {MONTHS[language][local.month - 1]} {local.year} {local:%H:%M} WIB"
+    local = zone.local(at)
+    return f"{local.day} {MONTHS[language][local.month - 1]} {local.year} {local:%H:%M} {zone.abbreviation}"
+
+
+def incident_zone(incident: Incident, devices: Mapping[str, Device], sites: Mapping[str, Site],
+                  default: TimeZone = DEFAULT_TIMEZONE) -> TimeZone:
+    """Where the incident happened, as a zone: its site's, its device's site's, or (an area) its first
+    member site's (an area lies in one kecamatan, so in one zone); `default` when none is known."""
+    device = devices.get(incident.device or "")
+    for site_id in (incident.site, device.site if device else None, *incident.members):
+        site = sites.get(site_id or "")
+        if site is not None:
+            return site.timezone
+    return default
 
 
 def duration(seconds: float, language: str = "id") -> str:
@@ -56,13 +67,13 @@ def duration(seconds: float, language: str = "id") -> str:
 
 
 @cache
-def _environment(language: str) -> jinja2.Environment:
+def _environment(language: str, zone: TimeZone) -> jinja2.Environment:
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(Path(__file__).parent / "templates"),
         undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True, autoescape=False,
         keep_trailing_newline=False,
     )
-    env.filters["wib"] = lambda at: wib(at, language)
+    env.filters["local_time"] = lambda at: local_time(at, zone, language)
     env.filters["duration"] = lambda s: duration(s, language)
     return env
 
@@ -86,7 +97,8 @@ def render(incident: Incident, devices: Mapping[str, Device], sites: Mapping[str
         assets = [devices[i] for i in ids if i in devices]
     else:
         assets = []
-    text = _environment(language).get_template(f"incident.{language}.j2").render(
+    template = _environment(language, incident_zone(incident, devices, sites)).get_template(f"incident.{language}.j2")
+    text = template.render(
         incident=incident, kind=kind, device=device, site=site, member_sites=member_sites, assets=assets,
         ticket=ticket, into=into,
     )

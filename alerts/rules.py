@@ -14,11 +14,11 @@ from __future__ import annotations
 import operator
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import timedelta
 from typing import Literal
 
 from netmon.errors import ConfigError
-from netmon.model import Labels, Sample, Severity
+from netmon.model import DEFAULT_TIMEZONE, Labels, Sample, Severity, TimeZone
 
 DEVICE_DOWN = "device_down"
 SITE_DOWN = "site_down"
@@ -41,7 +41,6 @@ Comparison = Literal[">", ">=", "<", "<=", "==", "!="]
 COMPARISONS: dict[str, Callable[[float, float], bool]] = {
     ">": operator.gt, ">=": operator.ge, "<": operator.lt, "<=": operator.le, "==": operator.eq, "!=": operator.ne,
 }
-WIB = timezone(timedelta(hours=7), "WIB")
 
 
 def compare(value: float, op: str, threshold: float) -> bool:
@@ -90,15 +89,15 @@ class MetricRule:
 
 @dataclass(frozen=True, slots=True)
 class OpeningHours:
-    """Daily hours in which a KIM site is expected to have wifi users (local time, default WIB)."""
+    """Daily hours in which a KIM site is expected to have wifi users, in the site's local time (its zone:
+    08:00 WITA at a site in Bali is 07:00 WIB)."""
 
     open_hour: float = 8.0
     close_hour: float = 21.0
-    tz: timezone = WIB
 
-    def opened_at(self, at: float) -> float | None:
-        """Unix time the current opening began, or None outside opening hours."""
-        local = datetime.fromtimestamp(at, UTC).astimezone(self.tz)
+    def opened_at(self, at: float, zone: TimeZone = DEFAULT_TIMEZONE) -> float | None:
+        """Unix time the current opening began in `zone`, or None outside opening hours."""
+        local = zone.local(at)
         midnight = local.replace(hour=0, minute=0, second=0, microsecond=0)
         hours = (local - midnight).total_seconds() / 3600.0
         if not self.open_hour <= hours < self.close_hour:

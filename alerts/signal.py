@@ -22,7 +22,19 @@ from alerts.rules import (
     RuleSettings,
     Verdict,
 )
-from netmon.model import Device, DeviceIdentity, DeviceState, Labels, PollResult, Reboot, Role, Status
+from netmon.model import (
+    DEFAULT_TIMEZONE,
+    Device,
+    DeviceIdentity,
+    DeviceState,
+    Labels,
+    PollResult,
+    Reboot,
+    Role,
+    Site,
+    Status,
+    TimeZone,
+)
 
 Key = tuple[str, str]  # (rule, subject)
 WIFI_METRIC = "netmon_wifi_clients"
@@ -46,8 +58,9 @@ def _same(inventory: str | None, seen: str) -> bool:
 
 class SignalBook:
     def __init__(self, devices: Mapping[str, Device], settings: RuleSettings,
-                 metric_rules: Sequence[MetricRule]) -> None:
+                 metric_rules: Sequence[MetricRule], sites: Mapping[str, Site] | None = None) -> None:
         self._devices = devices
+        self._sites = sites or {}
         self._settings = settings
         self._rules = (*settings.builtin_metric_rules(), *metric_rules)
         self._ever_up: set[str] = set()
@@ -156,12 +169,18 @@ class SignalBook:
                        f"{count}x / {s.reboot_loop_window_s / 60:.0f} min",
                        started_at=boots[0] if boots else None, labels=(("device", device),))
 
+    def _zone(self, device_id: str) -> TimeZone:
+        """The zone of the device's site (its opening hours are local time there)."""
+        device = self._devices.get(device_id)
+        site = self._sites.get(device.site) if device is not None else None
+        return site.timezone if site is not None else DEFAULT_TIMEZONE
+
     def _idle_verdict(self, device: str, state: DeviceState | None, at: float) -> Verdict:
         scope = (("device", device),)
         client_at = self._wifi_client_at.get(device)
         if client_at is not None and at - client_at < self._settings.idle_ap_s:
             return Verdict(False, at - client_at, labels=scope)  # a client proves the radio, at any hour
-        opened = self._settings.opening_hours.opened_at(at)
+        opened = self._settings.opening_hours.opened_at(at, self._zone(device))
         if state is None or state.status is not Status.UP or opened is None:
             return Verdict(None, labels=scope)  # down is another rule's business; nights do not count
         since = max(self._wifi_client_at.get(device, self._wifi_seen[device]), opened, state.since)

@@ -1,9 +1,9 @@
 """Helpdesk tickets: exactly one per incident, opened, updated and resolved by itself (pure, no I/O).
 
 `TicketBook.apply(change)` turns incident changes into `TicketAction`s for the ticket sinks. Ids look like
-"NETMON-2026-123456": the year (WIB) the incident began and six digits from a hash of the incident id, so a
-restart or a retried change re-derives the same ticket; `restore` adopts the tickets kept by storage, and a
-(rare) hash collision with another incident's ticket takes the next free number. A change the book has
+"NETMON-2026-123456": the year (local, in the site's zone) the incident began and six digits from a hash of
+the incident id, so a restart or a retried change re-derives the same ticket; `restore` adopts the tickets kept
+by storage, and a (rare) hash collision with another incident's ticket takes the next free number. A change the book has
 already turned into an action (same ticket and kind of change) yields nothing: sinks see each action once
 per book, and `TicketAction.key` lets a durable outbox drop duplicates across restarts.
 """
@@ -13,13 +13,11 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
 from typing import Literal
 
 from alerts.incident import IncidentChange
-from alerts.message import render
-from alerts.rules import WIB
-from netmon.model import Device, Incident, Site, Ticket
+from alerts.message import incident_zone, render
+from netmon.model import DEFAULT_TIMEZONE, Device, Incident, Site, Ticket, TimeZone
 
 TicketKind = Literal["open", "update", "resolve"]
 
@@ -41,8 +39,9 @@ class TicketAction:
         return f"{self.ticket.id}:{self.reason or self.kind}"
 
 
-def ticket_id(incident: Incident, *, prefix: str = "NETMON", salt: int = 0) -> str:
-    year = datetime.fromtimestamp(incident.opened_at, UTC).astimezone(WIB).year
+def ticket_id(incident: Incident, *, prefix: str = "NETMON", salt: int = 0,
+              zone: TimeZone = DEFAULT_TIMEZONE) -> str:
+    year = zone.local(incident.opened_at).year
     number = (int(hashlib.sha256(incident.id.encode()).hexdigest(), 16) + salt) % 1_000_000
     return f"{prefix}-{year}-{number:06d}"
 
@@ -99,7 +98,8 @@ class TicketBook:
     def _new_id(self, incident: Incident) -> str:
         salt = 0
         while True:
-            candidate = ticket_id(incident, prefix=self._prefix, salt=salt)
+            candidate = ticket_id(incident, prefix=self._prefix, salt=salt,
+                                  zone=incident_zone(incident, self._devices, self._sites))
             if self._ids.get(candidate, incident.id) == incident.id:
                 return candidate
             salt += 1

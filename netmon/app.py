@@ -11,7 +11,7 @@ import signal
 import time
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 
 from alerts.engine import AlertEngine, AlertOutput
@@ -47,7 +47,7 @@ from netmon.model import (
     Ticket,
 )
 from netmon.outbox import Outbox
-from netmon.privacy import WIB_OFFSET_S, DailyUniqueClients
+from netmon.privacy import DailyUniqueClients
 from netmon.scheduler import PollFn, Scheduler
 from netmon.state import AvailabilityTracker, OutageTracker
 from netmon.storage import (
@@ -79,7 +79,8 @@ class NetmonApp:
         self.profiles = profiles or load_profiles()
         self._validate_profiles(config.devices.values())
         self.latest = LatestResults(config.sites, config.devices)
-        self.uniques = DailyUniqueClients()
+        self.uniques = DailyUniqueClients({s.id: s.timezone for s in config.sites.values()},
+                                          default=config.timezone)
         self.snmp = SnmpCollector(self.profiles)
         self._routeros_threads = ThreadPoolExecutor(max_workers=config.scheduler.routeros_threads,
                                                     thread_name_prefix="routeros")
@@ -425,8 +426,7 @@ class NetmonApp:
                 self._store(Heartbeat(now))
                 last_beat = now
             if now - last_uniques >= UNIQUES_EVERY_S:
-                day = (datetime.fromtimestamp(now, UTC) + timedelta(seconds=WIB_OFFSET_S)).date()
-                for site, count in self.uniques.counts().items():
+                for site, day, count in self.uniques.daily():  # each site's local date
                     self._store(DailyUniques(site, day, count))
                 last_uniques = now
             if now - last_acks >= ACKS_EVERY_S and self.queue is not None:

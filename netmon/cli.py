@@ -23,7 +23,7 @@ from netmon.logs import setup_logging
 if TYPE_CHECKING:
     from netmon.config import Config
     from netmon.latest import Snapshot
-    from netmon.model import Site
+    from netmon.model import Incident, Site, TimeZone
     from netmon.simulate.fleet import SimDevice
     from netmon.simulate.routeros.server import RouterOsSimulator, SimRouter
     from netmon.simulate.snmp_agent import SnmpSimulator
@@ -219,23 +219,38 @@ class TableFormat(StrEnum):
     json = "json"
 
 
-def _store(config: Path | None) -> Store:
+def _store(config: Path | None, cfg: Config | None = None) -> Store:
     from netmon.config.schema import StorageConfig
     from netmon.storage import StorageUnavailable, Store, database_url
 
-    storage = _load(config).storage if config is not None else StorageConfig()
+    if cfg is None and config is not None:
+        cfg = _load(config)
+    storage = cfg.storage if cfg is not None else StorageConfig()
     try:
         return Store.open(database_url(storage))
     except (StorageUnavailable, ConfigError) as exc:
         raise _fail(exc) from None
 
 
-def _when(ts: float | None) -> str:
-    from datetime import UTC, datetime, timedelta
+def _when(ts: float | None, zone: TimeZone) -> str:
+    """For people: "2026-11-30 21:15:00 WITA"."""
+    return "" if ts is None else zone.stamp(ts)
 
-    if ts is None:
-        return ""
-    return (datetime.fromtimestamp(ts, UTC) + timedelta(hours=7)).strftime("%Y-%m-%d %H:%M:%S WIB")
+
+def _rfc3339(ts: float | None, zone: TimeZone) -> str | None:
+    """For machines (JSON, CSV): "2026-11-30T21:15:00+08:00"."""
+    return None if ts is None else zone.rfc3339(ts)
+
+
+def _config_and_zone(config: Path | None) -> tuple[Config | None, Callable[[str | None], TimeZone]]:
+    """The config (when given) and the zone of a site id: the site's own zone from the config; without a
+    config, the default zone (WIB)."""
+    from netmon.model import DEFAULT_TIMEZONE
+
+    if config is None:
+        return None, lambda _site: DEFAULT_TIMEZONE
+    cfg = _load(config)
+    return cfg, cfg.zone_of
 
 
 @db_app.command("upgrade")
@@ -257,8 +272,9 @@ def status(
     site: Annotated[str | None, typer.Option(help="Only this site id")] = None,
     kecamatan: Annotated[str | None, typer.Option(help="Only sites in this kecamatan")] = None,
 ) -> None:
-    """Sites and devices with their state, since when, and the cause of an open outage."""
-    store = _store(config)
+    """Sites and devices with their state, since when (in the site's zone), and the cause of an open outage."""
+    cfg, zone_of = _config_and_zone(config)
+    store = _store(config, cfg)
     try:
         rows = store.state_rows()
     except NetmonError as exc:
@@ -273,7 +289,7 @@ def status(
         state = row.state.status.value if row.state else "unknown"
         table.add_row(row.site.kecamatan, f"{row.site.id} ({row.site.desa})", row.device.id, row.device.role.value,
                       row.device.owner.value, f"[{colours.get(state, 'white')}]{state}[/]",
-                      _when(row.state.since if row.state else None),
+                      _when(row.state.since if row.state else None, zone_of(row.site.id)),
                       row.open_outage.cause.value if row.open_outage else "")
     _out().print(table)
 
@@ -282,29 +298,42 @@ def status(
 def outages(
     config: CONFIG_OPTION = None,
     since: Annotated[str | None, typer.Option(help="Only outages still open or ended after this date "
-                                              "(YYYY-MM-DD, WIB)")] = None,
+                                              "(YYYY-MM-DD, from midnight in --tz)")] = None,
+    tz: Annotated[str | None, typer.Option("--tz", help="Zone of --since: Asia/Jakarta (WIB), Asia/Makassar "
+                                           "(WITA) or Asia/Jayapura (WIT); default the config's timezone, "
+                                           "else WIB")] = None,
     device: Annotated[str | None, typer.Option(help="Only this device")] = None,
     fmt: Annotated[TableFormat, typer.Option("--format", "-f")] = TableFormat.table,
 ) -> None:
-    """Outage history: device, site, cause, start, end and duration."""
+    """Outage history: device, site, cause, start, end (in the site's zone; RFC 3339 in JSON and CSV) and
+    duration."""
     import csv
-    from datetime import datetime, timedelta, timezone
+    from datetime import datetime, timedelta
 
+    from netmon.model import DEFAULT_TIMEZONE, TimeZone
+
+    cfg, zone_of = _config_and_zone(config)
+    try:
+        since_zone = TimeZone.parse(tz) if tz is not None else cfg.timezone if cfg else DEFAULT_TIMEZONE
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--tz") from None
     since_ts = None
     if since is not None:
         try:
-            since_ts = datetime.strptime(since, "%Y-%m-%d").replace(tzinfo=timezone(timedelta(hours=7))).timestamp()
+            since_ts = datetime.strptime(since, "%Y-%m-%d").replace(tzinfo=since_zone.tzinfo).timestamp()
         except ValueError:
             raise typer.BadParameter("use YYYY-MM-DD", param_hint="--since") from None
-    store = _store(config)
+    store = _store(config, cfg)
     try:
         found = store.outages(since=since_ts, device=device)
     except NetmonError as exc:
         raise _fail(exc) from None
     finally:
         store.close()
-    rows = [{"id": o.id, "device": o.device, "site": o.site, "cause": o.cause.value, "started": _when(o.started_at),
-             "ended": _when(o.ended_at), "duration_s": None if o.ended_at is None else round(o.ended_at - o.started_at),
+    when = _when if fmt is TableFormat.table else _rfc3339
+    rows = [{"id": o.id, "device": o.device, "site": o.site, "cause": o.cause.value,
+             "started": when(o.started_at, zone_of(o.site)), "ended": when(o.ended_at, zone_of(o.site)),
+             "duration_s": None if o.ended_at is None else round(o.ended_at - o.started_at),
              "open": o.open} for o in sorted(found, key=lambda o: o.started_at)]
     if fmt is TableFormat.json:
         typer.echo(json.dumps(rows, indent=2))
@@ -332,8 +361,10 @@ def tickets_list(
     open_only: Annotated[bool, typer.Option("--open", help="Only tickets not resolved")] = False,
     fmt: Annotated[TableFormat, typer.Option("--format", "-f")] = TableFormat.table,
 ) -> None:
-    """Tickets with their incident: what, where, state, opened, updated."""
-    store = _store(config)
+    """Tickets with their incident: what, where, state, opened, updated (in the incident's zone; RFC 3339 in
+    JSON)."""
+    cfg = _load(config) if config is not None else None
+    store = _store(config, cfg)
     try:
         incidents = {i.id: i for i in store.incidents()}
         tickets = store.tickets()
@@ -346,10 +377,12 @@ def tickets_list(
         incident = incidents.get(ticket.incident)
         if open_only and ticket.state == "resolved":
             continue
+        zone = _incident_zone(incident, cfg)
+        when = _rfc3339 if fmt is TableFormat.json else _when
         rows.append({"ticket": ticket.id, "state": ticket.state, "incident": ticket.incident,
                      "rule": incident.rule if incident else "", "subject": incident.subject if incident else "",
                      "kecamatan": incident.kecamatan if incident else "",
-                     "opened": _when(ticket.opened_at), "updated": _when(ticket.updated_at)})
+                     "opened": when(ticket.opened_at, zone), "updated": when(ticket.updated_at, zone)})
     if fmt is TableFormat.json:
         typer.echo(json.dumps(rows, indent=2))
         return
@@ -363,8 +396,9 @@ def tickets_list(
 @tickets_app.command("show")
 def tickets_show(ticket_id: Annotated[str, typer.Argument(help="e.g. NETMON-2026-123456")],
                  config: CONFIG_OPTION = None) -> None:
-    """One ticket and its incident in full."""
-    store = _store(config)
+    """One ticket and its incident in full (times in the incident's zone)."""
+    cfg = _load(config) if config is not None else None
+    store = _store(config, cfg)
     try:
         ticket = next((t for t in store.tickets() if t.id == ticket_id), None)
         incident = next((i for i in store.incidents() if ticket and i.id == ticket.incident), None)
@@ -373,15 +407,18 @@ def tickets_show(ticket_id: Annotated[str, typer.Argument(help="e.g. NETMON-2026
     if ticket is None:
         raise _fail(NetmonError(f"no ticket {ticket_id}"))
     out = _out()
-    out.print(f"[bold]{ticket.id}[/]  {ticket.state}  opened {_when(ticket.opened_at)}, "
-              f"updated {_when(ticket.updated_at)}")
+    zone = _incident_zone(incident, cfg)
+    out.print(f"[bold]{ticket.id}[/]  {ticket.state}  opened {_when(ticket.opened_at, zone)}, "
+              f"updated {_when(ticket.updated_at, zone)}")
     if incident is not None:
         out.print(f"incident {incident.id}: {incident.rule} on {incident.subject} ({incident.kind}, "
                   f"{incident.severity.value}, owner {incident.owner.value})")
         out.print(f"  {incident.kecamatan}, {incident.kabupaten}; members: {', '.join(incident.members) or '-'}")
-        out.print(f"  opened {_when(incident.opened_at)}; acknowledged {_when(incident.acknowledged_at) or '-'}"
+        out.print(f"  opened {_when(incident.opened_at, zone)}; "
+                  f"acknowledged {_when(incident.acknowledged_at, zone) or '-'}"
                   f"{' by ' + incident.acknowledged_by if incident.acknowledged_by else ''}; "
-                  f"escalated {_when(incident.escalated_at) or '-'}; resolved {_when(incident.resolved_at) or '-'}")
+                  f"escalated {_when(incident.escalated_at, zone) or '-'}; "
+                  f"resolved {_when(incident.resolved_at, zone) or '-'}")
         if incident.summary:
             out.print(f"  {incident.summary}")
     for sink, ref in ticket.external_refs:
@@ -444,6 +481,16 @@ def tickets_resolve(ticket_id: Annotated[str, typer.Argument(help="e.g. NETMON-2
     _out().print(f"{ticket_id} resolved")
 
 
+def _incident_zone(incident: Incident | None, cfg: Config | None) -> TimeZone:
+    """The zone of the incident's site (from the config), else the config's default, else WIB."""
+    from alerts.message import incident_zone
+    from netmon.model import DEFAULT_TIMEZONE
+
+    if cfg is None:
+        return DEFAULT_TIMEZONE
+    return cfg.timezone if incident is None else incident_zone(incident, cfg.devices, cfg.sites, cfg.timezone)
+
+
 def _config_devices(config: Path | None) -> set[str]:
     return set(_load(config).devices) if config is not None else set()
 
@@ -457,13 +504,14 @@ def check_config(file: Annotated[Path, typer.Argument(help="Config file to valid
               f"{len(cfg.credential_kinds)} credentials, {len(cfg.files)} file(s)")
     for extra in cfg.files[1:]:
         out.print(f"  included {extra}")
-    table = Table("kabupaten", "kecamatan", "sites", "routers", "aps", "other", "pemda", "kim")
+    table = Table("kabupaten", "zone", "kecamatan", "sites", "routers", "aps", "other", "pemda", "kim")
     groups: dict[tuple[str, str], list[str]] = {}
     for site in cfg.sites.values():
         groups.setdefault((site.kabupaten, site.kecamatan), []).append(site.id)
     for (kab, kec), site_ids in sorted(groups.items()):
         devs = [d for d in cfg.devices.values() if d.site in site_ids]
-        table.add_row(kab, kec, str(len(site_ids)),
+        zone = cfg.sites[site_ids[0]].timezone
+        table.add_row(kab, f"{zone.value} ({zone.abbreviation})", kec, str(len(site_ids)),
                       str(sum(d.role.value == "router" for d in devs)),
                       str(sum(d.role.value == "ap" for d in devs)),
                       str(sum(d.role.value not in ("router", "ap") for d in devs)),

@@ -8,7 +8,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import date, datetime
 from enum import StrEnum
+from functools import cache
+from zoneinfo import ZoneInfo
 
 from netmon.errors import CollectorError
 
@@ -61,6 +64,67 @@ class Secret:
         return hash(self._value)
 
 
+class TimeZone(StrEnum):
+    """Indonesia's three time zones (none has daylight saving). The value is the IANA name; the member
+    name is what people read: "08:15 WITA"."""
+
+    WIB = "Asia/Jakarta"  # UTC+7: Sumatra, Java, West and Central Kalimantan
+    WITA = "Asia/Makassar"  # UTC+8: Bali, Nusa Tenggara, South/East/North Kalimantan, Sulawesi
+    WIT = "Asia/Jayapura"  # UTC+9: Maluku, Papua
+
+    @classmethod
+    def parse(cls, text: str) -> TimeZone:
+        """`Asia/Jakarta` or `WIB` (exactly so written); ValueError for anything else."""
+        for zone in cls:
+            if text in (zone.value, zone.name):
+                return zone
+        raise ValueError(f"unknown time zone {text!r}: use one of "
+                         + ", ".join(f"{z.value} ({z.name})" for z in cls))
+
+    @property
+    def abbreviation(self) -> str:
+        return self.name
+
+    @property
+    def tzinfo(self) -> ZoneInfo:
+        return _zoneinfo(self.value)
+
+    @property
+    def utc_offset_s(self) -> int:
+        return _offset_s(self.value)
+
+    def local(self, at: float) -> datetime:
+        """Unix time `at` as an aware local datetime."""
+        return datetime.fromtimestamp(at, self.tzinfo)
+
+    def date_at(self, at: float) -> date:
+        """The local calendar date at unix time `at`."""
+        return self.local(at).date()
+
+    def rfc3339(self, at: float) -> str:
+        """"2026-11-30T21:15:00+08:00" (RFC 3339, whole seconds, the zone's offset)."""
+        return self.local(at).isoformat(timespec="seconds")
+
+    def stamp(self, at: float) -> str:
+        """"2026-11-30 21:15:00 WITA", for people."""
+        return f"{self.local(at):%Y-%m-%d %H:%M:%S} {self.name}"
+
+
+@cache
+def _zoneinfo(name: str) -> ZoneInfo:
+    return ZoneInfo(name)
+
+
+@cache
+def _offset_s(name: str) -> int:
+    offset = datetime(2026, 1, 1, tzinfo=_zoneinfo(name)).utcoffset()
+    assert offset is not None
+    return int(offset.total_seconds())
+
+
+DEFAULT_TIMEZONE = TimeZone.WIB
+
+
 @dataclass(frozen=True, slots=True)
 class Contact:
     name: str
@@ -78,6 +142,7 @@ class Site:
     latitude: float | None = None
     longitude: float | None = None
     kim_contact: Contact | None = None
+    timezone: TimeZone = DEFAULT_TIMEZONE  # effective zone: the kabupaten's, else the config's default
 
 
 @dataclass(frozen=True, slots=True)
@@ -283,7 +348,9 @@ class Outage:
 @dataclass(frozen=True, slots=True)
 class MaintenanceWindow:
     """A declared window in which outages are `maintenance`, not failures. Repeats every `every_s`
-    seconds from `start` when set (daily or weekly windows). Empty scope lists match nothing."""
+    seconds from `start` when set (daily or weekly windows). Empty scope lists match nothing. With `zone`
+    set, the window covers only devices whose site is in that zone (a window written in local time is one
+    record per zone, each with that zone's unix times)."""
 
     name: str
     start: float  # unix time
@@ -292,6 +359,7 @@ class MaintenanceWindow:
     devices: frozenset[str] = frozenset()
     sites: frozenset[str] = frozenset()
     kecamatan: frozenset[str] = frozenset()
+    zone: TimeZone | None = None
 
 
 @dataclass(frozen=True, slots=True)

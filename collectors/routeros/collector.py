@@ -4,7 +4,7 @@ Discovery learns the identity (routerboard serial, model, firmware), which wirel
 (legacy wireless package, RouterOS 7 wifi, CAPsMAN), and whether hotspot and DHCP servers exist. A missing
 menu is `FeatureUnavailable`: logged once, skipped until the next discovery, the rest still collected.
 Polls then read only the menus that exist. Client MAC addresses never leave this module: they are
-turned into the day's keyed hashes (`fingerprint`) right away.
+turned into the day's keyed hashes (`fingerprint(site, mac)`, the key of the site's zone) right away.
 """
 
 from __future__ import annotations
@@ -62,7 +62,7 @@ class _Router:
 
 
 class RouterOsCollector:
-    def __init__(self, executor: ThreadPoolExecutor, *, fingerprint: Callable[[str], str] | None = None,
+    def __init__(self, executor: ThreadPoolExecutor, *, fingerprint: Callable[[str, str], str] | None = None,
                  clock: Callable[[], float] = time.time, rediscover_s: float = REDISCOVER_S) -> None:
         self._executor = executor
         self._fingerprint = fingerprint
@@ -82,7 +82,8 @@ class RouterOsCollector:
             neighbours = await self._optional(device, router, f.NEIGHBOR, partial(f.fetch, router.client, f.NEIGHBOR))
         except CollectorError as exc:
             return PollResult(device.id, Source.ROUTEROS, started, time.perf_counter() - t0, error=exc)
-        fingerprints = frozenset(self._fingerprint(m) for m in macs) if self._fingerprint else frozenset()
+        fingerprint = self._fingerprint
+        fingerprints = frozenset(fingerprint(device.site, m) for m in macs) if fingerprint else frozenset()
         return PollResult(device.id, Source.ROUTEROS, started, time.perf_counter() - t0, samples=tuple(samples),
                           identity=router.identity, fingerprints=fingerprints,
                           neighbours=neighbour_addresses(neighbours or []))

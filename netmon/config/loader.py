@@ -7,7 +7,7 @@ import glob
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import timedelta, timezone
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +21,7 @@ from netmon.config.schema import (
     Defaults,
     DeviceConfig,
     ExporterConfig,
+    KabupatenConfig,
     MaintenanceConfig,
     SchedulerConfig,
     SecretRef,
@@ -30,6 +31,7 @@ from netmon.config.schema import (
 )
 from netmon.errors import ConfigError
 from netmon.model import (
+    DEFAULT_TIMEZONE,
     AssetRecord,
     Contact,
     Device,
@@ -43,11 +45,11 @@ from netmon.model import (
     SnmpV3Auth,
     Source,
     StatePolicy,
+    TimeZone,
 )
 
 Path_ = tuple[str | int, ...]
-MAIN_ONLY = ("defaults", "exporter", "scheduler", "state", "storage", "alerts")
-WIB = timezone(timedelta(hours=7))
+MAIN_ONLY = ("timezone", "defaults", "exporter", "scheduler", "state", "storage", "alerts")
 
 
 @dataclass(frozen=True)
@@ -62,6 +64,12 @@ class Config:
     storage: StorageConfig = field(default_factory=StorageConfig)
     maintenance: tuple[MaintenanceWindow, ...] = ()
     alerts: AlertSettings = field(default_factory=AlertSettings)
+    timezone: TimeZone = DEFAULT_TIMEZONE  # the default; each site carries its own effective zone
+
+    def zone_of(self, site: str | None) -> TimeZone:
+        """The zone of site `site`, or the default for an unknown or missing site."""
+        found = self.sites.get(site or "")
+        return found.timezone if found is not None else self.timezone
 
 
 @dataclass(frozen=True)
@@ -232,8 +240,10 @@ def load_config(path: str | Path, *, resolve_secrets: bool = True) -> Config:
     _collect(Path(path), [], files, main=True)
     main = files[0][1]
     defaults = main.defaults or Defaults()
+    default_zone = main.timezone or DEFAULT_TIMEZONE
 
     credentials: dict[str, tuple[Credential, _Origin]] = {}
+    kabupaten: dict[str, tuple[KabupatenConfig, _Origin]] = {}
     sites: dict[str, tuple[SiteConfig, _Origin]] = {}
     devices: dict[str, tuple[DeviceConfig, _Origin]] = {}
     for file_path, parsed, lines in files:
@@ -243,6 +253,13 @@ def load_config(path: str | Path, *, resolve_secrets: bool = True) -> Config:
                 raise ConfigError(f"credential {name!r} is defined twice", file=origin.file, line=origin.line,
                                   key=f"credentials.{name}")
             credentials[name] = (cred, origin)
+        for name, kab in parsed.kabupaten.items():
+            origin = _Origin(str(file_path), lines.get(("kabupaten", name)))
+            if name in kabupaten:
+                first = kabupaten[name][1]
+                raise ConfigError(f"kabupaten {name!r} is described twice (first at {first.file}:{first.line})",
+                                  file=origin.file, line=origin.line, key=f"kabupaten.{name}")
+            kabupaten[name] = (kab, origin)
         site_origin = _item_origins(file_path, lines, "sites")
         for i, site in enumerate(parsed.sites):
             _add_unique(sites, "site", i, site.id, site, site_origin(i))
@@ -254,12 +271,13 @@ def load_config(path: str | Path, *, resolve_secrets: bool = True) -> Config:
     if resolve_secrets:
         auths = {name: _resolve_credential(name, cred, origin) for name, (cred, origin) in credentials.items()}
 
+    zones = _kabupaten_zones(kabupaten, sites, default_zone)
+    site_records = {sid: _site(cfg, zones.get(cfg.kabupaten, default_zone)) for sid, (cfg, _o) in sites.items()}
     windows: list[MaintenanceWindow] = []
     for file_path, parsed, lines in files:
         window_origin = _item_origins(file_path, lines, "maintenance")
         for i, window in enumerate(parsed.maintenance):
-            windows.append(_window(window, sites, devices, window_origin(i)))
-    site_records = {sid: _site(cfg) for sid, (cfg, _o) in sites.items()}
+            windows += _window(window, site_records, devices, window_origin(i))
     device_records: dict[str, Device] = {}
     for did, (dev, origin) in devices.items():
         device_records[did] = _device(dev, origin, defaults, sites, devices, credentials, auths,
@@ -275,7 +293,22 @@ def load_config(path: str | Path, *, resolve_secrets: bool = True) -> Config:
         storage=main.storage or StorageConfig(),
         maintenance=tuple(windows),
         alerts=_alerts(main.alerts, _Origin(str(files[0][0]), files[0][2].get(("alerts",))), resolve_secrets),
+        timezone=default_zone,
     )
+
+
+def _kabupaten_zones(kabupaten: dict[str, tuple[KabupatenConfig, _Origin]],
+                     sites: dict[str, tuple[SiteConfig, _Origin]], default: TimeZone) -> dict[str, TimeZone]:
+    """Zone by kabupaten name. A described kabupaten that no site names is an error: most likely a spelling
+    that differs from the sites' (whose devices would then silently keep the default zone)."""
+    named = {cfg.kabupaten for cfg, _o in sites.values()}
+    for name, (_kab, origin) in kabupaten.items():
+        if name not in named:
+            known = ", ".join(repr(n) for n in sorted(named)[:5]) or "none"
+            raise ConfigError(f"no site is in kabupaten {name!r} (sites name: {known}); the name must be "
+                              "written as the sites write it", file=origin.file, line=origin.line,
+                              key=f"kabupaten.{name}")
+    return {name: kab.timezone for name, (kab, _o) in kabupaten.items()}
 
 
 def _add_unique(table: dict[str, tuple[Any, _Origin]], kind: str, index: int, item_id: str, item: Any,
@@ -287,25 +320,35 @@ def _add_unique(table: dict[str, tuple[Any, _Origin]], kind: str, index: int, it
     table[item_id] = (item, origin)
 
 
-def _window(cfg: MaintenanceConfig, sites: dict[str, Any], devices: dict[str, Any],
-            origin: _Origin) -> MaintenanceWindow:
+def _window(cfg: MaintenanceConfig, sites: dict[str, Site], devices: dict[str, tuple[DeviceConfig, _Origin]],
+            origin: _Origin) -> list[MaintenanceWindow]:
+    """The window as records: one with `zone` None when its times carry an offset, else one per zone of
+    the sites it covers, each holding that zone's instants (02:00 local is 02:00 WIB in Jawa, WITA in Bali)."""
     for key, known in (("devices", devices), ("sites", sites)):
         for name in getattr(cfg, key):
             if name not in known:
                 raise ConfigError(f"unknown {key[:-1]} {name!r}", file=origin.file, line=origin.line_of(key),
                                   key=f"maintenance[{cfg.name}].{key}")
-    start = cfg.start if cfg.start.tzinfo else cfg.start.replace(tzinfo=WIB)
-    if cfg.end is not None:
-        end = (cfg.end if cfg.end.tzinfo else cfg.end.replace(tzinfo=WIB)).timestamp()
-    else:
-        end = start.timestamp() + (cfg.duration_s or 0)
-    if end <= start.timestamp():
+    if cfg.end is not None and cfg.end <= cfg.start:
         raise ConfigError("the window ends before it starts", file=origin.file, line=origin.line_of("end"),
                           key=f"maintenance[{cfg.name}]")
     every = {"day": 86400.0, "week": 7 * 86400.0}.get(cfg.every or "")
-    return MaintenanceWindow(name=cfg.name, start=start.timestamp(), end=end, every_s=every,
-                             devices=frozenset(cfg.devices), sites=frozenset(cfg.sites),
-                             kecamatan=frozenset(cfg.kecamatan))
+
+    def record(zone: TimeZone | None) -> MaintenanceWindow:
+        def instant(at: datetime) -> float:
+            return (at if zone is None else at.replace(tzinfo=zone.tzinfo)).timestamp()
+
+        start = instant(cfg.start)
+        end = instant(cfg.end) if cfg.end is not None else start + (cfg.duration_s or 0)
+        return MaintenanceWindow(name=cfg.name, start=start, end=end, every_s=every, devices=frozenset(cfg.devices),
+                                 sites=frozenset(cfg.sites), kecamatan=frozenset(cfg.kecamatan), zone=zone)
+
+    if cfg.start.tzinfo is not None:
+        return [record(None)]
+    covered = set(cfg.sites) | {devices[d][0].site for d in cfg.devices if devices[d][0].site in sites}
+    covered |= {s.id for s in sites.values() if s.kecamatan in cfg.kecamatan}
+    zones = {sites[s].timezone for s in covered}
+    return [record(zone) for zone in TimeZone if zone in zones]
 
 
 def _alerts(section: AlertsConfig | None, origin: _Origin, resolve: bool) -> AlertSettings:
@@ -331,12 +374,12 @@ def _alerts(section: AlertsConfig | None, origin: _Origin, resolve: bool) -> Ale
     return AlertSettings(section, secrets)
 
 
-def _site(cfg: SiteConfig) -> Site:
+def _site(cfg: SiteConfig, zone: TimeZone) -> Site:
     contact = cfg.kim_contact
     return Site(
         id=cfg.id, name=cfg.name, desa=cfg.desa, kecamatan=cfg.kecamatan, kabupaten=cfg.kabupaten,
         latitude=cfg.latitude, longitude=cfg.longitude,
-        kim_contact=Contact(contact.name, contact.phone, contact.email) if contact else None,
+        kim_contact=Contact(contact.name, contact.phone, contact.email) if contact else None, timezone=zone,
     )
 
 

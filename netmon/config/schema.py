@@ -4,15 +4,24 @@ are errors. `netmon config-schema` prints the JSON Schema of `ConfigFile` for ed
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import Field, model_validator
+from pydantic import BeforeValidator, Field, WithJsonSchema, model_validator
 
 from netmon.config.alerting import AlertsConfig
 from netmon.config.base import SecretRef, Strict
-from netmon.model import Owner, Role, Source
+from netmon.model import Owner, Role, Source, TimeZone
 
 ID_PATTERN = r"^[a-z0-9][a-z0-9_.-]{0,62}$"
+
+
+def _zone(value: Any) -> Any:
+    return TimeZone.parse(value) if isinstance(value, str) else value
+
+
+# Asia/Jakarta, Asia/Makassar, Asia/Jayapura, or WIB / WITA / WIT
+TimeZoneName = Annotated[TimeZone, BeforeValidator(_zone), WithJsonSchema(
+    {"type": "string", "enum": [z.value for z in TimeZone] + [z.name for z in TimeZone]})]
 
 
 class SnmpV2cCredential(Strict):
@@ -75,6 +84,12 @@ class SiteConfig(Strict):
     kim_contact: Contact | None = None
 
 
+class KabupatenConfig(Strict):
+    """Facts about a kabupaten/kota that all its sites share."""
+
+    timezone: TimeZoneName = Field(description="Asia/Jakarta (WIB), Asia/Makassar (WITA) or Asia/Jayapura (WIT)")
+
+
 class AssetConfig(Strict):
     kode_barang: str | None = None
     nomor_register: str | None = None
@@ -129,7 +144,8 @@ class Defaults(Strict):
 
 
 class MaintenanceConfig(Strict):
-    """A maintenance window. Times without a zone are local time in Indonesia (WIB, UTC+7)."""
+    """A maintenance window. A time without an offset is local time at each device it covers (its site's
+    zone: 02:00 is 02:00 WIB in Jawa and 02:00 WITA in Bali); a time with an offset is that instant."""
 
     name: str
     start: datetime
@@ -144,6 +160,8 @@ class MaintenanceConfig(Strict):
     def _shape(self) -> MaintenanceConfig:
         if (self.end is None) == (self.duration_s is None):
             raise ValueError("give exactly one of `end` or `duration_s`")
+        if self.end is not None and (self.start.tzinfo is None) != (self.end.tzinfo is None):
+            raise ValueError("give `start` and `end` both an offset (+08:00) or neither (local time)")
         if not (self.devices or self.sites or self.kecamatan):
             raise ValueError("a window needs at least one of devices, sites, kecamatan")
         return self
@@ -182,6 +200,8 @@ class ConfigFile(Strict):
     """One YAML file. The main file may set everything; included files add sites, devices, credentials."""
 
     include: list[str] = []
+    timezone: TimeZoneName | None = Field(default=None, description="Zone of sites whose kabupaten sets none "
+                                          "(default Asia/Jakarta, WIB)")
     defaults: Defaults | None = None
     exporter: ExporterConfig | None = None
     scheduler: SchedulerConfig | None = None
@@ -189,6 +209,8 @@ class ConfigFile(Strict):
     storage: StorageConfig | None = None
     alerts: AlertsConfig | None = None
     credentials: dict[str, Credential] = {}
+    kabupaten: dict[str, KabupatenConfig] = Field(default={}, description="By the name sites give in "
+                                                  "`kabupaten`")
     sites: list[SiteConfig] = []
     devices: list[DeviceConfig] = []
     maintenance: list[MaintenanceConfig] = []

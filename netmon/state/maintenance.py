@@ -1,7 +1,8 @@
 """Maintenance windows: which declared window, if any, covers a device at a given time.
 
 A window matches a device when the device id is in `window.devices`, its site id in `window.sites`, or its
-site's kecamatan in `window.kecamatan` (exact strings; empty scopes match nothing). An occurrence covers the
+site's kecamatan in `window.kecamatan` (exact strings; empty scopes match nothing), and, for a window with a
+`zone` (written in local time, see netmon.config), the site is in that zone. An occurrence covers the
 half-open interval ``[start, end)``; with `every_s` set, occurrence ``k >= 0`` covers
 ``[start + k*every_s, end + k*every_s)``. A window whose end is not after its start matches nothing.
 """
@@ -15,7 +16,9 @@ from netmon.model import Device, MaintenanceWindow, Site
 
 
 def window_matches(window: MaintenanceWindow, device: Device, site: Site) -> bool:
-    """Whether `window`'s scope includes `device` (by device id, site id or kecamatan)."""
+    """Whether `window`'s scope includes `device` (by device id, site id or kecamatan, in the window's zone)."""
+    if window.zone is not None and site.timezone is not window.zone:
+        return False
     return (
         device.id in window.devices
         or site.id in window.sites

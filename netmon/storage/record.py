@@ -11,7 +11,7 @@ from netmon.model import DeviceState, Incident, Outage, Reboot, StateChange, Tic
 
 @dataclass(frozen=True, slots=True)
 class HourlyRollup:
-    """One device's polls in one clock hour (UTC hour; WIB is a whole-hour offset, so it is a WIB hour too).
+    """One device's polls in one clock hour (UTC hour; WIB/WITA/WIT are whole-hour offsets: a local hour too).
 
     `first_poll_at`/`last_poll_at` bound the polls behind it: the store merges two rollups of the same hour
     whose spans do not overlap (a restart inside the hour) and treats an overlapping one as a re-write.
@@ -40,7 +40,7 @@ class HourlyRollup:
 
 @dataclass(frozen=True, slots=True)
 class DailyUniques:
-    """Distinct client devices seen at a site on one local (WIB) day. The largest count written wins."""
+    """Distinct client devices seen at a site on one local day (the site's zone). The largest count wins."""
 
     site: str
     day: date

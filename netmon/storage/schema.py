@@ -1,6 +1,6 @@
 """The tables (SQLAlchemy Core). Every time is a float: seconds since the Unix epoch, UTC (DOUBLE PRECISION on
 PostgreSQL, REAL on SQLite), the same representation as the records in `netmon.model`. Calendar days
-(`daily_uniques.day`) are local (WIB) dates, as `netmon.privacy` counts them.
+(`daily_uniques.day`) are local dates in each site's zone, as `netmon.privacy` counts them.
 
 Event tables carry no foreign keys to `devices`: a record queued for a device that the inventory has since
 dropped must still be writable, or one stale record would block the write queue for ever. Devices are never

@@ -11,7 +11,6 @@ from datetime import datetime
 from alerts.engine import AlertEngine, AlertOutput
 from alerts.message import Message, render
 from alerts.route import DEFAULT_ROUTES, AlertConfig, Channel, Escalation, route
-from alerts.rules import WIB
 from netmon.errors import DeviceUnreachable
 from netmon.model import (
     AssetRecord,
@@ -28,11 +27,12 @@ from netmon.model import (
     Site,
     Source,
     StatePolicy,
+    TimeZone,
 )
 from netmon.state.availability import AvailabilityTracker
 from netmon.state.outage import OutageTracker
 
-DAY = datetime(2026, 5, 12, tzinfo=WIB).timestamp()  # Tuesday 12 May 2026, 00:00 WIB
+DAY = datetime(2026, 5, 12, tzinfo=TimeZone.WIB.tzinfo).timestamp()  # Tuesday 12 May 2026, 00:00 WIB
 
 
 def wib(hhmm: str) -> float:

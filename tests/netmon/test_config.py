@@ -297,7 +297,7 @@ maintenance:
     assert cfg.state.down_after_failures == 4 and cfg.state.up_after_successes == 1
     weekly, once = cfg.maintenance
     assert weekly.every_s == 7 * 86400 and weekly.end - weekly.start == 7200
-    assert weekly.start == once.start + 4 * 86400 + 14 * 3600  # a zone-less time is WIB
+    assert weekly.start == once.start + 4 * 86400 + 14 * 3600  # a zone-less time is the sites' zone (WIB here)
     assert once.devices == frozenset({"ks-router"}) and once.every_s is None
 
 
