@@ -17,6 +17,7 @@ from functools import lru_cache
 from netmon.simulate.variation import NOISE_BUCKET_S, WIB_OFFSET_S, daily_count
 
 MAX_LOOKBACK_BUCKETS = 36 * 3600 // NOISE_BUCKET_S
+BUCKETS_A_DAY = 86400 // NOISE_BUCKET_S
 _MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
 _HOSTS = ("android-{h}", "Redmi-Note-{n}", "OPPO-A{n}", "vivo-{n}", "Galaxy-A{n}", "iPhone", "POCO-X{n}",
           "realme-C{n}", "LAPTOP-{H}", "DESKTOP-{H}", "Infinix-HOT-{n}", "")
@@ -37,20 +38,29 @@ def present(rank: int, now: float, *, peak: int, seed: str) -> bool:
 
 
 def session_start(rank: int, now: float, *, peak: int, seed: str) -> float:
-    """When the present client `rank` connected (at most 36 h back); always <= now."""
-    bucket = int(now // NOISE_BUCKET_S)
-    return min(now, _run_start(seed, peak, rank, bucket))
+    """When the present client `rank` connected; always <= now."""
+    first = run_first_bucket(seed, peak, rank, int(now // NOISE_BUCKET_S))
+    return min(now, run_start(seed, rank, first))
+
+
+def run_start(seed: str, rank: int, first: int) -> float:
+    """When a presence run whose first bucket is `first` began (a moment in the bucket before)."""
+    return first * NOISE_BUCKET_S - unit(seed, rank, first) * NOISE_BUCKET_S
 
 
 @lru_cache(maxsize=1 << 16)
-def _run_start(seed: str, peak: int, rank: int, bucket: int) -> float:
+def run_first_bucket(seed: str, peak: int, rank: int, bucket: int) -> int:
+    """The first five-minute bucket of the presence run of `rank` that holds `bucket`: the run's identity.
+
+    A slot filled for longer than the 36 h look-back (a device that never leaves) is one run per day
+    of the look-back's start, so its identity and uptime restart at most once a day."""
     first = bucket
     for _ in range(MAX_LOOKBACK_BUCKETS):
         mid = (first - 1) * NOISE_BUCKET_S + NOISE_BUCKET_S / 2
         if count(mid, peak=peak, seed=seed) < rank:
-            break
+            return first
         first -= 1
-    return first * NOISE_BUCKET_S - unit(seed, rank, first) * NOISE_BUCKET_S
+    return first // BUCKETS_A_DAY * BUCKETS_A_DAY
 
 
 def mac(seed: str, rank: int, *, base: int | None = None, step: int = 0) -> str:

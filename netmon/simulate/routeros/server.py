@@ -76,7 +76,7 @@ def default_spec(router_id: str, version: str, *, wifi: bool = False) -> RouterS
               RadioSpec(radio[1], "KIM-Gratis-5G", band5, 5180, "20/40/80mhz-Ceee", peak_clients=10))
     return RouterSpec(router_id=router_id, version=version, interfaces=nics, radios=radios,
                       packages=frozenset({"wifi" if wifi else "wireless", "hotspot", "dhcp"}),
-                      hotspots=(HotspotSpec(peak_users=20),), dhcp_servers=(DhcpSpec(hotspot="hotspot1"),))
+                      hotspots=(HotspotSpec(),), dhcp_servers=(DhcpSpec(hotspot="hotspot1"),))
 
 
 @dataclass
