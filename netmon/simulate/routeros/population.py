@@ -11,8 +11,8 @@ same `Client` in each table:
   five-minute bucket its presence run began in (`clients.run_first_bucket`), so a slot re-filled later in
   the day is a new phone with a new MAC, as at a real village hall. Share `login_share` of them log in to
   the hotspot; the rest only show as hosts;
-- wired hotspot users (`HotspotSpec.wired_peak`): hosts with no radio entry; some have a manually set
-  address (`DHCP: false`, no lease), the others a lease;
+- wired hotspot users (`HotspotSpec.wired_peak`): hosts with no radio entry; every second one (even
+  ranks) has a manually set address (`DHCP: false`, no lease), the others a lease;
 - phones that left the radio keep their bound lease until it expires (last renewal at half the lease
   time) while their slot stays empty (a new phone in the slot would need a new address; the simulator
   lets the new lease replace the old one);
@@ -116,7 +116,7 @@ def _client(spec: RouterSpec, seed: str, peak: int, rank: int, now: float, *, sl
     first = clients.run_first_bucket(seed, peak, rank, bucket)
     key = f"{seed}/{rank}/{first}"
     hotspot, dhcp, net = segment
-    manual = radio is None and hotspot is not None and clients.unit(key, "manual") < 0.25
+    manual = radio is None and hotspot is not None and rank % 2 == 0  # every second wired user
     return Client(key=key, slot=slot, mac=clients.mac(key, 0), host_name=clients.host_name(key, 0),
                   address=host(net, 50 + rank) if manual else host(net, 100 + slot),
                   start=min(now, clients.run_start(seed, rank, first)), radio=radio, radio_index=radio_index,
@@ -182,7 +182,7 @@ def _left(seed: str, peak: int, rank: int, now: float, lease_time_s: int) -> tup
 def _last_present(seed: str, peak: int, rank: int, bucket: int, lookback: int) -> tuple[int, float] | None:
     for back in range(1, lookback + 1):
         b = bucket - back
-        if clients.count(b * NOISE_BUCKET_S + NOISE_BUCKET_S / 2, peak=peak, seed=seed) >= rank:
+        if clients.bucket_count(seed, peak, b) >= rank:
             return b, float((b + 1) * NOISE_BUCKET_S)
     return None
 
