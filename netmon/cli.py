@@ -7,7 +7,6 @@ import dataclasses
 import json
 import logging
 import sys
-from collections.abc import Awaitable, Callable
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -121,7 +120,7 @@ async def _start_demo(port: int) -> tuple[Config, list[SnmpSimulator | RouterOsS
     return load_config(path), simulators
 
 
-async def _start_simulators(*, snmp: bool, routeros: bool, base_port: int = 0) -> tuple[
+async def _start_simulators(*, snmp: bool, routeros: bool, base_port: int = 0, tls: bool = False) -> tuple[
         list[SnmpSimulator | RouterOsSimulator], list[Site], list[SimDevice], list[SimRouter]]:
     from netmon.simulate.fleet import load_demo_fleet, load_demo_sites
     from netmon.simulate.routeros.server import RouterOsSimulator, load_demo_routers
@@ -141,6 +140,7 @@ async def _start_simulators(*, snmp: bool, routeros: bool, base_port: int = 0) -
         api = RouterOsSimulator()
         for offset, router in enumerate(routers):
             router.port = base_port + len(devices) + offset if base_port else 0
+            router.tls = router.tls or tls
             api.add(router)
         await api.start()
         simulators.append(api)
@@ -536,25 +536,27 @@ class SimKind(StrEnum):
     routeros = "routeros"
 
 
-def _simulate(kind: SimKind, base_port: int, write_config: Path | None) -> None:
+def _simulate(kind: SimKind, base_port: int, write_config: Path | None, *, tls: bool = False) -> None:
     async def main() -> None:
         stop = asyncio.Event()
         from netmon.app import install_stop_signals
+        from netmon.simulate.control import USAGE
 
         install_stop_signals(stop)
         simulators, sites, devices, routers = await _start_simulators(
-            snmp=kind is not SimKind.routeros, routeros=kind is not SimKind.snmp, base_port=base_port)
+            snmp=kind is not SimKind.routeros, routeros=kind is not SimKind.snmp, base_port=base_port, tls=tls)
         for device in devices:
             err.print(f"{device.device_id}: SNMP on udp 127.0.0.1:{device.port} (community {device.community})",
                       highlight=False)
         for router in routers:
-            err.print(f"{router.router_id}: RouterOS {router.version} API on tcp 127.0.0.1:{router.port} "
+            api = "API-SSL" if router.tls else "API"
+            err.print(f"{router.router_id}: RouterOS {router.version} {api} on tcp 127.0.0.1:{router.port} "
                       f"(user {router.user})", highlight=False)
         if write_config is not None:
-            write_demo_config(write_config, sites, devices, routers)
+            write_demo_config(write_config, sites, devices, routers, tls_ca_pem=_ca_pem(simulators))
             err.print(f"wrote {write_config}: try `netmon poll --config {write_config} --once`", highlight=False)
-        err.print("serving; Ctrl-C stops. Commands on standard input: stop ID, start ID, fault ID "
-                  "normal|silent|garbage|hang|drop, list", highlight=False)
+        err.print(f"serving; Ctrl-C stops. On standard input, {USAGE}; MODE is one of "
+                  f"{'|'.join(FAULTS)}", highlight=False)
         control = asyncio.create_task(_control(simulators, devices, routers))
         try:
             await stop.wait()
@@ -563,53 +565,46 @@ def _simulate(kind: SimKind, base_port: int, write_config: Path | None) -> None:
             for simulator in simulators:
                 await simulator.stop()
 
+    from netmon.simulate.fault import FAULTS
+
     try:
         asyncio.run(main())
     except NetmonError as exc:
         raise _fail(exc) from None
 
 
-async def _control(simulators: list[SnmpSimulator | RouterOsSimulator], devices: list[SimDevice],
-                   routers: list[SimRouter]) -> None:
-    """Drive the simulators from standard input, so a demo device can fail and come back."""
+def _ca_pem(simulators: list[SnmpSimulator | RouterOsSimulator]) -> bytes | None:
     from netmon.simulate.routeros.server import RouterOsSimulator
 
-    snmp_ids = {d.device_id for d in devices}
-    api_ids = {r.router_id for r in routers}
+    for simulator in simulators:
+        if isinstance(simulator, RouterOsSimulator) and simulator.tls_ca_file is not None:
+            return simulator.tls_ca_file.read_bytes()
+    return None
+
+
+async def _control(simulators: list[SnmpSimulator | RouterOsSimulator], devices: list[SimDevice],
+                   routers: list[SimRouter]) -> None:
+    """Drive the simulators from standard input, so a demo device can fail and come back. A bad command
+    gets one error line on standard error; the loop goes on."""
+    from netmon.simulate.control import SimulatorControl
+    from netmon.simulate.routeros.server import RouterOsSimulator
+    from netmon.simulate.snmp_agent import SnmpSimulator
+
+    control = SimulatorControl(next((s for s in simulators if isinstance(s, SnmpSimulator)), None),
+                               [d.device_id for d in devices],
+                               next((s for s in simulators if isinstance(s, RouterOsSimulator)), None),
+                               [r.router_id for r in routers])
     while True:
         line = await asyncio.to_thread(sys.stdin.readline)
         if not line:
             return  # no (more) input: just keep serving
-        words = line.split()
-        if not words:
+        try:
+            answer = await control.handle(line)
+        except Exception as exc:
+            err.print(f"error: {exc}", highlight=False)
             continue
-        verb, args = words[0], words[1:]
-        if verb == "list":
-            err.print(" ".join(sorted(snmp_ids | api_ids)), highlight=False)
-            continue
-        if not args or args[0] not in snmp_ids | api_ids:
-            err.print(f"unknown command or device: {line.strip()}", highlight=False)
-            continue
-        target = args[0]
-        for simulator in simulators:
-            stop: Callable[[str], Awaitable[None]]
-            start: Callable[[str], Awaitable[None]]
-            if isinstance(simulator, RouterOsSimulator):
-                if target in api_ids:
-                    stop, start = simulator.stop_router, simulator.start_router
-                else:
-                    continue
-            elif target in snmp_ids:
-                stop, start = simulator.stop_device, simulator.start_device
-            else:
-                continue
-            if verb == "stop":
-                await stop(target)
-            elif verb == "start":
-                await start(target)
-            elif verb == "fault" and len(args) == 2:
-                simulator.set_fault(target, args[1])
-        err.print(f"{verb} {target}: done", highlight=False)
+        if answer:
+            err.print(answer, highlight=False)
 
 
 BASE_PORT = Annotated[int, typer.Option(help="First port (one per simulated device; 0 = any free port)")]
@@ -617,10 +612,15 @@ WRITE_CONFIG = Annotated[Path | None, typer.Option(
     help="Write a netmon config for the simulated devices here (secrets in files beside it)")]
 
 
+TLS = Annotated[bool, typer.Option(
+    "--tls", help="Serve the RouterOS API as API-SSL (a self-signed CA made at start; --write-config "
+    "writes it beside the config and sets routeros: {tls: true, tls_ca_file: ...})")]
+
+
 @simulate_app.command("demo")
-def simulate_demo(base_port: BASE_PORT = 0, write_config: WRITE_CONFIG = None) -> None:
+def simulate_demo(base_port: BASE_PORT = 0, write_config: WRITE_CONFIG = None, tls: TLS = False) -> None:
     """Serve the whole demo: SNMP agents and RouterOS API routers of the simulated KIM sites."""
-    _simulate(SimKind.demo, base_port, write_config)
+    _simulate(SimKind.demo, base_port, write_config, tls=tls)
 
 
 @simulate_app.command("snmp")
@@ -644,9 +644,9 @@ def simulate_snmp(
 
 
 @simulate_app.command("routeros")
-def simulate_routeros(base_port: BASE_PORT = 0, write_config: WRITE_CONFIG = None) -> None:
-    """Serve the demo's simulated MikroTik routers over the RouterOS API (TCP, one port each)."""
-    _simulate(SimKind.routeros, base_port, write_config)
+def simulate_routeros(base_port: BASE_PORT = 0, write_config: WRITE_CONFIG = None, tls: TLS = False) -> None:
+    """Serve the demo's simulated MikroTik routers over the RouterOS API (TCP, one port each; --tls: API-SSL)."""
+    _simulate(SimKind.routeros, base_port, write_config, tls=tls)
 
 
 def main() -> None:

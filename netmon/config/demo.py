@@ -25,10 +25,12 @@ KIM_OWNED = {"kim-ketenger-rb951"}  # the KIM bought this old router itself: its
 
 
 def demo_document(sites: Iterable[Site], devices: Iterable[SimDevice] = (), routers: Iterable[SimRouter] = (),
-                  *, interval_s: float = DEMO_INTERVAL_S, port: int = 9877) -> tuple[dict[str, Any], dict[str, str]]:
+                  *, interval_s: float = DEMO_INTERVAL_S, port: int = 9877,
+                  tls_ca_file: str | None = None) -> tuple[dict[str, Any], dict[str, str]]:
     """A config document for simulated devices and the secrets it refers to ({credential name: secret}).
 
     A router simulated on both sides (same id in `devices` and `routers`) is one device with two sources.
+    A router served over API-SSL gets `routeros: {tls: true, tls_ca_file: ...}` (the simulator's CA).
     """
     sim_devices, sim_routers = list(devices), list(routers)
     api = {r.router_id: r for r in sim_routers}
@@ -57,13 +59,14 @@ def demo_document(sites: Iterable[Site], devices: Iterable[SimDevice] = (), rout
             entry["sources"].append("routeros")
             entry["routeros_credential"] = credential("api", router.password)
             api_users[entry["routeros_credential"]] = router.user
-            entry["routeros"] = {"port": router.port}
+            entry["routeros"] = _api_options(router, tls_ca_file)
         entries.append(entry)
     for router in api.values():
         cred = credential("api", router.password)
         api_users[cred] = router.user
         entries.append({"id": router.router_id, "site": router.site_id, "role": "router", "address": router.host,
-                        "sources": ["routeros"], "routeros_credential": cred, "routeros": {"port": router.port}})
+                        "sources": ["routeros"], "routeros_credential": cred,
+                        "routeros": _api_options(router, tls_ca_file)})
     for number, entry in enumerate(entries, 1):
         if entry["role"] != Role.ROUTER.value and entry["site"] in gateways:
             entry["parent"] = gateways[entry["site"]]
@@ -92,6 +95,14 @@ def demo_document(sites: Iterable[Site], devices: Iterable[SimDevice] = (), rout
     return doc, secrets
 
 
+def _api_options(router: SimRouter, tls_ca_file: str | None) -> dict[str, Any]:
+    if not router.tls:
+        return {"port": router.port}
+    if router.tls_anonymous or tls_ca_file is None:
+        return {"port": router.port, "tls": True, "tls_verify": False}
+    return {"port": router.port, "tls": True, "tls_ca_file": tls_ca_file}
+
+
 def _contact(contact: Contact | None) -> dict[str, str] | None:
     if contact is None:
         return None
@@ -99,10 +110,18 @@ def _contact(contact: Contact | None) -> dict[str, str] | None:
 
 
 def write_demo_config(path: Path, sites: Iterable[Site], devices: Iterable[SimDevice] = (),
-                      routers: Iterable[SimRouter] = (), *, port: int = 9877) -> Path:
+                      routers: Iterable[SimRouter] = (), *, port: int = 9877,
+                      tls_ca_pem: bytes | None = None) -> Path:
     """Write the config for simulated devices to `path`, with each secret in its own file beside it
-    (mode 0600), as a real deployment keeps secrets out of the config."""
-    doc, secrets = demo_document(sites, devices, routers, port=port)
+    (mode 0600), as a real deployment keeps secrets out of the config. `tls_ca_pem` (the RouterOS
+    simulator's CA, for routers served over API-SSL) is written beside it as `routeros-ca.pem`."""
+    ca_file = None
+    if tls_ca_pem is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        ca_path = path.parent / "routeros-ca.pem"
+        ca_path.write_bytes(tls_ca_pem)
+        ca_file = str(ca_path.resolve())
+    doc, secrets = demo_document(sites, devices, routers, port=port, tls_ca_file=ca_file)
     path.parent.mkdir(parents=True, exist_ok=True)
     for name, secret in secrets.items():
         secret_path = path.parent / f"{name}.secret"

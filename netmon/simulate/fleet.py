@@ -15,13 +15,13 @@ import yaml
 
 from netmon.errors import ConfigError
 from netmon.model import Contact, Site
+from netmon.simulate.fault import FAULTS
 
 DEMO_DIR = Path(__file__).resolve().parent.parent / "demo"
 DEMO_FLEET = DEMO_DIR / "fleet.yaml"
 
 AUTH_PROTOCOLS = ("none", "sha", "sha256")
 PRIV_PROTOCOLS = ("none", "aes128", "aes256")
-FAULTS = ("normal", "silent", "garbage")
 
 
 @dataclass(frozen=True, slots=True)

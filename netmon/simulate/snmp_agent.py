@@ -34,6 +34,7 @@ from pysnmp.proto import rfc1902, rfc1905
 from pysnmp.proto.rfc1902 import OctetString
 
 from netmon.errors import ConfigError
+from netmon.simulate.fault import parse_fault
 from netmon.simulate.fleet import FAULTS, SimDevice, V3User, load_demo_fleet
 from netmon.simulate.store import Miss, RecordStore, Served
 from netmon.simulate.v2c import NotHandled, V2cResponder
@@ -79,6 +80,7 @@ class _Endpoint(udp.UdpAsyncioTransport):
         self.communities = communities  # None: any community naming a store (data-dir mode)
         self.users = users  # v3 user names allowed; None: any configured user
         self.fault = "normal"
+        self.dropped = False  # fault "drop": whether the last request went unanswered
         self.domain: tuple[int, ...] = ()
         self.v2c: V2cResponder | None = None
         self.registered = False  # with the engine's transport dispatcher
@@ -94,8 +96,12 @@ class _Endpoint(udp.UdpAsyncioTransport):
             self.lost.set_result(None)
 
     def datagram_received(self, datagram: bytes, transportAddress: Any) -> None:
-        if self.fault == "silent":
+        if self.fault in ("silent", "hang"):
             return
+        if self.fault == "drop":
+            self.dropped = not self.dropped
+            if self.dropped:
+                return
         if self.fault == "garbage":
             if self.transport is not None:
                 self.transport.sendto(os.urandom(17 + len(datagram) % 64), transportAddress)
@@ -287,9 +293,7 @@ class SnmpSimulator:
         self.store(device_id).reboot(at)
 
     def set_fault(self, device_id: str, fault: str) -> None:
-        if fault not in FAULTS:
-            raise ValueError(f"fault must be one of {FAULTS}")
-        self._endpoint(device_id).fault = fault
+        self._endpoint(device_id).fault = parse_fault(fault).value
 
     async def start(self) -> None:
         if self._started:

@@ -83,6 +83,17 @@ def clock_at_wib_hour(hour: float) -> Callable[[], float]:
     return lambda: base + time.monotonic() - t0
 
 
+REFERENCE_MIDNIGHT_WIB = 1_760_029_200.0  # 2025-10-10 00:00 WIB: a fixed day for tests
+
+
+def clock_from(start: float) -> Callable[[], float]:
+    """A clock that reads `start` now and runs on with the monotonic clock: tests that pin a simulator
+    to a fixed moment (e.g. `REFERENCE_MIDNIGHT_WIB + 3 * 3600`) see the same clients on every run,
+    whatever the date and time of day (the daily curve's noise changes only every five minutes)."""
+    t0 = time.monotonic()
+    return lambda: start + time.monotonic() - t0
+
+
 def daily_fraction(now: float) -> float:
     """The daily curve at `now`: 0..1 of the peak, linear between the hourly knots."""
     return _fraction_at_hour(local_hour(now))

@@ -17,6 +17,7 @@ from functools import lru_cache
 from netmon.simulate.variation import NOISE_BUCKET_S, WIB_OFFSET_S, daily_count
 
 MAX_LOOKBACK_BUCKETS = 36 * 3600 // NOISE_BUCKET_S
+BUCKETS_A_DAY = 86400 // NOISE_BUCKET_S
 _MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
 _HOSTS = ("android-{h}", "Redmi-Note-{n}", "OPPO-A{n}", "vivo-{n}", "Galaxy-A{n}", "iPhone", "POCO-X{n}",
           "realme-C{n}", "LAPTOP-{H}", "DESKTOP-{H}", "Infinix-HOT-{n}", "")
@@ -32,25 +33,57 @@ def count(now: float, *, peak: int, seed: str) -> int:
     return daily_count(now, peak=peak, seed=seed) if peak > 0 else 0
 
 
+@lru_cache(maxsize=1 << 16)
+def bucket_count(seed: str, peak: int, bucket: int) -> int:
+    """`count` in the middle of a five-minute bucket (what look-backs compare)."""
+    return count(bucket * NOISE_BUCKET_S + NOISE_BUCKET_S / 2, peak=peak, seed=seed)
+
+
 def present(rank: int, now: float, *, peak: int, seed: str) -> bool:
     return count(now, peak=peak, seed=seed) >= rank
 
 
 def session_start(rank: int, now: float, *, peak: int, seed: str) -> float:
-    """When the present client `rank` connected (at most 36 h back); always <= now."""
-    bucket = int(now // NOISE_BUCKET_S)
-    return min(now, _run_start(seed, peak, rank, bucket))
+    """When the present client `rank` connected; always <= now."""
+    first = run_first_bucket(seed, peak, rank, int(now // NOISE_BUCKET_S))
+    return min(now, run_start(seed, rank, first))
 
 
-@lru_cache(maxsize=1 << 16)
-def _run_start(seed: str, peak: int, rank: int, bucket: int) -> float:
+def run_start(seed: str, rank: int, first: int) -> float:
+    """When a presence run whose first bucket is `first` began (a moment in the bucket before)."""
+    return first * NOISE_BUCKET_S - unit(seed, rank, first) * NOISE_BUCKET_S
+
+
+def run_first_bucket(seed: str, peak: int, rank: int, bucket: int) -> int:
+    """The first five-minute bucket of the presence run of `rank` that holds `bucket`: the run's identity.
+
+    A slot filled for longer than the 36 h look-back (a device that never leaves) is one run per day
+    of the look-back's start, so its identity and uptime restart at most once a day. The result depends
+    only on the arguments; `_STARTS` (true run starts found so far) only saves walking back again."""
     first = bucket
     for _ in range(MAX_LOOKBACK_BUCKETS):
-        mid = (first - 1) * NOISE_BUCKET_S + NOISE_BUCKET_S / 2
-        if count(mid, peak=peak, seed=seed) < rank:
-            break
+        if bucket_count(seed, peak, first - 1) < rank:
+            if len(_STARTS) > 1 << 18:
+                _STARTS.clear()  # a cache only: results do not depend on it
+            _STARTS[(seed, peak, rank, bucket)] = first
+            return first
+        known = _STARTS.get((seed, peak, rank, first - 1))
+        if known is not None:  # the bucket before is in the same run: same start, if within reach
+            if known < 0 or bucket - known >= MAX_LOOKBACK_BUCKETS:
+                _STARTS[(seed, peak, rank, bucket)] = -1
+                return _anchor(bucket)
+            _STARTS[(seed, peak, rank, bucket)] = known
+            return known
         first -= 1
-    return first * NOISE_BUCKET_S - unit(seed, rank, first) * NOISE_BUCKET_S
+    _STARTS[(seed, peak, rank, bucket)] = -1  # filled for the whole look-back: so is every later bucket of it
+    return _anchor(bucket)
+
+
+def _anchor(bucket: int) -> int:
+    return (bucket - MAX_LOOKBACK_BUCKETS) // BUCKETS_A_DAY * BUCKETS_A_DAY
+
+
+_STARTS: dict[tuple[str, int, int, int], int] = {}
 
 
 def mac(seed: str, rank: int, *, base: int | None = None, step: int = 0) -> str:

@@ -3,7 +3,9 @@
 Field names and value formats follow the recorded replies in ../shared/corpus/routeros (FIELDS.md): raw
 strings, `true`/`false`, `.id` as `*<hex>`, RouterOS durations, `tx,rx` pairs in registration tables, v6
 `oct/04/2017 20:11:03` vs 7.10+ `2024-10-19 21:54:32` dates, v6 one-row /system/health vs v7 name/value/type
-rows. Which menus exist depends on the version and the installed packages (`RouterSpec.packages`).
+rows. Which menus exist depends on the version and the installed packages (`RouterSpec.packages`);
+`/system/package` and `/ip/neighbor` exist on every router. The client tables render one population per
+router (`population`).
 """
 
 from __future__ import annotations
@@ -11,7 +13,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from netmon.simulate.routeros import clients
+from netmon.simulate.routeros import clients, population
+from netmon.simulate.routeros.inventory import neighbor_rows, package_rows
+from netmon.simulate.routeros.population import Client
 from netmon.simulate.routeros.registration import hotspot_rows, lease_rows, legacy_row, wifi_row
 from netmon.simulate.routeros.spec import RadioSpec, RouterSpec
 from netmon.simulate.variation import counter_value, daily_fraction, jitter
@@ -38,8 +42,8 @@ class RouterData:
     def menus(self) -> set[Menu]:
         v7, pkgs = self.spec.v7, self.spec.packages
         menus: set[Menu] = {("system", "resource"), ("system", "routerboard"), ("system", "identity"),
-                            ("system", "health"), ("interface",), ("ip", "dhcp-server"),
-                            ("ip", "dhcp-server", "lease")}
+                            ("system", "health"), ("system", "package"), ("interface",), ("ip", "neighbor"),
+                            ("ip", "dhcp-server"), ("ip", "dhcp-server", "lease")}
         if v7 or "hotspot" in pkgs:
             menus |= {("ip", "hotspot"), ("ip", "hotspot", "active"), ("ip", "hotspot", "host")}
         if "wireless" in pkgs:
@@ -125,6 +129,12 @@ class RouterData:
         return [{".id": f"*{0xD + i:X}", "name": name, "value": value, "type": unit}
                 for i, (name, value, unit) in enumerate(values)]
 
+    def _system_package(self, now: float) -> list[Row]:
+        return package_rows(self.spec)
+
+    def _ip_neighbor(self, now: float) -> list[Row]:
+        return neighbor_rows(self.spec, now, uptime_s=self._uptime(now))
+
     def _interface(self, now: float) -> list[Row]:
         s = self.spec
         rows = []
@@ -176,25 +186,15 @@ class RouterData:
                  "security.authentication-types": "" if r.security == "open" else r.security,
                  "running": "true", "disabled": "false", "inactive": "false"} for i, r in self._radios("wifi")]
 
-    def _clients(self, radio: RadioSpec) -> tuple[str, int]:
-        seed = radio.seed or f"{self.spec.router_id}-{radio.name}"
-        return seed, radio.peak_clients
+    def _registrations(self, kind: str, now: float) -> list[Client]:
+        radios = {i for i, _radio in self._radios(kind)}
+        return [c for c in population.present(self.spec, now) if c.radio_index in radios]
 
     def _interface_wireless_registration_table(self, now: float) -> list[Row]:
-        rows = []
-        for i, radio in self._radios("wlan"):
-            seed, peak = self._clients(radio)
-            for rank in range(1, clients.count(now, peak=peak, seed=seed) + 1):
-                rows.append(legacy_row(radio, seed, rank, now, index=i, v7=self.spec.v7))
-        return rows
+        return [legacy_row(client, now) for client in self._registrations("wlan", now)]
 
     def _interface_wifi_registration_table(self, now: float) -> list[Row]:
-        rows = []
-        for i, radio in self._radios("wifi"):
-            seed, peak = self._clients(radio)
-            for rank in range(1, clients.count(now, peak=peak, seed=seed) + 1):
-                rows.append(wifi_row(radio, seed, rank, now, index=i))
-        return rows
+        return [wifi_row(client, now) for client in self._registrations("wifi", now)]
 
     def _caps_man_interface(self, now: float) -> list[Row]:
         return []  # no simulated router is a CAPsMAN controller

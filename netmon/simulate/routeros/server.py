@@ -6,10 +6,11 @@ port = sim.add(SimRouter("kim-karangmangu-router", "7.16", "netmon", "secret")) 
 await sim.start(); ...; await sim.stop()
 ```
 
-Fault modes (`SimRouter.fault`, changeable with `set_fault`): `normal`; `hang` (accept and read, never
-answer); `drop` (log in normally, then close the connection halfway through the first reply); `garbage`
-(answer any sentence with random bytes, then close). `stop_router` closes the listener and the router's
-connections (the port refuses connections) until `start_router` listens on the same port again.
+Fault modes (`SimRouter.fault`, changeable with `set_fault`; `netmon.simulate.fault`): `normal`; `hang`
+or `silent` (accept and read, never answer); `drop` (log in normally, then close the connection halfway
+through the first reply); `garbage` (answer any sentence with random bytes, then close). `stop_router`
+closes the listener and the router's connections (the port refuses connections) until `start_router`
+listens on the same port again.
 """
 
 from __future__ import annotations
@@ -26,13 +27,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from netmon.simulate.fault import FAULTS, parse_fault
 from netmon.simulate.routeros.data import RouterData
 from netmon.simulate.routeros.session import Session
 from netmon.simulate.routeros.spec import DhcpSpec, HotspotSpec, InterfaceSpec, RadioSpec, RouterSpec
 from netmon.simulate.routeros.tls import anonymous_context, server_context, write_certificates
 from netmon.simulate.routeros.wire import SentenceDecoder, WireError, encode_sentence
-
-FAULTS = ("normal", "hang", "drop", "garbage")
 
 
 @dataclass(slots=True)
@@ -76,7 +76,7 @@ def default_spec(router_id: str, version: str, *, wifi: bool = False) -> RouterS
               RadioSpec(radio[1], "KIM-Gratis-5G", band5, 5180, "20/40/80mhz-Ceee", peak_clients=10))
     return RouterSpec(router_id=router_id, version=version, interfaces=nics, radios=radios,
                       packages=frozenset({"wifi" if wifi else "wireless", "hotspot", "dhcp"}),
-                      hotspots=(HotspotSpec(peak_users=20),), dhcp_servers=(DhcpSpec(hotspot="hotspot1"),))
+                      hotspots=(HotspotSpec(),), dhcp_servers=(DhcpSpec(hotspot="hotspot1"),))
 
 
 @dataclass
@@ -118,9 +118,9 @@ class RouterOsSimulator:
         return router.port
 
     def set_fault(self, router_id: str, fault: str) -> None:
-        if fault not in FAULTS:
-            raise ValueError(f"unknown fault {fault!r}")
-        self._listeners[router_id].router.fault = fault
+        """Switch `router_id` to `fault` (see `netmon.simulate.fault`); ValueError for an unknown mode,
+        KeyError for an unknown router."""
+        self._listeners[router_id].router.fault = parse_fault(fault).value
 
     def connections(self, router_id: str) -> int:
         """Logins accepted so far by this router (a persistent client logs in once)."""
@@ -215,7 +215,7 @@ class RouterOsSimulator:
                 chunk = await reader.read(65536)
                 if not chunk:
                     break
-                if router.fault == "hang":
+                if router.fault in ("hang", "silent"):
                     continue
                 if router.fault == "garbage":
                     rng = random.Random(os.urandom(8))

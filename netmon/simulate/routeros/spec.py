@@ -7,6 +7,7 @@ strings make the moving values deterministic (and equal to the SNMP simulator's 
 
 from __future__ import annotations
 
+import ipaddress
 from dataclasses import dataclass, field, fields
 from typing import Any, TypeVar
 
@@ -43,6 +44,7 @@ class RadioSpec:
     peak_clients: int = 0
     seed: str = ""  # default: "<router_id>-<name>"
     security: str = "open"  # open (hotspot SSIDs) or wpa2-psk
+    hotspot: str = ""  # the hotspot server its clients join (default: the router's first)
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,11 +53,10 @@ class HotspotSpec:
     interface: str = "bridge"
     address_pool: str = "hs-pool-1"
     profile: str = "hsprof1"
-    peak_users: int = 0
-    seed: str = ""  # default: "<router_id>-hotspot"
-    network: str = "10.5.50."  # users get network + (100 + rank)
-    mac_base: int = 0xA4C3F0000000  # user MAC = mac_base + rank * mac_step (invented)
-    mac_step: int = 0x01F3A5
+    wired_peak: int = 2  # users on a cable (no radio entry) at the daily peak
+    login_share: float = 0.85  # share of the hosts that log in (the rest only open the login page)
+    seed: str = ""  # default: "<router_id>-hotspot" (wired users: "<seed>-wired")
+    network: str = "10.5.50.0/24"  # the hotspot network (`10.5.50.` also accepted); see population.py
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,11 +64,29 @@ class DhcpSpec:
     name: str = "dhcp1"
     interface: str = "bridge"
     lease_time_s: int = 3600
-    extra_leases: int = 4  # leases of clients that left recently (status waiting/expired)
-    hotspot: str | None = None  # lease for every active user of this hotspot server (its MACs and addresses)
-    peak_leases: int = 0  # used when `hotspot` is not set
+    extra_leases: int = 4  # static leases (CCTV, printer, ...), bound part of the time
+    hotspot: str | None = None  # the hotspot whose network it serves (its clients' leases)
+    peak_leases: int = 0  # LAN clients at the daily peak, when `hotspot` is not set
     seed: str = ""
-    network: str = "192.168.88."
+    network: str = "192.168.88.0/24"  # used when `hotspot` is not set (`192.168.88.` also accepted)
+
+
+@dataclass(frozen=True, slots=True)
+class NeighborSpec:
+    """Equipment announcing itself next to the router (MNDP/LLDP/CDP), as `/ip/neighbor` lists it."""
+
+    address: str
+    interface: str = "ether2"  # the router's port; shown as "<port>,<bridge>" when `bridge` is set
+    bridge: str = ""
+    mac: str = "00:00:00:00:00:00"
+    identity: str = "MikroTik"
+    platform: str = "MikroTik"
+    version: str = ""  # RouterOS version of a MikroTik neighbour ("" for other vendors)
+    board: str = ""
+    interface_name: str = "ether1"  # the neighbour's own port
+    system_caps: str = "bridge,router"
+    system_caps_enabled: str = "bridge"
+    uptime_s: int = 86400  # its uptime when the simulator starts
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,6 +127,7 @@ class RouterSpec:
     radios: tuple[RadioSpec, ...] = ()
     hotspots: tuple[HotspotSpec, ...] = ()
     dhcp_servers: tuple[DhcpSpec, ...] = ()
+    neighbors: tuple[NeighborSpec, ...] = ()
     health: HealthSpec = field(default_factory=HealthSpec)
 
     @property
@@ -152,6 +172,7 @@ def router_spec(raw: dict[str, Any]) -> RouterSpec:
         "radios": tuple(build(RadioSpec, r, f"{rid}.radios") for r in raw.pop("radios", []) or []),
         "hotspots": tuple(build(HotspotSpec, r, f"{rid}.hotspots") for r in raw.pop("hotspots", []) or []),
         "dhcp_servers": tuple(build(DhcpSpec, r, f"{rid}.dhcp_servers") for r in raw.pop("dhcp_servers", []) or []),
+        "neighbors": tuple(build(NeighborSpec, r, f"{rid}.neighbors") for r in raw.pop("neighbors", []) or []),
         "health": build(HealthSpec, raw.pop("health", {}) or {}, f"{rid}.health"),
     }
     packages = frozenset(raw.pop("packages", ["wireless", "hotspot", "dhcp"]))
@@ -159,6 +180,22 @@ def router_spec(raw: dict[str, Any]) -> RouterSpec:
         raise ConfigError(f"{rid}: unknown package(s) {sorted(packages - PACKAGES)}", key="packages")
     spec = build(RouterSpec, {**raw, **nested, "packages": packages}, rid)
     version_tuple(spec.version)
+    _check_networks(spec)
     if "wifi" in packages and not spec.v7:
         raise ConfigError(f"{rid}: the wifi package needs RouterOS 7", key="packages")
     return spec
+
+
+def _check_networks(spec: RouterSpec) -> None:
+    """Networks parse, and every hotspot a DHCP server or radio names exists."""
+    hotspots = {h.name for h in spec.hotspots}
+    for where, text in [*((f"hotspots.{h.name}.network", h.network) for h in spec.hotspots),
+                        *((f"dhcp_servers.{d.name}.network", d.network) for d in spec.dhcp_servers)]:
+        try:
+            ipaddress.IPv4Network(text + "0/24" if text.endswith(".") else text, strict=False)
+        except ValueError as exc:
+            raise ConfigError(f"{spec.router_id}: bad network {text!r}", key=where) from exc
+    for where, name in [*((f"dhcp_servers.{d.name}.hotspot", d.hotspot) for d in spec.dhcp_servers),
+                        *((f"radios.{r.name}.hotspot", r.hotspot) for r in spec.radios)]:
+        if name and name not in hotspots:
+            raise ConfigError(f"{spec.router_id}: no hotspot {name!r}", key=where)

@@ -17,8 +17,10 @@ from collectors.routeros.collector import RouterOsCollector
 from netmon.model import Device, Owner, PollResult, Role, RouterOsSettings, Secret, Source
 from netmon.privacy import DailyUniqueClients
 from netmon.scheduler import Scheduler
+from netmon.simulate.routeros import population
+from netmon.simulate.routeros.registration import hotspot_rows
 from netmon.simulate.routeros.server import RouterOsSimulator, SimRouter, default_spec, load_demo_routers
-from netmon.simulate.variation import clock_at_wib_hour
+from netmon.simulate.variation import NOISE_BUCKET_S, REFERENCE_MIDNIGHT_WIB, clock_from
 
 MAC_LIKE = r"[0-9A-F]{2}(:[0-9A-F]{2}){5}"
 
@@ -32,8 +34,9 @@ def executor() -> Iterator[ThreadPoolExecutor]:
 
 @contextlib.asynccontextmanager
 async def simulator_at(wib_hour: float) -> AsyncIterator[RouterOsSimulator]:
-    """A simulator whose daily curves sit at `wib_hour`, whenever the test runs."""
-    sim = RouterOsSimulator(clock=clock_at_wib_hour(wib_hour))
+    """A simulator at `wib_hour` of a fixed day (2025-10-10), one second into a five-minute bucket: the
+    same clients on every run, whatever the date and time the test runs at."""
+    sim = RouterOsSimulator(clock=clock_from(REFERENCE_MIDNIGHT_WIB + wib_hour * 3600 + 1))
     await sim.start()
     try:
         yield sim
@@ -44,12 +47,6 @@ async def simulator_at(wib_hour: float) -> AsyncIterator[RouterOsSimulator]:
 @pytest.fixture
 async def simulator() -> AsyncIterator[RouterOsSimulator]:
     async with simulator_at(19) as sim:  # the evening peak
-        yield sim
-
-
-@pytest.fixture
-async def night_simulator() -> AsyncIterator[RouterOsSimulator]:
-    async with simulator_at(3) as sim:  # nobody on the hotspot
         yield sim
 
 
@@ -141,12 +138,25 @@ async def test_pre_643_challenge_login_works(simulator: RouterOsSimulator, execu
     assert result.ok, result.error
 
 
+def quiet_hour(router: SimRouter) -> float:
+    """The first five-minute bucket between 01:00 and 06:00 WIB, in the week from the fixed day, in which
+    nobody is logged in to `router`'s hotspot (found from the simulator's own population: deterministic)."""
+    assert router.data is not None
+    for day in range(7):
+        for bucket in range(12, 6 * 12):
+            hour = day * 24 + bucket * NOISE_BUCKET_S / 3600
+            if not hotspot_rows(router.data, REFERENCE_MIDNIGHT_WIB + hour * 3600 + 1, hosts=False):
+                return hour
+    raise AssertionError(f"{router.router_id}: someone is logged in every night")
+
+
 @pytest.mark.parametrize("router_id", ["kim-karangmangu-router", "kim-ketenger-rb951", "kim-kotayasa-hapax2"],
                          ids=["v7.14-wireless", "v6.49-wireless", "v7.18-wifi"])
 async def test_hotspot_with_nobody_logged_in_reports_zero_per_server_not_a_gap(
-        night_simulator: RouterOsSimulator, executor: ThreadPoolExecutor, router_id: str) -> None:
+        executor: ThreadPoolExecutor, router_id: str) -> None:
     router = next(r for r in load_demo_routers() if r.router_id == router_id)
-    result = await poll_once(executor, add(night_simulator, replace(router, port=0)))
+    async with simulator_at(quiet_hour(router)) as night_simulator:
+        result = await poll_once(executor, add(night_simulator, replace(router, port=0)))
     assert result.ok, result.error
     assert router.data is not None
     servers = {hotspot.name for hotspot in router.data.hotspots}
@@ -154,6 +164,59 @@ async def test_hotspot_with_nobody_logged_in_reports_zero_per_server_not_a_gap(
     active = by_metric(result)["netmon_hotspot_active_users"]
     assert {labels["server"]: value for labels, value in active} == dict.fromkeys(servers, 0.0)
     assert {labels["server"] for labels, _v in by_metric(result)["netmon_hotspot_hosts"]} >= servers
+
+
+async def test_an_access_point_without_hotspot_exports_no_hotspot_series(
+        simulator: RouterOsSimulator, executor: ThreadPoolExecutor) -> None:
+    """A MikroTik AP (radios, DHCP from upstream, hotspot menu present but no server) has no hotspot series:
+    no `server="all"` 0 and no per-server 0 for servers that do not exist."""
+    spec = replace(default_spec("cap", "7.16"), hotspots=(), dhcp_servers=())
+    result = await poll_once(executor, add(simulator, SimRouter("cap", "7.16", "netmon", "pw", data=spec)))
+    assert result.ok, result.error
+    metrics = by_metric(result)
+    assert "netmon_wifi_clients" in metrics
+    for name in ("netmon_hotspot_active_users", "netmon_hotspot_hosts", "netmon_hotspot_bytes_total",
+                 "netmon_dhcp_leases_active"):
+        assert name not in metrics, name
+
+
+async def test_neighbours_come_from_ip_neighbor(simulator: RouterOsSimulator, executor: ThreadPoolExecutor,
+                                                caplog: pytest.LogCaptureFixture) -> None:
+    router = next(r for r in load_demo_routers() if r.router_id == "kim-kotayasa-router")
+    caplog.set_level(logging.INFO, logger="collectors.routeros.collector")
+    result = await poll_once(executor, add(simulator, replace(router, port=0)))
+    assert result.ok, result.error
+    assert router.data is not None and router.data.neighbors
+    assert result.neighbours == tuple(sorted({n.address for n in router.data.neighbors}))
+    assert not [r for r in caplog.records if "/ip/neighbor not available" in r.getMessage()]
+
+
+async def test_unique_clients_today_equal_the_distinct_clients_the_simulator_served(
+        executor: ThreadPoolExecutor) -> None:
+    """A whole simulated day polled once per five-minute bucket: netmon's unique-client count for the site
+    (registration tables, hotspot hosts and active users, leases de-duplicated) equals the number of
+    distinct client devices the simulator had in any table at those moments."""
+    router = next(r for r in load_demo_routers() if r.router_id == "kim-ketenger-rb951")
+    assert router.data is not None
+    instants = [REFERENCE_MIDNIGHT_WIB + b * NOISE_BUCKET_S + 7 for b in range(86400 // NOISE_BUCKET_S)]
+    now = [instants[0]]
+    sim = RouterOsSimulator(clock=lambda: now[0])
+    device = add(sim, replace(router, port=0))
+    await sim.start()
+    uniques = DailyUniqueClients(clock=lambda: now[0])
+    collector = RouterOsCollector(executor, fingerprint=uniques.fingerprint, clock=lambda: now[0])
+    try:
+        for at in instants:
+            now[0] = at
+            result = await collector.poll(device)
+            assert result.ok, result.error
+            uniques.add(device.site, result.fingerprints)
+    finally:
+        await collector.close()
+        await sim.stop()
+    expected = population.clients_seen(router.data, instants)
+    assert len(expected) > max(len(population.present(router.data, at)) for at in instants)  # people come and go
+    assert uniques.counts() == {device.site: len(expected)}
 
 
 async def test_missing_menus_are_logged_once_and_the_rest_is_collected(

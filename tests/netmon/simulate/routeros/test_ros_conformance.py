@@ -242,3 +242,63 @@ async def test_api_ssl_without_certificate_uses_anonymous_key_exchange() -> None
         assert simulator.tls_ca_file is None  # no certificate was made
     finally:
         await simulator.stop()
+
+
+# -- the data, read with both clients ---------------------------------------------------------------
+async def test_both_clients_see_one_client_population_neighbours_and_packages() -> None:
+    """Over TCP, routeros-api and librouteros read the same client in the registration table, the hotspot
+    host and active lists and the leases (same MAC and address), and the menus every RouterOS has."""
+    from dataclasses import replace as dc_replace
+
+    from netmon.simulate.routeros import load_demo_routers
+    from netmon.simulate.variation import REFERENCE_MIDNIGHT_WIB
+
+    router = next(r for r in load_demo_routers() if r.router_id == "kim-kotayasa-router")
+    simulator = RouterOsSimulator(clock=lambda: REFERENCE_MIDNIGHT_WIB + 20 * 3600 + 1)
+    rid_port = simulator.add(dc_replace(router, port=0))
+    await simulator.start()
+
+    def with_librouteros() -> dict[str, list[dict[str, Any]]]:
+        api = librouteros.connect("127.0.0.1", router.user, router.password, port=rid_port, timeout=3)
+        try:
+            return {name: list(api.path(*path)) for name, path in (
+                ("radio", ("interface", "wireless", "registration-table")), ("host", ("ip", "hotspot", "host")),
+                ("active", ("ip", "hotspot", "active")), ("lease", ("ip", "dhcp-server", "lease")),
+                ("neighbor", ("ip", "neighbor")), ("package", ("system", "package")))}
+        finally:
+            api.close()
+
+    def with_routeros_api() -> dict[str, list[dict[str, str]]]:
+        pool = routeros_api.RouterOsApiPool("127.0.0.1", router.user, router.password, port=rid_port,
+                                            plaintext_login=True)
+        pool.set_timeout(3)
+        try:
+            api = pool.get_api()
+            return {name: api.get_resource(path).get() for name, path in (
+                ("radio", "/interface/wireless/registration-table"), ("lease", "/ip/dhcp-server/lease"),
+                ("neighbor", "/ip/neighbor"), ("package", "/system/package"))}
+        finally:
+            pool.disconnect()
+
+    try:
+        lib_rows, api_rows = await run(with_librouteros), await run(with_routeros_api)
+    finally:
+        await simulator.stop()
+    assert lib_rows["radio"] and lib_rows["active"]
+    hosts = {r["mac-address"]: r for r in lib_rows["host"]}
+    leases = {r["mac-address"]: r for r in lib_rows["lease"]}
+    for row in lib_rows["radio"]:
+        mac = row["mac-address"]
+        assert hosts[mac]["address"] == leases[mac]["address"] == row["last-ip"]
+        assert row["last-ip"].startswith("172.16.2")  # the router's own hotspot network, 172.16.20.0/23
+    assert {r["mac-address"] for r in lib_rows["active"]} <= set(hosts)
+    assert all(h["DHCP"] is (mac in leases) for mac, h in hosts.items())  # librouteros types true/false
+    # routeros-api sees the same rows (all values as strings)
+    assert [r["mac-address"] for r in api_rows["radio"]] == [r["mac-address"] for r in lib_rows["radio"]]
+    assert {r["mac-address"] for r in api_rows["lease"]} == set(leases)
+    assert [n["identity"] for n in api_rows["neighbor"]] == [n["identity"] for n in lib_rows["neighbor"]] \
+        == ["KIM-Kotayasa-AP1", "KIM-Kotayasa-Pendopo"]
+    assert api_rows["neighbor"][0]["interface"] == "ether2,bridge" and api_rows["neighbor"][0]["address4"]
+    assert [p["name"] for p in api_rows["package"]] == [p["name"] for p in lib_rows["package"]] \
+        == ["routeros", "wireless"]
+    assert lib_rows["package"][0]["disabled"] is False and api_rows["package"][0]["disabled"] == "false"

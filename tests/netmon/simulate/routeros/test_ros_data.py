@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from pathlib import Path
 
 import pytest
 
-from netmon.simulate.routeros import load_demo_routers
+from netmon.simulate.routeros import load_demo_routers, population
 from netmon.simulate.routeros.clients import duration, timestamp
 from netmon.simulate.routeros.data import RouterData
 from netmon.simulate.routeros.server import default_spec
+from netmon.simulate.routeros.spec import RouterSpec
 from netmon.simulate.variation import daily_count
 
 NIGHT = 1_760_032_800.0  # 2025-10-10 03:00 WIB
@@ -90,3 +92,88 @@ def test_demo_routers_match_their_snmp_identity() -> None:
     versions = {r.version for r in routers.values()}
     assert "6.49.10" in versions and "7.18.2" in versions
     assert {r.site_id for r in routers.values()} == {"kim-karangmangu", "kim-ketenger", "kim-kotayasa"}
+
+
+# -- one client population per router ----------------------------------------------------------------
+MIDNIGHT = 1_760_029_200.0  # 2025-10-10 00:00 WIB
+
+
+def tables(spec: RouterSpec, now: float) -> dict[str, list[dict[str, str]]]:
+    d = RouterData(spec, started_at=now - 3600)
+    registration = [menu for menu in (("interface", "wireless", "registration-table"),
+                                      ("interface", "wifi", "registration-table")) if menu in d.menus()]
+    return {"radio": [row for menu in registration for row in d.rows(menu, now)],
+            "host": d.rows(("ip", "hotspot", "host"), now), "active": d.rows(("ip", "hotspot", "active"), now),
+            "lease": d.rows(("ip", "dhcp-server", "lease"), now)}
+
+
+@pytest.mark.parametrize("router_id", ["kim-karangmangu-router", "kim-kotayasa-router", "kim-ketenger-rb951",
+                                       "kim-kotayasa-hapax2"])
+def test_one_population_feeds_every_client_table(router_id: str) -> None:
+    spec = next(r for r in load_demo_routers() if r.router_id == router_id).data
+    assert spec is not None
+    net = population.network(spec.hotspots[0].network)
+    wired_seen = departed_seen = manual_seen = 0
+    for hour in (9.0, 13.5, 19.0, 21.0, 23.5):
+        t = tables(spec, MIDNIGHT + hour * 3600)
+        hosts = {r["mac-address"]: r for r in t["host"]}
+        leases = {r["mac-address"]: r for r in t["lease"]}
+        for row in t["radio"]:  # a phone on the radio: host and lease with the same MAC and address
+            mac = row["mac-address"]
+            assert mac in hosts and mac in leases, mac
+            assert hosts[mac]["address"] == leases[mac]["address"] == row.get("last-ip", leases[mac]["address"])
+            assert ipaddress.IPv4Address(leases[mac]["address"]) in net
+        for row in t["active"]:  # logged in: an authorized host
+            assert hosts[row["mac-address"]]["authorized"] == "true"
+            assert row["address"] == hosts[row["mac-address"]]["address"]
+        radio = {r["mac-address"] for r in t["radio"]}
+        for mac, host in hosts.items():  # DHCP: true exactly when there is a lease
+            assert (host["DHCP"] == "true") == (mac in leases and leases[mac]["status"] == "bound"), mac
+            wired_seen += mac not in radio and host["bypassed"] == "false"
+            manual_seen += host["DHCP"] == "false"
+        departed_seen += sum(1 for mac, lease in leases.items() if lease["dynamic"] == "true" and mac not in hosts)
+        assert len({r["address"] for r in t["lease"]}) == len(t["lease"])  # no address given twice
+    assert wired_seen and departed_seen  # wired users and phones that left but keep their lease
+    if router_id == "kim-karangmangu-router":
+        assert manual_seen  # a laptop with a manually set address
+
+
+def test_addresses_follow_the_router_networks() -> None:
+    routers = {r.router_id: r.data for r in load_demo_routers()}
+    for rid, prefix in (("kim-kotayasa-router", "172.16.2"), ("kim-ketenger-rb951", "10.5.60."),
+                        ("kim-kotayasa-hapax2", "10.5.70.")):
+        spec = routers[rid]
+        assert spec is not None
+        t = tables(spec, MIDNIGHT + 20 * 3600)
+        assert t["lease"] and all(r["address"].startswith(prefix) for r in t["lease"] + t["host"]), rid
+
+
+def test_population_is_deterministic_for_a_time_and_seed() -> None:
+    spec = default_spec("r", "7.16")
+    at = MIDNIGHT + 19.5 * 3600
+    assert population.present(spec, at) == population.present(spec, at)
+    assert tables(spec, at) == tables(spec, at)
+    other = default_spec("other-seed", "7.16")
+    assert {c.mac for c in population.present(spec, at)} != {c.mac for c in population.present(other, at)}
+
+
+def test_a_slot_refilled_later_is_a_new_phone() -> None:
+    spec = default_spec("r", "7.16")
+    day = [MIDNIGHT + b * 300 + 1 for b in range(288)]
+    distinct = population.clients_seen(spec, day)
+    most_at_once = max(len(population.present(spec, at)) for at in day)
+    assert len(distinct) > most_at_once
+
+
+def test_package_and_neighbor_menus_exist_on_every_router() -> None:
+    for router in load_demo_routers():
+        assert router.data is not None
+        d = RouterData(router.data, started_at=EVENING)
+        packages = d.rows(("system", "package"), EVENING)
+        assert packages[0]["name"] == ("routeros" if router.data.v7 else f"routeros-{router.data.architecture}")
+        assert all(p["version"] == router.version.split(" ")[0] for p in packages)
+        neighbours = d.rows(("ip", "neighbor"), EVENING)
+        assert [n["address"] for n in neighbours] == [n.address for n in router.data.neighbors]
+        assert all(n["system-description"].startswith("MikroTik RouterOS ") for n in neighbours)
+    wifi = RouterData(default_spec("ax", "7.18.2", wifi=True), started_at=EVENING).rows(("system", "package"), 0)
+    assert [p["name"] for p in wifi] == ["routeros", "wifi-qcom-ac"]
