@@ -16,7 +16,7 @@ from collectors.snmp.neighbour import Neighbour, neighbour_addresses, neighbours
 from collectors.snmp.profile import load_profiles
 from collectors.snmp.transport import SnmpTransport
 from collectors.snmp.varbind import SnmpValue
-from netmon.errors import ConfigError
+from netmon.errors import ConfigError, DeviceProtocolError
 from netmon.model import Device, Owner, Role, Secret, SnmpSettings, SnmpV2cAuth, Source
 
 MAC = re.compile(r"([0-9a-f]{1,2}[:-]){5}[0-9a-f]{1,2}", re.IGNORECASE)
@@ -262,3 +262,29 @@ async def test_neighbour_tables_are_read_at_their_own_slow_cadence(snmpsim: Snmp
         await collector.close()
     assert [read for _, read in results] == [True, False, False, True]
     assert all(r.ok and r.neighbours == ("169.254.9.11",) for r, _ in results)  # carried between readings
+
+
+@pytest.mark.integration
+async def test_unreadable_neighbour_tables_leave_the_poll_alone_and_are_logged_once(
+        snmpsim: SnmpSim, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    real_walk = SnmpTransport.walk
+
+    async def walk(self: SnmpTransport, columns: Iterable[str]) -> dict[str, SnmpValue]:
+        columns = list(columns)
+        if f"{LLDP_REM}.4" in columns:  # as an agent whose LLDP subtree answers out of order would
+            raise DeviceProtocolError("agent returned OIDs out of order in a table walk")
+        return await real_walk(self, columns)
+
+    monkeypatch.setattr(SnmpTransport, "walk", walk)
+    now = [1_000_000.0]
+    collector = SnmpCollector(load_profiles(), clock=lambda: now[0], neighbours_s=900)
+    device = corpus_device("routeros_rb750gr3", snmpsim)
+    try:
+        first = await collector.poll(device)
+        now[0] += 3600  # a second reading, failing the same way
+        second = await collector.poll(device)
+    finally:
+        await collector.close()
+    assert first.ok and second.ok and first.samples
+    assert first.neighbours is None and second.neighbours is None  # no feed, rather than "nobody there"
+    assert sum("neighbour tables unreadable" in r.getMessage() for r in caplog.records) == 1
