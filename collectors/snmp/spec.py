@@ -421,9 +421,11 @@ def _neighbour_tables(ctx: _Ctx, node: Any, parent: ProfileSpec | None,
                       tables: set[str]) -> dict[str, NeighbourTable]:
     """The parent's neighbour tables, with this file's tables added (a table of the same name replaces it)."""
     found = dict(parent.neighbours) if parent else {}
-    raw = node.get("neighbours") or {}
-    if raw:
-        raw = ctx.mapping(raw, "", frozenset(raw), node, "neighbours")
+    raw = node.get("neighbours")
+    if raw is None:
+        return found
+    if not isinstance(raw, _LineDict):
+        raise ctx.fail("expected a mapping of table name -> table", node, "neighbours", "")
     for name, value in raw.items():
         found[name] = _neighbour_table(ctx, name, value, raw, "neighbours", tables)
     return found

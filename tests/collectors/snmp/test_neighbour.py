@@ -181,6 +181,15 @@ def write(tmp_path: Path, text: str) -> Path:
     return tmp_path
 
 
+def test_a_neighbours_section_that_is_not_a_mapping_is_an_error(tmp_path: Path) -> None:
+    generic = Path(__file__).resolve().parents[3] / "collectors/snmp/profiles/generic.yaml"
+    (tmp_path / "generic.yaml").write_text(generic.read_text())
+    (tmp_path / "vendor.yaml").write_text("name: v\nextends: generic\nneighbours:\n  - {rows: [1.3.6]}\n")
+    with pytest.raises(ConfigError, match="expected a mapping") as caught:
+        load_profiles(tmp_path)
+    assert (caught.value.key, caught.value.line) == ("neighbours", 3)
+
+
 @pytest.mark.parametrize(("text", "key", "message"), [
     pytest.param("    rows: [1.3.6.1.4.1.9.9.23.1.2.1.1.6]\n", "neighbours.cdp", "needs rows and fields",
                  id="no-fields"),
