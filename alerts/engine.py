@@ -114,7 +114,8 @@ class AlertEngine:
 
     def observe_unknown_device(self, site: str, fingerprint: str, at: float) -> AlertOutput:
         """A client-side fingerprint (keyed hash, see netmon.privacy) of a device the inventory does not
-        hold, seen at `site`. Collectors will feed this from neighbour / lease discovery."""
+        hold, seen at `site`. The app feeds it with neighbour addresses (`ip:<address>`): RouterOS
+        `/ip/neighbor`, LLDP/MNDP over SNMP."""
         if site not in self._sites:
             return AlertOutput()
         return self._evaluate(self._signals.unknown(site, fingerprint, at), at, everything=False)

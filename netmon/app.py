@@ -139,7 +139,7 @@ class NetmonApp:
         at = result.started_at + result.duration_s
         self._after(events, at)
         self._alert(self.alerts.observe_result(result, at))
-        if device is not None:
+        if device is not None and result.neighbours and self.latest.neighbour_source(device.id) is result.source:
             for address in result.neighbours:
                 if address not in self._known_addresses:  # equipment the inventory does not hold
                     self._alert(self.alerts.observe_unknown_device(device.site, f"ip:{address}", at))

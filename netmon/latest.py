@@ -53,6 +53,17 @@ class Snapshot:
         return out
 
 
+def neighbour_source(results: Mapping[Key, PollResult], device_id: str) -> Source | None:
+    """The one source whose neighbours feed the unknown-equipment rule for a device: as for metrics, the first
+    in SOURCE_PRECEDENCE whose last poll succeeded and read neighbours (RouterOS `/ip/neighbor` when the API
+    answers and has the menu, else SNMP's LLDP/MNDP tables), so a neighbour is not reported twice."""
+    for source in SOURCE_PRECEDENCE:
+        result = results.get((device_id, source))
+        if result is not None and result.ok and result.neighbours is not None:
+            return source
+    return None
+
+
 class LatestResults:
     def __init__(self, sites: Mapping[str, Site], devices: Mapping[str, Device]) -> None:
         self._sites = dict(sites)
@@ -88,6 +99,9 @@ class LatestResults:
                             result.error, extra={"device": result.device, "source": result.source.value,
                                                  "reason": result.error.reason if result.error else ""})
         return changed
+
+    def neighbour_source(self, device_id: str) -> Source | None:
+        return neighbour_source(self._results, device_id)
 
     def snapshot(self, extra: Iterable[Sample] = ()) -> Snapshot:
         return Snapshot(

@@ -271,8 +271,9 @@ class PollResult:
     identity: DeviceIdentity | None = None
     # keyed hashes of client devices seen (see netmon.privacy); never MAC addresses
     fingerprints: frozenset[str] = frozenset()
-    # IPv4 addresses of network equipment announcing itself next to the device (MNDP/LLDP/CDP neighbours)
-    neighbours: tuple[str, ...] = ()
+    # IPv4 addresses of network equipment announcing itself next to the device (MNDP/LLDP/CDP neighbours);
+    # None: this source does not read neighbours for the device (() is "read, none there")
+    neighbours: tuple[str, ...] | None = None
 
     @property
     def ok(self) -> bool:

@@ -86,7 +86,7 @@ class RouterOsCollector:
         fingerprints = frozenset(fingerprint(device.site, m) for m in macs) if fingerprint else frozenset()
         return PollResult(device.id, Source.ROUTEROS, started, time.perf_counter() - t0, samples=tuple(samples),
                           identity=router.identity, fingerprints=fingerprints,
-                          neighbours=neighbour_addresses(neighbours or []))
+                          neighbours=None if neighbours is None else neighbour_addresses(neighbours))
 
     async def close(self) -> None:
         routers, self._routers = self._routers, {}

@@ -3,6 +3,11 @@
 Discovery reads what does not change between polls (profile choice, identity, interface names, SSIDs)
 once, then again every `rediscover_s` or after the device rebooted. A poll reads only the columns the
 chosen profile exports. The mapping from varbinds to samples is the profile's pure code.
+
+Neighbour tables (LLDP, MikroTik MNDP: equipment next to the device) are read at their own slow cadence,
+`neighbours_s` (15 min, spread per device like rediscovery), and with every discovery: equipment is plugged in
+rarely, and the unknown-equipment rule it feeds forgets a device only after a day unseen, so reading them at
+every poll would cost a walk per poll for nothing. Every poll result carries the addresses of the last reading.
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ import zlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
+from collectors.snmp.neighbour import neighbour_addresses
 from collectors.snmp.profile import Discovery, Profile, ProfileSet, ReadPlan
 from collectors.snmp.transport import SnmpEngineHandle, SnmpTransport
 from collectors.snmp.varbind import SnmpValue
@@ -26,6 +32,7 @@ SYS_OBJECT_ID = "1.3.6.1.2.1.1.2.0"
 SYS_UPTIME = "1.3.6.1.2.1.1.3.0"
 UPTIME_METRIC = "netmon_device_uptime_seconds"
 REDISCOVER_SPREAD = 0.25  # rediscovery falls due between rediscover_s and 1.25 x rediscover_s, per device
+NEIGHBOURS_S = 900.0  # neighbour tables re-read after this (spread like rediscovery)
 
 
 def rediscover_after(device_id: str, rediscover_s: float) -> float:
@@ -43,16 +50,20 @@ class _DeviceSession:
     plan: ReadPlan | None = None  # what a poll reads, fixed by the discovery
     discovered_at: float = 0.0
     last_uptime_s: float | None = None
+    neighbours: tuple[str, ...] | None = None  # IPv4 addresses from the last neighbour reading
+    neighbours_at: float = float("-inf")
+    neighbours_failing: bool = False  # the neighbour tables could not be read (logged once)
 
 
 class SnmpCollector:
     """Polls devices over SNMP. One instance per process; sessions are kept per device."""
 
     def __init__(self, profiles: ProfileSet, handle: SnmpEngineHandle | None = None,
-                 clock: Callable[[], float] = time.time) -> None:
+                 clock: Callable[[], float] = time.time, neighbours_s: float = NEIGHBOURS_S) -> None:
         self._profiles = profiles
         self._handle = handle or SnmpEngineHandle()
         self._clock = clock
+        self._neighbours_s = neighbours_s
         self._sessions: dict[str, _DeviceSession] = {}
 
     async def poll(self, device: Device) -> PollResult:
@@ -63,14 +74,19 @@ class SnmpCollector:
             if self._needs_discovery(session, device, started):
                 await self._discover(session, device)
                 session.discovered_at = started
+                session.neighbours_at = float("-inf")  # a new discovery (maybe a new profile): read them now
             assert session.profile is not None and session.discovery is not None and session.plan is not None
             values = await _read(session.transport, session.plan)
             samples = session.profile.samples(values, session.discovery)
+            if started - session.neighbours_at >= rediscover_after(device.id, self._neighbours_s):
+                await self._read_neighbours(session, device)
+                session.neighbours_at = started
         except CollectorError as exc:
             return PollResult(device.id, Source.SNMP, started, time.perf_counter() - t0, error=exc)
         self._note_uptime(session, samples)
         return PollResult(device.id, Source.SNMP, started, time.perf_counter() - t0,
-                          samples=tuple(samples), identity=session.discovery.identity)
+                          samples=tuple(samples), identity=session.discovery.identity,
+                          neighbours=session.neighbours)
 
     async def open(self, devices: Iterable[Device]) -> None:
         """Open every device's session at start-up rather than at its first poll. A device that cannot be
@@ -120,6 +136,24 @@ class SnmpCollector:
                      extra={"device": device.id, "profile": profile.name})
         session.profile, session.discovery = profile, discovery
         session.plan = profile.poll_plan(discovery)
+
+    async def _read_neighbours(self, session: _DeviceSession, device: Device) -> None:
+        """Read the profile's neighbour tables. A device that times out fails the poll as any read does; one
+        that answers them with garbage (a protocol error) keeps being polled without a neighbour feed."""
+        assert session.profile is not None and session.discovery is not None
+        plan = session.profile.neighbour_plan()
+        if not plan.walk:
+            session.neighbours = None  # the profile reads no neighbour table
+            return
+        try:
+            found = session.profile.neighbours(await _read(session.transport, plan), session.discovery)
+        except DeviceProtocolError as exc:
+            if not session.neighbours_failing:
+                log.warning("device %s: neighbour tables unreadable, no neighbour feed: %s", device.id, exc,
+                            extra={"device": device.id})
+            session.neighbours, session.neighbours_failing = None, True
+            return
+        session.neighbours, session.neighbours_failing = neighbour_addresses(found), False
 
     async def _choose(self, transport: SnmpTransport, sys_object_id: str, sys_descr: str) -> Profile:
         candidates = self._profiles.candidates(sys_object_id, sys_descr)

@@ -25,13 +25,14 @@ from pathlib import Path
 
 from collectors.snmp import mapping
 from collectors.snmp.mapping import Discovery, ReadPlan
+from collectors.snmp.neighbour import Neighbour, neighbour_plan, neighbours
 from collectors.snmp.selection import rank
 from collectors.snmp.spec import ProfileSpec, build, parse_file
 from collectors.snmp.varbind import Varbinds
 from netmon.errors import ConfigError
 from netmon.model import Sample
 
-__all__ = ["Discovery", "Profile", "ProfileSet", "ReadPlan", "load_profiles"]
+__all__ = ["Discovery", "Neighbour", "Profile", "ProfileSet", "ReadPlan", "load_profiles"]
 
 GENERIC = "generic"
 PACKAGED_DIR = Path(__file__).with_name("profiles")
@@ -58,6 +59,13 @@ class Profile:
 
     def samples(self, varbinds: Varbinds, discovery: Discovery) -> list[Sample]:
         return mapping.samples(self.spec, varbinds, discovery)
+
+    def neighbour_plan(self) -> ReadPlan:
+        """The neighbour tables' columns (LLDP, MNDP): read at a slow cadence, not every poll."""
+        return neighbour_plan(self.spec)
+
+    def neighbours(self, varbinds: Varbinds, discovery: Discovery) -> list[Neighbour]:
+        return neighbours(self.spec, varbinds, discovery.rows)
 
 
 class ProfileSet:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
@@ -87,6 +88,7 @@ class ProfileSpec:
     tables: Mapping[str, Table]
     metrics: tuple[Metric, ...]
     extends: str | None = None
+    neighbours: Mapping[str, NeighbourTable] = field(default_factory=dict)  # name -> table (lldp, mndp)
 
 
 class _LineDict(dict[str, Any]):
@@ -261,7 +263,7 @@ def _when(ctx: _Ctx, node: Any, path: str) -> dict[str, re.Pattern[str]]:
     return {key: ctx.regex(raw, key, f"{path}.when") for key in raw}
 
 
-_TOP_KEYS = frozenset({"name", "vendor", "extends", "match", "identity", "tables", "metrics"})
+_TOP_KEYS = frozenset({"name", "vendor", "extends", "match", "identity", "tables", "metrics", "neighbours"})
 _MATCH_KEYS = frozenset({"sys_object_id", "sys_descr", "probe"})
 
 
@@ -328,4 +330,121 @@ def build(raw: Mapping[str, Any], file: str, parent: ProfileSpec | None) -> Prof
         tables=tables,
         metrics=tuple(own) + tuple(inherited),  # a child's metrics come first: first series wins
         extends=node.get("extends"),
+        neighbours=_neighbour_tables(ctx, node, parent, table_names),
     )
+
+
+# --- neighbour tables (LLDP-MIB, MikroTik MNDP): the `neighbours:` section, see docs/profiles.md ---
+
+
+class NeighbourField(StrEnum):
+    """What a neighbour table row can tell about a piece of equipment next to the device."""
+
+    ADDRESS = "address"  # IPv4 management address: what the unknown-equipment rule matches the inventory on
+    NAME = "name"  # LLDP system name, MNDP identity
+    DESCRIPTION = "description"  # LLDP system description
+    PLATFORM = "platform"
+    VERSION = "version"
+    SOFTWARE_ID = "software_id"
+    CHASSIS_ID = "chassis_id"  # only subtypes that are not MAC addresses (the profile filters with `where`)
+    PORT_ID = "port_id"
+    INTERFACE = "interface"  # the device's own interface the neighbour was heard on
+
+
+class Decode(StrEnum):
+    TEXT = "text"
+    IPV4 = "ipv4"  # IpAddress, four octets, or dotted text
+    FAMILY_ADDRESS = "family_address"  # one IANA address-family octet, then the address (LLDP networkAddress)
+    INET_INDEX = "inet_index"  # with index_of: <family>.<length>.<octets> after the neighbour's index
+
+
+ADDRESS_DECODES = frozenset({Decode.IPV4, Decode.FAMILY_ADDRESS, Decode.INET_INDEX})
+
+
+@dataclass(frozen=True, slots=True)
+class NeighbourSource:
+    walk: str | None = None  # column: its value at the neighbour's own index
+    index_of: str | None = None  # column whose rows below the neighbour's index carry the value in their index
+    where: Mapping[str, frozenset[str]] = field(default_factory=dict)  # column -> accepted values (same index)
+    decode: Decode = Decode.TEXT
+    lookup: str | None = None  # the value is a row index of this discovery table (e.g. ifIndex -> interface)
+    label: str | None = None  # ... whose label is taken (default: the field's name)
+
+
+@dataclass(frozen=True, slots=True)
+class NeighbourTable:
+    name: str
+    rows: tuple[str, ...]  # columns walked; the union of their indexes is the set of neighbours
+    fields: Mapping[NeighbourField, tuple[NeighbourSource, ...]]
+
+
+_NEIGHBOUR_TABLE_KEYS = frozenset({"rows", "fields"})
+_NEIGHBOUR_SOURCE_KEYS = frozenset({"walk", "index_of", "where", "decode", "lookup", "label"})
+
+
+def _where(ctx: _Ctx, node: Any, here: str) -> dict[str, frozenset[str]]:
+    where: dict[str, frozenset[str]] = {}
+    raw = node.get("where") or {}
+    if not isinstance(raw, Mapping):
+        raise ctx.fail("expected a mapping of column -> accepted values", node, "where", here)
+    for col, accepted in raw.items():
+        values = accepted if isinstance(accepted, list) else [accepted]
+        where[ctx.oid(raw, col, col, f"{here}.where")] = frozenset(str(v) for v in values)
+    return where
+
+
+def _neighbour_source(ctx: _Ctx, raw: Any, parent: Any, key: str, path: str, name: NeighbourField,
+                      tables: set[str]) -> NeighbourSource:
+    node = ctx.mapping(raw, path, _NEIGHBOUR_SOURCE_KEYS, parent, key)
+    here = f"{path}.{key}"
+    if ("walk" in node) == ("index_of" in node):
+        raise ctx.fail("needs exactly one of walk, index_of", parent, key, path)
+    try:
+        decode = Decode(str(node.get("decode", Decode.TEXT)))
+    except ValueError:
+        raise ctx.fail(f"decode must be one of {[d.value for d in Decode]}", node, "decode", here) from None
+    if (name is NeighbourField.ADDRESS) != (decode in ADDRESS_DECODES):
+        raise ctx.fail("address needs decode ipv4, family_address or inet_index; other fields are text",
+                       node, "decode" if "decode" in node else ("walk" if "walk" in node else "index_of"), here)
+    if ("index_of" in node) != (decode is Decode.INET_INDEX):
+        raise ctx.fail("index_of goes with decode: inet_index (and only with it)", node,
+                       "index_of" if "index_of" in node else "decode", here)
+    lookup = node.get("lookup")
+    if lookup is not None and lookup not in tables:
+        raise ctx.fail(f"lookup of an unknown table {lookup!r}", node, "lookup", here)
+    return NeighbourSource(
+        walk=ctx.oid(node, node["walk"], "walk", here) if "walk" in node else None,
+        index_of=ctx.oid(node, node["index_of"], "index_of", here) if "index_of" in node else None,
+        where=_where(ctx, node, here),
+        decode=decode,
+        lookup=str(lookup) if lookup is not None else None,
+        label=str(node["label"]) if "label" in node else None,
+    )
+
+
+def _neighbour_table(ctx: _Ctx, name: str, raw: Any, parent: Any, path: str, tables: set[str]) -> NeighbourTable:
+    node = ctx.mapping(raw, path, _NEIGHBOUR_TABLE_KEYS, parent, name)
+    here = f"{path}.{name}"
+    if "rows" not in node or "fields" not in node:
+        raise ctx.fail("a neighbour table needs rows and fields", parent, name, path)
+    raw_fields = ctx.mapping(node["fields"], here, frozenset(f.value for f in NeighbourField), node, "fields")
+    fields: dict[NeighbourField, tuple[NeighbourSource, ...]] = {}
+    for key, value in raw_fields.items():
+        items = value if isinstance(value, list) else [value]
+        fields[NeighbourField(key)] = tuple(_neighbour_source(ctx, item, raw_fields, key, f"{here}.fields",
+                                                              NeighbourField(key), tables) for item in items)
+    return NeighbourTable(name=name, rows=ctx.oids(node, "rows", here), fields=fields)
+
+
+def _neighbour_tables(ctx: _Ctx, node: Any, parent: ProfileSpec | None,
+                      tables: set[str]) -> dict[str, NeighbourTable]:
+    """The parent's neighbour tables, with this file's tables added (a table of the same name replaces it)."""
+    found = dict(parent.neighbours) if parent else {}
+    raw = node.get("neighbours")
+    if raw is None:
+        return found
+    if not isinstance(raw, _LineDict):
+        raise ctx.fail("expected a mapping of table name -> table", node, "neighbours", "")
+    for name, value in raw.items():
+        found[name] = _neighbour_table(ctx, name, value, raw, "neighbours", tables)
+    return found
