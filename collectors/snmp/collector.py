@@ -52,7 +52,7 @@ class _DeviceSession:
     plan: ReadPlan | None = None  # what a poll reads, fixed by the discovery
     discovered_at: float = 0.0
     last_uptime_s: float | None = None
-    unsaved: bool = False  # discovered, not yet saved (waits for the boot time from the poll's uptime)
+    unsaved_at: float | None = None  # when the discovery not yet saved was made (saving waits for the uptime)
     kept_booted_at: float | None = None  # boot time stored with a restored discovery, checked at its first poll
 
 
@@ -87,16 +87,18 @@ class SnmpCollector:
                 self._restore(session, device)
             if self._needs_discovery(session, device, started):
                 await self._discover(session, device)
-                session.discovered_at, session.unsaved = started, True
+                session.discovered_at = session.unsaved_at = started
+                session.kept_booted_at = None
             assert session.profile is not None and session.discovery is not None and session.plan is not None
             values = await _read(session.transport, session.plan)
             samples = session.profile.samples(values, session.discovery)
         except CollectorError as exc:
             return PollResult(device.id, Source.SNMP, started, time.perf_counter() - t0, error=exc)
         uptime = self._note_uptime(session, samples, started)
-        if session.unsaved and self._save is not None:
-            self._save(self._stored(device, session, None if uptime is None else started - uptime))
-            session.unsaved = False
+        if session.unsaved_at is not None and self._save is not None:
+            self._save(self._stored(device, session, session.unsaved_at,
+                                    None if uptime is None else started - uptime))
+            session.unsaved_at = None
         return PollResult(device.id, Source.SNMP, started, time.perf_counter() - t0,
                           samples=tuple(samples), identity=session.discovery.identity)
 
@@ -150,9 +152,10 @@ class SnmpCollector:
         session.discovered_at, session.kept_booted_at = entry.discovered_at, kept.booted_at
         self.restored_total += 1
 
-    def _stored(self, device: Device, session: _DeviceSession, booted_at: float | None) -> StoredDiscovery:
+    def _stored(self, device: Device, session: _DeviceSession, discovered_at: float,
+                booted_at: float | None) -> StoredDiscovery:
         assert session.profile is not None and session.discovery is not None
-        return StoredDiscovery(device.id, Source.SNMP, session.discovered_at,
+        return StoredDiscovery(device.id, Source.SNMP, discovered_at,
                                stored.fingerprint(device, self._profiles.digest, self._key),
                                stored.dumps(session.profile.name, session.discovery, booted_at))
 
