@@ -132,8 +132,9 @@ class SnmpCollector:
 
     def _needs_discovery(self, session: _DeviceSession, device: Device, now: float) -> bool:
         assert device.snmp is not None
-        return (session.discovery is None
-                or now - session.discovered_at >= rediscover_after(device.id, device.snmp.rediscover_s))
+        age = now - session.discovered_at
+        return (session.discovery is None or age >= rediscover_after(device.id, device.snmp.rediscover_s)
+                or age < -REBOOT_TOLERANCE_S)  # made "in the future": the clock was set back, trust nothing
 
     def _restore(self, session: _DeviceSession, device: Device) -> None:
         """Take over the device's stored discovery if it still fits; else leave it to be discovered."""

@@ -9,7 +9,8 @@ commit it could not confirm, and replays its spool after a crash:
 - reboot: ignored when the device already has one within `REBOOT_TOLERANCE_S` of `booted_at`
 - hourly rollup: merged with the stored one (see `rollup.combine`)
 - daily uniques, unknown span, heartbeat: upsert, the larger value wins
-- stored discovery: upsert by (device, source) unless the stored one was discovered later
+- stored discovery: upsert by (device, source), the last written wins (the queue keeps the order, and a
+  discovery made after the clock was set back must still replace the one "from the future")
 """
 
 from __future__ import annotations
@@ -136,8 +137,7 @@ def _write_discovery(conn: sa.Connection, r: StoredDiscovery) -> None:
     values = dataclasses.asdict(r) | {"source": r.source.value}
     stmt = _insert(conn, t.device_discovery).values(**values)
     changed = {k: stmt.excluded[k] for k in ("discovered_at", "fingerprint", "payload")}
-    conn.execute(stmt.on_conflict_do_update(index_elements=["device", "source"], set_=changed,
-                                            where=stmt.excluded.discovered_at >= t.device_discovery.c.discovered_at))
+    conn.execute(stmt.on_conflict_do_update(index_elements=["device", "source"], set_=changed))
 
 
 def _write_outage(conn: sa.Connection, r: Outage) -> None:

@@ -254,7 +254,8 @@ async def first_run(agents: Agents, backend: Backend, spool: Path, subset: tuple
 @pytest.mark.parametrize(("elapsed_s", "rediscovered"), [
     (SIX_HOURS - 60, set()),  # before rediscover_s: the stored facts are used
     (SIX_HOURS * 1.25 + 1, set(SUBSET)),  # past every device's spread rediscovery point
-], ids=["fresh", "stale"])
+    (-3600.0, set(SUBSET)),  # the clock was set back an hour: a discovery "from the future" is not trusted
+], ids=["fresh", "stale", "clock-set-back"])
 async def test_stored_facts_past_rediscover_s_are_discovered_again(
         agents: Agents, backend: Backend, tmp_path: Path, elapsed_s: float, rediscovered: set[str]) -> None:
     devices = await first_run(agents, backend, tmp_path / "spool")

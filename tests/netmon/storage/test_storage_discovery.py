@@ -21,7 +21,7 @@ __all__ = ["backend"]
 FIRST = StoredDiscovery("ketenger-ap", Source.SNMP, T0, "a" * 64, '{"v":1,"profile":"mikrotik"}')
 
 
-def test_newest_discovery_wins_and_rewrites_change_nothing(backend: Backend) -> None:
+def test_the_last_written_discovery_wins_and_rewrites_change_nothing(backend: Backend) -> None:
     later = dataclasses.replace(FIRST, discovered_at=T0 + 21600, fingerprint="b" * 64, payload='{"v":1}')
     other = StoredDiscovery("ketenger-ap", Source.ROUTEROS, T0, "c" * 64, "{}")
     store = backend.upgraded()
@@ -29,8 +29,10 @@ def test_newest_discovery_wins_and_rewrites_change_nothing(backend: Backend) -> 
     store.write([FIRST])
     assert store.load_discoveries(Source.SNMP) == [FIRST]
     store.write([later])
-    store.write([FIRST])  # a spool replay of the older one after a crash
+    store.write([later])
     assert store.load_discoveries(Source.SNMP) == [later]
+    store.write([FIRST])  # made after the clock was set back: still the device's latest discovery
+    assert store.load_discoveries(Source.SNMP) == [FIRST]
     assert store.load_discoveries(Source.ROUTEROS) == [other]
     store.close()
 
