@@ -405,6 +405,8 @@ class NetmonApp:
         """SNMP discoveries kept across restarts: stored ones to the collector (or its workers), new ones
         through the write queue; their fingerprints are keyed by a file beside the database."""
         key = load_or_create(data_dir / "discovery.key")
+        if kept:
+            log.info("%d stored SNMP discoveries: devices whose facts still fit are not discovered again", len(kept))
         self.snmp.keep_discoveries(kept, self._store, key)
         for poller in self.schedulers:
             if isinstance(poller, ShardedSnmpPoller):

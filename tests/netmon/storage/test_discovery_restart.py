@@ -12,7 +12,9 @@ import asyncio
 import contextlib
 import dataclasses
 import json
+import os
 import shutil
+import signal
 import time
 from collections import Counter
 from collections.abc import AsyncIterator, Callable
@@ -49,7 +51,7 @@ from netmon.simulate.snmp_agent import SnmpSimulator
 from netmon.simulate.store import RecordStore
 from netmon.storage import WriteQueue
 from netmon.storage import schema as t
-from netmon.worker import ShardedSnmpPoller
+from netmon.worker import ShardedSnmpPoller, WorkerSettings, shard_of
 
 __all__ = ["backend"]
 
@@ -397,3 +399,32 @@ async def test_daemon_with_worker_processes_keeps_discoveries_across_a_restart(
         assert result.samples == before[device_id].samples, device_id
         assert result.identity == before[device_id].identity, device_id
     assert stored(backend) == kept
+
+
+async def test_a_worker_restarted_after_a_crash_starts_from_the_discoveries_its_predecessor_made(
+        agents: Agents) -> None:
+    """Nothing was stored when the workers started: the parent keeps what they send back."""
+    devices = list(agents.devices.values())
+    saved: list[StoredDiscovery] = []
+    seen: dict[str, float] = {}
+    poller = ShardedSnmpPoller(devices, 2, WorkerSettings(max_in_flight=16, jitter_s=0.0, deadline_s=5.0),
+                               lambda r: seen.__setitem__(r.device, time.monotonic()), restart_delay_s=0.1)
+    poller.keep_discoveries([], saved.append, KEY)
+    victims = {d.id for d in devices if shard_of(d.id, 2) == 0}
+    assert victims and victims != set(agents.devices)
+    task = asyncio.create_task(poller.run())
+    try:
+        await until(lambda: {s.device for s in saved} == set(agents.devices), 120)
+        agents.profile.update({s.device: stored_form.loads(s.payload).profile for s in saved})
+        assert agents.discovered() == set(agents.devices)
+        agents.reset()
+        os.kill(poller.worker_info()[0]["pid"], signal.SIGKILL)
+        await until(lambda: poller.worker_info()[0]["restarts"] == 1, 30)  # the old one's results are all in
+        restarted_at = time.monotonic()
+        await until(lambda: all(seen[d] > restarted_at for d in victims), 60)  # the new worker's first polls
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+    assert agents.discovered() == set()
+    assert len(saved) == len(agents.devices)  # and nothing new to store
