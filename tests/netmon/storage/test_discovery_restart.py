@@ -57,7 +57,7 @@ __all__ = ["backend"]
 
 REPO = Path(__file__).resolve().parents[3]
 CORPUS = REPO.parent / "shared" / "corpus" / "snmprec"
-RECORDINGS = sorted(CORPUS.glob("*.snmprec"))
+RECORDINGS = sorted([*CORPUS.glob("*.snmprec"), *(REPO / "tests" / "fixtures" / "snmprec").glob("*.snmprec")])
 DEMO = [REPO / "netmon" / "demo" / f"{name}.snmprec" for name in ("kim-karangmangu-ap", "kim-ketenger-ap")]
 # the demo devices' uptime moves with the clock (a recording's stands still): they show reboots
 SYS_OBJECT_ID = (1, 3, 6, 1, 2, 1, 1, 2, 0)
