@@ -30,6 +30,7 @@ from collectors.snmp.profile import ProfileSet, load_profiles
 from netmon.config import Config
 from netmon.config.alerting import AlertSettings
 from netmon.exporter import ExporterServer
+from netmon.keyfile import load_or_create
 from netmon.latest import LatestResults, Snapshot
 from netmon.model import (
     Device,
@@ -44,6 +45,7 @@ from netmon.model import (
     Source,
     StateChange,
     Status,
+    StoredDiscovery,
     Ticket,
 )
 from netmon.outbox import Outbox
@@ -380,15 +382,17 @@ class NetmonApp:
         and start the write queue. A database that is away at start-up does not stop the daemon: state
         starts unknown and records queue (and spill to disk) until it returns."""
         url = database_url(self.config.storage)
-        spool = Path(self.config.storage.data_dir).expanduser().resolve() / "spool"
-        self.queue = WriteQueue(lambda: Store.open(url), spool, max_memory=self.config.storage.queue_max)
+        data_dir = Path(self.config.storage.data_dir).expanduser().resolve()
+        self.queue = WriteQueue(lambda: Store.open(url), data_dir / "spool", max_memory=self.config.storage.queue_max)
         now = time.time()
         try:
             restored = await asyncio.to_thread(self._prepare_store, url, now)
         except StorageUnavailable as exc:
             log.error("storage unavailable at start (%s); state starts unknown, writes are queued", exc)
+            self._keep_discoveries([], data_dir)
             return
-        states, open_outages, last_heartbeat, incidents, tickets = restored
+        states, open_outages, last_heartbeat, incidents, tickets, discoveries = restored
+        self._keep_discoveries(discoveries, data_dir)
         self.availability.restore(states)
         self.outages.restore(open_outages)
         self.alerts.restore(incidents, tickets, at=now)
@@ -398,8 +402,19 @@ class NetmonApp:
             log.info("restored %d device states and %d open outages from storage", len(states),
                      len(open_outages))
 
+    def _keep_discoveries(self, kept: list[StoredDiscovery], data_dir: Path) -> None:
+        """SNMP discoveries kept across restarts: stored ones to the collector (or its workers), new ones
+        through the write queue; their fingerprints are keyed by a file beside the database."""
+        key = load_or_create(data_dir / "discovery.key")
+        if kept:
+            log.info("%d stored SNMP discoveries: devices whose facts still fit are not discovered again", len(kept))
+        self.snmp.keep_discoveries(kept, self._store, key)
+        for poller in self.schedulers:
+            if isinstance(poller, ShardedSnmpPoller):
+                poller.keep_discoveries(kept, self._store, key)
+
     def _prepare_store(self, url: str, now: float) -> tuple[list[DeviceState], list[Outage], float | None,
-                                                             list[Incident], list[Ticket]]:
+                                                             list[Incident], list[Ticket], list[StoredDiscovery]]:
         store = Store.open(url)
         try:
             store.upgrade()
@@ -407,7 +422,8 @@ class NetmonApp:
             incidents = store.incidents(open_only=True)
             wanted = {i.id for i in incidents}
             tickets = [t for t in store.tickets() if t.incident in wanted]
-            return (store.load_states(), store.load_open_outages(), store.last_heartbeat(), incidents, tickets)
+            return (store.load_states(), store.load_open_outages(), store.last_heartbeat(), incidents, tickets,
+                    store.load_discoveries(Source.SNMP))
         finally:
             store.close()
 

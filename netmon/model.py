@@ -330,6 +330,19 @@ class Reboot:
 
 
 @dataclass(frozen=True, slots=True)
+class StoredDiscovery:
+    """What a collector's discovery learnt about a device, kept across restarts (docs/storage.md).
+    `payload` is the collector's own versioned JSON; `fingerprint` is a keyed hash of everything the facts
+    depend on (profile files, the device's profile/address/port/credential): a mismatch discards them."""
+
+    device: str
+    source: Source
+    discovered_at: float
+    fingerprint: str
+    payload: str
+
+
+@dataclass(frozen=True, slots=True)
 class Outage:
     """One episode of a device being down (or degraded). `id` is stable across restarts."""
 

@@ -4,6 +4,10 @@ large fleet is split into N shards (`crc32(device.id) % N`), each polled by its 
 PollResults come back to the parent in small pickled batches over a pipe,
 read by one thread per worker and handed to the parent's event loop, which calls `on_result` for each.
 
+Stored discoveries (`keep_discoveries`) go to each worker with its devices; the discoveries a worker makes
+come back in its batches, are handed to `save` and replace the parent's copy, so a restarted worker starts
+from the latest ones too.
+
 Workers die with the parent (each watches its pipe and stops at end-of-file) and are restarted, with a log
 line, when they die on their own. `ShardedSnmpPoller` looks like a `Scheduler` to the composition root:
 `run()` until cancelled, `devices`, and `stats` merged over the workers.
@@ -13,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import multiprocessing
 import resource
@@ -28,12 +33,13 @@ from multiprocessing.process import BaseProcess
 from pathlib import Path
 from typing import Any
 
-from netmon.model import Device, PollResult, Source
+from netmon.model import Device, PollResult, Source, StoredDiscovery
 from netmon.scheduler import Scheduler, SchedulerStats
 
 log = logging.getLogger(__name__)
 
 ResultFn = Callable[[PollResult], None]
+SaveFn = Callable[[StoredDiscovery], None]
 STOP = "stop"
 
 
@@ -50,6 +56,7 @@ class WorkerSettings:
     profiles_dir: Path | None = None  # None: the packaged SNMP profiles
     fast_v2c: bool = True
     log_level: int = logging.WARNING
+    discovery_key: bytes | None = None  # set: discoveries are kept across restarts (keep_discoveries)
 
 
 @dataclass
@@ -64,6 +71,7 @@ class WorkerReport:
     lags: list[float]  # poll-start lags since the previous batch
     cpu_s: float
     rss_kb: int
+    discoveries: list[StoredDiscovery] = field(default_factory=list)  # made since the previous batch
 
 
 def shard_of(device_id: str, workers: int) -> int:
@@ -72,16 +80,18 @@ def shard_of(device_id: str, workers: int) -> int:
 
 # --- the worker process ---------------------------------------------------------------------------------
 
-def worker_main(index: int, devices: list[Device], settings: WorkerSettings, conn: Connection) -> None:
+def worker_main(index: int, devices: list[Device], settings: WorkerSettings, conn: Connection,
+                kept: list[StoredDiscovery] | None = None) -> None:
     """Entry point of a worker process."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole group: the parent stops us
     logging.basicConfig(level=settings.log_level, force=True,
                         format=f"%(asctime)s snmp-worker-{index} %(levelname)s %(name)s: %(message)s")
     with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(_worker(devices, settings, conn))
+        asyncio.run(_worker(devices, settings, conn, kept or []))
 
 
-async def _worker(devices: list[Device], settings: WorkerSettings, conn: Connection) -> None:
+async def _worker(devices: list[Device], settings: WorkerSettings, conn: Connection,
+                  kept: list[StoredDiscovery]) -> None:
     from collectors.snmp.collector import SnmpCollector  # the worker side only: keep the parent light
     from collectors.snmp.profile import load_profiles
     from collectors.snmp.transport import SnmpEngineHandle
@@ -100,6 +110,9 @@ async def _worker(devices: list[Device], settings: WorkerSettings, conn: Connect
 
     loop.add_reader(conn.fileno(), readable)
     collector = SnmpCollector(load_profiles(settings.profiles_dir), SnmpEngineHandle(fast_v2c=settings.fast_v2c))
+    discovered: list[StoredDiscovery] = []
+    if settings.discovery_key is not None:
+        collector.keep_discoveries(kept, discovered.append, settings.discovery_key)
     await collector.open(devices)
     finished: list[PollResult] = []
     scheduler = Scheduler(devices, collector.poll, finished.append, max_in_flight=settings.max_in_flight,
@@ -109,8 +122,9 @@ async def _worker(devices: list[Device], settings: WorkerSettings, conn: Connect
     def flush() -> None:
         report = WorkerReport(finished[:], stats.polls_total, stats.missed_cycles_total, stats.in_flight,
                               stats.last_tick, stats.lags[:], time.process_time(),
-                              resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+                              resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, discovered[:])
         finished.clear()
+        discovered.clear()
         stats.lags.clear()
         conn.send(report)
 
@@ -176,7 +190,16 @@ class ShardedSnmpPoller:
         self._retired = [0, 0]  # polls, missed cycles of workers that died (counters stay monotonic)
         self._stopping = False
         self._deaths: asyncio.Queue[_Worker] | None = None
+        self._kept: dict[str, StoredDiscovery] = {}
+        self._save: SaveFn | None = None
         self.stats = SchedulerStats()
+
+    def keep_discoveries(self, kept: Iterable[StoredDiscovery], save: SaveFn, key: bytes) -> None:
+        """As `SnmpCollector.keep_discoveries`, for the workers (call before `run`): each worker gets the
+        stored discoveries of its devices, and the ones it makes come back to `save`."""
+        self._kept = {k.device: k for k in kept if k.source is Source.SNMP}
+        self._save = save
+        self._settings = dataclasses.replace(self._settings, discovery_key=key)
 
     @property
     def devices(self) -> list[Device]:
@@ -220,7 +243,9 @@ class ShardedSnmpPoller:
 
     def _start(self, worker: _Worker, loop: asyncio.AbstractEventLoop) -> None:
         parent, child = self._ctx.Pipe()
-        process = self._ctx.Process(target=worker_main, args=(worker.index, worker.devices, self._settings, child),
+        kept = [self._kept[d.id] for d in worker.devices if d.id in self._kept]
+        process = self._ctx.Process(target=worker_main, args=(worker.index, worker.devices, self._settings, child,
+                                                              kept),
                                     name=f"netmon-snmp-worker-{worker.index}", daemon=True)
         process.start()
         child.close()  # only the worker holds it now: its death means end of file here
@@ -258,6 +283,10 @@ class ShardedSnmpPoller:
                 self._on_result(result)
             except Exception:  # one bad result never stops the stream
                 log.exception("device %s: handling a poll result failed", result.device)
+        for discovery in report.discoveries:
+            self._kept[discovery.device] = discovery
+            if self._save is not None:
+                self._save(discovery)
         for lag in report.lags:
             self.stats.record_lag(lag)
         self._merge()

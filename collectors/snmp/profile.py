@@ -19,6 +19,7 @@ Bad data: see collectors/snmp/mapping.py - uninterpretable values are skipped, n
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -69,7 +70,10 @@ class Profile:
 
 
 class ProfileSet:
-    def __init__(self, specs: Iterable[ProfileSpec]) -> None:
+    def __init__(self, specs: Iterable[ProfileSpec], *, digest: str = "") -> None:
+        """`digest` identifies the profile files (`load_profiles` hashes them): stored discoveries made
+        with other files are not used (collectors/snmp/stored.py)."""
+        self.digest = digest
         self._profiles = {s.name: Profile(name=s.name, vendor=s.vendor, spec=s) for s in specs}
         if GENERIC not in self._profiles:
             raise ConfigError(f"no {GENERIC!r} profile")
@@ -97,7 +101,10 @@ def load_profiles(directory: Path | None = None) -> ProfileSet:
     """Load every *.yaml in `directory` (default: the packaged profiles), resolving `extends`."""
     folder = directory or PACKAGED_DIR
     raw = {}
+    digest = hashlib.sha256()
     for path in sorted(folder.glob("*.yaml")):
+        data = path.read_bytes()
+        digest.update(f"{path.name}\0{len(data)}\0".encode() + data)
         doc = parse_file(path)
         name = str(doc.get("name", ""))
         if not name:
@@ -126,4 +133,4 @@ def load_profiles(directory: Path | None = None) -> ProfileSet:
 
     for name in raw:
         resolve(name, (name,))
-    return ProfileSet(built.values())
+    return ProfileSet(built.values(), digest=digest.hexdigest())

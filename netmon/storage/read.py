@@ -20,6 +20,7 @@ from netmon.model import (
     Source,
     StateChange,
     Status,
+    StoredDiscovery,
     Ticket,
 )
 
@@ -63,3 +64,7 @@ def ticket_from_row(r: Any) -> Ticket:
     refs = tuple((str(a), str(b)) for a, b in json.loads(r.external_refs))
     return Ticket(id=r.id, incident=r.incident, state=r.state, opened_at=r.opened_at, updated_at=r.updated_at,
                   external_refs=refs)
+
+
+def discovery_from_row(r: Any) -> StoredDiscovery:
+    return StoredDiscovery(r.device, Source(r.source), r.discovered_at, r.fingerprint, r.payload)

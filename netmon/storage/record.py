@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from netmon.model import DeviceState, Incident, Outage, Reboot, StateChange, Ticket
+from netmon.model import DeviceState, Incident, Outage, Reboot, StateChange, StoredDiscovery, Ticket
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +63,6 @@ class Heartbeat:
 
 
 Record = (StateChange | DeviceState | Outage | Reboot | HourlyRollup | DailyUniques | UnknownSpan | Heartbeat
-          | Incident | Ticket)
+          | Incident | Ticket | StoredDiscovery)
 RECORD_TYPES: tuple[type, ...] = (StateChange, DeviceState, Outage, Reboot, HourlyRollup, DailyUniques,
-                                  UnknownSpan, Heartbeat, Incident, Ticket)
+                                  UnknownSpan, Heartbeat, Incident, Ticket, StoredDiscovery)

@@ -175,6 +175,15 @@ incidents = sa.Table(
     sa.Index("ix_incidents_open", "resolved_at"),
 )
 
+device_discovery = sa.Table(
+    "device_discovery", metadata,  # static facts a collector discovered, kept across restarts
+    sa.Column("device", sa.String(64), primary_key=True),
+    sa.Column("source", sa.String(16), primary_key=True),
+    sa.Column("discovered_at", Time, nullable=False),
+    sa.Column("fingerprint", sa.String(64), nullable=False),  # keyed hash of what the facts depend on
+    sa.Column("payload", sa.Text, nullable=False),  # the collector's versioned JSON
+)
+
 tickets = sa.Table(
     "tickets", metadata,
     sa.Column("id", sa.String(64), primary_key=True),

@@ -20,11 +20,23 @@ from alembic import command
 from alembic.config import Config
 
 from netmon.errors import StorageError
-from netmon.model import Device, DeviceState, Incident, Outage, Reboot, Site, StateChange, Ticket
+from netmon.model import (
+    Device,
+    DeviceState,
+    Incident,
+    Outage,
+    Reboot,
+    Site,
+    Source,
+    StateChange,
+    StoredDiscovery,
+    Ticket,
+)
 from netmon.storage import schema as t
 from netmon.storage import write as w
 from netmon.storage.read import (
     device_from_row,
+    discovery_from_row,
     incident_from_row,
     outage_from_row,
     site_from_row,
@@ -102,6 +114,8 @@ class Store:
         with self._errors(), self._write() as conn:
             w.sync_rows(conn, t.sites, {k: w.site_values(s) for k, s in sites.items()}, at)
             w.sync_rows(conn, t.devices, {k: w.device_values(d) for k, d in devices.items()}, at)
+            retired = sa.select(t.devices.c.id).where(t.devices.c.retired_at.is_not(None))
+            conn.execute(sa.delete(t.device_discovery).where(t.device_discovery.c.device.in_(retired)))
 
     def write(self, records: Sequence[Record]) -> None:
         """Write `records` in one transaction. Idempotent: writing the same records again changes nothing."""
@@ -135,6 +149,12 @@ class Store:
         query = sa.select(t.outages).where(t.outages.c.ended_at.is_(None)).order_by(t.outages.c.started_at)
         with self._read() as conn:
             return [outage_from_row(r) for r in conn.execute(query)]
+
+    def load_discoveries(self, source: Source) -> list[StoredDiscovery]:
+        """Every device's stored discovery from `source` (the collector decides whether each still fits)."""
+        query = sa.select(t.device_discovery).where(t.device_discovery.c.source == source.value)
+        with self._read() as conn:
+            return [discovery_from_row(r) for r in conn.execute(query.order_by(t.device_discovery.c.device))]
 
     def last_heartbeat(self) -> float | None:
         with self._read() as conn:

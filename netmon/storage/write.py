@@ -9,6 +9,8 @@ commit it could not confirm, and replays its spool after a crash:
 - reboot: ignored when the device already has one within `REBOOT_TOLERANCE_S` of `booted_at`
 - hourly rollup: merged with the stored one (see `rollup.combine`)
 - daily uniques, unknown span, heartbeat: upsert, the larger value wins
+- stored discovery: upsert by (device, source), the last written wins (the queue keeps the order, and a
+  discovery made after the clock was set back must still replace the one "from the future")
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
-from netmon.model import Device, DeviceState, Incident, Outage, Reboot, Site, StateChange, Ticket
+from netmon.model import Device, DeviceState, Incident, Outage, Reboot, Site, StateChange, StoredDiscovery, Ticket
 from netmon.storage import schema as t
 from netmon.storage.record import DailyUniques, Heartbeat, HourlyRollup, Record, UnknownSpan
 from netmon.storage.rollup import combine
@@ -111,6 +113,8 @@ def write_record(conn: sa.Connection, r: Record) -> None:
         stmt = _insert(conn, t.tickets).values(**values)
         conn.execute(stmt.on_conflict_do_update(index_elements=["id"], set_={
             k: stmt.excluded[k] for k in ("state", "updated_at", "external_refs")}))
+    elif isinstance(r, StoredDiscovery):
+        _write_discovery(conn, r)
     elif isinstance(r, Heartbeat):
         stmt = _insert(conn, t.heartbeat).values(id=1, at=r.at)
         conn.execute(stmt.on_conflict_do_update(index_elements=["id"],
@@ -127,6 +131,13 @@ def _write_incident(conn: sa.Connection, r: Incident) -> None:
     conn.execute(stmt.on_conflict_do_update(index_elements=["id"], set_={
         k: (sa.func.coalesce(stmt.excluded[k], t.incidents.c[k]) if k in keep else stmt.excluded[k])
         for k in values if k != "id"}))
+
+
+def _write_discovery(conn: sa.Connection, r: StoredDiscovery) -> None:
+    values = dataclasses.asdict(r) | {"source": r.source.value}
+    stmt = _insert(conn, t.device_discovery).values(**values)
+    changed = {k: stmt.excluded[k] for k in ("discovered_at", "fingerprint", "payload")}
+    conn.execute(stmt.on_conflict_do_update(index_elements=["device", "source"], set_=changed))
 
 
 def _write_outage(conn: sa.Connection, r: Outage) -> None:

@@ -9,7 +9,7 @@ import pytest
 
 from netmon.config.schema import StorageConfig
 from netmon.errors import ConfigError, StorageError
-from netmon.model import Cause, DeviceState, Outage, Reboot, StateChange, Status
+from netmon.model import Cause, DeviceState, Outage, Reboot, Source, StateChange, Status, StoredDiscovery
 from netmon.storage import DailyUniques, Heartbeat, HourlyRollup, UnknownSpan, database_url
 from netmon.storage.codec import decode, encode
 
@@ -23,6 +23,7 @@ RECORDS = [
     DailyUniques("kim", date(2025, 6, 15), 41),
     UnknownSpan(10.0, 20.0),
     Heartbeat(1_750_000_000.125),
+    StoredDiscovery("ap", Source.SNMP, 1_750_000_000.5, "ab" * 32, '{"v":1,"identity":{"model":"cAP ac"}}'),
 ]
 
 
