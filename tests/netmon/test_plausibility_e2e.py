@@ -31,43 +31,53 @@ from netmon.config import load_config
 from netmon.exporter import render
 
 TEMPERATURE_OID = "1.3.6.1.4.1.41112.1.4.8.4.0"  # UBNT-AirMAX-MIB::ubntHostTemperature.0, 66 °C recorded
+SYS_UPTIME_OID = "1.3.6.1.2.1.1.3.0"
 SCALE = 1_000_000
 TEMP = "netmon_device_temperature_celsius"
 
 
 def scaled_copy(data: Path) -> int:
     """airos.snmprec as recorded (community `airos`) and with its temperature scaled (`airos_scaled`);
-    returns the recorded temperature."""
+    returns the recorded temperature. In both, sysUpTime.0 ticks on from its recorded value as a live
+    agent's does (the simulator's `uptime` variation)."""
     source = SNMPREC_DIR / "airos.snmprec"
     require(source.exists(), f"corpus recording {source} missing (../shared/corpus)")
     data.mkdir()
-    lines = source.read_text(encoding="utf-8").splitlines()
-    (data / "airos.snmprec").write_text("\n".join(lines) + "\n", encoding="utf-8")
-    out, recorded = [], None
-    for line in lines:
+    plain, scaled, recorded = [], [], None
+    for line in source.read_text(encoding="utf-8").splitlines():
         oid, tag, value = line.split("|", 2) if line.count("|") >= 2 else (line, "", "")
+        if oid == SYS_UPTIME_OID and tag == "67":
+            line = f"{oid}|67:uptime|initial={value}"
+        plain.append(line)
         if oid == TEMPERATURE_OID:
             recorded = int(value)
             line = f"{oid}|{tag}|{recorded * SCALE}"
-        out.append(line)
+        scaled.append(line)
     assert recorded is not None, "the recording has no temperature"
-    (data / "airos_scaled.snmprec").write_text("\n".join(out) + "\n", encoding="utf-8")
+    (data / "airos.snmprec").write_text("\n".join(plain) + "\n", encoding="utf-8")
+    (data / "airos_scaled.snmprec").write_text("\n".join(scaled) + "\n", encoding="utf-8")
     return recorded
 
 
 class Agent:
-    """`netmon simulate snmp --data-dir` on a fixed UDP port, stopped and started by the tests."""
+    """`netmon simulate snmp --data-dir` on a fixed UDP port, stopped and started (or rebooted) by tests."""
 
     def __init__(self, data: Path, port: int, recorded: int) -> None:
         self.data, self.port, self.recorded = data, port, recorded
         self.proc: subprocess.Popen[str] | None = None
-        self.started = 0.0
 
     def start(self) -> None:
         self.proc = subprocess.Popen([*NETMON, "simulate", "snmp", "--data-dir", str(self.data), "--port",
                                       str(self.port)], cwd=REPO, stdout=subprocess.DEVNULL,
                                      stderr=subprocess.DEVNULL, text=True)
-        self.started = time.monotonic()
+
+    def boot_again(self) -> None:
+        """Start again as a device that has just booted: uptime from 0."""
+        for path in self.data.glob("*.snmprec"):
+            lines = [f"{SYS_UPTIME_OID}|67:uptime|initial=0" if ln.startswith(SYS_UPTIME_OID + "|") else ln
+                     for ln in path.read_text(encoding="utf-8").splitlines()]
+            path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        self.start()
 
     def stop(self) -> None:
         if self.proc is None:
@@ -234,7 +244,7 @@ class Prometheus:
         raise AssertionError(f"timed out waiting for {what}: {expr}")
 
 
-def test_prometheus_increase_sees_a_devices_first_poll_error(
+def test_prometheus_increase_sees_a_devices_first_poll_error_and_first_reboot(
         tmp_path: Path, agent: Agent) -> None:
     prometheus_bin = require_tool("prometheus", "prometheus")
     port = agent.port
@@ -269,6 +279,11 @@ def test_prometheus_increase_sees_a_devices_first_poll_error(
         agent.stop()  # the agent goes away: the next polls time out
         prom.wait(f"{timeout} >= 1", "the first poll error scraped")
         (increase,) = prom.query(f"increase({timeout}[1m])")
+        assert float(increase["value"][1]) > 0
+        agent.boot_again()  # back, rebooted
+        reboots = 'netmon_device_reboots_total{device="ap"}'
+        prom.wait(f"{reboots} >= 1", "the first reboot scraped")
+        (increase,) = prom.query(f"increase({reboots}[1m])")
         assert float(increase["value"][1]) > 0
     finally:
         for proc in (server, daemon):
