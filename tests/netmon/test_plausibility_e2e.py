@@ -24,11 +24,12 @@ from typing import Any
 import pytest
 import yaml
 from peers import NETMON, REPO, fetch, free_tcp_port, free_udp_port, require, require_tool
-from snmpsim_fixture import SNMPREC_DIR
+from snmpsim_fixture import SNMPREC_DIR, _answers
 
 from netmon.app import NetmonApp
 from netmon.config import load_config
 from netmon.exporter import render
+from netmon.plausibility import RejectReason
 
 TEMPERATURE_OID = "1.3.6.1.4.1.41112.1.4.8.4.0"  # UBNT-AirMAX-MIB::ubntHostTemperature.0, 66 °C recorded
 SYS_UPTIME_OID = "1.3.6.1.2.1.1.3.0"
@@ -67,9 +68,14 @@ class Agent:
         self.proc: subprocess.Popen[str] | None = None
 
     def start(self) -> None:
+        """Start, and return once it answers (so no poll fails for a simulator still starting)."""
         self.proc = subprocess.Popen([*NETMON, "simulate", "snmp", "--data-dir", str(self.data), "--port",
                                       str(self.port)], cwd=REPO, stdout=subprocess.DEVNULL,
                                      stderr=subprocess.DEVNULL, text=True)
+        deadline = time.monotonic() + 30
+        while not _answers(self.port, "airos"):
+            assert time.monotonic() < deadline and self.proc.poll() is None, "the SNMP simulator did not start"
+            time.sleep(0.1)
 
     def boot_again(self) -> None:
         """Start again as a device that has just booted: uptime from 0."""
@@ -146,7 +152,7 @@ async def test_scaled_temperature_is_rejected_counted_logged_once_and_not_alerte
     app = NetmonApp(config)
     try:
         await poll_until_up(app)  # the simulator may take a moment to answer: polls before count as failed
-        before = app.rejections.counts().get(("ap-buggy", TEMP, "out_of_range"), 0)
+        before = app.rejections.counts().get(("ap-buggy", TEMP, RejectReason.OUT_OF_RANGE), 0)
         # two more polls, handed to the daemon's entry point as the scheduler does; the second one dated
         # past the high-temperature rule's 5-minute hold, so a plausible reading above 50 °C fires
         start = time.time()
