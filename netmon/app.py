@@ -50,6 +50,7 @@ from netmon.model import (
 )
 from netmon.outbox import Outbox
 from netmon.privacy import DailyUniqueClients
+from netmon.rejection import RejectionTracker
 from netmon.scheduler import PollFn, Scheduler
 from netmon.state import AvailabilityTracker, OutageTracker
 from netmon.storage import (
@@ -81,6 +82,7 @@ class NetmonApp:
         self.profiles = profiles or load_profiles()
         self._validate_profiles(config.devices.values())
         self.latest = LatestResults(config.sites, config.devices)
+        self.rejections = RejectionTracker()  # implausible samples stop here (netmon.plausibility)
         self.uniques = DailyUniqueClients({s.id: s.timezone for s in config.sites.values()},
                                           default=config.timezone)
         self.snmp = SnmpCollector(self.profiles)
@@ -100,7 +102,7 @@ class NetmonApp:
         self.availability = AvailabilityTracker(config.devices, config.state, started_at=now)
         self.outages = OutageTracker(config.devices, config.sites, config.maintenance)
         self.rollups = RollupAccumulator()
-        self.reboots: dict[str, int] = {}
+        self.reboots: dict[str, int] = dict.fromkeys(config.devices, 0)  # 0 from the first scrape: increase()
         self.queue: WriteQueue | None = None  # storage is attached by serve(); `poll --once` stores nothing
         self.alert_config = alert_config(config.alerts)
         self.alerts = AlertEngine(config.devices, config.sites, self.alert_config, windows=config.maintenance)
@@ -131,6 +133,7 @@ class NetmonApp:
                 self.profiles.get(device.profile)  # raises ConfigError naming the unknown profile
 
     def on_result(self, result: PollResult) -> None:
+        result = self.rejections.screen(result)
         self.latest.record(result)
         device = self.config.devices.get(result.device)
         if result.fingerprints and device is not None:
@@ -319,6 +322,7 @@ class NetmonApp:
         out += [Sample("netmon_site_unique_clients_today", count, (("site", site),))
                 for site, count in sorted(self.uniques.counts().items())]
         out += self.state_samples()
+        out += self.rejections.samples()
         boxes = dict(self.outboxes) | ({"mqtt": self.mqtt} if self.mqtt is not None else {})
         for name, box in sorted(boxes.items()):
             box_stats = box.stats

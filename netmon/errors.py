@@ -58,6 +58,12 @@ class FeatureUnavailable(CollectorError):
     reason = "unavailable"
 
 
+# every `reason` a failed poll can carry: netmon_poll_errors_total has a series for each from the first scrape
+POLL_ERROR_REASONS: tuple[str, ...] = tuple(
+    error.reason for error in (CollectorError, DeviceUnreachable, AuthenticationFailed, DeviceProtocolError,
+                               FeatureUnavailable))
+
+
 class StorageError(NetmonError):
     pass
 

@@ -52,7 +52,8 @@ CATALOGUE: dict[str, MetricDoc] = {
     "netmon_ping_rtt_seconds": MetricDoc("Average ICMP echo round-trip time of the last probe.", "gauge"),
     "netmon_ping_loss_ratio": MetricDoc("Share of ICMP echo requests of the last probe left unanswered.", "gauge"),
     "netmon_poll_duration_seconds": MetricDoc("Duration of the last poll of this device and source.", "gauge"),
-    "netmon_poll_errors_total": MetricDoc("Failed polls by reason (timeout, auth, protocol, ...).", "counter"),
+    "netmon_poll_errors_total": MetricDoc(
+        "Failed polls by reason (timeout, auth, protocol, unavailable, error).", "counter"),
     "netmon_last_poll_success_timestamp_seconds": MetricDoc(
         "Unix time when the last successful poll of this device and source ended.", "gauge"),
 }
@@ -65,6 +66,8 @@ PROCESS_GAUGES: dict[str, MetricDoc] = {
     "netmon_device_state": MetricDoc("1 for the device's current availability state, 0 for the others.", "gauge"),
     "netmon_device_outage_active": MetricDoc("1 while the device has an open outage, by cause.", "gauge"),
     "netmon_device_reboots_total": MetricDoc("Reboots detected since the daemon started.", "counter"),
+    "netmon_samples_rejected_total": MetricDoc(
+        "Samples outside their metric's plausible range (or NaN), not exported, stored or alerted on.", "counter"),
     "netmon_storage_queue_depth": MetricDoc("Records waiting in memory to be written to the database.", "gauge"),
     "netmon_storage_spooled_records": MetricDoc("Records waiting in the on-disk spool (database away).", "gauge"),
     "netmon_storage_available": MetricDoc("1 while the database accepts writes.", "gauge"),

@@ -9,6 +9,7 @@ import logging
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
+from netmon.errors import POLL_ERROR_REASONS
 from netmon.model import Device, DeviceIdentity, PollResult, Sample, Site, Source
 
 log = logging.getLogger(__name__)
@@ -72,10 +73,12 @@ class LatestResults:
         self._last_success: dict[Key, float] = {}
         self._identities: dict[Key, DeviceIdentity] = {}
         self._errors: dict[tuple[str, Source, str], int] = {}
-        # every device starts with zeroed error counters so rate() works from the first failure
+        # every device starts with zeroed error counters, one per source and reason, so rate() and
+        # increase() see the first failure
         for device in self._devices.values():
             for source in device.sources:
-                self._errors.setdefault((device.id, source, "timeout"), 0)
+                for reason in POLL_ERROR_REASONS:
+                    self._errors.setdefault((device.id, source, reason), 0)
 
     def record(self, result: PollResult) -> bool:
         """Store a result. Returns True when the device/source availability changed (and logs it)."""

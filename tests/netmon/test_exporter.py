@@ -24,6 +24,7 @@ from netmon.model import (
     Site,
     Source,
 )
+from netmon.rejection import RejectionTracker
 
 GOLDEN = Path(__file__).parent / "golden" / "metrics.prom"
 SITES = {"kim-a": Site("kim-a", "KIM A", "Karangsalam", "Baturraden", "Banyumas")}
@@ -64,9 +65,20 @@ def build() -> LatestResults:
     return latest
 
 
+def rejected_samples() -> list[Sample]:
+    """netmon_samples_rejected_total after a poll of the AP whose firmware scales its temperature."""
+    tracker = RejectionTracker()
+    tracker.screen(PollResult("a-ap", Source.SNMP, 1_700_000_000.0, 0.5, (
+        Sample("netmon_device_temperature_celsius", 66_000_000), Sample("netmon_device_uptime_seconds", 6372731))))
+    return tracker.samples()
+
+
 def test_metrics_match_the_golden_file() -> None:
     text = render(build().snapshot([Sample("netmon_scheduler_polls_in_flight", 0),
-                                    Sample("netmon_site_unique_clients_today", 12, (("site", "kim-a"),))]))
+                                    Sample("netmon_site_unique_clients_today", 12, (("site", "kim-a"),)),
+                                    Sample("netmon_device_reboots_total", 0, (("device", "a-ap"),),
+                                           SampleKind.COUNTER),
+                                    *rejected_samples()]))
     if os.environ.get("NETMON_UPDATE_GOLDEN") == "1":
         GOLDEN.write_bytes(text)
     assert text.decode() == GOLDEN.read_text()
@@ -74,7 +86,7 @@ def test_metrics_match_the_golden_file() -> None:
 
 def test_promtool_finds_the_exposition_clean() -> None:
     result = promtool_check(render(build().snapshot([Sample("netmon_scheduler_missed_cycles_total", 3,
-                                                            kind=SampleKind.COUNTER)])))
+                                                            kind=SampleKind.COUNTER), *rejected_samples()])))
     assert result.returncode == 0 and result.stdout.strip() == "" and result.stderr.strip() == "", (
         result.stdout + result.stderr)
 

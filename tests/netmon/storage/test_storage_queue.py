@@ -67,7 +67,10 @@ async def test_database_away_for_a_while_loses_nothing_and_keeps_order(
             queue.put(state(i))
             await asyncio.sleep(0.001)
         await until(lambda: queue.stats.failures_total >= 3 and queue.stats.spooled > 0)
-        assert queue.stats.depth <= 20 + 10 and not queue.stats.available
+        # max_memory is a soft bound (what arrives during one write attempt may exceed it, more so on a
+        # loaded machine): the queue brings memory back under it while the database is still away
+        await until(lambda: queue.stats.depth <= 20 + 10)
+        assert not queue.stats.available
         assert sorted(p.name for p in (tmp_path / "spool").iterdir())[0].endswith("1.jsonl")
     await until(lambda: queue.stats.depth == 0 and queue.stats.spooled == 0)
     await queue.drain(5)
