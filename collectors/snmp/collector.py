@@ -186,7 +186,7 @@ class SnmpCollector:
                 raise DeviceProtocolError("device answers but has no sysObjectID or sysDescr")
             profile = await self._choose(transport, _text(system.get(SYS_OBJECT_ID)),
                                          _text(system.get(SYS_DESCR)))
-        discovery = profile.discover(await _read(transport, profile.discovery_plan()))
+        discovery = profile.discover(await _read(transport, profile.discovery_plan()), device.role.value)
         if session.profile is None or session.profile.name != profile.name:
             log.info("device %s: profile %s", device.id, profile.name,
                      extra={"device": device.id, "profile": profile.name})

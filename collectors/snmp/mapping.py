@@ -159,7 +159,8 @@ def _series_key(metric: Metric) -> tuple[str, Labels]:
     return metric.metric, tuple(sorted(metric.labels.items()))
 
 
-def discover(spec: ProfileSpec, varbinds: Varbinds) -> Discovery:
+def discover(spec: ProfileSpec, varbinds: Varbinds, role: str = "") -> Discovery:
+    """`role` is the device's inventory role, for `when: {role: ...}` entries."""
     known: dict[str, str] = {}
     for name in IDENTITY_FIELDS:
         for src in spec.identity.get(name, ()):
@@ -177,7 +178,7 @@ def discover(spec: ProfileSpec, varbinds: Varbinds) -> Discovery:
     choice: dict[str, dict[str, Choice]] = {}
     claimed: set[tuple[str, Labels]] = set()
     for m in spec.metrics:
-        if not _applies(m, known):
+        if not _applies(m, {**known, "role": role}):
             continue
         picked = _choose(m, varbinds, rows, cache)
         if not picked:
@@ -192,7 +193,7 @@ def discover(spec: ProfileSpec, varbinds: Varbinds) -> Discovery:
 
 
 def _applies(m: Metric, identity: Mapping[str, str]) -> bool:
-    """`when`: every named identity field is known and matches its regex."""
+    """`when`: every named identity field (or the inventory role) is known and matches its regex."""
     return all(pattern.search(identity.get(name, "")) for name, pattern in m.when.items())
 
 

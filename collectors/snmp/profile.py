@@ -52,8 +52,8 @@ class Profile:
     def discovery_plan(self) -> ReadPlan:
         return mapping.discovery_plan(self.spec)
 
-    def discover(self, varbinds: Varbinds) -> Discovery:
-        return mapping.discover(self.spec, varbinds)
+    def discover(self, varbinds: Varbinds, role: str = "") -> Discovery:
+        return mapping.discover(self.spec, varbinds, role)
 
     def poll_plan(self, discovery: Discovery) -> ReadPlan:
         return mapping.poll_plan(self.spec, discovery)

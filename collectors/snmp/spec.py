@@ -18,6 +18,7 @@ import yaml
 from netmon.errors import ConfigError
 
 IDENTITY_FIELDS = ("sys_descr", "sys_object_id", "sys_name", "model", "firmware", "serial")
+WHEN_FIELDS = (*IDENTITY_FIELDS, "role")  # `when:` may also name the inventory role (router, ap, switch, other)
 AGGREGATES = frozenset({"sum", "mean", "max", "min", "first"})
 KINDS = frozenset({"gauge", "counter"})
 _OID = re.compile(r"^\d+(\.\d+)+$")
@@ -252,13 +253,14 @@ def _metric(ctx: _Ctx, raw: Any, parent: Any, position: int, path: str, tables: 
 
 def _when(ctx: _Ctx, node: Any, path: str) -> dict[str, re.Pattern[str]]:
     """`when: {firmware: '^8\\.7\\.[4-6]\\.'}`: the entry applies only to devices whose discovered identity
-    fields match these regexes (re.search), e.g. a divisor that only some firmware versions need."""
+    fields (or inventory `role`) match these regexes (re.search), e.g. a divisor that only some firmware
+    versions need."""
     raw = node["when"]
     if not isinstance(raw, _LineDict) or not raw:
         raise ctx.fail("when needs a mapping of identity field -> regex", node, "when", path)
     for key in raw:
-        if key not in IDENTITY_FIELDS:
-            raise ctx.fail(f"unknown identity field (allowed: {', '.join(IDENTITY_FIELDS)})", raw, key,
+        if key not in WHEN_FIELDS:
+            raise ctx.fail(f"unknown identity field (allowed: {', '.join(WHEN_FIELDS)})", raw, key,
                            f"{path}.when")
     return {key: ctx.regex(raw, key, f"{path}.when") for key in raw}
 

@@ -57,7 +57,8 @@ def fingerprint(device: Device, profiles_digest: str, key: bytes) -> str:
     else:
         credential = ["v3", auth.user, auth.auth_protocol or "", auth.auth_key.reveal() if auth.auth_key else "",
                       auth.priv_protocol or "", auth.priv_key.reveal() if auth.priv_key else ""]
-    parts = [str(FORMAT), profiles_digest, device.profile or "", device.address, str(snmp.port), *credential]
+    parts = [str(FORMAT), profiles_digest, device.profile or "", device.role.value, device.address, str(snmp.port),
+             *credential]
     return hmac.new(key, json.dumps(parts).encode(), hashlib.sha256).hexdigest()
 
 

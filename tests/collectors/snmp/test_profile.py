@@ -153,12 +153,29 @@ def test_hotspot_users_are_counted_from_one_column() -> None:
     profile = load_profiles().get("mikrotik")
     agent = {**SYSTEM, f"{HOTSPOT_SERVER}.11": 1, f"{HOTSPOT_SERVER}.12": 1, f"{HOTSPOT_SERVER}.15": 2,
              f"{HOTSPOT_NAME}.11": b"budi", f"{HOTSPOT_NAME}.12": b"siti", f"{HOTSPOT_NAME}.15": b"tamu"}
-    discovery = profile.discover(read(agent, profile.discovery_plan()))
+    discovery = profile.discover(read(agent, profile.discovery_plan()), role="router")
     plan = profile.poll_plan(discovery)
     assert HOTSPOT_SERVER in plan.walk and HOTSPOT_NAME not in plan.walk
     samples = profile.samples(read(agent, plan), discovery)
     assert by_metric(samples, "netmon_hotspot_active_users") == {(("server", "all"),): 3.0}
     assert not any(v in ("budi", "siti", "tamu") for s in samples for _, v in s.labels)
+
+
+@pytest.mark.parametrize(("role", "want"), [
+    ("router", {(("server", "all"),): 0.0}),  # a gateway's hotspot with nobody logged in: 0, not a gap
+    ("other", {(("server", "all"),): 0.0}),
+    ("ap", {}),  # an access point runs no hotspot: an empty table means none, so no series
+    ("switch", {}),
+], ids=["router", "other", "ap", "switch"])
+def test_an_empty_hotspot_table_is_zero_users_on_a_router_and_no_series_elsewhere(
+        role: str, want: dict[tuple[tuple[str, str], ...], float]) -> None:
+    profile = load_profiles().get("mikrotik")
+    agent = varbinds("routeros")  # a RouterOS wireless AP recording: no hotspot table
+    assert not any(k.startswith(HOTSPOT_SERVER + ".") for k in agent)
+    discovery = profile.discover(read(agent, profile.discovery_plan()), role=role)
+    assert (HOTSPOT_SERVER in profile.poll_plan(discovery).walk) is bool(want)
+    samples = profile.samples(read(agent, profile.poll_plan(discovery)), discovery)
+    assert by_metric(samples, "netmon_hotspot_active_users") == want
 
 
 def test_registration_table_counts_clients_when_no_ap_table() -> None:
@@ -190,8 +207,10 @@ def test_no_system_group_is_a_protocol_error() -> None:
 
 def test_absent_objects_give_no_samples_not_zeros() -> None:
     profile = load_profiles().get("mikrotik")
-    samples = run(profile, {"1.3.6.1.2.1.1.1.0": b"RouterOS RB951G-2HnD"})  # everything else noSuchObject
-    assert {s.metric for s in samples} == {"netmon_hotspot_active_users"}  # an empty table counts 0
+    agent: dict[str, SnmpValue] = {"1.3.6.1.2.1.1.1.0": b"RouterOS RB951G-2HnD"}  # everything else noSuchObject
+    discovery = profile.discover(read(agent, profile.discovery_plan()), role="router")
+    samples = profile.samples(read(agent, profile.poll_plan(discovery)), discovery)
+    assert {s.metric for s in samples} == {"netmon_hotspot_active_users"}  # a router's empty table counts 0
 
 
 def test_truncated_table_keeps_the_rows_that_arrived() -> None:
