@@ -182,7 +182,7 @@ def simulated_demo(work: Path, *, interval_s: float = 5,
         doc = yaml.safe_load(config.read_text())
         doc["defaults"]["interval_s"] = interval_s
         # a simulator starved for a second by a loaded machine is not a device going down
-        doc["defaults"]["snmp"] = {**doc["defaults"].get("snmp", {}), "timeout_s": 3.0, "retries": 1}
+        doc["defaults"]["snmp"] = {**doc["defaults"].get("snmp", {}), "timeout_s": 2.0, "retries": 1}
         doc["scheduler"]["jitter_s"] = 0.2
         doc["state"] = {"down_after_failures": 2, "down_after_s": 12, "up_after_successes": 1}
         doc["storage"] = {"data_dir": str(work / "data")}
@@ -191,6 +191,8 @@ def simulated_demo(work: Path, *, interval_s: float = 5,
         config.write_text(yaml.safe_dump(doc, sort_keys=False))
         yield config, sim
     finally:
+        if sim.stdin is not None:
+            sim.stdin.close()  # end of the control input: the thread reading it ends, so the process can exit
         sim.send_signal(signal.SIGINT)
         try:
             sim.wait(10)
