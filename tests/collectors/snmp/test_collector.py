@@ -73,8 +73,8 @@ async def test_silent_device_gives_a_timeout_result_not_an_exception() -> None:
 async def test_garbage_answering_device_is_marked_as_protocol_error() -> None:
     port, _peer = await udp_endpoint(b"\x30\x03\x02\x01")
     collector = SnmpCollector(load_profiles())
-    try:
-        result = await collector.poll(snmp_device(port, SnmpV2cAuth(Secret("public"))))
+    try:  # the timeout only has to be long enough for the garbage to arrive
+        result = await collector.poll(snmp_device(port, SnmpV2cAuth(Secret("public")), timeout_s=2.0))
     finally:
         await collector.close()
     assert result.error is not None and result.error.reason == "protocol"
