@@ -32,7 +32,7 @@ SNMPREC_DIRS = (SNMPREC_DIR, FIXTURES / "snmprec")  # file stems are unique acro
 REQUIREMENTS = ("snmpsim>=1.2,<1.3", "pysmi>=1.5")
 VENV = Path(os.environ.get("NETMON_SNMPSIM_VENV", "/tmp/netmon-snmpsim-venv"))
 STAMP = "netmon-snmpsim-1 " + " ".join(REQUIREMENTS)
-STARTUP_TIMEOUT_S = 60.0
+STARTUP_TIMEOUT_S = 180.0  # a hang guard (indexing every recording on a loaded machine), never a speed check
 
 
 @dataclass(frozen=True)

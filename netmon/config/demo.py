@@ -128,5 +128,8 @@ def write_demo_config(path: Path, sites: Iterable[Site], devices: Iterable[SimDe
         secret_path.write_text(secret + "\n", encoding="utf-8")
         secret_path.chmod(0o600)
     header = "# Written by kim-netmon for its simulated demo devices (`netmon simulate ... --write-config`).\n"
-    path.write_text(header + yaml.safe_dump(doc, sort_keys=False, allow_unicode=True), encoding="utf-8")
+    # written whole, then renamed into place: whoever waits for the file (a script, a test) never reads half of it
+    partial = path.with_name(path.name + ".partial")
+    partial.write_text(header + yaml.safe_dump(doc, sort_keys=False, allow_unicode=True), encoding="utf-8")
+    partial.replace(path)
     return path

@@ -1,23 +1,29 @@
 """The alerts issue's acceptance, end to end: the simulated demo, the daemon, a real SMTP server (ticket
 mail and notifications), the Mosquitto broker (events). Stopping a government-owned AP gives one ticket
-mail and one notification within two poll intervals plus a minute; starting it again resolves the same
-ticket; stopping the sites of one kecamatan gives one area incident, not one ticket per site."""
+mail and one notification; starting it again resolves the same ticket; stopping the sites of one kecamatan
+gives one area incident, not one ticket per site.
+
+When each message is due (the first failed poll, escalation, grace periods) is proven on an injected clock in
+test_alert_scenarios.py; here the daemon runs on the real clock of a machine that may be loaded, so waits end
+on what the daemon observably did (mails, further polls of the stopped devices), never on elapsed time."""
 
 from __future__ import annotations
 
 import asyncio
 import json
+import re
 import signal
 import subprocess
 import threading
 import time
 import uuid
+from collections import defaultdict
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from peers import NETMON, REPO, command, fetch, free_tcp_port, require, simulated_demo
+from peers import HANG_GUARD_S, NETMON, REPO, command, fetch, free_tcp_port, require, simulated_demo
 from smtp_peer import SmtpPeer
 
 INTERVAL_S = 5
@@ -51,7 +57,7 @@ class MqttCollector:
 
     def start(self) -> bool:
         self._thread.start()
-        return self._ready.wait(5)
+        return self._ready.wait(HANG_GUARD_S)
 
     def topics(self, suffix: str) -> list[str]:
         return [t for t, _p in self.messages if t.endswith(suffix)]
@@ -65,13 +71,39 @@ def mosquitto_reachable() -> bool:
         return sock.connect_ex(("127.0.0.1", 1883)) == 0
 
 
-def wait_until(check: Callable[[], bool], what: str, timeout_s: float) -> float:
+def wait_until(check: Callable[[], bool], what: str, timeout_s: float = HANG_GUARD_S) -> None:
     started = time.monotonic()
     while time.monotonic() - started < timeout_s:
         if check():
-            return time.monotonic() - started
+            return
         time.sleep(0.5)
     raise AssertionError(f"timed out after {timeout_s:.0f}s waiting for {what}")
+
+
+FAILED_POLLS = re.compile(r'^netmon_poll_errors_total\{device="(?P<device>[^"]+)",reason="[^"]+",'
+                          r'source="(?P<source>[^"]+)"\} (?P<value>\S+)$')
+
+
+def failed_polls(port: int) -> dict[tuple[str, str], float]:
+    """The daemon's count of failed polls per (device, source), all reasons together."""
+    counts: dict[tuple[str, str], float] = defaultdict(float)
+    for line in fetch(f"http://127.0.0.1:{port}/metrics")[1].splitlines():
+        if match := FAILED_POLLS.match(line):
+            counts[(match["device"], match["source"])] += float(match["value"])
+    return counts
+
+
+def wait_for_more_failed_polls(port: int, devices: list[str], polls: int) -> None:
+    """Until the daemon has polled each (stopped) device `polls` more times over one of its sources: it had that
+    many chances to send something it should not, however slowly the machine runs."""
+    before = failed_polls(port)
+
+    def done() -> bool:
+        now = failed_polls(port)
+        return all(any(count >= before.get(key, 0.0) + polls for key, count in now.items() if key[0] == device)
+                   for device in devices)
+
+    wait_until(done, f"{polls} more polls of {', '.join(devices)}")
 
 
 @pytest.fixture
@@ -112,20 +144,19 @@ def test_ap_failure_one_ticket_and_one_notification_then_resolved_and_an_area_in
 
     try:
         wait_until(lambda: fetch(f"http://127.0.0.1:{port}/metrics")[1].count('state="up"} 1.0') == 8,
-                   "all demo devices up", 60)
+                   "all demo devices up")
         assert mails == []  # unknown -> up sends nothing
 
         command(sim, f"stop {AP}")
-        took = wait_until(lambda: len(to("helpdesk@")) >= 1 and len(to("noc@")) >= 1,
-                          "a ticket mail and a notification", 2 * INTERVAL_S + 60)
-        time.sleep(INTERVAL_S * 2)  # and nothing more arrives for this one failure
+        wait_until(lambda: len(to("helpdesk@")) >= 1 and len(to("noc@")) >= 1, "a ticket mail and a notification")
+        wait_for_more_failed_polls(port, [AP], 2)  # and nothing more arrives for this one failure
         tickets, notes = to("helpdesk@"), to("noc@")
         assert len(tickets) == 1 and len(notes) == 1, [m["Subject"] for m in mails]
         opened = tickets[0]
-        assert "[NETMON-" in str(opened["Subject"]) and AP in opened.get_content() and took < 2 * INTERVAL_S + 60
+        assert "[NETMON-" in str(opened["Subject"]) and AP in opened.get_content()
         ticket_id = str(opened["Subject"]).split("[", 1)[1].split("]", 1)[0]
         assert "Karangmangu" in notes[0].get_content()  # the desa, in Bahasa Indonesia by default
-        wait_until(lambda: bool(mqtt.topics("/incident")) and bool(mqtt.topics("/ticket")), "MQTT events", 20)
+        wait_until(lambda: bool(mqtt.topics("/incident")) and bool(mqtt.topics("/ticket")), "MQTT events")
         assert any(t.endswith(f"/{AP}/state") for t in mqtt.topics("/state"))
 
         listed = json.loads(subprocess.run([*NETMON, "tickets", "list", "--open", "--format", "json", "--config",
@@ -137,17 +168,17 @@ def test_ap_failure_one_ticket_and_one_notification_then_resolved_and_an_area_in
         assert acked.returncode == 0, acked.stderr
 
         command(sim, f"start {AP}")
-        wait_until(lambda: len(to("helpdesk@")) >= 2, "the ticket's resolve mail", 2 * INTERVAL_S + 60)
+        wait_until(lambda: len(to("helpdesk@")) >= 2, "the ticket's resolve mail")
         resolve = to("helpdesk@")[1]
         assert ticket_id in str(resolve["Subject"])
         assert str(opened["Message-ID"]) in str(resolve["In-Reply-To"])  # the same ticket thread
-        wait_until(lambda: len(to("noc@")) >= 2, "the recovery notification", 30)
+        wait_until(lambda: len(to("noc@")) >= 2, "the recovery notification")
 
         before = len(to("helpdesk@"))
         for device in BATURRADEN:
             command(sim, f"stop {device}")
-        wait_until(lambda: len(to("helpdesk@")) > before, "a ticket for the kecamatan", 120)
-        time.sleep(INTERVAL_S * 4)
+        wait_until(lambda: len(to("helpdesk@")) > before, "a ticket for the kecamatan")
+        wait_for_more_failed_polls(port, BATURRADEN, 4)  # past site_down_for_s: per-site tickets would be out
         new = to("helpdesk@")[before:]
         opened_tickets = {str(m["Subject"]).split("]", 1)[0] for m in new if not m["In-Reply-To"]}
         assert len(opened_tickets) == 1, [m["Subject"] for m in new]  # one area incident, not one per site

@@ -18,7 +18,7 @@ from typing import Any
 
 import aiomqtt
 import pytest
-from peers import require
+from peers import HANG_GUARD_S, require
 
 from alerts import topic
 from alerts.mqtt import MqttEvents, MqttSettings
@@ -149,7 +149,7 @@ class OwnBroker:
     def start(self) -> None:
         self.proc = subprocess.Popen([self.binary, "-c", str(self.conf)], stdout=subprocess.DEVNULL,
                                      stderr=subprocess.DEVNULL)
-        deadline = time.monotonic() + 10
+        deadline = time.monotonic() + HANG_GUARD_S
         while not port_open(self.port):
             log = self.work / "mosquitto.log"
             require(self.proc.poll() is None and time.monotonic() < deadline,
@@ -216,12 +216,12 @@ def settings(broker_port: int, prefix: str, host: str = "127.0.0.1", **changes: 
 async def subscriber(port: int, prefix: str, *, identifier: str | None = None,
                      clean_session: bool = True) -> AsyncIterator[aiomqtt.Client]:
     async with aiomqtt.Client("127.0.0.1", port, identifier=identifier or f"{prefix}-sub-{uuid.uuid4().hex[:6]}",
-                              clean_session=clean_session, timeout=5) as client:
+                              clean_session=clean_session, timeout=30) as client:
         await client.subscribe(f"{prefix}/#", qos=1)
         yield client
 
 
-async def receive(client: aiomqtt.Client, count: int, prefix: str, timeout_s: float = 10.0,
+async def receive(client: aiomqtt.Client, count: int, prefix: str, timeout_s: float = HANG_GUARD_S,
                   keep: Callable[[aiomqtt.Message], bool] | None = None) -> list[aiomqtt.Message]:
     """The next `count` event messages (the daemon's own status topic is skipped)."""
     got: list[aiomqtt.Message] = []
@@ -241,12 +241,12 @@ def payload(message: aiomqtt.Message) -> dict[str, Any]:
 
 
 async def clear_retained(port: int, topics: list[str]) -> None:
-    async with aiomqtt.Client("127.0.0.1", port, timeout=5) as client:
+    async with aiomqtt.Client("127.0.0.1", port, timeout=30) as client:
         for name in topics:
             await client.publish(name, b"", qos=1, retain=True)
 
 
-async def wait_until(predicate: Callable[[], bool], timeout_s: float = 10.0) -> None:
+async def wait_until(predicate: Callable[[], bool], timeout_s: float = HANG_GUARD_S) -> None:
     async with asyncio.timeout(timeout_s):
         while not predicate():
             await asyncio.sleep(0.02)
@@ -259,7 +259,7 @@ async def test_state_is_retained_so_a_late_subscriber_still_gets_it(broker: Brok
     state_topic = f"{prefix}/banyumas/kim-ketenger/kim-ketenger-router/state"
     try:
         events.device_state(ROUTER, SITE, DOWN)
-        await events.drain(10)
+        await events.drain(HANG_GUARD_S)
         assert events.stats.pending == 0 and events.stats.delivered_total == 1
         async with subscriber(broker.port, prefix) as late:  # subscribes after the publish
             [message] = await receive(late, 1, prefix)
@@ -287,8 +287,8 @@ async def test_incident_and_ticket_events_arrive_on_the_documented_topics(broker
             events.ticket(TICKET, incident())
             events.incident(incident(resolved_at=T0 + 600))
             got = await receive(sub, 4, prefix)
-        await events.drain(5)
-        await asyncio.wait_for(runner, 5)
+        await events.drain(HANG_GUARD_S)
+        await asyncio.wait_for(runner, HANG_GUARD_S)
     finally:
         await clear_retained(broker.port, [topic.status_topic(prefix)])
     base = f"{prefix}/banyumas/kim-ketenger/kim-ketenger-router"
@@ -325,13 +325,13 @@ async def test_events_published_while_the_broker_is_away_arrive_in_order_when_it
         assert events.stats.pending == 7 and events.stats.delivered_total == 1 and not events.stats.available
 
         own_broker.start()  # same port, same persistence file
-        await wait_until(lambda: events.stats.pending == 0, 15)
+        await wait_until(lambda: events.stats.pending == 0)
         assert events.connected and events.stats.available
         async with subscriber(own_broker.port, prefix, identifier=sub_id, clean_session=False) as sub:
             got = await receive(sub, 8, prefix)
     finally:
-        await events.drain(2)
-        await asyncio.wait_for(runner, 5)
+        await events.drain(2)  # everything was delivered; on a failure above, do not wait long
+        await asyncio.wait_for(runner, HANG_GUARD_S)
     ids = [payload(m)["incident"] for m in got]
     first_seen = list(dict.fromkeys(ids))  # at-least-once: a duplicate may appear, never a reordering
     assert first_seen == [f"inc-{n}" for n in range(8)]
@@ -352,7 +352,7 @@ async def test_a_restarted_daemon_publishes_what_the_old_one_had_pending(broker:
         new = MqttEvents(settings(broker.port, prefix, broker.host), spool)
         assert new.stats.pending == 5
         new.incident(incident(5))
-        await new.drain(10)
+        await new.drain(HANG_GUARD_S)
         got = await receive(sub, 6, prefix)
     await clear_retained(broker.port, [topic.status_topic(prefix)])
     assert [payload(m)["incident"] for m in got] == [f"inc-{n}" for n in range(6)]

@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 import yaml
-from peers import NETMON, REPO, fetch, free_tcp_port, require_tool, simulated_demo
+from peers import HANG_GUARD_S, NETMON, REPO, fetch, free_tcp_port, require_tool, simulated_demo
 
 from netmon.exporter import CATALOGUE, PROCESS_GAUGES
 
@@ -58,7 +58,7 @@ class Prometheus:
         result: list[dict[str, Any]] = reply["data"]["result"]
         return result
 
-    def wait(self, expr: str, what: str, timeout_s: float = 90) -> list[dict[str, Any]]:
+    def wait(self, expr: str, what: str, timeout_s: float = HANG_GUARD_S) -> list[dict[str, Any]]:
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
             result = self.query(expr)
@@ -88,12 +88,14 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Prometheus
                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, text=True)
         try:
             prom = Prometheus(prom_port)
-            deadline = time.monotonic() + 30
+            deadline = time.monotonic() + HANG_GUARD_S
             while fetch(f"{prom.url}/-/ready")[0] != 200:
                 assert time.monotonic() < deadline and server.poll() is None, "prometheus did not start"
                 time.sleep(0.2)
             prom.wait('count(netmon_device_up == 1) == 11', "every demo device and source up")
-            time.sleep(3)  # a few more scrapes, for rate()
+            # enough scrapes for rate() (not a fixed sleep: a loaded machine scrapes late)
+            prom.wait(fill(f'rate(netmon_interface_receive_bytes_total{{device="{ROUTER}"}}[{RATE}])'),
+                      "two scrapes of the router's counters, for rate()")
             yield prom, sim
         finally:
             for proc in (server, daemon):

@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 
 import yaml
-from peers import NETMON, REPO, fetch, free_tcp_port, postgres_database, require_tool, simulated_demo
+from peers import HANG_GUARD_S, NETMON, REPO, fetch, free_tcp_port, postgres_database, require_tool, simulated_demo
 
 UNIT = REPO / "deploy" / "systemd" / "kim-netmon.service"
 SECRETS = REPO / "deploy" / "systemd" / "secrets.env.example"
@@ -125,7 +125,7 @@ def test_exec_start_runs_the_daemon_on_postgresql_and_stops_on_kill_signal(tmp_p
                                 stderr=subprocess.PIPE, text=True)
         try:
             text = ""
-            deadline = time.monotonic() + 60
+            deadline = time.monotonic() + HANG_GUARD_S
             while time.monotonic() < deadline:
                 status, text = fetch(f"http://127.0.0.1:{port}/metrics")
                 if status == 200 and re.search(r'netmon_device_up\{device="kim-karangmangu-ap"[^}]*\} 1\.0', text):

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from peers import NETMON, REPO, fetch, free_tcp_port, promtool_check, require
+from peers import HANG_GUARD_S, NETMON, REPO, fetch, free_tcp_port, promtool_check, require
 
 # the demo: 6 SNMP agents (3 routers also over the API) and 2 API-only routers -> 11 (device, source) pairs
 DEMO_SERIES = 11
@@ -44,12 +44,12 @@ def simulate(kind: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pa
     config = work / "sim.yaml"
     proc = subprocess.Popen([*NETMON, "simulate", kind, "--write-config", str(config)], cwd=REPO,
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + HANG_GUARD_S
     while not config.exists() and proc.poll() is None and time.monotonic() < deadline:
         time.sleep(0.1)
     try:
+        # written whole (renamed into place), so there is nothing more to wait for
         assert config.exists(), proc.stderr.read() if proc.poll() is not None and proc.stderr else "timeout"
-        time.sleep(0.2)
         doc = yaml.safe_load(config.read_text())
         doc["storage"] = {"data_dir": str(work / "data")}  # each test run has its own database
         config.write_text(yaml.safe_dump(doc, sort_keys=False))
@@ -121,7 +121,7 @@ def test_poll_once_prometheus_matches_what_the_daemon_serves(simulated_fleet: Pa
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         served = ""
-        deadline = time.monotonic() + 40
+        deadline = time.monotonic() + HANG_GUARD_S
         while time.monotonic() < deadline:
             status, served = fetch(f"http://127.0.0.1:{port}/metrics")
             if status == 200 and served.count("netmon_device_up{") == served.count("netmon_device_info{") == 6:
@@ -129,7 +129,7 @@ def test_poll_once_prometheus_matches_what_the_daemon_serves(simulated_fleet: Pa
             time.sleep(0.5)
     finally:
         daemon.terminate()
-        daemon.wait(15)
+        daemon.wait(HANG_GUARD_S)
     daemon_only = {"netmon_scheduler_", "netmon_storage_"}
     served_series = {s for s in series(served) if not any(s.startswith(p) for p in daemon_only)}
     assert served_series == series(once.stdout)
@@ -142,7 +142,7 @@ def test_embedded_demo_serves_live_metrics_and_stops_cleanly(tmp_path: Path) -> 
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     try:
         text = ""
-        deadline = time.monotonic() + 45
+        deadline = time.monotonic() + HANG_GUARD_S
         while time.monotonic() < deadline:
             status, text = fetch(f"http://127.0.0.1:{port}/metrics")
             if status == 200 and text.count("netmon_device_up{") == DEMO_SERIES and " 0.0\n" not in _up_lines(text):
@@ -163,7 +163,7 @@ def test_embedded_demo_serves_live_metrics_and_stops_cleanly(tmp_path: Path) -> 
     finally:
         proc.send_signal(signal.SIGTERM)
         try:
-            code = proc.wait(15)
+            code = proc.wait(HANG_GUARD_S)
         except subprocess.TimeoutExpired:
             proc.kill()
             raise
@@ -218,7 +218,7 @@ def test_simulator_runs_as_an_ordinary_user(nobody_venv: Path) -> None:
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, cwd="/")
     try:
         answer = None
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + HANG_GUARD_S
         while time.monotonic() < deadline and proc.poll() is None:
             answer = subprocess.run([snmpget, "-v2c", "-c", "ap", "-t", "0.5", "-r", "0", "-On",
                                      f"127.0.0.1:{port}", "1.3.6.1.2.1.1.1.0"], capture_output=True, text=True)
@@ -250,7 +250,7 @@ def test_daemon_polls_with_two_worker_processes(simulated_fleet: Path, tmp_path:
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         text = ""
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + HANG_GUARD_S
         while time.monotonic() < deadline:
             status, text = fetch(f"http://127.0.0.1:{port}/metrics")
             if status == 200 and _up_lines(text).count(" 1.0") == 6:
@@ -260,4 +260,4 @@ def test_daemon_polls_with_two_worker_processes(simulated_fleet: Path, tmp_path:
         assert "netmon_wifi_clients{" in text and 'netmon_scheduler_devices 6.0' in text
     finally:
         daemon.terminate()
-        assert daemon.wait(30) == 0
+        assert daemon.wait(HANG_GUARD_S) == 0

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TypeVar
 
 import pytest
-from peers import NETMON, REPO, command, fetch, free_tcp_port, simulated_demo
+from peers import HANG_GUARD_S, NETMON, REPO, command, fetch, free_tcp_port, simulated_demo
 
 from netmon.config import load_config
 from netmon.storage import Store, database_url
@@ -35,7 +35,7 @@ def daemon(config: Path, port: int) -> subprocess.Popen[str]:
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, text=True)
 
 
-def wait_for(port: int, check: Callable[[str], bool], what: str, timeout_s: float = 60) -> str:
+def wait_for(port: int, check: Callable[[str], bool], what: str, timeout_s: float = HANG_GUARD_S) -> str:
     deadline = time.monotonic() + timeout_s
     text = ""
     while time.monotonic() < deadline:
@@ -65,7 +65,7 @@ def cli(config: Path, *args: str) -> str:
 T = TypeVar("T")
 
 
-def eventually(read: Callable[[], T], ok: Callable[[T], bool], timeout_s: float = 15) -> T:
+def eventually(read: Callable[[], T], ok: Callable[[T], bool], timeout_s: float = HANG_GUARD_S) -> T:
     deadline = time.monotonic() + timeout_s
     value = read()
     while not ok(value) and time.monotonic() < deadline:
@@ -83,8 +83,10 @@ def stored(config: Path, read: Callable[[Store], T]) -> T:
 
 
 def outages_json(config: Path) -> list[dict[str, object]]:
+    """The outages of the site under test. (On a machine under load another demo device may miss polls and
+    get an outage of its own; that is not what this test is about.)"""
     rows: list[dict[str, object]] = json.loads(cli(config, "outages", "--format", "json"))
-    return rows
+    return [r for r in rows if r["device"] in (AP, ROUTER)]
 
 
 @pytest.mark.skipif(sys.platform != "linux", reason="uses POSIX signals and loopback simulators")
@@ -113,8 +115,9 @@ def test_device_then_site_outage_survive_kill_9_without_duplicates(
         assert {d: (r["cause"], r["open"]) for d, r in before.items()} == {AP: ("site", True),
                                                                            ROUTER: ("site", True)}
 
+        killed_at = time.time()
         os.kill(proc.pid, signal.SIGKILL)
-        proc.wait(10)
+        proc.wait(HANG_GUARD_S)
         proc = daemon(config, port)
         text = wait_for(port, lambda t: state(AP, "down") in t and state(ROUTER, "down") in t
                         and outage(AP, "site") in t, "state restored after kill -9")
@@ -124,7 +127,8 @@ def test_device_then_site_outage_survive_kill_9_without_duplicates(
         after = outages_json(config)
         # written through the write queue at start-up: committed within a flush, later under load
         spans = eventually(lambda: stored(config, lambda store: store.unknown_spans()), bool)
-        assert spans and spans[-1].end - spans[-1].start < 120  # the time the daemon was dead is `unknown`
+        # the time the daemon was dead is `unknown`: from its last heartbeat to the restart
+        assert spans and spans[-1].start <= killed_at <= spans[-1].end <= time.time()
         assert sorted((r["id"], r["device"], r["open"]) for r in after) == sorted(
             (r["id"], r["device"], True) for r in before.values())  # same outages, no duplicates
 

@@ -1,19 +1,33 @@
-"""The scheduler: intervals, no overlapping polls of one device, bounded concurrency, deadlines."""
+"""The scheduler: intervals, no overlapping polls of one device, bounded concurrency, deadlines.
+
+The tests run on virtual time (tests/virtual_time.py) with the scheduler's clock injected: every sleep,
+deadline and interval is exact, whatever the machine's load, so the counts below are exact too."""
 
 from __future__ import annotations
 
 import asyncio
-import time
 from collections import defaultdict
+
+import pytest
+from virtual_time import run_virtual
 
 from netmon.errors import AuthenticationFailed
 from netmon.model import Device, Owner, PollResult, Role, Source
-from netmon.scheduler import Scheduler
+from netmon.scheduler import PollFn, ResultFn, Scheduler
 
 
 def device(did: str, interval_s: float = 0.2) -> Device:
     return Device(id=did, site="s", role=Role.AP, address="127.0.0.1", sources=(Source.SNMP,),
                   owner=Owner.PEMDA, interval_s=interval_s)
+
+
+def now() -> float:
+    return asyncio.get_running_loop().time()
+
+
+def scheduler(devices: list[Device], poll: PollFn, on_result: ResultFn, **kwargs: float) -> Scheduler:
+    """A scheduler without jitter whose clocks are the (virtual) loop's."""
+    return Scheduler(devices, poll, on_result, jitter_s=0, clock=now, wall=now, **kwargs)  # type: ignore[arg-type]
 
 
 class Recorder:
@@ -27,7 +41,7 @@ class Recorder:
         self.max_in_flight = 0
 
     async def poll(self, dev: Device) -> PollResult:
-        self.starts[dev.id].append(time.monotonic())
+        self.starts[dev.id].append(now())
         self.running[dev.id] += 1
         self.in_flight += 1
         self.max_in_flight = max(self.max_in_flight, self.in_flight)
@@ -35,85 +49,88 @@ class Recorder:
         try:
             await asyncio.sleep(self.delays.get(dev.id, 0.01))
             if self.error is not None:
-                return PollResult(dev.id, Source.SNMP, time.time(), 0.0, error=self.error)  # type: ignore[arg-type]
-            return PollResult(dev.id, Source.SNMP, time.time(), 0.01)
+                return PollResult(dev.id, Source.SNMP, now(), 0.0, error=self.error)  # type: ignore[arg-type]
+            return PollResult(dev.id, Source.SNMP, now(), 0.01)
         finally:
             self.running[dev.id] -= 1
             self.in_flight -= 1
 
 
-async def run_for(scheduler: Scheduler, seconds: float) -> None:
-    task = asyncio.create_task(scheduler.run())
+async def run_for(sched: Scheduler, seconds: float) -> None:
+    task = asyncio.create_task(sched.run())
     await asyncio.sleep(seconds)
     task.cancel()
     await asyncio.gather(task, return_exceptions=True)
 
 
-async def test_each_device_is_polled_on_its_interval() -> None:
+def test_each_device_is_polled_on_its_interval() -> None:
     rec = Recorder()
-    results: list[PollResult] = []
-    sched = Scheduler([device("a", 0.2), device("b", 0.4)], rec.poll, results.append, jitter_s=0)
-    await run_for(sched, 1.3)
-    assert 5 <= len(rec.starts["a"]) <= 7
-    assert 3 <= len(rec.starts["b"]) <= 4
-    gaps = [b - a for a, b in zip(rec.starts["a"], rec.starts["a"][1:], strict=False)]
-    assert all(0.15 < g < 0.3 for g in gaps), gaps
+    devices = [device("a", 0.2), device("b", 0.4)]
+    sched = scheduler(devices, rec.poll, lambda r: None)
+    run_virtual(lambda: run_for(sched, 1.3))
+    for dev in devices:  # at its stable offset, then once every interval, never early, never late
+        expected = [sched.offset(dev) + k * dev.interval_s for k in range(10)
+                    if sched.offset(dev) + k * dev.interval_s < 1.3]
+        assert rec.starts[dev.id] == pytest.approx(expected), dev.id
 
 
-async def test_a_silent_device_never_delays_the_others() -> None:
+def test_a_silent_device_never_delays_the_others() -> None:
     rec = Recorder(delays={"slow": 5.0})
-    sched = Scheduler([device("slow"), device("fast1"), device("fast2")], rec.poll, lambda r: None,
-                      jitter_s=0, deadline_s=0.5)
-    await run_for(sched, 1.25)
-    assert len(rec.starts["fast1"]) >= 5 and len(rec.starts["fast2"]) >= 5
-    assert len(rec.starts["slow"]) <= 3
+    fast = [device("fast1"), device("fast2")]
+    sched = scheduler([device("slow"), *fast], rec.poll, lambda r: None, deadline_s=0.5)
+    run_virtual(lambda: run_for(sched, 1.25))
+    for dev in fast:
+        assert rec.starts[dev.id] == pytest.approx([sched.offset(dev) + k * 0.2 for k in range(7)
+                                                    if sched.offset(dev) + k * 0.2 < 1.25])
+    assert 2 <= len(rec.starts["slow"]) <= 3  # each poll cut at its 0.5 s deadline, the cycles in it skipped
 
 
-async def test_never_two_polls_of_one_device_at_once_and_late_cycles_are_skipped() -> None:
+def test_never_two_polls_of_one_device_at_once_and_late_cycles_are_skipped() -> None:
     rec = Recorder(delays={"a": 0.5})  # poll takes longer than the 0.2 s interval
-    sched = Scheduler([device("a", 0.2)], rec.poll, lambda r: None, jitter_s=0, deadline_s=10)
-    await run_for(sched, 1.6)
+    sched = scheduler([device("a", 0.2)], rec.poll, lambda r: None, deadline_s=10)
+    run_virtual(lambda: run_for(sched, 1.6))
     assert rec.max_running_per_device == 1
     assert sched.stats.missed_cycles_total >= 3
+    gaps = [b - a for a, b in zip(rec.starts["a"], rec.starts["a"][1:], strict=False)]
+    assert gaps and all(g == pytest.approx(0.6) for g in gaps)  # 0.5 s poll, then the next 0.2 s slot
 
 
-async def test_deadline_turns_a_hung_poll_into_unreachable() -> None:
+def test_deadline_turns_a_hung_poll_into_unreachable() -> None:
     rec = Recorder(delays={"hung": 10.0})
     results: list[PollResult] = []
-    sched = Scheduler([device("hung", 0.5)], rec.poll, results.append, jitter_s=0, deadline_s=0.2)
-    await run_for(sched, 0.6)
+    sched = scheduler([device("hung", 0.5)], rec.poll, results.append, deadline_s=0.2)
+    run_virtual(lambda: run_for(sched, 0.6))
     assert results and results[0].error is not None and results[0].error.reason == "timeout"
     assert "deadline" in str(results[0].error)
 
 
-async def test_in_flight_polls_are_bounded() -> None:
+def test_in_flight_polls_are_bounded() -> None:
     rec = Recorder(delays={f"d{i}": 0.1 for i in range(20)})
-    sched = Scheduler([device(f"d{i}", 1.0) for i in range(20)], rec.poll, lambda r: None, max_in_flight=4,
-                      jitter_s=0)
-    results = await sched.poll_once()
+    sched = scheduler([device(f"d{i}", 1.0) for i in range(20)], rec.poll, lambda r: None, max_in_flight=4)
+    results = run_virtual(sched.poll_once)
     assert len(results) == 20 and rec.max_in_flight == 4
 
 
-async def test_a_crashing_collector_is_contained_to_its_device() -> None:
+def test_a_crashing_collector_is_contained_to_its_device() -> None:
     async def poll(dev: Device) -> PollResult:
         if dev.id == "bad":
             raise RuntimeError("bug")
-        return PollResult(dev.id, Source.SNMP, time.time(), 0.0)
+        return PollResult(dev.id, Source.SNMP, now(), 0.0)
 
-    sched = Scheduler([device("bad"), device("good")], poll, lambda r: None, jitter_s=0)
-    results = {r.device: r for r in await sched.poll_once()}
+    sched = scheduler([device("bad"), device("good")], poll, lambda r: None)
+    results = {r.device: r for r in run_virtual(sched.poll_once)}
     assert results["good"].ok
     assert results["bad"].error is not None and results["bad"].error.reason == "protocol"
 
 
-async def test_authentication_failure_stops_polling_the_device() -> None:
+def test_authentication_failure_stops_polling_the_device() -> None:
     rec = Recorder(error=AuthenticationFailed("wrong keys"))
-    sched = Scheduler([device("a", 0.1)], rec.poll, lambda r: None, jitter_s=0)
-    await run_for(sched, 0.7)
+    sched = scheduler([device("a", 0.1)], rec.poll, lambda r: None)
+    run_virtual(lambda: run_for(sched, 0.7))
     assert len(rec.starts["a"]) == 1
 
 
-async def test_offsets_spread_devices_over_the_interval() -> None:
+def test_offsets_spread_devices_over_the_interval() -> None:
     sched = Scheduler([device(f"d{i}", 60) for i in range(1000)], Recorder().poll, lambda r: None)
     offsets = sorted(sched.offset(d) for d in sched.devices)
     assert 0 <= offsets[0] < 1 and 59 < offsets[-1] < 60

@@ -23,10 +23,11 @@ def device(address: str) -> Device:
 
 
 async def test_loopback_answers_with_rtt_and_no_loss() -> None:
-    result = await PingCollector(IcmpProber(count=2, interval_s=0.05, timeout_s=1)).poll(device("127.0.0.1"))
+    # a timeout a loaded machine never reaches: the answer ends the wait
+    result = await PingCollector(IcmpProber(count=2, interval_s=0.05, timeout_s=5)).poll(device("127.0.0.1"))
     assert result.ok, result.error
     values = {s.metric: s.value for s in result.samples}
-    assert values["netmon_ping_loss_ratio"] == 0 and 0 < values["netmon_ping_rtt_seconds"] < 1
+    assert values["netmon_ping_loss_ratio"] == 0 and 0 < values["netmon_ping_rtt_seconds"] <= 5  # seconds, not ms
 
 
 class NetnsHost:
@@ -72,10 +73,10 @@ def test_host() -> Iterator[NetnsHost]:
 
 
 async def test_a_host_that_stops_answering_is_unreachable(test_host: NetnsHost) -> None:
-    collector = PingCollector(IcmpProber(count=2, interval_s=0.05, timeout_s=0.5))
-    alive = await collector.poll(device(test_host.address))
+    alive = await PingCollector(IcmpProber(count=2, interval_s=0.05, timeout_s=5)).poll(device(test_host.address))
     assert alive.ok, alive.error
     test_host.cut()
-    dead = await collector.poll(device(test_host.address))
+    # silent: timed out at any speed, so the timeout can be short
+    dead = await PingCollector(IcmpProber(count=2, interval_s=0.05, timeout_s=0.5)).poll(device(test_host.address))
     assert dead.error is not None and dead.error.reason == "timeout"
     assert dead.samples == ()

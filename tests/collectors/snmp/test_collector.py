@@ -11,7 +11,7 @@ from netmon.model import Device, Owner, Role, Secret, SnmpSettings, SnmpV2cAuth,
 
 
 def snmp_device(port: int, auth: SnmpV2cAuth | SnmpV3Auth, *, profile: str | None = None,
-                timeout_s: float = 2.0) -> Device:
+                timeout_s: float = 10.0) -> Device:
     return Device(id="dev-1", site="kim-a", role=Role.OTHER, address="127.0.0.1", sources=(Source.SNMP,),
                   owner=Owner.PEMDA, profile=profile,
                   snmp=SnmpSettings(auth=auth, port=port, timeout_s=timeout_s, retries=0))
@@ -52,7 +52,7 @@ async def test_wrong_v3_key_is_an_auth_error_result(snmpd_agent: SnmpdAgent) -> 
     auth = SnmpV3Auth(snmpd_agent.v3_user, "sha256", Secret("definitely-wrong"), "aes128",
                       Secret(snmpd_agent.v3_priv_key))
     try:
-        result = await collector.poll(snmp_device(snmpd_agent.port, auth, timeout_s=1))
+        result = await collector.poll(snmp_device(snmpd_agent.port, auth))
     finally:
         await collector.close()
     assert result.error is not None and result.error.reason == "auth"
@@ -73,8 +73,8 @@ async def test_silent_device_gives_a_timeout_result_not_an_exception() -> None:
 async def test_garbage_answering_device_is_marked_as_protocol_error() -> None:
     port, _peer = await udp_endpoint(b"\x30\x03\x02\x01")
     collector = SnmpCollector(load_profiles())
-    try:
-        result = await collector.poll(snmp_device(port, SnmpV2cAuth(Secret("public")), timeout_s=0.2))
+    try:  # the timeout only has to be long enough for the garbage to arrive
+        result = await collector.poll(snmp_device(port, SnmpV2cAuth(Secret("public")), timeout_s=2.0))
     finally:
         await collector.close()
     assert result.error is not None and result.error.reason == "protocol"

@@ -266,7 +266,7 @@ async def test_collector_agrees_over_snmpsim(name: str, snmpsim: SnmpSim) -> Non
     collector = SnmpCollector(load_profiles())
     device = Device(id=name, site="s1", role=Role.OTHER, address=snmpsim.host, sources=(Source.SNMP,),
                     owner=Owner.PEMDA,
-                    snmp=SnmpSettings(auth=SnmpV2cAuth(Secret(name)), port=snmpsim.port, timeout_s=2,
+                    snmp=SnmpSettings(auth=SnmpV2cAuth(Secret(name)), port=snmpsim.port, timeout_s=10,
                                       retries=1))
     try:
         result = await collector.poll(device)

@@ -23,14 +23,14 @@ async def handle(request: pytest.FixtureRequest) -> AsyncIterator[SnmpEngineHand
     h.close()
 
 
-def v2c(port: int, community: str, timeout_s: float = 2.0, retries: int = 1, reps: int = 25) -> SnmpSettings:
+def v2c(port: int, community: str, timeout_s: float = 10.0, retries: int = 1, reps: int = 25) -> SnmpSettings:
     return SnmpSettings(auth=SnmpV2cAuth(Secret(community)), port=port, timeout_s=timeout_s, retries=retries,
                         max_repetitions=reps)
 
 
-def v3(agent: SnmpdAgent, auth_key: str, priv_key: str) -> SnmpSettings:
+def v3(agent: SnmpdAgent, auth_key: str, priv_key: str, timeout_s: float = 10.0) -> SnmpSettings:
     return SnmpSettings(auth=SnmpV3Auth(agent.v3_user, "sha256", Secret(auth_key), "aes128", Secret(priv_key)),
-                        port=agent.port, timeout_s=1.0, retries=0)
+                        port=agent.port, timeout_s=timeout_s, retries=0)
 
 
 async def test_v2c_get_reads_scalars_and_leaves_out_missing_objects(
@@ -82,8 +82,9 @@ async def test_v3_wrong_auth_key_is_authentication_failure_without_the_key(
 
 async def test_v3_wrong_priv_key_fails(snmpd_agent: SnmpdAgent, handle: SnmpEngineHandle) -> None:
     t = await SnmpTransport.open(handle, "127.0.0.1", v3(snmpd_agent, snmpd_agent.v3_auth_key,
-                                                          "wrong-priv-key-999"))
-    # the agent cannot decrypt the request: it reports decryptionErrors or stays silent
+                                                          "wrong-priv-key-999", timeout_s=1.0))
+    # the agent cannot decrypt the request: it reports decryptionErrors or stays silent (either way, at any
+    # speed: a short timeout is fine)
     with pytest.raises((AuthenticationFailed, DeviceUnreachable)):
         await t.get([SYS_NAME])
 
@@ -91,7 +92,7 @@ async def test_v3_wrong_priv_key_fails(snmpd_agent: SnmpdAgent, handle: SnmpEngi
 async def test_unknown_v3_user_is_authentication_failure(snmpd_agent: SnmpdAgent,
                                                          handle: SnmpEngineHandle) -> None:
     settings = SnmpSettings(auth=SnmpV3Auth("nobody-here", "sha256", Secret("x" * 12), "aes128",
-                                            Secret("y" * 12)), port=snmpd_agent.port, timeout_s=1, retries=0)
+                                            Secret("y" * 12)), port=snmpd_agent.port, timeout_s=10, retries=0)
     t = await SnmpTransport.open(handle, "127.0.0.1", settings)
     with pytest.raises(AuthenticationFailed):
         await t.get([SYS_NAME])
@@ -107,7 +108,9 @@ async def test_silent_device_times_out_as_unreachable(handle: SnmpEngineHandle) 
 
 async def test_device_answering_garbage_is_a_protocol_error(handle: SnmpEngineHandle) -> None:
     port, _peer = await udp_endpoint(b"\x30\x82\xff\xffthis is not BER at all")
-    t = await SnmpTransport.open(handle, "127.0.0.1", v2c(port, "public", timeout_s=0.3, retries=0))
+    # the garbage is kept while waiting for a good answer, and reported when none came: the timeout only has
+    # to be long enough for the garbage to arrive
+    t = await SnmpTransport.open(handle, "127.0.0.1", v2c(port, "public", timeout_s=2.0, retries=0))
     with pytest.raises(DeviceProtocolError, match="undecodable"):
         await t.get([SYS_NAME])
 

@@ -91,7 +91,7 @@ async def handle() -> AsyncIterator[SnmpEngineHandle]:
     h.close()
 
 
-def settings(port: int, timeout_s: float = 1.0, retries: int = 0) -> SnmpSettings:
+def settings(port: int, timeout_s: float = 10.0, retries: int = 0) -> SnmpSettings:
     return SnmpSettings(auth=SnmpV2cAuth(Secret("public")), port=port, timeout_s=timeout_s, retries=retries,
                         max_repetitions=25)
 
@@ -153,7 +153,8 @@ async def test_reply_from_a_wrong_address_is_ignored(
         return False  # the agent itself stays silent
 
     peer.before_reply = from_elsewhere
-    t = await SnmpTransport.open(handle, "127.0.0.1", settings(port, timeout_s=0.3))
+    # a timeout long enough for the impostor's reply to arrive first, however loaded the machine
+    t = await SnmpTransport.open(handle, "127.0.0.1", settings(port, timeout_s=2.0))
     try:
         with pytest.raises(DeviceUnreachable, match="no SNMP answer"):
             await t.get([f"{COLUMN}.1"])
@@ -173,6 +174,6 @@ async def test_late_reply_to_the_first_try_is_accepted_after_a_retry(
         return len(seen) > 1
 
     peer.before_reply = drop_first
-    t = await SnmpTransport.open(handle, "127.0.0.1", settings(port, timeout_s=0.2, retries=1))
+    t = await SnmpTransport.open(handle, "127.0.0.1", settings(port, timeout_s=1.0, retries=1))
     assert await t.get([f"{COLUMN}.1"]) == {f"{COLUMN}.1": 1}
     assert len(seen) == 2 and seen[0] == seen[1]  # a retry resends the same request-id

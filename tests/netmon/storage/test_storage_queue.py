@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import cast
 
 import pytest
+from peers import HANG_GUARD_S
 from storage_backends import Backend, backend
 
 from netmon.model import DeviceState, StateChange, Status
@@ -38,7 +39,7 @@ def state(i: int) -> DeviceState:
     return DeviceState("ap", Status.UP, T0 + i, consecutive_successes=i)
 
 
-async def until(condition: Callable[[], bool], timeout_s: float = 20.0) -> None:
+async def until(condition: Callable[[], bool], timeout_s: float = HANG_GUARD_S) -> None:
     deadline = time.monotonic() + timeout_s
     while not condition():
         assert time.monotonic() < deadline, "timed out"
@@ -73,7 +74,7 @@ async def test_database_away_for_a_while_loses_nothing_and_keeps_order(
         assert not queue.stats.available
         assert sorted(p.name for p in (tmp_path / "spool").iterdir())[0].endswith("1.jsonl")
     await until(lambda: queue.stats.depth == 0 and queue.stats.spooled == 0)
-    await queue.drain(5)
+    await queue.drain(HANG_GUARD_S)
     await task
     store = backend.open()
     assert_exactly_once_in_order(store, 120)
@@ -107,7 +108,7 @@ async def test_a_spool_left_behind_is_replayed_first_and_exactly_once(backend: B
     for i in range(50, 60):  # newer records arrive while the old spool is still pending
         second.put(change(i))
         second.put(state(i))
-    await second.drain(20)
+    await second.drain(HANG_GUARD_S)
     assert second.stats.spooled == 0 and second.stats.depth == 0 and second.stats.written_total == 120
 
     third = fast_queue(backend.open, tmp_path / "spool", 15)
@@ -126,7 +127,7 @@ async def test_a_segment_written_before_a_crash_is_not_duplicated(backend: Backe
     spool.mkdir()
     (spool / f"{1:020d}.jsonl").write_text("".join(encode(r) + "\n" for r in records))
     queue = fast_queue(backend.open, spool, 100)
-    await queue.drain(10)
+    await queue.drain(HANG_GUARD_S)
     assert queue.stats.spooled == 0
     assert_exactly_once_in_order(store, 10)
     store.close()
@@ -148,7 +149,7 @@ async def test_a_store_factory_that_fails_for_a_while(backend: Backend, tmp_path
     for i in range(30):
         queue.put(change(i))
         queue.put(state(i))
-    await queue.drain(20)
+    await queue.drain(HANG_GUARD_S)
     await task
     assert calls == 4 and queue.stats.failures_total == 3 and "connection refused" in (queue.stats.last_error or "")
     store = backend.open()
@@ -178,7 +179,7 @@ async def test_a_rejected_record_is_set_aside_and_the_rest_written_in_order(tmp_
     records.insert(7, Heartbeat(-1))
     for r in records:
         queue.put(r)
-    await queue.drain(5)
+    await queue.drain(HANG_GUARD_S)
     assert fake.rows == [r for r in records if r != Heartbeat(-1)]
     assert queue.stats.rejected_total == 1
     [line] = (tmp_path / "rejected.jsonl").read_text().splitlines()
@@ -186,9 +187,9 @@ async def test_a_rejected_record_is_set_aside_and_the_rest_written_in_order(tmp_
 
 
 def test_put_never_blocks_even_with_nothing_running(tmp_path: Path) -> None:
+    # put is synchronous and the writer is not running: had put waited for the store (which fails the test if
+    # opened) or for room in memory, this loop would never end. (How fast put is: benchmarks, not tests.)
     queue = WriteQueue(lambda: (_ for _ in ()).throw(AssertionError), tmp_path, max_memory=10)
-    start = time.perf_counter()
     for i in range(10_000):
         queue.put(change(i))
-    assert time.perf_counter() - start < 0.5
     assert dataclasses.astuple(queue.stats)[:2] == (10_000, 0)
