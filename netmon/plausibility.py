@@ -53,7 +53,7 @@ COUNT = Bound("count", 0, 1_000_000)  # clients, leases, hosts: a negative or 2^
 BYTES = Bound("bytes counter", 0, 2.0**64)  # Counter64 at most
 UPTIME = Bound("uptime (s)", 0, 20 * YEAR_S)  # catches centiseconds read as seconds (up to 136 years)
 RTT = Bound("round-trip time (s)", 0, 60)  # a reply later than any probe waits is no reply
-FREQUENCY = Bound("radio frequency (Hz)", 1e9, 100e9)  # licence-free wifi bands 2.4 to 60 GHz; MHz or kHz read as Hz is a bug
+FREQUENCY = Bound("radio frequency (Hz)", 1e9, 100e9)  # wifi bands 2.4 to 60 GHz; MHz read as Hz is caught
 SECONDS = Bound("duration (s)", 0)
 NON_NEGATIVE = Bound("non-negative", 0)
 
