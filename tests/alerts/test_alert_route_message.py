@@ -80,6 +80,11 @@ def test_one_ticket_per_incident_whatever_the_retries() -> None:
     resolved = book.apply(IncidentChange("resolved", inc, wib("11:00")))
     assert book.apply(IncidentChange("resolved", inc, wib("11:01"))) == []
     assert [a.kind for a in opened + escalated + resolved] == ["open", "update", "resolve"]
+    assert [a.subject for a in opened + escalated + resolved] == [
+        "[GANGGUAN] AP KIM Ketenger (Desa Ketenger, Baturraden) tidak terjangkau",
+        "[ESKALASI] AP KIM Ketenger (Desa Ketenger, Baturraden) tidak terjangkau",
+        "[PULIH] AP KIM Ketenger (Desa Ketenger, Baturraden) kembali terjangkau"]
+    assert opened[0].text.startswith(opened[0].subject + "\n\n")
     assert len({a.ticket.id for a in opened + escalated + resolved}) == 1
     assert opened[0].ticket.id == ticket_id(inc) and opened[0].ticket.id.startswith("NETMON-2026-")
     restored = TicketBook(DEVICES, SITES)

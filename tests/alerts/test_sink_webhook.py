@@ -218,3 +218,12 @@ def test_alert_without_alertname_is_rejected() -> None:
 def test_alert_round_trips_through_an_outbox_item() -> None:
     alert = AlertmanagerAlert.from_incident(INCIDENT, id="a-4")
     assert AlertmanagerAlert.from_item(json.loads(json.dumps(alert.to_item()))) == alert
+
+
+def test_alertmanager_texts_for_people_are_the_rendered_message_and_labels_keep_the_ids() -> None:
+    subject = "[PULIH] Router KIM Ketenger (Desa Ketenger, Baturraden) kembali terjangkau"
+    resolved = dataclasses.replace(INCIDENT, resolved_at=1_780_012_600.0)
+    alert = AlertmanagerAlert.from_incident(resolved, id="a-3", summary=subject, description=f"{subject}\n\nPulih: ...")
+    assert alert.annotations == {"summary": subject, "description": f"{subject}\n\nPulih: ...",
+                                 "incident": INCIDENT.id}
+    assert alert.labels["alertname"] == "device_down" and alert.labels["owner"] == "pemda"  # machine fields: ids
