@@ -122,6 +122,14 @@ def number(text: str, language: str = "id") -> str:
     return text.replace(".", ",") if language == "id" else text
 
 
+def percent(text: str, language: str = "id") -> str:
+    """A ratio ("0.97") as a percentage ("97%"); what is not a number stays as it is."""
+    try:
+        return number(f"{float(text) * 100:.0f}", language) + "%"
+    except ValueError:
+        return text
+
+
 @cache
 def _environment(language: str, zone: TimeZone) -> jinja2.Environment:
     env = jinja2.Environment(
@@ -132,7 +140,7 @@ def _environment(language: str, zone: TimeZone) -> jinja2.Environment:
     env.filters["local_time"] = lambda at: local_time(at, zone, language)
     env.filters["duration"] = lambda s: duration(s, language)
     env.filters["number"] = lambda text: number(text, language)
-    env.filters["percent"] = lambda text: number(f"{float(text) * 100:.0f}", language) + "%"
+    env.filters["percent"] = lambda text: percent(text, language)
     return env
 
 

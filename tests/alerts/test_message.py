@@ -13,7 +13,7 @@ from alert_day import fleet, wib
 
 from alerts.flap import FlapDetector
 from alerts.incident import incident_id
-from alerts.message import NotifyType, facts, notify_type, render
+from alerts.message import NotifyType, facts, notify_type, percent, render
 from alerts.rules import BUILTIN_RULES
 from netmon.model import Incident, Owner, Severity, Ticket
 
@@ -304,3 +304,10 @@ def test_the_flap_detectors_own_summary_is_put_into_words() -> None:
     assert verdict is not None and verdict.active
     inc = incident("flapping", **AP, summary=verdict.summary)
     assert facts(inc) == {"count": "4", "window_min": "30"}
+
+
+@pytest.mark.parametrize(("text", "language", "shown"), [
+    ("0.97", "id", "97%"), ("0.905", "en", "90%"), ("1", "id", "100%"), ("..", "id", ".."),
+])
+def test_percent(text: str, language: str, shown: str) -> None:
+    assert percent(text, language) == shown
