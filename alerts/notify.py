@@ -30,18 +30,20 @@ from urllib.parse import quote, urlsplit
 
 import apprise
 
+from alerts.message import NotifyType
 from netmon.errors import ConfigError, NotifyError
 from netmon.model import Secret
 
 log = logging.getLogger(__name__)
 
-# Severity (netmon.model.Severity values, plus "success" for recoveries) -> apprise notify type.
+# The message's notify type (alerts.message.NotifyType: a recovery is "success" whatever the incident's
+# severity) -> apprise's. "critical" is what items spooled before notify types existed carry.
 _NOTIFY_TYPES: Mapping[str, str] = {
-    "info": apprise.NotifyType.INFO,
-    "success": apprise.NotifyType.SUCCESS,
-    "warning": apprise.NotifyType.WARNING,
+    NotifyType.INFO: apprise.NotifyType.INFO,
+    NotifyType.SUCCESS: apprise.NotifyType.SUCCESS,
+    NotifyType.WARNING: apprise.NotifyType.WARNING,
+    NotifyType.FAILURE: apprise.NotifyType.FAILURE,
     "critical": apprise.NotifyType.FAILURE,
-    "failure": apprise.NotifyType.FAILURE,
 }
 _EMAIL_SCHEMES = frozenset({"mailto", "mailtos"})
 NOTIFICATION_ID_HEADER = "X-Netmon-Notification-Id"
@@ -65,7 +67,7 @@ class Notification:
     channel: str
     subject: str
     body: str
-    severity: str  # "info" | "success" | "warning" | "critical"
+    severity: str  # the message's notify type: "info" | "success" | "warning" | "failure" (Message.notify_type)
 
     def to_item(self) -> dict[str, Any]:
         return asdict(self)

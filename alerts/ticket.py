@@ -30,6 +30,7 @@ class TicketAction:
     at: float
     text: str  # plain text for the helpdesk: what happened, where, what to check
     reason: str = ""  # the incident change behind it: opened, escalated, acknowledged, updated, resolved, folded
+    subject: str = ""  # the message's subject line ("[PULIH] AP KIM Ketenger (...) kembali terjangkau")
 
     @property
     def key(self) -> str:
@@ -63,20 +64,22 @@ class TicketBook:
             if ticket is not None:
                 return []  # a retried or re-derived "opened": the ticket exists already
             ticket = self._store(Ticket(self._new_id(incident), incident.id, "open", at, at))
-            return [TicketAction("open", ticket, incident, at, self._text(incident, "opened"), "opened")]
+            text, subject = self._text(incident, "opened")
+            return [TicketAction("open", ticket, incident, at, text, "opened", subject)]
         if ticket is None or ticket.state == "resolved":
             return []
         if change.kind in ("resolved", "folded"):
             ticket = self._store(replace(ticket, state="resolved", updated_at=at))
-            text = self._text(incident, change.kind, into=change.into)
-            return [TicketAction("resolve", ticket, incident, at, text, change.kind)]
+            text, subject = self._text(incident, change.kind, into=change.into)
+            return [TicketAction("resolve", ticket, incident, at, text, change.kind, subject)]
         if change.kind == "acknowledged":
             if ticket.state == "acknowledged":
                 return []
             ticket = self._store(replace(ticket, state="acknowledged", updated_at=at))
         else:
             ticket = self._store(replace(ticket, updated_at=at))
-        return [TicketAction("update", ticket, incident, at, self._text(incident, change.kind), change.kind)]
+        text, subject = self._text(incident, change.kind)
+        return [TicketAction("update", ticket, incident, at, text, change.kind, subject)]
 
     def restore(self, tickets: Iterable[Ticket]) -> None:
         for ticket in tickets:
@@ -104,9 +107,10 @@ class TicketBook:
                 return candidate
             salt += 1
 
-    def _text(self, incident: Incident, kind: str, *, into: str | None = None) -> str:
+    def _text(self, incident: Incident, kind: str, *, into: str | None = None) -> tuple[str, str]:
+        """The helpdesk text (subject line, blank line, body) and the subject."""
         ticket = self._by_incident.get(incident.id)
         into_ticket = self._by_incident.get(into) if into else None
         message = render(incident, self._devices, self._sites, language=self._language, kind=kind,
                          ticket=ticket, into=into_ticket)
-        return f"{message.subject}\n\n{message.body}"
+        return f"{message.subject}\n\n{message.body}", message.subject

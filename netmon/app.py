@@ -240,13 +240,13 @@ class NetmonApp:
             for channel in delivery.channels:
                 message = render(incident, devices, sites, language=channel.language, kind=change.kind, ticket=ticket)
                 notify.put(Notification(f"{incident.id}.{change.kind}.{channel.name}", channel.name, message.subject,
-                                        message.body, message.severity.value).to_item())
+                                        message.body, message.notify_type.value).to_item())
             for contact in delivery.contacts:
                 name = f"kim:{contact.email}"
                 if contact.email and name in self._contact_channels:
                     message = render(incident, devices, sites, language="id", kind=change.kind, ticket=ticket)
                     notify.put(Notification(f"{incident.id}.{change.kind}.{name}", name, message.subject,
-                                            message.body, message.severity.value).to_item())
+                                            message.body, message.notify_type.value).to_item())
         for action in output.actions:
             self._store(action.ticket)
             if self.mqtt is not None:
@@ -258,7 +258,8 @@ class NetmonApp:
                     self.outboxes[name].put(mail)
             if "alertmanager" in self.outboxes:
                 self.outboxes["alertmanager"].put(
-                    AlertmanagerAlert.from_incident(action.incident, id=action.key).to_item())
+                    AlertmanagerAlert.from_incident(action.incident, id=action.key, summary=action.subject,
+                                                    description=action.text).to_item())
 
     @functools.cached_property
     def _known_addresses(self) -> frozenset[str]:
@@ -568,9 +569,10 @@ def alert_config(settings: AlertSettings) -> AlertConfig:
 
 
 def _ticket_subject(action: TicketAction) -> str:
-    incident = action.incident
-    where = incident.device or incident.site or incident.kecamatan
-    return f"[{action.ticket.id}] {incident.summary or incident.rule}: {where}"
+    """"[NETMON-2026-000123] [GANGGUAN] AP KIM Ketenger (Desa Ketenger, Baturraden) tidak terjangkau": the ticket
+    tag (helpdesks thread by it) and the message's subject in the ticket language, different for open and
+    resolve."""
+    return f"[{action.ticket.id}] {action.subject}"
 
 
 def install_stop_signals(stop: asyncio.Event) -> None:

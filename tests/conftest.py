@@ -1,6 +1,7 @@
-"""Shared fixtures. Real peers live in peers.py (snmpd, promtool, misbehaving UDP endpoints) and
-smtp_peer.py (aiosmtpd)."""
+"""Shared fixtures. Real peers live in peers.py (snmpd, promtool, misbehaving UDP endpoints),
+smtp_peer.py (aiosmtpd) and http_peer.py (an HTTP server recording POSTs)."""
 
+from http_peer import http_server
 from peers import snmpd_agent
 from smtp_peer import smtp_server, smtp_tls_server
 
@@ -9,4 +10,4 @@ from snmpsim_fixture import snmpsim
 
 # --- end snmpsim ---
 
-__all__ = ["smtp_server", "smtp_tls_server", "snmpd_agent", "snmpsim"]
+__all__ = ["http_server", "smtp_server", "smtp_tls_server", "snmpd_agent", "snmpsim"]

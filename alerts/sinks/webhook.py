@@ -169,8 +169,11 @@ class AlertmanagerAlert:
         return alert
 
     @classmethod
-    def from_incident(cls, incident: Incident, *, id: str, generator_url: str = "") -> AlertmanagerAlert:
-        """The alert for an incident: firing while open, resolved once `resolved_at` is set."""
+    def from_incident(cls, incident: Incident, *, id: str, generator_url: str = "", summary: str = "",
+                      description: str = "") -> AlertmanagerAlert:
+        """The alert for an incident: firing while open, resolved once `resolved_at` is set. `summary` and
+        `description` are the texts for people (the rendered message's subject and text: alerts.message);
+        without them the summary is the incident's own short summary."""
         labels = {"alertname": incident.rule, "severity": str(incident.severity), "kind": incident.kind,
                   "subject": incident.subject, "kabupaten": incident.kabupaten, "kecamatan": incident.kecamatan,
                   "owner": str(incident.owner)}
@@ -178,7 +181,9 @@ class AlertmanagerAlert:
             labels["site"] = incident.site
         if incident.device:
             labels["device"] = incident.device
-        annotations = {"summary": incident.summary} if incident.summary else {}
+        annotations = {"summary": summary or incident.summary} if summary or incident.summary else {}
+        if description:
+            annotations["description"] = description
         annotations["incident"] = incident.id
         return cls(id=id, status="firing" if incident.open else "resolved", labels=labels,
                    annotations=annotations, starts_at=incident.opened_at, ends_at=incident.resolved_at,

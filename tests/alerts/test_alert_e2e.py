@@ -23,11 +23,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from http_peer import HttpPeer
 from peers import HANG_GUARD_S, NETMON, REPO, command, fetch, free_tcp_port, require, simulated_demo
 from smtp_peer import SmtpPeer
 
 INTERVAL_S = 5
 AP = "kim-karangmangu-ap"
+AP_WHERE = "AP KIM Sinar Karangmangu (Desa Karangmangu, Baturraden)"  # what a subject says of it
 BATURRADEN = ["kim-karangmangu-router", "kim-karangmangu-ap", "kim-ketenger-router", "kim-ketenger-ap",
               "kim-ketenger-rb951"]
 
@@ -107,16 +109,20 @@ def wait_for_more_failed_polls(port: int, devices: list[str], polls: int) -> Non
 
 
 @pytest.fixture
-def demo_with_alerts(tmp_path: Path, smtp_server: SmtpPeer) -> Iterator[tuple[Path, subprocess.Popen[str], str]]:
+def demo_with_alerts(tmp_path: Path, smtp_server: SmtpPeer,
+                     http_server: HttpPeer) -> Iterator[tuple[Path, subprocess.Popen[str], str]]:
     require(mosquitto_reachable(), "no MQTT broker on 127.0.0.1:1883 (Debian package mosquitto)")
     prefix = f"netmon-e2e-{uuid.uuid4().hex[:8]}"
     (tmp_path / "notify.secret").write_text(
         f"mailto://127.0.0.1:{smtp_server.port}?mode=insecure&from=netmon@kab.test&to=noc@diskominfo.test\n")
+    (tmp_path / "noc-json.secret").write_text(f"json://127.0.0.1:{http_server.port}/notify\n")
 
     def alerts(doc: dict[str, Any]) -> None:
         doc["alerts"] = {
-            "channels": {"diskominfo": {"url": {"file": "notify.secret"}}},
-            "routes": [{"owner": "pemda", "channels": ["diskominfo"]}, {"owner": "kim", "kim_contact": True}],
+            "channels": {"diskominfo": {"url": {"file": "notify.secret"}},
+                         "noc-json": {"url": {"file": "noc-json.secret"}, "language": "en"}},
+            "routes": [{"owner": "pemda", "channels": ["diskominfo", "noc-json"]},
+                       {"owner": "kim", "kim_contact": True}],
             "escalation": {"after_s": 3600},
             "rules": {"device_down_for_s": 15, "device_down_clear_s": 0, "site_down_for_s": 15,
                       "site_down_clear_s": 0, "area_min_sites": 2, "area_window_s": 300},
@@ -130,7 +136,8 @@ def demo_with_alerts(tmp_path: Path, smtp_server: SmtpPeer) -> Iterator[tuple[Pa
 
 
 def test_ap_failure_one_ticket_and_one_notification_then_resolved_and_an_area_incident(
-        demo_with_alerts: tuple[Path, subprocess.Popen[str], str], smtp_server: SmtpPeer) -> None:
+        demo_with_alerts: tuple[Path, subprocess.Popen[str], str], smtp_server: SmtpPeer,
+        http_server: HttpPeer) -> None:
     config, sim, prefix = demo_with_alerts
     mqtt = MqttCollector(prefix)
     assert mqtt.start()
@@ -155,6 +162,8 @@ def test_ap_failure_one_ticket_and_one_notification_then_resolved_and_an_area_in
         opened = tickets[0]
         assert "[NETMON-" in str(opened["Subject"]) and AP in opened.get_content()
         ticket_id = str(opened["Subject"]).split("[", 1)[1].split("]", 1)[0]
+        assert str(opened["Subject"]) == f"[{ticket_id}] [GANGGUAN] {AP_WHERE} tidak terjangkau"
+        assert str(notes[0]["Subject"]) == f"[GANGGUAN] {AP_WHERE} tidak terjangkau"
         assert "Karangmangu" in notes[0].get_content()  # the desa, in Bahasa Indonesia by default
         wait_until(lambda: bool(mqtt.topics("/incident")) and bool(mqtt.topics("/ticket")), "MQTT events")
         assert any(t.endswith(f"/{AP}/state") for t in mqtt.topics("/state"))
@@ -168,11 +177,15 @@ def test_ap_failure_one_ticket_and_one_notification_then_resolved_and_an_area_in
         assert acked.returncode == 0, acked.stderr
 
         command(sim, f"start {AP}")
-        wait_until(lambda: len(to("helpdesk@")) >= 2, "the ticket's resolve mail")
-        resolve = to("helpdesk@")[1]
-        assert ticket_id in str(resolve["Subject"])
+        wait_until(lambda: any(m["X-Netmon-Event"] == "resolve" for m in to("helpdesk@")), "the ticket's resolve mail")
+        resolve = next(m for m in to("helpdesk@") if m["X-Netmon-Event"] == "resolve")
+        assert str(resolve["Subject"]) == f"[{ticket_id}] [PULIH] {AP_WHERE} kembali terjangkau"  # not the open's
         assert str(opened["Message-ID"]) in str(resolve["In-Reply-To"])  # the same ticket thread
         wait_until(lambda: len(to("noc@")) >= 2, "the recovery notification")
+        assert str(to("noc@")[1]["Subject"]) == f"[PULIH] {AP_WHERE} kembali terjangkau"
+        wait_until(lambda: len(http_server.received) >= 2, "the json channel's two notifications")
+        assert [(r.json()["type"], r.json()["title"]) for r in http_server.received[:2]] == [
+            ("failure", f"[PROBLEM] {AP_WHERE} unreachable"), ("success", f"[RECOVERED] {AP_WHERE} reachable again")]
 
         before = len(to("helpdesk@"))
         for device in BATURRADEN:

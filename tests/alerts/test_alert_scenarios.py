@@ -33,12 +33,13 @@ def test_one_ap_failing_opens_one_device_incident_escalates_once_and_resolves_wi
     assert (kind1, kind2, kind3) == ("open", "update", "resolve") and ticket == ticket2 == ticket3
     assert TICKET.match(ticket)
     sent = day.messages()
-    assert subjects(sent) == ["[GANGGUAN] Perangkat mati - KIM Ketenger (kim-ketenger-ap)",
-                              "[ESKALASI] Perangkat mati - KIM Ketenger (kim-ketenger-ap)",
-                              "[PULIH] Perangkat mati - KIM Ketenger (kim-ketenger-ap)"]
+    assert subjects(sent) == ["[GANGGUAN] AP KIM Ketenger (Desa Ketenger, Baturraden) tidak terjangkau",
+                              "[ESKALASI] AP KIM Ketenger (Desa Ketenger, Baturraden) tidak terjangkau",
+                              "[PULIH] AP KIM Ketenger (Desa Ketenger, Baturraden) kembali terjangkau"]
+    assert [m.notify_type for m, _ in sent] == ["failure", "failure", "success"]
     assert [targets for _, targets in sent] == [("diskominfo",), ("diskominfo", "kabid"), ("diskominfo", "kabid")]
     assert "durasi 1 jam 31 menit" in sent[2][0].body
-    assert "Sejak: 12 Mei 2026 10:01 WIB" in sent[0][0].body
+    assert "Sejak: 12 Mei 2026 10:01:00 WIB" in sent[0][0].body
 
 
 def test_acknowledged_incident_does_not_escalate() -> None:
@@ -87,7 +88,8 @@ def test_five_sites_in_a_kecamatan_failing_together_give_one_area_incident_and_o
     assert day.out.changes[0].incident.members == tuple(sorted(BATURRADEN))
     assert [kind for kind, _, _ in day.actions()] == ["open", "resolve"]
     [(opened, _), (resolved, _)] = day.messages()
-    assert opened.subject.startswith("[GANGGUAN] Gangguan wilayah (kemungkinan listrik PLN atau jaringan hulu)")
+    assert opened.subject == "[GANGGUAN] Gangguan wilayah Kecamatan Baturraden: 5 lokasi KIM tidak terjangkau"
+    assert resolved.subject == "[PULIH] Gangguan wilayah Kecamatan Baturraden berakhir: 5 lokasi KIM kembali terjangkau"
     assert "cek status PLN dan ISP untuk Kecamatan Baturraden" in opened.body
     assert all(f"KIM {s.title()}" in opened.body for s in BATURRADEN)
     assert "durasi 1 jam 1 menit" in resolved.body
@@ -137,9 +139,9 @@ def test_flapping_uplink_raises_one_flapping_incident_instead_of_a_stream() -> N
     assert day.changes("opened", "folded", "resolved") == [
         ("opened", "site_down", "kotayasa"), ("opened", "flapping", "kotayasa"),
         ("folded", "site_down", "kotayasa"), ("resolved", "flapping", "kotayasa")]
-    assert subjects(day.messages()) == ["[GANGGUAN] Lokasi KIM terputus - KIM Kotayasa",
-                                        "[GANGGUAN] Koneksi putus-sambung - KIM Kotayasa",
-                                        "[PULIH] Koneksi putus-sambung - KIM Kotayasa"]
+    assert subjects(day.messages()) == ["[GANGGUAN] Lokasi KIM Kotayasa (Desa Kotayasa, Sumbang) tidak terjangkau",
+                                        "[GANGGUAN] Koneksi KIM Kotayasa (Desa Kotayasa, Sumbang) putus-sambung",
+                                        "[PULIH] Koneksi KIM Kotayasa (Desa Kotayasa, Sumbang) stabil kembali"]
     resolved = day.out.changes[-1].incident
     assert resolved.resolved_at is not None and wib("09:59") <= resolved.resolved_at <= wib("10:02")
     assert len({t for _, t, _ in day.actions()}) == 2  # the site ticket (merged) and the flapping ticket
@@ -187,7 +189,9 @@ def test_swapped_router_raises_one_asset_mismatch_incident() -> None:
     assert targets == ("diskominfo",)
     assert "cocokkan nomor seri dan model dengan KIB" in message.body and "HG20X7Q9" in message.body
     [(english, _)] = day.messages("en")
-    assert english.subject == "[PROBLEM] Device does not match the asset register - KIM Pamijen (kim-pamijen-router)"
+    assert english.subject == ("[PROBLEM] Router KIM Pamijen (Desa Pamijen, Baturraden) does not match the asset "
+                               "register (KIB)")
+    assert "Keterangan: nomor seri terbaca HG20X7Q9, di KIB RTR0003" in message.body
 
 
 def test_daemon_restart_mid_incident_continues_the_same_incident_and_ticket() -> None:

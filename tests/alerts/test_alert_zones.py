@@ -63,9 +63,9 @@ def incident(cfg: Config, device: str, opened_at: float, **extra: object) -> Inc
 
 
 @pytest.mark.parametrize(("device", "since", "recovered"), [
-    ("ks-ap", "Sejak: 1 Desember 2026 09:15 WIB", "Pulih: 1 Desember 2026 11:30 WIB (durasi 2 jam 15 menit)"),
-    ("ss-ap", "Sejak: 1 Desember 2026 10:15 WITA", "Pulih: 1 Desember 2026 12:30 WITA (durasi 2 jam 15 menit)"),
-    ("hk-ap", "Sejak: 1 Desember 2026 11:15 WIT", "Pulih: 1 Desember 2026 13:30 WIT (durasi 2 jam 15 menit)"),
+    ("ks-ap", "Sejak: 1 Desember 2026 09:15:00 WIB", "Pulih: 1 Desember 2026 11:30:00 WIB (durasi 2 jam 15 menit)"),
+    ("ss-ap", "Sejak: 1 Desember 2026 10:15:00 WITA", "Pulih: 1 Desember 2026 12:30:00 WITA (durasi 2 jam 15 menit)"),
+    ("hk-ap", "Sejak: 1 Desember 2026 11:15:00 WIT", "Pulih: 1 Desember 2026 13:30:00 WIT (durasi 2 jam 15 menit)"),
 ])
 def test_messages_give_times_in_the_sites_zone(cfg: Config, device: str, since: str, recovered: str) -> None:
     opened = incident(cfg, device, utc("2026-12-01T02:15"))
@@ -81,7 +81,7 @@ def test_area_incident_takes_the_zone_of_its_member_sites(cfg: Config) -> None:
     area = Incident("area-1", "area_outage", "kecamatan:Sentani", "area", Severity.WARNING,
                     utc("2026-12-01T02:15"), Owner.PEMDA, "Jayapura", "Sentani", members=("kim-hinekombe",))
     assert incident_zone(area, cfg.devices, cfg.sites) is TimeZone.WIT
-    assert "11:15 WIT" in render(area, cfg.devices, cfg.sites).body
+    assert "11:15:00 WIT" in render(area, cfg.devices, cfg.sites).body
     nowhere = Incident("x", "device_down", "ghost", "device", Severity.WARNING, 0.0, Owner.PEMDA, "", "")
     assert incident_zone(nowhere, cfg.devices, cfg.sites, TimeZone.WITA) is TimeZone.WITA
 
@@ -89,7 +89,7 @@ def test_area_incident_takes_the_zone_of_its_member_sites(cfg: Config) -> None:
 def test_local_time_formats_each_zone_with_its_abbreviation() -> None:
     at = utc("2026-12-31T16:30")
     assert [local_time(at, zone, "en") for zone in TimeZone] == [
-        "31 December 2026 23:30 WIB", "1 January 2027 00:30 WITA", "1 January 2027 01:30 WIT"]
+        "31 December 2026 23:30:00 WIB", "1 January 2027 00:30:00 WITA", "1 January 2027 01:30:00 WIT"]
     assert local_time(None, TimeZone.WIT) == "-"
 
 

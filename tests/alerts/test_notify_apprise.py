@@ -1,19 +1,24 @@
-"""The apprise notifier against a real SMTP server (aiosmtpd on loopback): plain and STARTTLS+AUTH
-mailto URLs, batch failures the outbox retries, retries that do not re-send, and secrets kept out
-of errors and logs."""
+"""The apprise notifier against a real SMTP server (aiosmtpd on loopback) and a real HTTP server (apprise's
+json:// service): plain and STARTTLS+AUTH mailto URLs, batch failures the outbox retries, retries that do not
+re-send, secrets kept out of errors and logs, and each message kind's notify type (a recovery is `success`)."""
 
 from __future__ import annotations
 
 import logging
 import re
+from dataclasses import replace
 
 import pytest
+from alert_day import fleet, wib
+from http_peer import HttpPeer
 from peers import free_tcp_port
 from smtp_peer import PASSWORD, USER, SmtpPeer
 
+from alerts.incident import incident_id
+from alerts.message import Message, render
 from alerts.notify import NOTIFICATION_ID_HEADER, Notification, NotificationRejected, Notifier
 from netmon.errors import ConfigError, NotifyError
-from netmon.model import Secret
+from netmon.model import Incident, Owner, Secret, Severity
 
 pytestmark = pytest.mark.integration
 
@@ -119,3 +124,51 @@ def test_unusable_channel_url_is_a_config_error_naming_the_channel_only(url: str
 
     assert caught.value.key == "channels.diskominfo"
     assert "token-abc-123" not in str(caught.value)
+
+
+# --- what each message kind looks like to the service: a real apprise json:// channel and a real mail server ---
+
+def _messages(language: str) -> list[tuple[str, Message]]:
+    """Opened, escalated, acknowledged and resolved messages of one government AP failing (rendered as the
+    daemon renders them), in `language`."""
+    sites, devices = fleet()
+    opened = wib("10:01")
+    base = Incident(incident_id("device_down", "kim-ketenger-ap", opened), "device_down", "kim-ketenger-ap",
+                    "device", Severity.CRITICAL, opened, Owner.PEMDA, "Banyumas", "Baturraden", "ketenger",
+                    "kim-ketenger-ap")
+    steps = {"opened": base, "escalated": replace(base, escalated_at=wib("10:31")),
+             "acknowledged": replace(base, acknowledged_at=wib("10:40"), acknowledged_by="teknisi-budi"),
+             "resolved": replace(base, resolved_at=wib("11:02"))}
+    return [(kind, render(incident, devices, sites, language=language, kind=kind)) for kind, incident in steps.items()]
+
+
+def _notes(channel: str, language: str) -> list[Notification]:
+    return [Notification(f"inc.{kind}.{channel}", channel, message.subject, message.body, message.notify_type)
+            for kind, message in _messages(language)]
+
+
+async def test_json_channel_gets_failure_for_problems_info_for_acks_and_success_for_recoveries(
+        http_server: HttpPeer) -> None:
+    await Notifier({"noc": Secret(f"json://127.0.0.1:{http_server.port}/notify")}).deliver(
+        [note.to_item() for note in _notes("noc", "en")])
+
+    got = [r.json() for r in http_server.received]
+    assert [(g["type"], g["title"]) for g in got] == [
+        ("failure", "[PROBLEM] AP KIM Ketenger (Desa Ketenger, Baturraden) unreachable"),
+        ("failure", "[ESCALATED] AP KIM Ketenger (Desa Ketenger, Baturraden) unreachable"),
+        ("info", "[ACKNOWLEDGED] AP KIM Ketenger (Desa Ketenger, Baturraden) unreachable"),
+        ("success", "[RECOVERED] AP KIM Ketenger (Desa Ketenger, Baturraden) reachable again"),
+    ]
+    assert "Recovered: 12 May 2026 11:02:00 WIB (duration 1 h 1 min)" in got[3]["message"]
+
+
+async def test_notification_mail_subjects_are_the_human_subjects(smtp_server: SmtpPeer) -> None:
+    await Notifier({"email": mailto(smtp_server.port)}).deliver([n.to_item() for n in _notes("email", "id")])
+
+    assert [m["Subject"] for m in smtp_server.handler.messages] == [
+        "[GANGGUAN] AP KIM Ketenger (Desa Ketenger, Baturraden) tidak terjangkau",
+        "[ESKALASI] AP KIM Ketenger (Desa Ketenger, Baturraden) tidak terjangkau",
+        "[DITANGANI] AP KIM Ketenger (Desa Ketenger, Baturraden) tidak terjangkau",
+        "[PULIH] AP KIM Ketenger (Desa Ketenger, Baturraden) kembali terjangkau",
+    ]
+    assert "Perangkat: kim-ketenger-ap (access point, milik Pemda)" in smtp_server.handler.messages[0].get_content()

@@ -6,14 +6,11 @@ from __future__ import annotations
 import dataclasses
 import json
 import socket
-import threading
-from collections.abc import Iterator
-from dataclasses import dataclass, field
 from datetime import datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
+from http_peer import HttpPeer
 
 from alerts.sinks import TicketRejected
 from alerts.sinks.mail import TicketMail
@@ -31,58 +28,6 @@ from netmon.model import Incident, Owner, Secret, Severity
 pytestmark = pytest.mark.integration
 
 SECRET = Secret("shared-hmac-secret-9f2c")
-
-
-@dataclass
-class Received:
-    path: str
-    headers: dict[str, str]
-    body: bytes
-
-
-@dataclass
-class HttpPeer:
-    url: str
-    received: list[Received] = field(default_factory=list)
-    statuses: list[int] = field(default_factory=list)  # answers to give, in order; then 200
-    redirect_to: str | None = None
-
-
-@pytest.fixture
-def http_server() -> Iterator[HttpPeer]:
-    peer = HttpPeer(url="")
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
-            peer.received.append(Received(self.path, {k.lower(): v for k, v in self.headers.items()}, body))
-            if peer.redirect_to is not None:
-                self.send_response(302)
-                self.send_header("Location", peer.redirect_to)
-            else:
-                self.send_response(peer.statuses.pop(0) if peer.statuses else 200)
-            self.send_header("Content-Length", "0")
-            self.end_headers()
-
-        def do_GET(self) -> None:  # a followed redirect would land here
-            peer.received.append(Received(self.path, {}, b""))
-            self.send_response(200)
-            self.send_header("Content-Length", "0")
-            self.end_headers()
-
-        def log_message(self, format: str, *args: Any) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    peer.url = f"http://127.0.0.1:{server.server_address[1]}/hooks/netmon?token=url-token-777"
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    try:
-        yield peer
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(5)
 
 
 TICKET = "NETMON-2026-000123"
@@ -273,3 +218,12 @@ def test_alert_without_alertname_is_rejected() -> None:
 def test_alert_round_trips_through_an_outbox_item() -> None:
     alert = AlertmanagerAlert.from_incident(INCIDENT, id="a-4")
     assert AlertmanagerAlert.from_item(json.loads(json.dumps(alert.to_item()))) == alert
+
+
+def test_alertmanager_texts_for_people_are_the_rendered_message_and_labels_keep_the_ids() -> None:
+    subject = "[PULIH] Router KIM Ketenger (Desa Ketenger, Baturraden) kembali terjangkau"
+    resolved = dataclasses.replace(INCIDENT, resolved_at=1_780_012_600.0)
+    alert = AlertmanagerAlert.from_incident(resolved, id="a-3", summary=subject, description=f"{subject}\n\nPulih: ...")
+    assert alert.annotations == {"summary": subject, "description": f"{subject}\n\nPulih: ...",
+                                 "incident": INCIDENT.id}
+    assert alert.labels["alertname"] == "device_down" and alert.labels["owner"] == "pemda"  # machine fields: ids
