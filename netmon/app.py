@@ -95,7 +95,7 @@ class NetmonApp:
         self._started = time.monotonic()
         now = time.time()
         self.availability = AvailabilityTracker(config.devices, config.state, started_at=now)
-        self.outages = OutageTracker(config.devices, config.sites, config.maintenance)
+        self.outages = OutageTracker(config.devices, config.sites, config.maintenance, policy=config.state)
         self.rollups = RollupAccumulator()
         self.reboots: dict[str, int] = {}
         self.queue: WriteQueue | None = None  # storage is attached by serve(); `poll --once` stores nothing
@@ -418,6 +418,8 @@ class NetmonApp:
             await asyncio.sleep(HOUSEKEEPING_S)
             now = time.time()
             self._after(self.availability.tick(now), now)
+            if self.outages.open_outages():
+                self._outages_changed(now)  # causes settle on time too (a device not back with its site)
             self._alert(self.alerts.tick(now))
             for rollup in self.rollups.flush(now):
                 self._store(rollup)

@@ -182,6 +182,8 @@ class AvailabilityTracker:
         failing = [t.fail_streak for _, t in track.reported() if not t.ok]
         answering = [t.ok_streak for _, t in track.reported() if t.ok]
         failing_since = track.down_failing_since if track.status is Status.DOWN else track.episode_start()
+        answering_since = min((t.ok_since for _, t in track.reported() if t.ok and t.ok_since is not None),
+                              default=None)
         return DeviceState(
             device=track.device.id,
             status=track.status,
@@ -193,6 +195,7 @@ class AvailabilityTracker:
             uptime_s=track.uptime.uptime_s if track.uptime else None,
             uptime_at=track.uptime.at if track.uptime else None,
             failing_since=failing_since,
+            answering_since=answering_since,
         )
 
     # --- rules ---
