@@ -35,7 +35,8 @@ FLAPPING = "flapping"
 
 BUILTIN_RULES = (DEVICE_DOWN, SITE_DOWN, AREA_OUTAGE, HIGH_TEMPERATURE, VOLTAGE, HIGH_CPU, INTERFACE_DOWN,
                  REBOOT_LOOP, IDLE_AP, ASSET_MISMATCH, UNKNOWN_DEVICE, FLAPPING)
-AVAILABILITY_RULES = (DEVICE_DOWN, SITE_DOWN, INTERFACE_DOWN)  # the ones flapping detection watches
+AVAILABILITY_RULES = (DEVICE_DOWN, SITE_DOWN, INTERFACE_DOWN)  # the ones flapping freezes
+FLAP_VERDICT_RULES = (SITE_DOWN, INTERFACE_DOWN)  # whose verdict flips count as transitions (devices: states)
 
 Comparison = Literal[">", ">=", "<", "<=", "==", "!="]
 COMPARISONS: dict[str, Callable[[float, float], bool]] = {
@@ -110,7 +111,7 @@ class OpeningHours:
 class RuleSettings:
     """Thresholds and tolerances of the built-in rules (docs/alerts.md lists them)."""
 
-    device_down: Tolerance = Tolerance(0.0, 300.0)
+    device_down: Tolerance = Tolerance(120.0, 300.0)  # the hold outlasts the settling of an outage's cause
     site_down: Tolerance = Tolerance(120.0, 300.0)  # for_s doubles as the wait for an area to form
     area_min_sites: int = 3
     area_window_s: float = 600.0
@@ -129,9 +130,10 @@ class RuleSettings:
     idle_ap_s: float = 7200.0
     opening_hours: OpeningHours = field(default_factory=OpeningHours)
     unknown_device_forget_s: float = 86400.0  # an unknown device not seen for this long clears
-    flap_changes: int = 4
-    flap_window_s: float = 1800.0
-    flap_calm_s: float = 1800.0
+    flap_changes: int = 4  # up/down transitions (not changes of a derived cause) ...
+    flap_window_s: float = 1800.0  # ... within this window
+    flap_for_s: float = 300.0  # hold: still that many within the window this long before it fires
+    flap_calm_s: float = 1800.0  # no transition this long: flapping clears
 
     def builtin_metric_rules(self) -> tuple[MetricRule, ...]:
         return (

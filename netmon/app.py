@@ -538,10 +538,12 @@ def alert_config(settings: AlertSettings) -> AlertConfig:
     rules = RuleSettings(
         device_down=Tolerance(r.device_down_for_s, r.device_down_clear_s),
         site_down=Tolerance(r.site_down_for_s, r.site_down_clear_s),
-        area_min_sites=r.area_min_sites, area_window_s=r.area_window_s, temperature_max_c=r.temperature_max_c,
+        area_min_sites=r.area_min_sites, area_window_s=r.area_window_s, area_clear_for_s=r.area_clear_s,
+        temperature_max_c=r.temperature_max_c,
         voltage_min_v=r.voltage_min_v, cpu_max_ratio=r.cpu_max_ratio, idle_ap_s=r.idle_ap_s,
         opening_hours=OpeningHours(float(r.opening_hours[0]), float(r.opening_hours[1])),
-        reboot_loop_count=r.reboot_loop_count, flap_changes=r.flap_changes)
+        reboot_loop_count=r.reboot_loop_count, flap_changes=r.flap_changes, flap_window_s=r.flap_window_s,
+        flap_for_s=r.flap_for_s, flap_calm_s=r.flap_calm_s)
     metric_rules = tuple(MetricRule(m.name, m.metric, m.op, m.threshold, m.for_s, m.clear_for_s, m.severity,
                                     tuple(sorted(m.labels.items())), m.summary) for m in a.metric_rules)
     return AlertConfig(channels=channels, routes=routes,
