@@ -181,6 +181,7 @@ class Hysteresis:
     started_at: float | None = None  # episode start of the firing alert
     ended_at: float | None = None  # when the condition went away (for the resolve)
     fresh: bool = False  # after a fold: the next episode starts when seen, not at the data's start
+    dated: bool = False  # the pending episode's start comes from the data (it may move earlier until firing)
 
     def step(self, verdict: Verdict, at: float) -> Literal["firing", "resolved"] | None:
         if verdict.active is None:
@@ -192,8 +193,12 @@ class Hysteresis:
             if self.pending_since is None:
                 self.pending_since = at
                 known = verdict.started_at is not None and not self.fresh
+                self.dated = known and verdict.started_at is not None
                 self.started_at = verdict.started_at if known and verdict.started_at is not None else at
                 self.fresh = False
+            elif self.dated and verdict.started_at is not None and (
+                    self.started_at is None or verdict.started_at < self.started_at):
+                self.started_at = verdict.started_at  # e.g. a site's second device, declared later, failed first
             if at - self.pending_since >= self.tolerance.for_s:
                 self.firing, self.pending_since = True, None
                 return "firing"

@@ -53,6 +53,18 @@ def test_hysteresis(for_s: float, clear_for_s: float, steps: list[tuple[float, b
     assert seen == edges
 
 
+def test_episode_start_moves_earlier_while_pending_when_the_data_says_so() -> None:
+    """A site outage seen first through its router (failed at 100), then its AP (failed at 95, declared
+    later): the site alert, still in its hold, dates the episode from 95. Once firing, the start is fixed."""
+    track = Hysteresis(Tolerance(120, 0))
+    assert track.step(Verdict(True, started_at=100.0), 130) is None
+    assert track.step(Verdict(True, started_at=95.0), 140) is None
+    assert track.step(Verdict(True, started_at=95.0), 250) == "firing"
+    assert track.started_at == 95.0
+    track.step(Verdict(True, started_at=50.0), 260)
+    assert track.started_at == 95.0
+
+
 def test_user_rule_with_bad_comparison_is_a_config_error() -> None:
     with pytest.raises(ConfigError):
         MetricRule("weird", "netmon_x", "=>", 1)  # type: ignore[arg-type]
