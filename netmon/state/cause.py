@@ -24,7 +24,7 @@ With that, for a device that is DOWN (maintenance is `netmon.state.outage`'s bus
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from netmon.model import Cause, Device, DeviceState, StatePolicy, Status
@@ -63,6 +63,12 @@ class Picture:
     returned: Mapping[str, float]
     policy: StatePolicy
     at: float
+    by_site: Mapping[str, Sequence[Device]] | None = None  # devices per site (`site_index`), else scanned
+
+    def site_devices(self, site: str) -> Sequence[Device]:
+        if self.by_site is not None:
+            return self.by_site.get(site, ())
+        return [d for d in self.devices.values() if d.site == site]
 
     def failing_since(self, device_id: str) -> float | None:
         """First failed poll of the device's current failure, None while any source answers."""
@@ -101,8 +107,8 @@ def structural_cause(device: Device, picture: Picture, ref: float) -> Cause:
     explaining = [a for a in chain if picture.explains(device, a, ref)]
     if any(a.site != device.site for a in explaining):
         return Cause.PARENT
-    mates = [d for d in picture.devices.values()
-             if d.site == device.site and d.sources and d.id != device.id and picture.known(d.id)]
+    mates = [d for d in picture.site_devices(device.site)
+             if d.sources and d.id != device.id and picture.known(d.id)]
     if all(picture.explains(device, d, ref) for d in mates):
         return Cause.SITE
     if explaining:
@@ -114,8 +120,8 @@ def explanation_ended(device: Device, cause: Cause, picture: Picture, ref: float
     """When the explanation of a `site` / `parent` outage ended: the first device of the site back (`site`),
     or the last of the ancestors back (`parent`). None when nothing related came back."""
     if cause is Cause.SITE:
-        related = [d for d in picture.devices.values() if d.site == device.site and d.id != device.id]
-        return min(_backs(device, related, picture, ref), default=None)
+        mates = [d for d in picture.site_devices(device.site) if d.id != device.id]
+        return min(_backs(device, mates, picture, ref), default=None)
     return max(_backs(device, ancestors(device, picture.devices), picture, ref), default=None)
 
 
@@ -124,8 +130,16 @@ def _backs(device: Device, related: list[Device], picture: Picture, ref: float) 
     return [b for _, b in backs if b is not None]
 
 
-def related(device: Device, devices: Mapping[str, Device]) -> list[Device]:
+def site_index(devices: Mapping[str, Device]) -> dict[str, list[Device]]:
+    """The devices of each site, in configuration order."""
+    index: dict[str, list[Device]] = {}
+    for device in devices.values():
+        index.setdefault(device.site, []).append(device)
+    return index
+
+
+def related(device: Device, devices: Mapping[str, Device], site_devices: Sequence[Device]) -> list[Device]:
     """The devices whose failure may explain `device`'s: its ancestors and the other devices of its site."""
     chain = ancestors(device, devices)
-    mates = [d for d in devices.values() if d.site == device.site and d.sources and d.id != device.id]
+    mates = [d for d in site_devices if d.sources and d.id != device.id]
     return list({d.id: d for d in (*chain, *mates)}.values())

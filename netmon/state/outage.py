@@ -31,7 +31,7 @@ from typing import Literal
 from uuid import uuid4
 
 from netmon.model import Cause, Device, DeviceState, MaintenanceWindow, Outage, Site, StatePolicy, Status
-from netmon.state.cause import Picture, explanation_ended, related, structural_cause, together_s
+from netmon.state.cause import Picture, explanation_ended, related, site_index, structural_cause, together_s
 from netmon.state.maintenance import in_maintenance, occurrence_end
 
 CLOSING = (Status.UP, Status.DEGRADED, Status.DISABLED)
@@ -67,6 +67,7 @@ class OutageTracker:
         self._new_id = new_id
         self._grace_s = maintenance_grace_s
         self._policy = policy or StatePolicy()
+        self._by_site = site_index(devices)
         self._open: dict[str, Outage] = {}
         self._ref: dict[str, float] = {}  # device -> first failed poll of its open episode
         self._returned: dict[str, float] = {}  # device -> first good poll after its latest outage
@@ -78,7 +79,7 @@ class OutageTracker:
             back = _within(state.answering_since if state else None, outage.started_at, at)
             if back is not None:
                 self._returned[device_id] = back
-        picture = Picture(self._devices, states, self._returned, self._policy, at)
+        picture = Picture(self._devices, states, self._returned, self._policy, at, self._by_site)
         events: list[OutageEvent] = []
         for device_id, device in self._devices.items():
             state = states.get(device_id)
@@ -159,7 +160,8 @@ class OutageTracker:
         """Whether the first span is still within the detection window of its failure."""
         if current.episode not in (None, current.id):
             return False
-        windows = [together_s(device, other, self._policy) for other in related(device, self._devices)]
+        windows = [together_s(device, other, self._policy)
+                   for other in related(device, self._devices, self._by_site.get(device.site, ()))]
         return at <= ref + max(windows, default=together_s(device, device, self._policy))
 
     def _first_cause(self, device: Device, started: float, picture: Picture) -> Cause:

@@ -16,7 +16,7 @@ from state_helpers import device, poll, site
 
 from netmon.model import Cause, Device, MaintenanceWindow, Outage, Role, Source, StatePolicy
 from netmon.state.availability import AvailabilityTracker
-from netmon.state.downtime import own_downtime
+from netmon.state.downtime import availability_ratio, own_downtime
 from netmon.state.outage import OutageTracker
 
 FLEET: dict[str, Device] = {d.id: d for d in [
@@ -147,3 +147,5 @@ def test_device_spans_alone_count_against_the_asset() -> None:
                for i, (d, cause, started, ended, _) in enumerate(spans)]
     assert own_downtime(outages, 0.0, 4000.0) == {"ap1": 3020.0 - 1800.0}
     assert own_downtime(outages, 2000.0, 2500.0) == {"ap1": 500.0}
+    assert availability_ratio(outages, "ap1", 0.0, 4000.0) == 1.0 - 1220.0 / 4000.0
+    assert availability_ratio(outages, "r1", 0.0, 4000.0) == 1.0  # its site span is not its failure
