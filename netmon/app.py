@@ -389,7 +389,7 @@ class NetmonApp:
             return
         states, open_outages, last_heartbeat, incidents, tickets = restored
         self.availability.restore(states)
-        self.outages.restore(open_outages)
+        self.outages.restore(open_outages, states)
         self.alerts.restore(incidents, tickets, at=now)
         if last_heartbeat is not None and now > last_heartbeat:
             self._store(UnknownSpan(last_heartbeat, now))

@@ -92,8 +92,14 @@ class OutageTracker:
                 events.append(self._close(current, state, at))
         return events
 
-    def restore(self, open_outages: Iterable[Outage]) -> None:
-        """Adopt outages left open before a restart (same ids); closed ones and duplicates are ignored."""
+    def restore(self, open_outages: Iterable[Outage], states: Iterable[DeviceState] = ()) -> None:
+        """Adopt outages left open before a restart (same ids); closed ones and duplicates are ignored.
+
+        `states` (the stored ones) tell when answering devices came back, so a device that returned just
+        before the restart still gives its site's other devices `together_s` to follow."""
+        for state in states:
+            if state.status is not Status.DOWN and state.answering_since is not None:
+                self._returned[state.device] = state.answering_since
         for outage in open_outages:
             if not outage.open:
                 continue

@@ -34,14 +34,21 @@ Span = tuple[str, str, float, float | None, float | None]  # device, cause, star
 
 
 def run(dead: dict[str, list[tuple[float, float]]], until: float = 4000.0,
-        windows: tuple[MaintenanceWindow, ...] = ()) -> list[Span]:
-    """Poll the fleet from 0 to `until`; `dead[device]` lists the [from, to) spans it does not answer."""
+        windows: tuple[MaintenanceWindow, ...] = (), restart_at: float | None = None) -> list[Span]:
+    """Poll the fleet from 0 to `until`; `dead[device]` lists the [from, to) spans it does not answer.
+    `restart_at`: the daemon restarts then, with fresh trackers seeded from the states and open outages."""
     counter = itertools.count(1)
     states = AvailabilityTracker(FLEET, StatePolicy())
     outages = OutageTracker(FLEET, SITES, windows, new_id=lambda: f"o{next(counter)}")
     spans: dict[str, Outage] = {}
     for step in range(int(until // 10) + 1):
         at = step * 10.0
+        if at == restart_at:
+            kept, still_open = list(states.states().values()), outages.open_outages()
+            states = AvailabilityTracker(FLEET, StatePolicy(), started_at=at)
+            outages = OutageTracker(FLEET, SITES, windows, new_id=lambda: f"o{next(counter)}")
+            states.restore(kept)
+            outages.restore(still_open, kept)
         for d in FLEET.values():
             if (at - PHASE[d.role]) % 60 == 0 and at >= PHASE[d.role]:
                 ok = not any(start <= at < end for start, end in dead.get(d.id, []))
@@ -119,6 +126,13 @@ SITUATIONS = [
 def test_cause_is_settled_by_what_failed_together_not_by_the_order_of_return(
         dead: dict[str, list[tuple[float, float]]], expected: list[Span]) -> None:
     assert run(dead) == sorted(expected, key=lambda s: (s[2], s[0]))
+
+
+@pytest.mark.parametrize("restart_at", [1870.0, 1900.0, 2000.0])
+def test_a_restart_just_after_the_router_came_back_gives_the_same_spans(restart_at: float) -> None:
+    assert run({"r1": [(600, 1800)], "ap1": [(600, NEVER)]}, restart_at=restart_at) == sorted(
+        [("r1", "site", 600, 1800, 720), ("ap1", "site", 620, 1800, 740), ("ap1", "device", 1800, None, 1980)],
+        key=lambda s: (s[2], s[0]))
 
 
 WORKS = MaintenanceWindow("works", start=500.0, end=1500.0, sites=frozenset({"s1"}))
