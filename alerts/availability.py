@@ -2,9 +2,13 @@
 
 Alerts do not re-derive availability: the outage cause decides.
 
-* `device_down`: an open outage with cause `device`. If the outage is later reclassified (its site went down
-  too), a firing alert is held (no verdict) until the device recovers: the asset failed first and is still
-  dead. Causes `parent` and `maintenance` raise nothing (dependency suppression, declared works).
+* `device_down`: an open outage span with cause `device`, dated by the span's start. `netmon.state` settles
+  causes, so no recovery order makes a transient `device` span: a device failure stays one until the device
+  answers, and a site/parent outage becomes the device's own only on evidence, as a new span. The one
+  change the other way, `device` -> `site`/`parent` within the failure's detection window, is outlasted by
+  the default hold (120 s after DOWN); with a shorter hold an alert that already fired is held (no verdict)
+  until the device answers, rather than "recovered" while it is still dead. Causes `parent` and
+  `maintenance` raise nothing (dependency suppression, declared works).
 * `site_down`: a site with open `site` outages; the episode starts at the earliest of them.
 * `area_outage`: `min_sites` sites of one kecamatan whose site outages started within `window_s` of each
   other. Every down site of the kecamatan becomes a member, later ones join while the area is open, and
@@ -73,7 +77,10 @@ def _ended(device_id: str, states: Mapping[str, DeviceState], closed: Mapping[st
     if outage is not None:
         return outage.ended_at
     state = states.get(device_id)
-    return state.since if state is not None and state.status in ANSWERING else None
+    if state is None or state.status not in ANSWERING:
+        return None
+    back = state.answering_since  # the first good poll, where the outage ended
+    return back if back is not None and back <= state.since else state.since
 
 
 class AreaTracker:
@@ -84,7 +91,10 @@ class AreaTracker:
         self._window_s = window_s
         self.members: dict[str, set[str]] = {}  # kecamatan -> member sites, while the area is open
 
-    def verdicts(self, sites: Mapping[str, Site], site_starts: Mapping[str, float]) -> dict[Key, Verdict]:
+    def verdicts(self, sites: Mapping[str, Site], site_starts: Mapping[str, float],
+                 site_ends: Mapping[str, float] | None = None) -> dict[Key, Verdict]:
+        """`site_ends`: when each site that is no longer down came back (dates the area's recovery)."""
+        ends = site_ends or {}
         down: dict[str, list[str]] = {}
         for site_id in site_starts:
             if site_id in sites:
@@ -101,8 +111,9 @@ class AreaTracker:
             active = any(s in site_starts for s in members)
             labels = (("kecamatan", kecamatan), ("members", ",".join(sorted(members))))
             start = min((site_starts[s] for s in members if s in site_starts), default=None)
+            ended = None if active else max((ends[s] for s in members if s in ends), default=None)
             verdicts[(AREA_OUTAGE, area_subject(kecamatan))] = Verdict(
-                active, float(len(members)), started_at=start, labels=labels)
+                active, float(len(members)), started_at=start, ended_at=ended, labels=labels)
         return verdicts
 
     def absorbed(self) -> set[str]:

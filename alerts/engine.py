@@ -24,6 +24,7 @@ from alerts.rules import (
     AREA_OUTAGE,
     AVAILABILITY_RULES,
     DEVICE_DOWN,
+    FLAP_VERDICT_RULES,
     FLAPPING,
     INTERFACE_DOWN,
     SEVERITY,
@@ -47,8 +48,10 @@ from netmon.model import (
     Reboot,
     Severity,
     Site,
+    Status,
     Ticket,
 )
+from netmon.state.cause import ancestors
 from netmon.state.maintenance import in_maintenance
 
 
@@ -68,7 +71,7 @@ class AlertEngine:
         self._settings = s = config.rules
         self._windows = tuple(windows)
         self._signals = SignalBook(devices, s, config.metric_rules, sites)
-        self._flaps = FlapDetector(s.flap_changes, s.flap_window_s, s.flap_calm_s)
+        self._flaps = FlapDetector(s.flap_changes, s.flap_window_s, s.flap_calm_s, s.flap_for_s)
         self._areas = AreaTracker(s.area_min_sites, s.area_window_s)
         self._book = IncidentBook(devices, sites, escalate_after_s=config.escalation.after_s,
                                   escalate_min_severity=config.escalation.min_severity)
@@ -76,7 +79,8 @@ class AlertEngine:
         self._tracks: dict[Key, Hysteresis] = {}
         self._firing_keys: set[Key] = set()  # keys whose track fires (kept with the tracks: no scan of all tracks)
         self._standing: dict[Key, Verdict] = {}  # availability verdicts of the latest observe_state
-        self._raw: dict[Key, bool] = {}  # last availability verdict, for flapping
+        self._raw: dict[Key, bool] = {}  # last site / interface verdict, for flapping
+        self._was_down: dict[str, bool] = {}  # device -> DOWN in the latest states, for flapping
         self._scope: dict[str, Labels] = {}  # subject -> its scope labels (device / site), for flapping
         self._states: dict[str, DeviceState] = {}
         self._last: dict[Key, Verdict] = {}  # latest verdict of every (rule, subject)
@@ -101,9 +105,12 @@ class AlertEngine:
     def observe_state(self, states: Mapping[str, DeviceState], outages: Sequence[Outage], at: float) -> AlertOutput:
         """The current states and outages (open ones; recently closed ones date recoveries precisely)."""
         self._states = dict(states)
+        self._record_transitions(states)
         verdicts, site_starts = availability_verdicts(self._devices, self._sites, states, outages,
                                                       lambda key: self._firing(key))
-        self._standing = {**self._areas.verdicts(self._sites, site_starts), **verdicts}
+        site_ends = {key[1]: v.ended_at for key, v in verdicts.items()
+                     if key[0] == SITE_DOWN and v.ended_at is not None and not v.active}
+        self._standing = {**self._areas.verdicts(self._sites, site_starts, site_ends), **verdicts}
         return self._evaluate({}, at)
 
     def observe_reboot(self, reboot: Reboot) -> AlertOutput:
@@ -171,9 +178,9 @@ class AlertEngine:
             merged = dict(verdicts)
         self._record_flips(merged, at)
         if everything:
-            for subject in self._flaps.subjects():
-                flap = self._flaps.verdict(subject, at)
-                if flap is not None:
+            flaps = {subject: self._flaps.verdict(subject, at) for subject in self._flaps.subjects()}
+            for subject, flap in flaps.items():
+                if flap is not None and not self._flap_covered(subject):
                     merged[(FLAPPING, subject)] = replace(flap, labels=self._scope.get(subject, ()))
         order = {FLAPPING: 0, AREA_OUTAGE: 1}
         out = AlertOutput()
@@ -209,14 +216,35 @@ class AlertEngine:
             out.actions.extend(self._tickets.apply(change))
         return out
 
+    def _record_transitions(self, states: Mapping[str, DeviceState]) -> None:
+        """Devices going DOWN or coming back from DOWN count for flapping, at the time of their state."""
+        for device_id, state in states.items():
+            if state.status not in (Status.UP, Status.DEGRADED, Status.DOWN):
+                continue
+            down = state.status is Status.DOWN
+            was = self._was_down.get(device_id)
+            self._was_down[device_id] = down
+            if was is not None and was != down:
+                self._scope[device_id] = (("device", device_id),)
+                self._flaps.record(device_id, state.since)
+
     def _record_flips(self, verdicts: Mapping[Key, Verdict], at: float) -> None:
         for key, verdict in verdicts.items():
-            if key[0] not in AVAILABILITY_RULES or verdict.active is None:
+            if key[0] not in FLAP_VERDICT_RULES or verdict.active is None:
                 continue
             self._scope[key[1]] = tuple((k, v) for k, v in verdict.labels if k != "members")
             if verdict.active != self._raw.get(key, False):
                 self._flaps.record(key[1], at)
             self._raw[key] = verdict.active
+
+    def _flap_covered(self, subject: str) -> bool:
+        """A device whose site or an ancestor flaps too is part of that flapping, not one of its own (one
+        incident for a flickering power feed, not one per device)."""
+        device = self._devices.get(subject)
+        if device is None or self._firing((FLAPPING, subject)):
+            return False
+        return self._flaps.flapping(device.site) or any(self._flaps.flapping(a.id)
+                                                        for a in ancestors(device, self._devices))
 
     def _frozen(self, key: Key, verdict: Verdict, at: float) -> bool:
         rule, subject = key

@@ -152,5 +152,5 @@ class IncidentBook:
             id=incident_id(event.rule, event.subject, opened_at), rule=event.rule, subject=event.subject,
             kind=kind, severity=event.severity, opened_at=opened_at, owner=owner_of(involved),
             kabupaten=kabupaten, kecamatan=kecamatan, site=site_id, device=device.id if device else None,
-            members=members, summary=event.summary,
+            members=members, summary=event.summary, detected_at=event.at,
         )

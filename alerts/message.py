@@ -212,7 +212,7 @@ def render(incident: Incident, devices: Mapping[str, Device], sites: Mapping[str
         ticket=ticket, into=into, facts=facts(incident), parent=parent,
         device_name=_device_name(device, devices) if device is not None else None,
         recovery=incident.rule in RECOVERIES, user_rule=incident.rule not in BUILTIN_RULES,
-        detected_at=getattr(incident, "detected_at", None),  # set by netmon.state once incidents carry it
+        detected_at=incident.detected_at,
     )
     subject, _, body = text.strip().partition("\n")
     return Message(" ".join(subject.split()), body.strip() + "\n", incident.severity,

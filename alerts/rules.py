@@ -35,7 +35,8 @@ FLAPPING = "flapping"
 
 BUILTIN_RULES = (DEVICE_DOWN, SITE_DOWN, AREA_OUTAGE, HIGH_TEMPERATURE, VOLTAGE, HIGH_CPU, INTERFACE_DOWN,
                  REBOOT_LOOP, IDLE_AP, ASSET_MISMATCH, UNKNOWN_DEVICE, FLAPPING)
-AVAILABILITY_RULES = (DEVICE_DOWN, SITE_DOWN, INTERFACE_DOWN)  # the ones flapping detection watches
+AVAILABILITY_RULES = (DEVICE_DOWN, SITE_DOWN, INTERFACE_DOWN)  # the ones flapping freezes
+FLAP_VERDICT_RULES = (SITE_DOWN, INTERFACE_DOWN)  # whose verdict flips count as transitions (devices: states)
 
 Comparison = Literal[">", ">=", "<", "<=", "==", "!="]
 COMPARISONS: dict[str, Callable[[float, float], bool]] = {
@@ -109,7 +110,7 @@ class OpeningHours:
 class RuleSettings:
     """Thresholds and tolerances of the built-in rules (docs/alerts.md lists them)."""
 
-    device_down: Tolerance = Tolerance(0.0, 300.0)
+    device_down: Tolerance = Tolerance(120.0, 300.0)  # the hold outlasts the settling of an outage's cause
     site_down: Tolerance = Tolerance(120.0, 300.0)  # for_s doubles as the wait for an area to form
     area_min_sites: int = 3
     area_window_s: float = 600.0
@@ -128,9 +129,10 @@ class RuleSettings:
     idle_ap_s: float = 7200.0
     opening_hours: OpeningHours = field(default_factory=OpeningHours)
     unknown_device_forget_s: float = 86400.0  # an unknown device not seen for this long clears
-    flap_changes: int = 4
-    flap_window_s: float = 1800.0
-    flap_calm_s: float = 1800.0
+    flap_changes: int = 4  # up/down transitions (not changes of a derived cause) ...
+    flap_window_s: float = 1800.0  # ... within this window
+    flap_for_s: float = 300.0  # hold: still that many within the window this long before it fires
+    flap_calm_s: float = 1800.0  # no transition this long: flapping clears
 
     def builtin_metric_rules(self) -> tuple[MetricRule, ...]:
         return (
@@ -178,6 +180,7 @@ class Hysteresis:
     started_at: float | None = None  # episode start of the firing alert
     ended_at: float | None = None  # when the condition went away (for the resolve)
     fresh: bool = False  # after a fold: the next episode starts when seen, not at the data's start
+    dated: bool = False  # the pending episode's start comes from the data (it may move earlier until firing)
 
     def step(self, verdict: Verdict, at: float) -> Literal["firing", "resolved"] | None:
         if verdict.active is None:
@@ -189,8 +192,12 @@ class Hysteresis:
             if self.pending_since is None:
                 self.pending_since = at
                 known = verdict.started_at is not None and not self.fresh
+                self.dated = known and verdict.started_at is not None
                 self.started_at = verdict.started_at if known and verdict.started_at is not None else at
                 self.fresh = False
+            elif self.dated and verdict.started_at is not None and (
+                    self.started_at is None or verdict.started_at < self.started_at):
+                self.started_at = verdict.started_at  # e.g. a site's second device, declared later, failed first
             if at - self.pending_since >= self.tolerance.for_s:
                 self.firing, self.pending_since = True, None
                 return "firing"

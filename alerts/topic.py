@@ -111,6 +111,7 @@ def outage_event(prefix: str, device: Device, site: Site, outage: Outage, *, now
     body = {"outage": outage.id, "device": device.id, "role": str(device.role), "owner": str(device.owner),
             **_site_fields(site), "status": str(outage.status), "cause": str(outage.cause), "open": outage.open,
             **_times("started_at", outage.started_at), **_times("ended_at", outage.ended_at),
+            **_times("detected_at", outage.detected_at), "episode": outage.episode or outage.id,
             "duration_s": duration}
     topic = device_topic(prefix, site.kabupaten, site.id, device.id) + "/outage"
     return _event("outage", outage.id, topic, False, body, now)

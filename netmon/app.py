@@ -100,7 +100,7 @@ class NetmonApp:
         self._started = time.monotonic()
         now = time.time()
         self.availability = AvailabilityTracker(config.devices, config.state, started_at=now)
-        self.outages = OutageTracker(config.devices, config.sites, config.maintenance)
+        self.outages = OutageTracker(config.devices, config.sites, config.maintenance, policy=config.state)
         self.rollups = RollupAccumulator()
         self.reboots: dict[str, int] = dict.fromkeys(config.devices, 0)  # 0 from the first scrape: increase()
         self.queue: WriteQueue | None = None  # storage is attached by serve(); `poll --once` stores nothing
@@ -399,7 +399,7 @@ class NetmonApp:
         states, open_outages, last_heartbeat, incidents, tickets, discoveries = restored
         self._keep_discoveries(discoveries, data_dir)
         self.availability.restore(states)
-        self.outages.restore(open_outages)
+        self.outages.restore(open_outages, states)
         self.alerts.restore(incidents, tickets, at=now)
         if last_heartbeat is not None and now > last_heartbeat:
             self._store(UnknownSpan(last_heartbeat, now))
@@ -440,6 +440,8 @@ class NetmonApp:
             await asyncio.sleep(HOUSEKEEPING_S)
             now = time.time()
             self._after(self.availability.tick(now), now)
+            if self.outages.open_outages():
+                self._outages_changed(now)  # causes settle on time too (a device not back with its site)
             self._alert(self.alerts.tick(now))
             for rollup in self.rollups.flush(now):
                 self._store(rollup)
@@ -557,10 +559,12 @@ def alert_config(settings: AlertSettings) -> AlertConfig:
     rules = RuleSettings(
         device_down=Tolerance(r.device_down_for_s, r.device_down_clear_s),
         site_down=Tolerance(r.site_down_for_s, r.site_down_clear_s),
-        area_min_sites=r.area_min_sites, area_window_s=r.area_window_s, temperature_max_c=r.temperature_max_c,
+        area_min_sites=r.area_min_sites, area_window_s=r.area_window_s, area_clear_for_s=r.area_clear_s,
+        temperature_max_c=r.temperature_max_c,
         voltage_min_v=r.voltage_min_v, cpu_max_ratio=r.cpu_max_ratio, idle_ap_s=r.idle_ap_s,
         opening_hours=OpeningHours(float(r.opening_hours[0]), float(r.opening_hours[1])),
-        reboot_loop_count=r.reboot_loop_count, flap_changes=r.flap_changes)
+        reboot_loop_count=r.reboot_loop_count, flap_changes=r.flap_changes, flap_window_s=r.flap_window_s,
+        flap_for_s=r.flap_for_s, flap_calm_s=r.flap_calm_s)
     metric_rules = tuple(MetricRule(m.name, m.metric, m.op, m.threshold, m.for_s, m.clear_for_s, m.severity,
                                     tuple(sorted(m.labels.items())), m.summary) for m in a.metric_rules)
     return AlertConfig(channels=channels, routes=routes,

@@ -23,7 +23,7 @@ from netmon.logs import setup_logging
 if TYPE_CHECKING:
     from netmon.config import Config
     from netmon.latest import Snapshot
-    from netmon.model import Incident, Site, TimeZone
+    from netmon.model import DeviceState, Incident, Site, TimeZone
     from netmon.simulate.fleet import SimDevice
     from netmon.simulate.routeros.server import RouterOsSimulator, SimRouter
     from netmon.simulate.snmp_agent import SnmpSimulator
@@ -290,9 +290,18 @@ def status(
         state = row.state.status.value if row.state else "unknown"
         table.add_row(row.site.kecamatan, f"{row.site.id} ({row.site.desa})", row.device.id, row.device.role.value,
                       row.device.owner.value, f"[{colours.get(state, 'white')}]{state}[/]",
-                      _when(row.state.since if row.state else None, zone_of(row.site.id)),
+                      _when(_since(row.state), zone_of(row.site.id)),
                       row.open_outage.cause.value if row.open_outage else "")
     _out().print(table)
+
+
+def _since(state: DeviceState | None) -> float | None:
+    """Since when the state holds: a DOWN device since its first failed poll, as its outage (docs/state.md)."""
+    from netmon.model import Status
+
+    if state is None:
+        return None
+    return state.failing_since if state.status is Status.DOWN and state.failing_since is not None else state.since
 
 
 @app.command()
@@ -335,7 +344,8 @@ def outages(
     rows = [{"id": o.id, "device": o.device, "site": o.site, "cause": o.cause.value,
              "started": when(o.started_at, zone_of(o.site)), "ended": when(o.ended_at, zone_of(o.site)),
              "duration_s": None if o.ended_at is None else round(o.ended_at - o.started_at),
-             "open": o.open} for o in sorted(found, key=lambda o: o.started_at)]
+             "open": o.open, "detected": when(o.detected_at, zone_of(o.site)),
+             "episode": o.episode or o.id} for o in sorted(found, key=lambda o: o.started_at)]
     if fmt is TableFormat.json:
         typer.echo(json.dumps(rows, indent=2))
     elif fmt is TableFormat.csv:

@@ -311,6 +311,7 @@ class DeviceState:
     uptime_s: float | None = None  # last uptime seen (for reboot detection)
     uptime_at: float | None = None  # when it was seen
     failing_since: float | None = None  # first failed poll of the current all-sources-failing episode
+    answering_since: float | None = None  # first good poll of the current answering streak (None: nothing answers)
 
 
 @dataclass(frozen=True, slots=True)
@@ -344,7 +345,12 @@ class StoredDiscovery:
 
 @dataclass(frozen=True, slots=True)
 class Outage:
-    """One episode of a device being down (or degraded). `id` is stable across restarts."""
+    """One span of a device being down with one cause (docs/state.md). `id` is stable across restarts.
+
+    `started_at` is the first failed poll (or, for a later span of the same episode, when the evidence that
+    changed the cause began); `detected_at` is when netmon declared it ("terdeteksi"); `ended_at` is the
+    first good poll. An episode whose cause changed on evidence has several spans sharing `episode` (the id
+    of its first span)."""
 
     id: str
     device: str
@@ -353,6 +359,8 @@ class Outage:
     cause: Cause
     status: Status = Status.DOWN
     ended_at: float | None = None
+    detected_at: float | None = None
+    episode: str | None = None
 
     @property
     def open(self) -> bool:
@@ -427,6 +435,7 @@ class Incident:
     escalated_at: float | None = None
     resolved_at: float | None = None
     summary: str = ""
+    detected_at: float | None = None  # when the alert was raised ("terdeteksi"); `opened_at` is the episode start
 
     @property
     def open(self) -> bool:

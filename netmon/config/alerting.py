@@ -39,15 +39,20 @@ class RulesConfig(Strict):
     device_down_clear_s: float = Field(default=300, ge=0, description="recovered this long before it resolves")
     site_down_for_s: float = Field(default=120, ge=0, description="hold (also the wait for an area to form)")
     site_down_clear_s: float = Field(default=300, ge=0)
-    area_min_sites: int = Field(default=3, ge=2)
-    area_window_s: float = Field(default=600, gt=0)
+    area_min_sites: int = Field(default=3, ge=2, description="sites of one kecamatan down together: an area")
+    area_window_s: float = Field(default=600, gt=0, description="their site outages began within this")
+    area_clear_s: float = Field(default=300, ge=0, description="no member site down this long: the area resolves")
     temperature_max_c: float = 70
     voltage_min_v: float = 10.5
     cpu_max_ratio: float = Field(default=0.9, gt=0, le=1)
     idle_ap_s: float = Field(default=7200, gt=0)
     opening_hours: tuple[float, float] = (8, 21)
     reboot_loop_count: int = Field(default=3, ge=2)
-    flap_changes: int = Field(default=4, ge=2)
+    flap_changes: int = Field(default=4, ge=2, description="up/down transitions of a device (or site, interface) ...")
+    flap_window_s: float = Field(default=1800, gt=0, description="... within this window: flapping")
+    flap_for_s: float = Field(default=300, ge=0, description="hold: that many transitions stay within the window "
+                              "this long before the flapping alert fires")
+    flap_calm_s: float = Field(default=1800, gt=0, description="no transition this long: flapping clears")
 
 
 class MetricRuleConfig(Strict):

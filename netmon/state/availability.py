@@ -69,6 +69,7 @@ class _DeviceTrack:
     last_good_poll: float | None = None
     uptime: UptimeReading | None = None  # latest reading of any source
     restored_uptime: UptimeReading | None = None  # reading restored after a restart (source unknown)
+    restored_answering: float | None = None  # answering_since restored after a restart, until a fresh poll
     last_boot: float | None = None
 
     def reported(self) -> list[tuple[Source, _SourceTrack]]:
@@ -165,6 +166,7 @@ class AvailabilityTracker:
             track.down_failing_since = (state.failing_since if state.failing_since is not None else state.since) \
                 if state.status is Status.DOWN else None
             track.last_error, track.last_good_poll = state.last_error, state.last_good_poll
+            track.restored_answering = state.answering_since if state.status is not Status.DOWN else None
             if state.uptime_s is not None and state.uptime_at is not None:
                 track.uptime = track.restored_uptime = UptimeReading(state.uptime_s, state.uptime_at)
 
@@ -182,6 +184,8 @@ class AvailabilityTracker:
         failing = [t.fail_streak for _, t in track.reported() if not t.ok]
         answering = [t.ok_streak for _, t in track.reported() if t.ok]
         failing_since = track.down_failing_since if track.status is Status.DOWN else track.episode_start()
+        answering_since = min((t.ok_since for _, t in track.reported() if t.ok and t.ok_since is not None),
+                              default=None) if track.sources else track.restored_answering
         return DeviceState(
             device=track.device.id,
             status=track.status,
@@ -193,6 +197,7 @@ class AvailabilityTracker:
             uptime_s=track.uptime.uptime_s if track.uptime else None,
             uptime_at=track.uptime.at if track.uptime else None,
             failing_since=failing_since,
+            answering_since=answering_since,
         )
 
     # --- rules ---

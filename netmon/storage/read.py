@@ -41,11 +41,13 @@ def state_from_row(r: Any) -> DeviceState:
     return DeviceState(device=r.device, status=Status(r.status), since=r.since,
                        consecutive_failures=r.consecutive_failures, consecutive_successes=r.consecutive_successes,
                        last_error=r.last_error, last_good_poll=r.last_good_poll, uptime_s=r.uptime_s,
-                       uptime_at=r.uptime_at, failing_since=r.failing_since)
+                       uptime_at=r.uptime_at, failing_since=r.failing_since,
+                       answering_since=r.answering_since)
 
 
 def outage_from_row(r: Any) -> Outage:
-    return Outage(r.id, r.device, r.site, r.started_at, Cause(r.cause), Status(r.status), r.ended_at)
+    return Outage(r.id, r.device, r.site, r.started_at, Cause(r.cause), Status(r.status), r.ended_at,
+                  detected_at=r.detected_at, episode=r.episode)
 
 
 def state_change_from_row(r: Any) -> StateChange:
@@ -57,7 +59,8 @@ def incident_from_row(r: Any) -> Incident:
                     opened_at=r.opened_at, owner=Owner(r.owner), kabupaten=r.kabupaten, kecamatan=r.kecamatan,
                     site=r.site, device=r.device, members=tuple(json.loads(r.members)),
                     acknowledged_at=r.acknowledged_at, acknowledged_by=r.acknowledged_by,
-                    escalated_at=r.escalated_at, resolved_at=r.resolved_at, summary=r.summary)
+                    escalated_at=r.escalated_at, resolved_at=r.resolved_at, summary=r.summary,
+                    detected_at=r.detected_at)
 
 
 def ticket_from_row(r: Any) -> Ticket:

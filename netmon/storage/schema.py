@@ -74,6 +74,7 @@ device_state = sa.Table(
     sa.Column("uptime_s", sa.Double),
     sa.Column("uptime_at", Time),
     sa.Column("failing_since", Time),
+    sa.Column("answering_since", Time),  # first good poll of the answering streak (0004)
 )
 
 state_changes = sa.Table(
@@ -97,8 +98,11 @@ outages = sa.Table(
     sa.Column("ended_at", Time),
     sa.Column("cause", sa.String(32), nullable=False),
     sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("detected_at", Time),  # when DOWN was declared, or the evidence changed the cause (0004)
+    sa.Column("episode", sa.String(100)),  # id of the episode's first span (0004)
     sa.Index(None, "device", "started_at"),
     sa.Index(None, "started_at"),
+    sa.Index(None, "episode"),
 )
 
 reboots = sa.Table(
@@ -172,6 +176,7 @@ incidents = sa.Table(
     sa.Column("acknowledged_by", sa.String(200)),
     sa.Column("escalated_at", Time),
     sa.Column("summary", sa.Text, nullable=False),
+    sa.Column("detected_at", Time),  # when the alert was raised (0004)
     sa.Index("ix_incidents_open", "resolved_at"),
 )
 

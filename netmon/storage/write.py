@@ -127,7 +127,8 @@ def _write_incident(conn: sa.Connection, r: Incident) -> None:
     values = dataclasses.asdict(r) | {"severity": r.severity.value, "owner": r.owner.value,
                                       "members": json.dumps(list(r.members))}
     stmt = _insert(conn, t.incidents).values(**values)
-    keep = {"resolved_at", "acknowledged_at", "escalated_at"}  # once set, a retried older write cannot clear it
+    # once set, a retried older write cannot clear these
+    keep = {"resolved_at", "acknowledged_at", "escalated_at", "detected_at"}
     conn.execute(stmt.on_conflict_do_update(index_elements=["id"], set_={
         k: (sa.func.coalesce(stmt.excluded[k], t.incidents.c[k]) if k in keep else stmt.excluded[k])
         for k in values if k != "id"}))
@@ -142,11 +143,14 @@ def _write_discovery(conn: sa.Connection, r: StoredDiscovery) -> None:
 
 def _write_outage(conn: sa.Connection, r: Outage) -> None:
     stmt = _insert(conn, t.outages).values(id=r.id, device=r.device, site=r.site, started_at=r.started_at,
-                                           ended_at=r.ended_at, cause=r.cause.value, status=r.status.value)
+                                           ended_at=r.ended_at, cause=r.cause.value, status=r.status.value,
+                                           detected_at=r.detected_at, episode=r.episode)
     ended = sa.func.coalesce(stmt.excluded.ended_at, t.outages.c.ended_at)
     conn.execute(stmt.on_conflict_do_update(index_elements=["id"], set_={
         "device": stmt.excluded.device, "site": stmt.excluded.site, "started_at": stmt.excluded.started_at,
-        "cause": stmt.excluded.cause, "status": stmt.excluded.status, "ended_at": ended}))
+        "cause": stmt.excluded.cause, "status": stmt.excluded.status, "ended_at": ended,
+        "detected_at": sa.func.coalesce(stmt.excluded.detected_at, t.outages.c.detected_at),
+        "episode": sa.func.coalesce(stmt.excluded.episode, t.outages.c.episode)}))
 
 
 def _write_reboot(conn: sa.Connection, r: Reboot) -> None:

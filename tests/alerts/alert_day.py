@@ -102,7 +102,7 @@ class Day:
         self.boot()
         assert self.avail is not None and self.outages is not None
         self.avail.restore(states.values())
-        self.outages.restore(open_outages)
+        self.outages.restore(open_outages, states.values())
         self.engine = AlertEngine(self.devices, self.sites, config(), windows=self.windows)
         self.engine.restore(incidents, tickets, at=self.now)
 

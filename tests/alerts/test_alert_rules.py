@@ -53,6 +53,18 @@ def test_hysteresis(for_s: float, clear_for_s: float, steps: list[tuple[float, b
     assert seen == edges
 
 
+def test_episode_start_moves_earlier_while_pending_when_the_data_says_so() -> None:
+    """A site outage seen first through its router (failed at 100), then its AP (failed at 95, declared
+    later): the site alert, still in its hold, dates the episode from 95. Once firing, the start is fixed."""
+    track = Hysteresis(Tolerance(120, 0))
+    assert track.step(Verdict(True, started_at=100.0), 130) is None
+    assert track.step(Verdict(True, started_at=95.0), 140) is None
+    assert track.step(Verdict(True, started_at=95.0), 250) == "firing"
+    assert track.started_at == 95.0
+    track.step(Verdict(True, started_at=50.0), 260)
+    assert track.started_at == 95.0
+
+
 def test_user_rule_with_bad_comparison_is_a_config_error() -> None:
     with pytest.raises(ConfigError):
         MetricRule("weird", "netmon_x", "=>", 1)  # type: ignore[arg-type]
@@ -191,3 +203,32 @@ def test_maintenance_freezes_device_rules() -> None:
     for minute in range(0, 60, 10):
         e.observe_reboot(Reboot(ROUTER, DAY + minute * 60, DAY + minute * 60 + 5))
     assert e.tick(DAY + 3000).changes == [] and e.open_incidents() == []
+
+
+# --- flapping: transitions counted, with a hold ---
+
+@pytest.mark.parametrize(("changes", "ticks", "expected"), [
+    pytest.param([0, 100, 200, 300], [300, 500, 600], [False, False, True],
+                 id="four-transitions-fire-after-the-300-s-hold"),
+    pytest.param([0, 100], [100, 1000], [False, False], id="one-power-cut-is-two-transitions-never-flapping"),
+    pytest.param([0, 1500, 1600, 1700], [1700, 1801, 2100], [False, False, False],
+                 id="spread-out-transitions-leave-the-window-during-the-hold"),
+    pytest.param([0, 100, 200, 300], [300, 600, 2000, 2100], [False, True, True, False],
+                 id="calm-for-1800-s-after-the-last-transition-clears"),
+])
+def test_flap_detector_counts_transitions_and_holds(changes: list[float], ticks: list[float],
+                                                    expected: list[bool]) -> None:
+    from alerts.flap import FlapDetector
+
+    flaps = FlapDetector(4, 1800.0, 1800.0, hold_s=300.0)
+    seen = []
+    recorded = iter(sorted(changes))
+    pending = next(recorded, None)
+    for tick in ticks:
+        while pending is not None and pending <= tick:
+            flaps.record("kim-x-ap", pending)
+            pending = next(recorded, None)
+        verdict = flaps.verdict("kim-x-ap", tick)
+        assert verdict is not None
+        seen.append(bool(verdict.active))
+    assert seen == expected

@@ -27,7 +27,7 @@ def test_one_ap_failing_opens_one_device_incident_escalates_once_and_resolves_wi
                              ("resolved", "device_down", "kim-ketenger-ap")]
     incident = day.out.changes[-1].incident
     assert incident.opened_at == wib("10:01")  # first failed poll
-    assert incident.resolved_at == wib("11:32")  # second good poll: UP again
+    assert incident.resolved_at == wib("11:31")  # first good poll: the outage ends there
     assert incident.owner == "pemda" and incident.kecamatan == "Baturraden"
     [(kind1, ticket, _), (kind2, ticket2, _), (kind3, ticket3, _)] = day.actions()
     assert (kind1, kind2, kind3) == ("open", "update", "resolve") and ticket == ticket2 == ticket3
@@ -38,7 +38,7 @@ def test_one_ap_failing_opens_one_device_incident_escalates_once_and_resolves_wi
                               "[PULIH] AP KIM Ketenger (Desa Ketenger, Baturraden) kembali terjangkau"]
     assert [m.notify_type for m, _ in sent] == ["failure", "failure", "success"]
     assert [targets for _, targets in sent] == [("diskominfo",), ("diskominfo", "kabid"), ("diskominfo", "kabid")]
-    assert "durasi 1 jam 31 menit" in sent[2][0].body
+    assert "durasi 1 jam 30 menit" in sent[2][0].body
     assert "Sejak: 12 Mei 2026 10:01:00 WIB" in sent[0][0].body
 
 
@@ -67,7 +67,7 @@ def test_site_losing_power_opens_one_site_incident_not_one_per_device() -> None:
                              ("resolved", "site_down", "kemutug")]
     incident = day.out.changes[-1].incident
     assert incident.members == ("kim-kemutug-router", "kim-kemutug-ap")
-    assert (incident.opened_at, incident.resolved_at) == (wib("13:01"), wib("15:02"))
+    assert (incident.opened_at, incident.resolved_at) == (wib("13:01"), wib("15:01"))  # first failed, first good
     assert len({t for _, t, _ in day.actions()}) == 1
     body = day.messages()[0][0].body
     assert "PLN" in body and "no. register 0003" in body and "no. register 0103" in body
@@ -92,7 +92,7 @@ def test_five_sites_in_a_kecamatan_failing_together_give_one_area_incident_and_o
     assert resolved.subject == "[PULIH] Gangguan wilayah Kecamatan Baturraden berakhir: 5 lokasi KIM kembali terjangkau"
     assert "cek status PLN dan ISP untuk Kecamatan Baturraden" in opened.body
     assert all(f"KIM {s.title()}" in opened.body for s in BATURRADEN)
-    assert "durasi 1 jam 1 menit" in resolved.body
+    assert "durasi 1 jam" in resolved.body and "Pulih: 12 Mei 2026 20:01:00 WIB" in resolved.body  # first good poll
 
 
 def test_sites_failing_minutes_apart_are_folded_into_the_area_incident() -> None:
@@ -169,7 +169,8 @@ def test_works_overrunning_the_window_raise_the_site_incident_after_the_grace() 
     day.repair(*day.site_devices("ketenger"))
     day.run_until("05:00")
     assert day.changes() == [("opened", "site_down", "ketenger"), ("resolved", "site_down", "ketenger")]
-    assert day.out.changes[-1].incident.opened_at == wib("01:11")  # down since the works began
+    # the span raising it starts where the works were due to end; the works' own span keeps 01:11-03:00
+    assert day.out.changes[-1].incident.opened_at == wib("03:00")
 
 
 def test_swapped_router_raises_one_asset_mismatch_incident() -> None:
@@ -225,7 +226,7 @@ def test_restart_without_stored_incidents_re_derives_the_same_ids() -> None:
     day.engine = Day.start().engine  # storage lost the incident: a fresh engine, same facts
     day.out.changes.clear()
     day.out.actions.clear()
-    day.run_until("10:12")
+    day.run_until("10:14")  # the fresh engine holds device_down its 120 s again
     [again] = day.out.changes
     assert again.incident.id == opened.incident.id
     assert day.out.actions[0].ticket.id == first.ticket.id and day.out.actions[0].key == first.key

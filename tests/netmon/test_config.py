@@ -222,6 +222,19 @@ def test_example_config_in_deploy_is_valid(monkeypatch: pytest.MonkeyPatch) -> N
     assert "example-smtp" not in repr(cfg.alerts) and "mailto" not in repr(alerts)
 
 
+def test_flap_and_area_timings_are_configurable_under_alerts_rules() -> None:
+    from netmon.app import alert_config
+    from netmon.config.alerting import AlertsConfig, AlertSettings
+
+    section = AlertsConfig.model_validate({"rules": {"flap_changes": 6, "flap_window_s": 900, "flap_for_s": 60,
+                                                     "flap_calm_s": 600, "area_clear_s": 120, "area_window_s": 300}})
+    rules = alert_config(AlertSettings(section)).rules
+    assert (rules.flap_changes, rules.flap_window_s, rules.flap_for_s, rules.flap_calm_s) == (6, 900, 60, 600)
+    assert (rules.area_clear_for_s, rules.area_window_s) == (120, 300)
+    defaults = alert_config(AlertSettings()).rules
+    assert (defaults.device_down.for_s, defaults.flap_for_s, defaults.area_clear_for_s) == (120, 300, 300)
+
+
 def test_error_message_text_example() -> None:
     exc = ConfigError("unknown site 'x'", file="a.yaml", line=3, key="devices[0].site")
     assert str(exc) == "a.yaml:3: devices[0].site: unknown site 'x'"

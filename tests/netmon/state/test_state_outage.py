@@ -1,4 +1,5 @@
-"""Outage episodes and their cause, recomputed on every update (device states given per step)."""
+"""Outage spans and their settled cause, from device states given per step (see test_state_cause.py for
+the situation table driven by poll results)."""
 
 from __future__ import annotations
 
@@ -66,12 +67,15 @@ SCENARIOS = [
     pytest.param([(100, "ap1=down"), (400, "")],
                  [[("opened", "ap1", "device", None)], [("closed", "ap1", "device", None)]],
                  id="ap-down-alone-is-a-device-failure"),
+    pytest.param([(100, "ap1=down"), (400, "ap1=down r1=down"), (500, "ap1=down"), (600, "")],
+                 [[("opened", "ap1", "device", None)], [("opened", "r1", "site", None)],
+                  [("closed", "r1", "site", None)], [("closed", "ap1", "device", None)]],
+                 id="ap-alone-then-router-later-ap-stays-device-router-is-site"),
     pytest.param([(100, "ap1=down"), (200, "ap1=down r1=down"), (300, "ap1=down"), (400, "")],
                  [[("opened", "ap1", "device", None)],
                   [("opened", "r1", "site", None), ("reclassified", "ap1", "site", "device")],
-                  [("closed", "r1", "site", None), ("reclassified", "ap1", "device", "site")],
-                  [("closed", "ap1", "device", None)]],
-                 id="ap-first-then-router-becomes-site-and-back-to-device"),
+                  [("closed", "r1", "site", None)], [("closed", "ap1", "site", None)]],
+                 id="router-failing-within-the-detection-window-settles-the-ap-as-site"),
     pytest.param([(100, "r1=down"), (160, "r1=down ap1=down")],
                  [[("opened", "r1", "device", None)],
                   [("reclassified", "r1", "site", "device"), ("opened", "ap1", "site", None)]],
@@ -130,7 +134,7 @@ WORKS = MaintenanceWindow("works", start=50.0, end=1000.0, sites=frozenset({"s1"
                  id="window-starting-mid-outage-changes-nothing"),
     pytest.param(WORKS, [(100, "ap1=down"), (1500, "ap1=down"), (1700, "ap1=down")],
                  [[("opened", "ap1", "maintenance", None)], [],
-                  [("reclassified", "ap1", "device", "maintenance")]],
+                  [("closed", "ap1", "maintenance", None), ("opened", "ap1", "device", "maintenance")]],
                  id="still-down-after-window-end-plus-grace-is-a-failure"),
     pytest.param(MaintenanceWindow("r1 only", start=50.0, end=1000.0, devices=frozenset({"r1"})),
                  [(100, "r1=down other2=down"), (160, "r1=down ap1=down")],
@@ -185,4 +189,4 @@ def test_restart_end_to_end_down_stays_down_and_outage_continues() -> None:
     assert isinstance(change, StateChange)
     assert (change.old, change.new) == (Status.DOWN, Status.UP)
     [closed] = outages2.update(states2.states(), 5121)
-    assert (closed.kind, closed.outage.id, closed.outage.ended_at) == ("closed", "o1", 5120.0)
+    assert (closed.kind, closed.outage.id, closed.outage.ended_at) == ("closed", "o1", 5060.0)  # first good poll

@@ -132,6 +132,52 @@ def test_outage_upserts_are_idempotent_across_restarts(backend: Backend) -> None
     store.close()
 
 
+def migrate(engine: sa.Engine, direction: str, revision: str) -> None:
+    """Run Alembic to `revision` the way `Store.upgrade` does (an open connection handed to env.py)."""
+    from alembic import command
+    from alembic.config import Config
+
+    from netmon.storage.store import MIGRATIONS
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    with engine.begin() as conn:
+        config.attributes["connection"] = conn
+        getattr(command, direction)(config, revision)
+
+
+def test_outage_spans_of_one_episode_keep_detection_time_and_episode(backend: Backend) -> None:
+    """A site span closed where the router came back and the AP's own span that continues the episode."""
+    site_span = Outage("o1", "ketenger-ap", "kim-ketenger", T0, Cause.SITE, detected_at=T0 + 140, episode="o1")
+    closed = dataclasses.replace(site_span, ended_at=T0 + 1200)
+    own = Outage("o2", "ketenger-ap", "kim-ketenger", T0 + 1200, Cause.DEVICE, detected_at=T0 + 1380, episode="o1")
+    store = backend.upgraded()
+    store.write([site_span])
+    store.write([closed, own])
+    store.write([dataclasses.replace(closed, detected_at=None, episode=None)])  # an older spool line: kept
+    assert store.load_open_outages() == [own]
+    assert store.outages(device="ketenger-ap") == [closed, own]
+    store.close()
+
+
+def test_migration_0004_keeps_rows_written_before_it(backend: Backend) -> None:
+    """Upgrade a database at 0002 (before discovery and spans) holding an outage: new columns are NULL."""
+    engine = sa.create_engine(backend.url)
+    migrate(engine, "upgrade", "0002")
+    with engine.begin() as conn:
+        conn.execute(sa.text("INSERT INTO outages (id, device, site, started_at, ended_at, cause, status) "
+                             "VALUES ('old', 'ketenger-ap', 'kim-ketenger', :t, NULL, 'device', 'down')"), {"t": T0})
+    engine.dispose()
+    store = backend.upgraded()
+    assert store.load_open_outages() == [Outage("old", "ketenger-ap", "kim-ketenger", T0, Cause.DEVICE)]
+    store.close()
+    engine = sa.create_engine(backend.url)
+    migrate(engine, "downgrade", "0002")
+    with engine.connect() as conn:
+        assert "episode" not in {c["name"] for c in sa.inspect(conn).get_columns("outages")}
+    engine.dispose()
+
+
 def test_states_round_trip_and_the_newest_write_wins(backend: Backend) -> None:
     store = backend.upgraded()
     up = DeviceState("ketenger-ap", Status.UP, T0, 0, 5, None, T0 + 60, 3600.5, T0 + 60, None)
