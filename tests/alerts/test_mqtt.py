@@ -22,6 +22,7 @@ from peers import require
 
 from alerts import topic
 from alerts.mqtt import MqttEvents, MqttSettings
+from netmon.backlog import RetrySchedule
 from netmon.model import (
     Cause,
     Contact,
@@ -208,7 +209,7 @@ def prefix() -> str:
 
 def settings(broker_port: int, prefix: str, host: str = "127.0.0.1", **changes: Any) -> MqttSettings:
     base = MqttSettings(host=host, port=broker_port, prefix=prefix, client_id=f"{prefix}-daemon", timeout_s=2.0,
-                        retry_initial_s=0.05, retry_max_s=0.3)
+                        retry=RetrySchedule((0.05, 0.1, 0.3)))
     return replace(base, **changes)
 
 
