@@ -59,6 +59,7 @@ from netmon.storage import (
     Store,
     UnknownSpan,
     WriteQueue,
+    announce_database,
     database_url,
 )
 from netmon.worker import ShardedSnmpPoller, WorkerSettings
@@ -378,7 +379,7 @@ class NetmonApp:
         """Open the database, migrate it, sync the inventory, restore state after a restart (clean or not),
         and start the write queue. A database that is away at start-up does not stop the daemon: state
         starts unknown and records queue (and spill to disk) until it returns."""
-        url = database_url(self.config.storage)
+        url = announce_database(self.config.storage)
         spool = Path(self.config.storage.data_dir).expanduser().resolve() / "spool"
         self.queue = WriteQueue(lambda: Store.open(url), spool, max_memory=self.config.storage.queue_max)
         now = time.time()

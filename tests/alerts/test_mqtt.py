@@ -276,6 +276,26 @@ async def test_state_is_retained_so_a_late_subscriber_still_gets_it(broker: Brok
 
 
 @pytest.mark.integration
+async def test_a_device_back_up_publishes_no_last_error(broker: Broker, prefix: str, tmp_path: Path) -> None:
+    """The state keeps the last error after a recovery (for history); the MQTT state of an `up` device says none,
+    while `degraded` and `down` carry it."""
+    events = MqttEvents(settings(broker.port, prefix, broker.host), tmp_path / "spool")
+    state_topic = f"{prefix}/banyumas/kim-ketenger/kim-ketenger-router/state"
+    recovered = replace(DOWN, status=Status.UP, since=T0 + 300, consecutive_failures=0, last_good_poll=T0 + 300)
+    degraded = replace(DOWN, status=Status.DEGRADED)
+    try:
+        async with subscriber(broker.port, prefix) as live:
+            for state in (DOWN, recovered, degraded):
+                events.device_state(ROUTER, SITE, state)
+            await events.drain(10)
+            messages = await receive(live, 3, prefix)
+        assert [(payload(m)["status"], payload(m)["last_error"]) for m in messages] == [
+            ("down", "DeviceUnreachable"), ("up", None), ("degraded", "DeviceUnreachable")]
+    finally:
+        await clear_retained(broker.port, [state_topic, topic.status_topic(prefix)])
+
+
+@pytest.mark.integration
 async def test_incident_and_ticket_events_arrive_on_the_documented_topics(broker: Broker, prefix: str,
                                                                           tmp_path: Path) -> None:
     events = MqttEvents(settings(broker.port, prefix, broker.host), tmp_path / "spool")
