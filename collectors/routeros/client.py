@@ -22,8 +22,9 @@ Reconnecting: there is no backoff clock. A call on no connection logs in at once
 tries the router again, and the first poll after it is back connects (the scheduler's interval already spaces the
 attempts; a failed poll ends at its first error, so one poll makes one attempt). A kept connection that the
 router closed, reset, or that TCP keepalive found dead (a rebooted router no longer knows it) is replaced within
-the same call: one fresh login and the command again. A kept connection that is merely silent (our read timed
-out) is dropped without a second attempt: a router that does not answer is not asked twice in one poll.
+the same call: one fresh login and the command again (every command is a `print`, so a second run is
+harmless). A kept connection that is merely silent (our read timed out) is dropped without a second attempt:
+a router that does not answer is not asked twice in one poll.
 
 Errors become `netmon.errors`: no answer -> DeviceUnreachable, login refused -> AuthenticationFailed,
 "no such command" -> FeatureUnavailable, anything malformed -> DeviceProtocolError. Messages never
