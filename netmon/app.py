@@ -379,10 +379,11 @@ class NetmonApp:
         """Open the database, migrate it, sync the inventory, restore state after a restart (clean or not),
         and start the write queue. A database that is away at start-up does not stop the daemon: state
         starts unknown and records queue (and spill to disk) until it returns."""
-        url = announce_database(self.config.storage)
+        url = database_url(self.config.storage)
         spool = Path(self.config.storage.data_dir).expanduser().resolve() / "spool"
         self.queue = WriteQueue(lambda: Store.open(url), spool, max_memory=self.config.storage.queue_max)
         now = time.time()
+        announce_database(url, self.config.storage)
         try:
             restored = await asyncio.to_thread(self._prepare_store, url, now)
         except StorageUnavailable as exc:

@@ -29,14 +29,12 @@ def database_url(config: StorageConfig, env: Mapping[str, str] = os.environ) -> 
     return f"sqlite:///{data_dir / SQLITE_FILE}"
 
 
-def announce_database(config: StorageConfig, env: Mapping[str, str] = os.environ) -> str:
-    """The URL `database_url` gives, after logging once which database the daemon uses and where that choice came
-    from (password hidden): an operator must be able to tell SQLite from PostgreSQL from the log alone."""
-    url = database_url(config, env)
+def announce_database(url: str, config: StorageConfig, env: Mapping[str, str] = os.environ) -> None:
+    """Log once, at start, which database the daemon uses (`url`, from `database_url`) and where that choice came
+    from, with the password hidden: an operator must be able to tell SQLite from PostgreSQL from the log alone."""
     origin = (f"from {ENV_VAR}" if env.get(ENV_VAR) else "from storage.database_url" if config.database_url
               else "the default SQLite file in storage.data_dir")
     log.info("storage: database %s (%s)", redact(url), origin)
-    return url
 
 
 def normalise(url: str) -> str:

@@ -11,8 +11,9 @@ import pytest
 from netmon.config.schema import StorageConfig
 from netmon.errors import ConfigError, StorageError
 from netmon.model import Cause, DeviceState, Outage, Reboot, StateChange, Status
-from netmon.storage import DailyUniques, Heartbeat, HourlyRollup, UnknownSpan, announce_database, database_url
+from netmon.storage import DailyUniques, Heartbeat, HourlyRollup, UnknownSpan, database_url
 from netmon.storage.codec import decode, encode
+from netmon.storage.url import announce_database
 
 RECORDS = [
     StateChange("ap", Status.UNKNOWN, Status.UP, 1.5, "first poll"),
@@ -65,8 +66,7 @@ def test_the_database_in_use_is_logged_once_with_the_password_hidden(
         said: str) -> None:
     caplog.set_level(logging.INFO, logger="netmon.storage")
     config = StorageConfig(database_url=configured, data_dir=str(tmp_path / "d"))
-    url = announce_database(config, env)
-    assert url == database_url(config, env)
+    announce_database(database_url(config, env), config, env)
     lines = [r.getMessage() for r in caplog.records]
     assert lines == [said.format(tmp=tmp_path)]
     assert "s3cret-db" not in caplog.text
