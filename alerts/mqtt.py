@@ -2,7 +2,8 @@
 
 `device_state()`, `outage()`, `incident()` and `ticket()` are synchronous: they build the event (alerts.topic) and put
 it in the outbox, which journals it to `spool_dir` before returning. `run()` keeps one connection to the broker
-(reconnecting with exponential backoff and full jitter) and lets the outbox publish events in order with QoS 1.
+(reconnecting on the outbox's bounded retry schedule: 1, 2, 5, 10, 15 s, then every 30 s) and lets the outbox
+publish events in order with QoS 1.
 A batch counts as delivered only when the broker acknowledged every message (aiomqtt's `publish(qos=1)` returns
 when paho's on_publish fires, which for QoS 1 is the PUBACK). While the broker is away events stay in the outbox
 and go out, in order, when it is back; a new MqttEvents on the same spool_dir publishes what an earlier one had not.
@@ -17,13 +18,14 @@ import json
 import logging
 import random
 import ssl
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import aiomqtt
 
 from alerts import topic
+from netmon.backlog import RetrySchedule
 from netmon.errors import NotifyError
 from netmon.model import Device, DeviceState, Incident, Outage, Secret, Site, Ticket
 from netmon.outbox import Outbox, OutboxStats, PartialDelivery
@@ -42,8 +44,7 @@ class MqttSettings:
     tls: bool = False
     keepalive_s: int = 30
     timeout_s: float = 10.0  # connect (CONNACK) and PUBACK wait
-    retry_initial_s: float = 1.0  # reconnect and republish backoff
-    retry_max_s: float = 60.0
+    retry: RetrySchedule = field(default_factory=RetrySchedule)  # reconnect and republish schedule
     batch: int = 50
 
 
@@ -55,8 +56,8 @@ class MqttEvents:
     def __init__(self, settings: MqttSettings, spool_dir: Path) -> None:
         self._settings = settings
         self._prefix = settings.prefix
-        self._outbox = Outbox("mqtt", spool_dir, self._deliver, batch=settings.batch,
-                              retry_initial_s=settings.retry_initial_s, retry_max_s=settings.retry_max_s)
+        self._outbox = Outbox("mqtt", spool_dir, self._deliver, batch=settings.batch, retry=settings.retry)
+        self._rng = random.Random()
         self._client: aiomqtt.Client | None = None
         self._lost: asyncio.Future[None] | None = None  # resolves when the current connection ends
         self._up = asyncio.Event()
@@ -150,8 +151,7 @@ class MqttEvents:
             finally:
                 self._disconnected(None)
             attempt += 1
-            delay = min(s.retry_max_s, s.retry_initial_s * 2 ** min(attempt - 1, 30))
-            await asyncio.sleep(random.uniform(0.0, delay))  # full jitter
+            await asyncio.sleep(s.retry.delay(attempt, self._rng))
 
     def _connected(self, client: aiomqtt.Client) -> None:
         self._client = client

@@ -18,7 +18,7 @@ import unicodedata
 from datetime import UTC, datetime
 from typing import Any
 
-from netmon.model import Device, DeviceState, Incident, Outage, Site, Ticket
+from netmon.model import Device, DeviceState, Incident, Outage, Site, Status, Ticket
 
 SCHEMA = 1
 AREA = "area"  # the segment under a kabupaten that holds area (kecamatan) incidents; no site can use it
@@ -100,7 +100,9 @@ def device_state_event(prefix: str, device: Device, site: Site, state: DeviceSta
                        now: float | None = None) -> Payload:
     body = {"device": device.id, "role": str(device.role), "owner": str(device.owner), **_site_fields(site),
             "status": str(state.status), **_times("since", state.since),
-            "consecutive_failures": state.consecutive_failures, "last_error": state.last_error,
+            "consecutive_failures": state.consecutive_failures,
+            # an `up` device has no current error: the one the state remembers is history, not news
+            "last_error": None if state.status is Status.UP else state.last_error,
             **_times("last_good_poll", state.last_good_poll)}
     topic = device_topic(prefix, site.kabupaten, site.id, device.id) + "/state"
     return _event("device_state", device.id, topic, True, body, now)

@@ -62,6 +62,7 @@ from netmon.storage import (
     Store,
     UnknownSpan,
     WriteQueue,
+    announce_database,
     database_url,
 )
 from netmon.worker import ShardedSnmpPoller, WorkerSettings
@@ -390,6 +391,7 @@ class NetmonApp:
         data_dir = Path(self.config.storage.data_dir).expanduser().resolve()
         self.queue = WriteQueue(lambda: Store.open(url), data_dir / "spool", max_memory=self.config.storage.queue_max)
         now = time.time()
+        announce_database(url, self.config.storage)
         try:
             restored = await asyncio.to_thread(self._prepare_store, url, now)
         except StorageUnavailable as exc:

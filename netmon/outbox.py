@@ -6,10 +6,11 @@ power cut - is batched: the first put of a burst schedules one fsync in a worker
 the event loop never waits for the disk (docs/mqtt.md, "Durability", has the measurements).
 
 `run()` hands the oldest items, in order and up to `batch` at a time, to `deliver(batch)`. When `deliver` returns the
-batch is acknowledged: an ack record is appended to the journal and the items leave memory. When it raises, the same
-batch is retried later with exponential backoff and full jitter; the log says when the destination is lost and when
-it is back (with the backlog), not on every retry. `deliver` may raise `PartialDelivery(n)` to acknowledge the first
-`n` items of a failed batch, so they are not sent again.
+batch is acknowledged: an ack record is appended to the journal and the items leave memory. When it raises, the
+destination is lost: it is probed with the oldest item alone on the bounded retry schedule of netmon.backlog (1, 2,
+5, 10, 15 s, then every 30 s, +-10 %), and once that item is through the rest follows in full batches, in order. The
+log says when the destination is lost and when it is back (with the backlog), not on every retry. `deliver` may
+raise `PartialDelivery(n)` to acknowledge the first `n` items of a failed batch, so they are not sent again.
 
 Delivery is at-least-once: an item can be delivered twice if the process dies after `deliver` succeeded and before
 the ack record reached the journal. Every item must therefore carry its own idempotency key (e.g. `item["id"]`) and
@@ -42,7 +43,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
-from netmon.backlog import Backlog, fsync_dir
+from netmon.backlog import Backlog, RetrySchedule, Sleep, fsync_dir, pause
 from netmon.errors import NetmonError
 
 log = logging.getLogger(__name__)
@@ -80,15 +81,14 @@ class _Entry:
 
 class Outbox(Backlog):
     def __init__(self, name: str, spool_dir: Path, deliver: Deliver, *, batch: int = 50,
-                 retry_initial_s: float = 1.0, retry_max_s: float = 300.0, compact_every: int = 1000) -> None:
-        super().__init__(log, f"outbox {name}: destination")
+                 retry: RetrySchedule | None = None, compact_every: int = 1000, sleep: Sleep = asyncio.sleep,
+                 rng: random.Random | None = None) -> None:
+        super().__init__(log, f"outbox {name}: destination", retry=retry, sleep=sleep, rng=rng)
         self.name = name
         self._dir = Path(spool_dir)
         self._path = self._dir / JOURNAL
         self._deliver = deliver
         self._batch = max(1, batch)
-        self._retry_initial = retry_initial_s
-        self._retry_max = max(retry_initial_s, retry_max_s)
         self._compact_every = max(1, compact_every)
         self._pending: collections.deque[_Entry] = collections.deque()
         self._file: IO[str] | None = None
@@ -171,7 +171,8 @@ class Outbox(Backlog):
                 continue
             if self._unjournaled:
                 self._journal_pending()
-            batch = [self._pending[i] for i in range(min(self._batch, len(self._pending)))]
+            size = self._batch if self._available else 1  # a lost destination is probed with the oldest item
+            batch = [self._pending[i] for i in range(min(size, len(self._pending)))]
             self._inflight = asyncio.ensure_future(self._deliver([e.item for e in batch]))
             try:
                 await self._inflight
@@ -188,8 +189,7 @@ class Outbox(Backlog):
                     attempt = 0
                 self._failed(exc, f"holding {len(self._pending)} items")
                 attempt += 1
-                delay = min(self._retry_max, self._retry_initial * 2 ** min(attempt - 1, 30))
-                await self._sleep(random.uniform(0.0, delay))  # full jitter
+                await self._sleep(self._retry_delay(attempt))
                 continue
             finally:
                 self._inflight = None
@@ -204,8 +204,7 @@ class Outbox(Backlog):
         """Back off; drain() cuts the wait short (one more attempt before its deadline)."""
         if self._draining:
             seconds = min(seconds, 0.2)
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._kick.wait(), seconds)
+        await pause(self._sleep_fn, seconds, self._kick)
         self._kick.clear()
 
     def _ack(self, entries: list[_Entry]) -> None:

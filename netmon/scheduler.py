@@ -1,6 +1,11 @@
 """The poll scheduler: every device on its own interval, spread over the interval with a stable offset,
 never two polls of one device at once, a bounded number in flight, a whole-poll deadline; a slow or
-silent device never delays the others (each device has its own task, waiting only for its own reply)."""
+silent device never delays the others (each device has its own task, waiting only for its own reply).
+
+A failed poll never delays the next one: a device that timed out, refused, or answered garbage is polled again
+when its next interval is due, so the first poll after it is back finds it. The one exception is
+`AuthenticationFailed` (a wrong community, SNMPv3 key or API password): the device is not polled for
+AUTH_BACKOFF_S rather than hammered with a credential that cannot work."""
 
 from __future__ import annotations
 
@@ -41,7 +46,8 @@ class Scheduler:
     def __init__(self, devices: Iterable[Device], poll: PollFn, on_result: ResultFn, *,
                  source: Source = Source.SNMP, max_in_flight: int = 256, jitter_s: float = 5.0,
                  deadline_s: float = 30.0, clock: Callable[[], float] = time.monotonic,
-                 wall: Callable[[], float] = time.time) -> None:
+                 wall: Callable[[], float] = time.time,
+                 sleep: Callable[[float], Awaitable[None]] = asyncio.sleep) -> None:
         self._devices = [d for d in devices if source in d.sources]
         self._poll = poll
         self._on_result = on_result
@@ -51,6 +57,7 @@ class Scheduler:
         self._deadline_s = deadline_s
         self._clock = clock
         self._wall = wall
+        self._sleep = sleep
         self.stats = SchedulerStats()
         self._tasks: list[asyncio.Task[None]] = []
 
@@ -84,14 +91,14 @@ class Scheduler:
             intended = due + random.uniform(0.0, self._jitter_s)
             wait = intended - self._clock()
             if wait > 0:
-                await asyncio.sleep(wait)
+                await self._sleep(wait)
             result = await self._poll_guarded(device, intended)
             self._on_result(result)
             due += device.interval_s
-            if isinstance(result.error, AuthenticationFailed):
-                log.error("device %s: SNMP authentication failed; not polling it for %.0f s "
-                          "(fix the credential, then restart or wait)", device.id, AUTH_BACKOFF_S,
-                          extra={"device": device.id})
+            if isinstance(result.error, AuthenticationFailed):  # only this: any other failure is polled again
+                log.error("device %s: %s authentication failed; not polling it for %.0f s "
+                          "(fix the credential, then restart or wait)", device.id, self._source.value,
+                          AUTH_BACKOFF_S, extra={"device": device.id})
                 due = max(due, self._clock() + AUTH_BACKOFF_S)
             late = self._clock() - due
             if late > 0:  # fell behind a whole cycle: skip it, never queue up polls of one device

@@ -18,6 +18,14 @@ socket timeout on connect and on every read. Guards against the library's known 
 - unbounded caches: the library keeps an entry per outstanding tag in `response_buffor` and never
   removes it when a reply fails; dropping the connection drops the whole communicator with it.
 
+Reconnecting: there is no backoff clock. A call on no connection logs in at once, so every poll after a failure
+tries the router again, and the first poll after it is back connects (the scheduler's interval already spaces the
+attempts; a failed poll ends at its first error, so one poll makes one attempt). A kept connection that the
+router closed, reset, or that TCP keepalive found dead (a rebooted router no longer knows it) is replaced within
+the same call: one fresh login and the command again (every command is a `print`, so a second run is
+harmless). A kept connection that is merely silent (our read timed out) is dropped without a second attempt:
+a router that does not answer is not asked twice in one poll.
+
 Errors become `netmon.errors`: no answer -> DeviceUnreachable, login refused -> AuthenticationFailed,
 "no such command" -> FeatureUnavailable, anything malformed -> DeviceProtocolError. Messages never
 contain the password.
@@ -28,11 +36,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import random
 import socket
 import ssl
 import threading
-import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
@@ -53,8 +59,6 @@ log = logging.getLogger(__name__)
 
 Row = dict[str, str]
 T = TypeVar("T")
-BACKOFF_MIN_S = 1.0
-BACKOFF_MAX_S = 300.0
 MISSING_MENU = ("no such command", "unknown command", "no such item")
 
 
@@ -130,21 +134,31 @@ class _RawQuery:
         return [self.word]
 
 
+class _StaleConnection(Exception):
+    """A kept connection turned out closed or reset by the router (internal: `_guarded` logs in again)."""
+
+
+def _silent(exc: BaseException) -> bool:
+    """Whether a connection error is our own read timeout (the router is silent), as opposed to the router or the
+    kernel having ended the connection (closed, reset, keepalive expired: errno set)."""
+    if isinstance(exc, ros_exc.RouterOsApiConnectionClosedError):
+        return False
+    cause = exc if isinstance(exc, OSError) else exc.__context__
+    return isinstance(cause, TimeoutError) and cause.errno is None
+
+
 class RouterOsClient:
     """API access to one router. Methods are coroutines; the blocking work runs in `executor`."""
 
-    def __init__(self, host: str, settings: RouterOsSettings, executor: ThreadPoolExecutor,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(self, host: str, settings: RouterOsSettings, executor: ThreadPoolExecutor) -> None:
         self._host = host
         self._settings = settings
         self._executor = executor
-        self._clock = clock
         self._lock = threading.Lock()  # one command at a time on the connection
         self._pool: routeros_api.RouterOsApiPool | None = None
         self._api: Any = None
-        self._failures = 0
-        self._retry_at = 0.0
         self.connects = 0  # logins performed, for tests and the benchmark
+        self.stale = 0  # kept connections found dropped by the router and replaced within a call
 
     async def print(self, path: str, *, proplist: Sequence[str] = (), where: Mapping[str, str] | None = None,
                     queries: Sequence[str] = ()) -> list[Row]:
@@ -178,29 +192,35 @@ class RouterOsClient:
 
     def _guarded(self, fn: Callable[[Any], T]) -> T:
         with self._lock:
-            api = self._connected_api()
-            try:
-                result = fn(api)
-            except FeatureUnavailable:
-                raise  # a clean !trap/!done exchange: the connection stays usable
-            except CollectorError:
-                self._disconnect()
-                raise
-            except (ros_exc.RouterOsApiConnectionError, OSError) as exc:
-                self._disconnect()
-                raise DeviceUnreachable(f"RouterOS API connection lost: {type(exc).__name__}") from None
-            except (ros_exc.RouterOsApiError, AssertionError, ValueError, KeyError, IndexError) as exc:
-                self._disconnect()
-                raise DeviceProtocolError(f"RouterOS API reply not understood: {type(exc).__name__}") from None
-            self._failures = 0
-            return result
+            if self._api is not None:
+                try:
+                    return self._use(self._api, fn, kept=True)
+                except _StaleConnection:
+                    self.stale += 1
+                    log.debug("RouterOS API connection to %s was dropped by the router; logging in again",
+                              self._host)
+            return self._use(self._connected_api(), fn, kept=False)
+
+    def _use(self, api: Any, fn: Callable[[Any], T], *, kept: bool) -> T:
+        try:
+            return fn(api)
+        except FeatureUnavailable:
+            raise  # a clean !trap/!done exchange: the connection stays usable
+        except CollectorError:
+            self._disconnect()
+            raise
+        except (ros_exc.RouterOsApiConnectionError, OSError) as exc:
+            self._disconnect()
+            if kept and not _silent(exc):
+                raise _StaleConnection from exc
+            raise DeviceUnreachable(f"RouterOS API connection lost: {type(exc).__name__}") from None
+        except (ros_exc.RouterOsApiError, AssertionError, ValueError, KeyError, IndexError) as exc:
+            self._disconnect()
+            raise DeviceProtocolError(f"RouterOS API reply not understood: {type(exc).__name__}") from None
 
     def _connected_api(self) -> Any:
         if self._api is not None:
             return self._api
-        now = self._clock()
-        if now < self._retry_at:
-            raise DeviceUnreachable(f"reconnect to RouterOS API backing off for {self._retry_at - now:.0f}s")
         settings = self._settings
         pool = routeros_api.RouterOsApiPool(
             self._host, username=settings.user, password=settings.password.reveal(),
@@ -212,29 +232,21 @@ class RouterOsClient:
             self._api = pool.get_api()
         except ros_exc.RouterOsApiCommunicationError as exc:
             pool.disconnect()
-            self._note_failure()
             message = _decode(getattr(exc, "original_message", b""))
             raise AuthenticationFailed(f"RouterOS API login refused: {message or 'invalid user or password'}") \
                 from None
         except (ros_exc.RouterOsApiConnectionError, OSError) as exc:
             pool.disconnect()
-            self._note_failure()
             reason = "timed out" if isinstance(exc, socket.timeout) or "timed out" in str(exc) else "failed"
             raise DeviceUnreachable(f"RouterOS API connect to port {settings.effective_port} {reason}") from None
         except (ros_exc.RouterOsApiError, AssertionError, ValueError, KeyError, IndexError) as exc:
             pool.disconnect()
-            self._note_failure()
             raise DeviceProtocolError(f"RouterOS API login reply not understood: {type(exc).__name__}") from None
         _no_delay(pool)
         _buffered(pool)
         self._pool = pool
         self.connects += 1
         return self._api
-
-    def _note_failure(self) -> None:
-        self._failures += 1
-        delay = min(BACKOFF_MAX_S, BACKOFF_MIN_S * 2 ** (self._failures - 1))
-        self._retry_at = self._clock() + delay * random.uniform(0.8, 1.2)
 
     def _disconnect(self) -> None:
         pool, self._pool, self._api = self._pool, None, None

@@ -97,6 +97,11 @@ class RouterOsCollector:
         router = self._routers.get(device_id)
         return router.client.connects if router else 0
 
+    def stale(self, device_id: str) -> int:
+        """Kept connections the router had dropped (a reboot), replaced by a fresh login within the poll."""
+        router = self._routers.get(device_id)
+        return router.client.stale if router else 0
+
     def _router(self, device: Device) -> _Router:
         router = self._routers.get(device.id)
         if router is None:

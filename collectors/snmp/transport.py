@@ -6,6 +6,13 @@ level, one `SnmpEngine` (one UDP socket) per process, each device holding its co
 resolves MIBs on the poll path: requests carry numeric OIDs and replies are turned into plain Python values
 (see `varbind.py`). Library errors are translated into `netmon.errors` here, and no message ever contains
 a community string or key.
+
+A device that comes back after a power cut answers the first poll: v2c keeps no per-device state; SNMPv3 keeps
+the agent's engine ID and timeline, which pysnmp updates itself when the agent rebooted with the same engine ID
+(boots one higher). An agent that came back with a *new* engine ID (a replaced unit, or firmware that does not
+keep its engine ID across reboots) answers our requests with a report under that new ID, which pysnmp drops,
+keeping the old ID for 300 s. So on a v3 timeout the peer's cached engine ID is forgotten, and when the peer did
+send something meanwhile the request is sent once more at once, discovering the new engine.
 """
 
 from __future__ import annotations
@@ -89,6 +96,7 @@ class SnmpEngineHandle:
         self.fast_v2c = fast_v2c
         self.rcvbuf_bytes = rcvbuf_bytes
         self.garbage_at: dict[tuple[str, int], float] = {}
+        self.heard_at: dict[tuple[str, int], float] = {}  # peer -> when it last sent anything to the v3 engine
         self._engine: SnmpEngine | None = None
         self._lcd: CommandGeneratorLcdConfigurator | None = None
         self._v2c: V2cEndpoint | None = None
@@ -133,18 +141,34 @@ class SnmpEngineHandle:
         original = dispatcher.receive_message
         builder = engine.get_mib_builder()
         (parse_errs,) = builder.import_symbols("__SNMPv2-MIB", "snmpInASNParseErrs")
-        garbage_at = self.garbage_at
+        garbage_at, heard_at = self.garbage_at, self.heard_at
 
         def receive_message(engine: Any, domain: Any, address: Any, whole_msg: bytes) -> Any:
             before = int(parse_errs.syntax)
+            peer = (str(address[0]), int(address[1]))
+            heard_at[peer] = time.monotonic()
             try:
                 return original(engine, domain, address, whole_msg)
             finally:
                 if int(parse_errs.syntax) != before:
-                    garbage_at[(str(address[0]), int(address[1]))] = time.monotonic()
+                    garbage_at[peer] = time.monotonic()
 
         dispatcher.receive_message = receive_message
         return engine
+
+    def forget_engine(self, address: tuple[str, int]) -> None:
+        """Forget the SNMPv3 engine ID learnt from `address`, so the next request discovers it again.
+
+        pysnmp has no public call for this: its v3 message processing model keeps the cache in a private
+        attribute (pysnmp 7.1, `SnmpV3MessageProcessingModel.__engineIdCache`, keyed by (domain, address));
+        tests/collectors/snmp/test_snmp_recovery.py fails if that changes."""
+        if self._engine is None:
+            return
+        for model in self._engine.message_processing_subsystems.values():
+            cache = getattr(model, "_SnmpV3MessageProcessingModel__engineIdCache", None)
+            if isinstance(cache, dict):
+                for key in [k for k in cache if (str(k[1][0]), int(k[1][1])) == address]:
+                    del cache[key]
 
     def close(self) -> None:
         if self._v2c is not None:
@@ -260,7 +284,7 @@ class SnmpTransport:
                 raise self._timed_out(sent_at) from None
             err_status, err_index, var_binds = response.error_status, response.error_index, response.varbinds
         else:
-            err_status, err_index, var_binds = await self._v3arch_request(kind, oids, repetitions)
+            err_status, err_index, var_binds = await self._v3arch_request_rediscovering(kind, oids, repetitions)
         if err_status:
             name = error_name(err_status)
             if name == "tooBig" and len(oids) > 1 and kind != "bulk":
@@ -270,6 +294,21 @@ class SnmpTransport:
                 raise AuthenticationFailed("agent refused access (authorizationError)")
             raise DeviceProtocolError(f"agent returned error-status {name} at index {err_index}")
         return var_binds
+
+    async def _v3arch_request_rediscovering(self, kind: str, oids: list[Oid], repetitions: int
+                                            ) -> tuple[int, int, list[tuple[Oid, ReplyValue]]]:
+        """A v3 request; on a timeout, forget the peer's engine ID, and ask once more when the peer did answer
+        with something we could not use (a report from a new engine ID)."""
+        sent_at = time.monotonic()
+        try:
+            return await self._v3arch_request(kind, oids, repetitions)
+        except DeviceUnreachable:
+            if not isinstance(self._settings.auth, SnmpV3Auth):
+                raise
+            self._handle.forget_engine(self._address)
+            if self._handle.heard_at.get(self._address, float("-inf")) < sent_at:
+                raise
+        return await self._v3arch_request(kind, oids, repetitions)
 
     async def _v3arch_request(self, kind: str, oids: list[Oid], repetitions: int
                               ) -> tuple[int, int, list[tuple[Oid, ReplyValue]]]:

@@ -5,7 +5,7 @@ from netmon.storage.queue import QueueStats, WriteQueue
 from netmon.storage.record import DailyUniques, Heartbeat, HourlyRollup, Record, UnknownSpan
 from netmon.storage.rollup import RollupAccumulator
 from netmon.storage.store import StatusRow, StorageRejected, StorageUnavailable, Store
-from netmon.storage.url import database_url
+from netmon.storage.url import announce_database, database_url
 
 __all__ = [
     "DailyUniques",
@@ -20,5 +20,6 @@ __all__ = [
     "Store",
     "UnknownSpan",
     "WriteQueue",
+    "announce_database",
     "database_url",
 ]

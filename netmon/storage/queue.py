@@ -1,7 +1,8 @@
 """The durable write queue between the event loop and the database.
 
 `put()` is called from the event loop and only appends to a deque. `run()` writes batches in a worker thread.
-While the database is away it retries with exponential backoff and full jitter; records stay in memory up to
+While the database is away it retries the oldest batch on the bounded schedule of netmon.backlog (1, 2, 5, 10, 15 s,
+then every 30 s, +-10 %), so writing resumes within seconds of the database coming back; records stay in memory up to
 `max_memory`, beyond which the oldest are moved to the spool: segment files of JSON lines in `spool_dir`
 (`00000000000000000001.jsonl`, ...), each written to a temporary name, fsync'd and renamed, so a segment is
 either whole or absent. The spool always holds the oldest records and memory the newest, so writing spool
@@ -30,7 +31,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from netmon.backlog import Backlog, fsync_dir
+from netmon.backlog import Backlog, RetrySchedule, Sleep, fsync_dir
 from netmon.errors import StorageError
 from netmon.storage.codec import decode, encode
 from netmon.storage.record import Record
@@ -55,16 +56,14 @@ class QueueStats:
 
 class WriteQueue(Backlog):
     def __init__(self, store_factory: Callable[[], Store], spool_dir: Path, *, max_memory: int,
-                 batch_size: int = 500, flush_interval_s: float = 1.0, retry_initial_s: float = 0.5,
-                 retry_max_s: float = 60.0) -> None:
-        super().__init__(log, "storage: database")
+                 batch_size: int = 500, flush_interval_s: float = 1.0, retry: RetrySchedule | None = None,
+                 sleep: Sleep = asyncio.sleep, rng: random.Random | None = None) -> None:
+        super().__init__(log, "storage: database", retry=retry, sleep=sleep, rng=rng)
         self._factory = store_factory
         self._dir = Path(spool_dir)
         self._max_memory = max(1, max_memory)
         self._batch = max(1, batch_size)
         self._interval = flush_interval_s
-        self._retry_initial = retry_initial_s
-        self._retry_max = retry_max_s
         self._memory: collections.deque[Record] = collections.deque()
         self._store: Store | None = None
         self._written = 0
@@ -114,7 +113,7 @@ class WriteQueue(Backlog):
     # --- the writer ------------------------------------------------------------------------------------
 
     async def _loop(self) -> None:
-        delay = 0.0
+        failures = 0
         due = time.monotonic() + self._interval
         while not self._abandoned:
             if not self._segments and not self._memory:
@@ -132,10 +131,10 @@ class WriteQueue(Backlog):
             ok = await self._write_next()
             due = time.monotonic() + self._interval
             if ok:
-                delay = 0.0
+                failures = 0
                 continue
-            delay = min(self._retry_max, max(self._retry_initial, delay * 2))
-            await self._backoff(random.uniform(delay / 2, delay))  # jitter: restarts do not retry in step
+            failures += 1
+            await self._backoff(self._retry_delay(failures))
 
     async def _sleep(self, seconds: float) -> None:
         self._wake.clear()
@@ -143,12 +142,20 @@ class WriteQueue(Backlog):
             await asyncio.wait_for(self._wake.wait(), max(0.0, seconds))
 
     async def _backoff(self, seconds: float) -> None:
-        """Wait `seconds`, spilling to disk whenever memory passes its bound meanwhile."""
-        end = time.monotonic() + seconds
-        while (left := end - time.monotonic()) > 0 and not self._abandoned:
-            await self._sleep(left)
-            if len(self._memory) > self._max_memory:
-                await asyncio.to_thread(self._spill, len(self._memory) - self._max_memory // 2)
+        """Wait `seconds` (the injected sleep), spilling to disk whenever memory passes its bound meanwhile."""
+        sleeper = asyncio.ensure_future(self._sleep_fn(seconds))
+        try:
+            while not sleeper.done() and not self._abandoned:
+                self._wake.clear()
+                waiter = asyncio.ensure_future(self._wake.wait())
+                try:
+                    await asyncio.wait({sleeper, waiter}, return_when=asyncio.FIRST_COMPLETED)
+                finally:
+                    waiter.cancel()
+                if len(self._memory) > self._max_memory:
+                    await asyncio.to_thread(self._spill, len(self._memory) - self._max_memory // 2)
+        finally:
+            sleeper.cancel()
 
     async def _write_next(self) -> bool:
         """Write the oldest batch: the first spool segment, else the head of memory. False: database away."""

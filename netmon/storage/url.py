@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Mapping
 from pathlib import Path
@@ -10,6 +11,8 @@ import sqlalchemy as sa
 
 from netmon.config.schema import StorageConfig
 from netmon.errors import ConfigError
+
+log = logging.getLogger(__name__)
 
 ENV_VAR = "NETMON_DATABASE_URL"
 SQLITE_FILE = "netmon.sqlite3"
@@ -24,6 +27,14 @@ def database_url(config: StorageConfig, env: Mapping[str, str] = os.environ) -> 
     data_dir = Path(config.data_dir).expanduser().resolve()
     data_dir.mkdir(parents=True, exist_ok=True)
     return f"sqlite:///{data_dir / SQLITE_FILE}"
+
+
+def announce_database(url: str, config: StorageConfig, env: Mapping[str, str] = os.environ) -> None:
+    """Log once, at start, which database the daemon uses (`url`, from `database_url`) and where that choice came
+    from, with the password hidden: an operator must be able to tell SQLite from PostgreSQL from the log alone."""
+    origin = (f"from {ENV_VAR}" if env.get(ENV_VAR) else "from storage.database_url" if config.database_url
+              else "the default SQLite file in storage.data_dir")
+    log.info("storage: database %s (%s)", redact(url), origin)
 
 
 def normalise(url: str) -> str:

@@ -22,6 +22,7 @@ from peers import HANG_GUARD_S, require
 
 from alerts import topic
 from alerts.mqtt import MqttEvents, MqttSettings
+from netmon.backlog import RetrySchedule
 from netmon.model import (
     Cause,
     Contact,
@@ -208,7 +209,7 @@ def prefix() -> str:
 
 def settings(broker_port: int, prefix: str, host: str = "127.0.0.1", **changes: Any) -> MqttSettings:
     base = MqttSettings(host=host, port=broker_port, prefix=prefix, client_id=f"{prefix}-daemon", timeout_s=2.0,
-                        retry_initial_s=0.05, retry_max_s=0.3)
+                        retry=RetrySchedule((0.05, 0.1, 0.3)))
     return replace(base, **changes)
 
 
@@ -270,6 +271,26 @@ async def test_state_is_retained_so_a_late_subscriber_still_gets_it(broker: Brok
         assert (body["device"], body["site"], body["site_name"], body["desa"], body["kecamatan"],
                 body["kabupaten"]) == ("kim-ketenger-router", "kim-ketenger", "KIM Ketenger", "Ketenger",
                                        "Baturraden", "Banyumas")
+    finally:
+        await clear_retained(broker.port, [state_topic, topic.status_topic(prefix)])
+
+
+@pytest.mark.integration
+async def test_a_device_back_up_publishes_no_last_error(broker: Broker, prefix: str, tmp_path: Path) -> None:
+    """The state keeps the last error after a recovery (for history); the MQTT state of an `up` device says none,
+    while `degraded` and `down` carry it."""
+    events = MqttEvents(settings(broker.port, prefix, broker.host), tmp_path / "spool")
+    state_topic = f"{prefix}/banyumas/kim-ketenger/kim-ketenger-router/state"
+    recovered = replace(DOWN, status=Status.UP, since=T0 + 300, consecutive_failures=0, last_good_poll=T0 + 300)
+    degraded = replace(DOWN, status=Status.DEGRADED)
+    try:
+        async with subscriber(broker.port, prefix) as live:
+            for state in (DOWN, recovered, degraded):
+                events.device_state(ROUTER, SITE, state)
+            await events.drain(10)
+            messages = await receive(live, 3, prefix)
+        assert [(payload(m)["status"], payload(m)["last_error"]) for m in messages] == [
+            ("down", "DeviceUnreachable"), ("up", None), ("degraded", "DeviceUnreachable")]
     finally:
         await clear_retained(broker.port, [state_topic, topic.status_topic(prefix)])
 

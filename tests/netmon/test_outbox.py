@@ -6,6 +6,7 @@ import asyncio
 import json
 import logging
 import os
+import random
 import signal
 import subprocess
 import sys
@@ -17,6 +18,8 @@ from typing import Any
 import pytest
 from peers import HANG_GUARD_S
 
+from netmon.backlog import RetrySchedule
+from netmon.errors import ConfigError
 from netmon.outbox import JOURNAL, Outbox, PartialDelivery
 
 Item = dict[str, Any]
@@ -66,10 +69,10 @@ async def test_items_are_delivered_in_put_order_in_batches(tmp_path: Path) -> No
     assert box.stats.pending == 0 and box.stats.delivered_total == 10 and box.stats.available
 
 
-async def test_failing_deliver_retries_the_same_batch_with_backoff_and_logs_only_transitions(
+async def test_failing_deliver_probes_with_the_oldest_item_then_sends_full_batches_and_logs_only_transitions(
         tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     dest = Destination(fail=4)
-    box = Outbox("t", tmp_path, dest, batch=2, retry_initial_s=0.01, retry_max_s=0.05)
+    box = Outbox("t", tmp_path, dest, batch=2, retry=RetrySchedule((0.01, 0.02, 0.05)))
     caplog.set_level(logging.INFO, logger="netmon.outbox")
     runner = asyncio.create_task(box.run())
     for i in range(5):
@@ -78,36 +81,58 @@ async def test_failing_deliver_retries_the_same_batch_with_backoff_and_logs_only
     await box.drain(1)
     await runner
     assert dest.ids == [0, 1, 2, 3, 4]
+    assert [[i["id"] for i in b] for b in dest.batches] == [[0], [1, 2], [3, 4]]  # the probe, then full batches
     assert dest.calls == 4 + 3
     stats = box.stats
     assert stats.failures_total == 4 and stats.available and stats.last_error == "ConnectionError: destination away"
     messages = [r.getMessage() for r in caplog.records]
     assert sum("destination lost" in m for m in messages) == 1
     assert sum("destination back" in m for m in messages) == 1
+    assert any("retrying after 0.01, 0.02 s, then every 0.05 s" in m for m in messages)
 
 
-async def test_backoff_is_exponential_with_full_jitter_and_capped(tmp_path: Path, monkeypatch:
-                                                                  pytest.MonkeyPatch) -> None:
-    bounds: list[float] = []
+class VirtualSleep:
+    """An injected sleep: records what the outbox asked for and returns at once."""
 
-    def uniform(low: float, high: float) -> float:
-        bounds.append(high)
-        return 0.0
+    def __init__(self) -> None:
+        self.waits: list[float] = []
 
-    monkeypatch.setattr("netmon.outbox.random.uniform", uniform)
-    dest = Destination(fail=6)
-    box = Outbox("t", tmp_path, dest, retry_initial_s=1.0, retry_max_s=8.0)
+    async def __call__(self, seconds: float) -> None:
+        self.waits.append(seconds)
+        await asyncio.sleep(0)
+
+
+async def test_retries_follow_the_bounded_schedule_with_small_jitter(tmp_path: Path) -> None:
+    sleep = VirtualSleep()
+    dest = Destination(fail=9)
+    box = Outbox("t", tmp_path, dest, sleep=sleep, rng=random.Random(7))
+    runner = asyncio.create_task(box.run())
     box.put({"id": 1})
+    await wait_for(lambda: box.stats.delivered_total == 1)
     await box.drain(HANG_GUARD_S)
-    assert bounds == [1.0, 2.0, 4.0, 8.0, 8.0, 8.0]
+    await runner
     assert dest.ids == [1]
+    assert len(sleep.waits) == 9
+    schedule = [1, 2, 5, 10, 15, 30, 30, 30, 30]
+    for wait, base in zip(sleep.waits, schedule, strict=True):
+        assert base * 0.9 <= wait <= base * 1.1, (wait, base)
+    assert sleep.waits != schedule  # jittered, so restarted daemons do not retry in step
+    assert sum(sleep.waits) <= sum(schedule) * 1.1  # never minutes of silence
 
 
-async def test_new_items_do_not_cut_the_backoff_short_but_retry_now_does(tmp_path: Path,
-                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("netmon.outbox.random.uniform", lambda low, high: high)
+def test_retry_schedule_is_validated() -> None:
+    with pytest.raises(ConfigError):
+        RetrySchedule(())
+    with pytest.raises(ConfigError):
+        RetrySchedule((1.0, 0.0))
+    with pytest.raises(ConfigError):
+        RetrySchedule(jitter=1.5)
+    assert RetrySchedule().longest_s == pytest.approx(33.0)
+
+
+async def test_new_items_do_not_cut_the_backoff_short_but_retry_now_does(tmp_path: Path) -> None:
     dest = Destination(fail=1)
-    box = Outbox("t", tmp_path, dest, retry_initial_s=30.0)
+    box = Outbox("t", tmp_path, dest, retry=RetrySchedule((30.0,), jitter=0.0))
     runner = asyncio.create_task(box.run())
     box.put({"id": 0})
     await wait_for(lambda: dest.calls == 1)
@@ -130,11 +155,11 @@ async def test_partial_delivery_acknowledges_the_delivered_head(tmp_path: Path) 
         if len(seen) == 1:
             raise PartialDelivery(2, "connection lost after two")
 
-    box = Outbox("t", tmp_path, deliver, batch=5, retry_initial_s=0.01)
+    box = Outbox("t", tmp_path, deliver, batch=5, retry=RetrySchedule((0.01,)))
     for i in range(5):
         box.put({"id": i})
     await box.drain(HANG_GUARD_S)
-    assert seen == [[0, 1, 2, 3, 4], [2, 3, 4]]
+    assert seen == [[0, 1, 2, 3, 4], [2], [3, 4]]  # the rest of the batch after a probe with the oldest item
     assert box.stats.delivered_total == 5
 
 

@@ -53,6 +53,9 @@ class NetnsHost:
     def cut(self) -> None:
         self.run("ip", "netns", "exec", self.ns, "ip", "link", "set", self.peer_if, "down")
 
+    def restore(self) -> None:
+        self.run("ip", "netns", "exec", self.ns, "ip", "link", "set", self.peer_if, "up")
+
     def down(self) -> None:
         subprocess.run(["ip", "link", "del", self.host_if], capture_output=True, timeout=10)
         subprocess.run(["ip", "netns", "del", self.ns], capture_output=True, timeout=10)
@@ -80,3 +83,17 @@ async def test_a_host_that_stops_answering_is_unreachable(test_host: NetnsHost) 
     dead = await PingCollector(IcmpProber(count=2, interval_s=0.05, timeout_s=0.5)).poll(device(test_host.address))
     assert dead.error is not None and dead.error.reason == "timeout"
     assert dead.samples == ()
+
+
+async def test_first_poll_after_the_host_answers_again_succeeds(test_host: NetnsHost) -> None:
+    """Ping keeps nothing from a failed probe: however many polls found the host silent, the first one after its
+    link is back up answers."""
+    collector = PingCollector(IcmpProber(count=2, interval_s=0.05, timeout_s=0.5))
+    assert (await collector.poll(device(test_host.address))).ok
+    test_host.cut()
+    for _ in range(3):
+        dead = await collector.poll(device(test_host.address))
+        assert dead.error is not None and dead.error.reason == "timeout"
+    test_host.restore()
+    back = await collector.poll(device(test_host.address))
+    assert back.ok, back.error

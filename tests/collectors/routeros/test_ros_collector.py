@@ -255,8 +255,7 @@ async def test_fault_modes_fail_the_poll_and_recover(simulator: RouterOsSimulato
         else:
             assert failed.error.reason in ("timeout", "protocol")
         simulator.set_fault("r1", "normal")
-        await asyncio.sleep(1.3)  # past the first reconnect backoff
-        recovered = await collector.poll(device)
+        recovered = await collector.poll(device)  # the very next poll: no reconnect backoff to wait out
         assert recovered.ok, recovered.error
     finally:
         await collector.close()
@@ -272,8 +271,65 @@ async def test_stopped_router_is_unreachable_then_comes_back(simulator: RouterOs
         down = await collector.poll(device)
         assert down.error is not None and down.error.reason == "timeout"
         await simulator.start_router("r1")
-        await asyncio.sleep(1.3)
         assert (await collector.poll(device)).ok
+    finally:
+        await collector.close()
+
+
+async def test_first_poll_after_a_long_outage_connects(simulator: RouterOsSimulator,
+                                                       executor: ThreadPoolExecutor) -> None:
+    """However many polls failed while the router was off, the first one after it is back succeeds (the
+    client used to back off up to 300 s and report those skipped polls as failures)."""
+    device = add(simulator, SimRouter("r1", "7.16", "netmon", "pw"))
+    collector = RouterOsCollector(executor)
+    try:
+        assert (await collector.poll(device)).ok
+        await simulator.stop_router("r1")
+        for _ in range(12):  # 2**11 s of backoff under the old doubling
+            down = await collector.poll(device)
+            assert down.error is not None and down.error.reason == "timeout"
+        await simulator.start_router("r1")
+        back = await collector.poll(device)
+        assert back.ok, back.error
+        assert simulator.connections("r1") == 2
+    finally:
+        await collector.close()
+
+
+async def test_router_power_cycled_between_polls_is_polled_on_a_fresh_login(simulator: RouterOsSimulator,
+                                                                            executor: ThreadPoolExecutor) -> None:
+    """A power cut shorter than the interval: the kept connection is dead (the router closed or reset it) when
+    the next poll is due; that poll logs in again and succeeds instead of reporting the dead connection."""
+    device = add(simulator, SimRouter("r1", "7.16", "netmon", "pw"))
+    collector = RouterOsCollector(executor)
+    try:
+        assert (await collector.poll(device)).ok
+        await simulator.stop_router("r1")
+        await simulator.start_router("r1")
+        after = await collector.poll(device)
+        assert after.ok, after.error
+        assert simulator.connections("r1") == 2
+        assert collector.stale(device.id) == 1
+        assert (await collector.poll(device)).ok and simulator.connections("r1") == 2  # kept again
+    finally:
+        await collector.close()
+
+
+async def test_a_silent_router_is_asked_once_per_poll(simulator: RouterOsSimulator,
+                                                      executor: ThreadPoolExecutor) -> None:
+    """A kept connection that times out is dropped, not retried within the poll (that would double a poll of a
+    dead router); the next poll logs in again and, once the router answers, succeeds."""
+    device = add(simulator, SimRouter("r1", "7.16", "netmon", "pw"))
+    collector = RouterOsCollector(executor)
+    try:
+        assert (await collector.poll(device)).ok
+        simulator.set_fault("r1", "hang")
+        silent = await collector.poll(device)
+        assert silent.error is not None and silent.error.reason == "timeout"
+        assert simulator.connections("r1") == 1 and collector.stale(device.id) == 0
+        simulator.set_fault("r1", "normal")
+        assert (await collector.poll(device)).ok
+        assert simulator.connections("r1") == 2
     finally:
         await collector.close()
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import date
 from pathlib import Path
 
@@ -12,6 +13,7 @@ from netmon.errors import ConfigError, StorageError
 from netmon.model import Cause, DeviceState, Outage, Reboot, Source, StateChange, Status, StoredDiscovery
 from netmon.storage import DailyUniques, Heartbeat, HourlyRollup, UnknownSpan, database_url
 from netmon.storage.codec import decode, encode
+from netmon.storage.url import announce_database
 
 RECORDS = [
     StateChange("ap", Status.UNKNOWN, Status.UP, 1.5, "first poll"),
@@ -51,6 +53,24 @@ def test_url_from_environment_wins_over_config(tmp_path: Path) -> None:
     assert database_url(config, env) == "postgresql+psycopg://netmon:pw@db/netmon"
     assert database_url(config, {"NETMON_DATABASE_URL": ""}) == "sqlite:////elsewhere.db"
     assert not (tmp_path / "d").exists()
+
+
+@pytest.mark.parametrize(("env", "configured", "said"), [
+    ({"NETMON_DATABASE_URL": "postgresql://netmon:s3cret-db@db/netmon"}, None,
+     "storage: database postgresql+psycopg://netmon:***@db/netmon (from NETMON_DATABASE_URL)"),
+    ({}, "postgres://netmon:s3cret-db@127.0.0.1:5432/netmon",
+     "storage: database postgresql+psycopg://netmon:***@127.0.0.1:5432/netmon (from storage.database_url)"),
+    ({}, None, "storage: database sqlite:///{tmp}/d/netmon.sqlite3 (the default SQLite file in storage.data_dir)"),
+], ids=["environment", "config", "default"])
+def test_the_database_in_use_is_logged_once_with_the_password_hidden(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture, env: dict[str, str], configured: str | None,
+        said: str) -> None:
+    caplog.set_level(logging.INFO, logger="netmon.storage")
+    config = StorageConfig(database_url=configured, data_dir=str(tmp_path / "d"))
+    announce_database(database_url(config, env), config, env)
+    lines = [r.getMessage() for r in caplog.records]
+    assert lines == [said.format(tmp=tmp_path)]
+    assert "s3cret-db" not in caplog.text
 
 
 def test_default_url_is_sqlite_in_a_created_data_dir(tmp_path: Path) -> None:

@@ -16,6 +16,7 @@ import pytest
 from peers import HANG_GUARD_S
 from storage_backends import Backend, backend
 
+from netmon.backlog import RetrySchedule
 from netmon.model import DeviceState, StateChange, Status
 from netmon.storage import Heartbeat, Record, StorageRejected, StorageUnavailable, Store, WriteQueue
 from netmon.storage.codec import encode
@@ -27,7 +28,7 @@ T0 = 1_750_000_000.0
 
 def fast_queue(factory: Callable[[], Store], spool: Path, max_memory: int, batch_size: int = 500) -> WriteQueue:
     return WriteQueue(factory, spool, max_memory=max_memory, batch_size=batch_size, flush_interval_s=0.02,
-                      retry_initial_s=0.02, retry_max_s=0.1)
+                      retry=RetrySchedule((0.02, 0.05, 0.1)))
 
 
 def change(i: int, device: str = "ap") -> StateChange:
