@@ -11,6 +11,9 @@ same `Client` in each table:
   five-minute bucket its presence run began in (`clients.run_first_bucket`), so a slot re-filled later in
   the day is a new phone with a new MAC, as at a real village hall. Share `login_share` of them log in to
   the hotspot; the rest only show as hosts;
+- clients of bridged access points (`RouterSpec.bridged_aps`): the same, per AP radio with the AP's own
+  seed and peak (so as many as the AP's SNMP simulator reports at that instant), in the router's hotspot
+  host/active lists and leases but not in its registration table (they are on the AP's radios);
 - wired hotspot users (`HotspotSpec.wired_peak`): hosts with no radio entry; every second one (even
   ranks) has a manually set address (`DHCP: false`, no lease), the others a lease;
 - phones that left the radio keep their bound lease until it expires (last renewal at half the lease
@@ -21,7 +24,8 @@ same `Client` in each table:
   network, show as bypassed hosts.
 
 Addresses come from the network of the hotspot (or DHCP server) the client is on: radio clients of radio
-i from host `100 + sum of earlier radios' peaks + rank - 1`, wired users after them, manual addresses
+i from host `100 + sum of earlier radios' peaks + rank - 1` (the router's radios, then the bridged APs'),
+wired users after them, manual addresses
 from `.50`, static leases from `.11`. MACs are locally administered and invented.
 """
 
@@ -33,7 +37,7 @@ from dataclasses import dataclass, replace
 from functools import lru_cache
 
 from netmon.simulate.routeros import clients
-from netmon.simulate.routeros.spec import DhcpSpec, HotspotSpec, RadioSpec, RouterSpec
+from netmon.simulate.routeros.spec import BridgedApSpec, DhcpSpec, HotspotSpec, RadioSpec, RouterSpec
 from netmon.simulate.variation import NOISE_BUCKET_S
 
 DEFAULT_NETWORK = "192.168.88.0/24"
@@ -52,11 +56,12 @@ class Client:
     host_name: str
     start: float  # when it connected (this presence run)
     radio: RadioSpec | None  # None: wired
-    radio_index: int  # 1-based position in `spec.radios`; 0 when wired
+    radio_index: int  # 1-based position in `spec.radios`; 0 when wired or on a bridged AP's radio
     rank: int
     hotspot: HotspotSpec | None
     dhcp: DhcpSpec | None  # its lease's server; None: a manually set address (no lease)
     logged_in: bool
+    ap: str = ""  # device id of the bridged access point whose radio it is on ("" on the router's own)
     left_at: float | None = None  # set when it left the radio and only its lease remains
 
 
@@ -97,29 +102,46 @@ def _segment(spec: RouterSpec, radio: RadioSpec | None = None,
     return None, dhcp, dhcp.network if dhcp is not None else DEFAULT_NETWORK
 
 
-def radio_seed(spec: RouterSpec, radio: RadioSpec) -> str:
-    return radio.seed or f"{spec.router_id}-{radio.name}"
+def radio_seed(spec: RouterSpec, radio: RadioSpec, ap: BridgedApSpec | None = None) -> str:
+    return radio.seed or f"{ap.device_id if ap is not None else spec.router_id}-{radio.name}"
 
 
-def _radio_offsets(spec: RouterSpec) -> list[int]:
-    offsets, total = [], 0
-    for radio in spec.radios:
-        offsets.append(total)
-        total += radio.peak_clients
-    return [*offsets, total]
+@dataclass(frozen=True, slots=True)
+class _RadioGroup:
+    """The clients of one radio: the router's own (`index` >= 1) or a bridged AP's (`ap` set, `index` 0)."""
+
+    radio: RadioSpec
+    index: int
+    ap: str
+    seed: str
+    offset: int  # slot of its rank 1
+
+
+def _radio_groups(spec: RouterSpec) -> list[_RadioGroup]:
+    """The router's radios, then its bridged APs' radios, each with the slots its ranks take."""
+    groups, offset = [], 0
+    radios: list[tuple[RadioSpec, int, BridgedApSpec | None]] = [(r, i, None) for i, r in enumerate(spec.radios, 1)]
+    radios += [(r, 0, ap) for ap in spec.bridged_aps for r in ap.radios]
+    for radio, index, ap in radios:
+        groups.append(_RadioGroup(radio, index, ap.device_id if ap is not None else "",
+                                  radio_seed(spec, radio, ap), offset))
+        offset += radio.peak_clients
+    return groups
 
 
 def _client(spec: RouterSpec, seed: str, peak: int, rank: int, now: float, *, slot: int,
-            segment: tuple[HotspotSpec | None, DhcpSpec | None, str], radio: RadioSpec | None = None,
-            radio_index: int = 0, at_bucket: int | None = None) -> Client:
+            segment: tuple[HotspotSpec | None, DhcpSpec | None, str], group: _RadioGroup | None = None,
+            at_bucket: int | None = None) -> Client:
     bucket = int(now // NOISE_BUCKET_S) if at_bucket is None else at_bucket
     first = clients.run_first_bucket(seed, peak, rank, bucket)
     key = f"{seed}/{rank}/{first}"
     hotspot, dhcp, net = segment
-    manual = radio is None and hotspot is not None and rank % 2 == 0  # every second wired user
+    manual = group is None and hotspot is not None and rank % 2 == 0  # every second wired user
     return Client(key=key, slot=slot, mac=clients.mac(key, 0), host_name=clients.host_name(key, 0),
                   address=host(net, 50 + rank) if manual else host(net, 100 + slot),
-                  start=min(now, clients.run_start(seed, rank, first)), radio=radio, radio_index=radio_index,
+                  start=min(now, clients.run_start(seed, rank, first)),
+                  radio=group.radio if group is not None else None,
+                  radio_index=group.index if group is not None else 0, ap=group.ap if group is not None else "",
                   rank=rank, hotspot=hotspot, dhcp=None if manual else dhcp,
                   logged_in=hotspot is not None and clients.unit(key, "login") < hotspot.login_share)
 
@@ -134,15 +156,16 @@ def _wired_groups(spec: RouterSpec) -> Iterator[tuple[str, int, tuple[HotspotSpe
 
 
 def present(spec: RouterSpec, now: float) -> list[Client]:
-    """Everyone connected at `now`: radio clients (radio by radio, by rank), then wired ones."""
+    """Everyone connected at `now`: radio clients (the router's radios, then its bridged APs' radios, by
+    rank), then wired ones."""
     out: list[Client] = []
-    offsets = _radio_offsets(spec)
-    for index, radio in enumerate(spec.radios, start=1):
-        seed, segment = radio_seed(spec, radio), _segment(spec, radio)
-        for rank in range(1, clients.count(now, peak=radio.peak_clients, seed=seed) + 1):
-            out.append(_client(spec, seed, radio.peak_clients, rank, now, slot=offsets[index - 1] + rank - 1,
-                               segment=segment, radio=radio, radio_index=index))
-    slot = offsets[-1]
+    slot = 0
+    for group in _radio_groups(spec):
+        segment, peak = _segment(spec, group.radio), group.radio.peak_clients
+        for rank in range(1, clients.count(now, peak=peak, seed=group.seed) + 1):
+            out.append(_client(spec, group.seed, peak, rank, now, slot=group.offset + rank - 1, segment=segment,
+                               group=group))
+        slot = group.offset + peak
     for seed, peak, segment in _wired_groups(spec):
         for rank in range(1, clients.count(now, peak=peak, seed=seed) + 1):
             out.append(_client(spec, seed, peak, rank, now, slot=slot + rank - 1, segment=segment))
@@ -151,22 +174,21 @@ def present(spec: RouterSpec, now: float) -> list[Client]:
 
 
 def departed(spec: RouterSpec, now: float) -> list[Client]:
-    """Radio clients that left but whose lease has not expired (only while their slot is empty)."""
+    """Radio clients (of the router's or a bridged AP's radios) that left but whose lease has not expired
+    (only while their slot is empty)."""
     out: list[Client] = []
-    offsets = _radio_offsets(spec)
-    for index, radio in enumerate(spec.radios, start=1):
-        seed, segment = radio_seed(spec, radio), _segment(spec, radio)
+    for group in _radio_groups(spec):
+        segment, peak, seed = _segment(spec, group.radio), group.radio.peak_clients, group.seed
         dhcp = segment[1]
         if dhcp is None:
             continue
-        peak = radio.peak_clients
         for rank in range(clients.count(now, peak=peak, seed=seed) + 1, peak + 1):
             gone = _left(seed, peak, rank, now, dhcp.lease_time_s)
             if gone is None:
                 continue
             last_bucket, left_at = gone
-            client = _client(spec, seed, peak, rank, left_at, slot=offsets[index - 1] + rank - 1,
-                             segment=segment, radio=radio, radio_index=index, at_bucket=last_bucket)
+            client = _client(spec, seed, peak, rank, left_at, slot=group.offset + rank - 1, segment=segment,
+                             group=group, at_bucket=last_bucket)
             if client.dhcp is not None and lease_expiry(client, left_at) > now:
                 out.append(replace(client, left_at=left_at))
     return out

@@ -48,6 +48,17 @@ class RadioSpec:
 
 
 @dataclass(frozen=True, slots=True)
+class BridgedApSpec:
+    """An access point bridged behind the router (in the demo, a device of the SNMP simulator's fleet): its
+    radios' clients are the router's hotspot hosts and DHCP clients, but not in the router's registration
+    table. Each radio's `seed` and `peak_clients` are the AP's own (its `daily` client-count records), so
+    the router's population holds as many of the AP's clients as the AP reports at every instant."""
+
+    device_id: str
+    radios: tuple[RadioSpec, ...] = ()  # `seed` defaults to "<device_id>-<name>"
+
+
+@dataclass(frozen=True, slots=True)
 class HotspotSpec:
     name: str = "hotspot1"
     interface: str = "bridge"
@@ -128,6 +139,7 @@ class RouterSpec:
     hotspots: tuple[HotspotSpec, ...] = ()
     dhcp_servers: tuple[DhcpSpec, ...] = ()
     neighbors: tuple[NeighborSpec, ...] = ()
+    bridged_aps: tuple[BridgedApSpec, ...] = ()
     health: HealthSpec = field(default_factory=HealthSpec)
 
     @property
@@ -173,6 +185,7 @@ def router_spec(raw: dict[str, Any]) -> RouterSpec:
         "hotspots": tuple(build(HotspotSpec, r, f"{rid}.hotspots") for r in raw.pop("hotspots", []) or []),
         "dhcp_servers": tuple(build(DhcpSpec, r, f"{rid}.dhcp_servers") for r in raw.pop("dhcp_servers", []) or []),
         "neighbors": tuple(build(NeighborSpec, r, f"{rid}.neighbors") for r in raw.pop("neighbors", []) or []),
+        "bridged_aps": tuple(_bridged_ap(r, f"{rid}.bridged_aps") for r in raw.pop("bridged_aps", []) or []),
         "health": build(HealthSpec, raw.pop("health", {}) or {}, f"{rid}.health"),
     }
     packages = frozenset(raw.pop("packages", ["wireless", "hotspot", "dhcp"]))
@@ -186,6 +199,15 @@ def router_spec(raw: dict[str, Any]) -> RouterSpec:
     return spec
 
 
+def _bridged_ap(raw: dict[str, Any], where: str) -> BridgedApSpec:
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{where}: expected a mapping", key=where)
+    raw = dict(raw)
+    radios = tuple(build(RadioSpec, r, f"{where}.{raw.get('device_id', '?')}.radios")
+                   for r in raw.pop("radios", []) or [])
+    return build(BridgedApSpec, {**raw, "radios": radios}, where)
+
+
 def _check_networks(spec: RouterSpec) -> None:
     """Networks parse, and every hotspot a DHCP server or radio names exists."""
     hotspots = {h.name for h in spec.hotspots}
@@ -196,6 +218,23 @@ def _check_networks(spec: RouterSpec) -> None:
         except ValueError as exc:
             raise ConfigError(f"{spec.router_id}: bad network {text!r}", key=where) from exc
     for where, name in [*((f"dhcp_servers.{d.name}.hotspot", d.hotspot) for d in spec.dhcp_servers),
-                        *((f"radios.{r.name}.hotspot", r.hotspot) for r in spec.radios)]:
+                        *((f"radios.{r.name}.hotspot", r.hotspot) for r in spec.radios),
+                        *((f"bridged_aps.{ap.device_id}.radios.{r.name}.hotspot", r.hotspot)
+                          for ap in spec.bridged_aps for r in ap.radios)]:
         if name and name not in hotspots:
             raise ConfigError(f"{spec.router_id}: no hotspot {name!r}", key=where)
+    _check_room(spec)
+
+
+def _check_room(spec: RouterSpec) -> None:
+    """Every client slot gets an address of its own: host `.100 + slot` fits in each client network
+    (slots: the router's radios, its bridged APs' radios, wired users, LAN clients; see population.py)."""
+    slots = (sum(r.peak_clients for r in spec.radios)
+             + sum(r.peak_clients for ap in spec.bridged_aps for r in ap.radios)
+             + sum(h.wired_peak for h in spec.hotspots) + sum(d.peak_leases for d in spec.dhcp_servers))
+    for where, text in [*((f"hotspots.{h.name}.network", h.network) for h in spec.hotspots),
+                        *((f"dhcp_servers.{d.name}.network", d.network) for d in spec.dhcp_servers)]:
+        size = ipaddress.IPv4Network(text + "0/24" if text.endswith(".") else text, strict=False).num_addresses
+        if slots and 100 + slots > size - 1:
+            raise ConfigError(f"{spec.router_id}: {slots} client slots do not fit in {text} (from host .100)",
+                              key=where)

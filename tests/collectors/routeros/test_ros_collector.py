@@ -14,12 +14,26 @@ from dataclasses import replace
 import pytest
 
 from collectors.routeros.collector import RouterOsCollector
-from netmon.model import Device, Owner, PollResult, Role, RouterOsSettings, Secret, Source
+from collectors.snmp.collector import SnmpCollector
+from collectors.snmp.profile import load_profiles
+from netmon.model import (
+    Device,
+    Owner,
+    PollResult,
+    Role,
+    RouterOsSettings,
+    Secret,
+    SnmpSettings,
+    SnmpV2cAuth,
+    Source,
+)
 from netmon.privacy import DailyUniqueClients
 from netmon.scheduler import Scheduler
+from netmon.simulate.fleet import load_demo_fleet
 from netmon.simulate.routeros import population
 from netmon.simulate.routeros.registration import hotspot_rows
 from netmon.simulate.routeros.server import RouterOsSimulator, SimRouter, default_spec, load_demo_routers
+from netmon.simulate.snmp_agent import SnmpSimulator
 from netmon.simulate.variation import NOISE_BUCKET_S, REFERENCE_MIDNIGHT_WIB, clock_from
 
 MAC_LIKE = r"[0-9A-F]{2}(:[0-9A-F]{2}){5}"
@@ -217,6 +231,65 @@ async def test_unique_clients_today_equal_the_distinct_clients_the_simulator_ser
     expected = population.clients_seen(router.data, instants)
     assert len(expected) > max(len(population.present(router.data, at)) for at in instants)  # people come and go
     assert uniques.counts() == {device.site: len(expected)}
+
+
+def total(result: PollResult, metric: str) -> float:
+    return sum(value for _labels, value in by_metric(result).get(metric, []))
+
+
+async def test_a_bridged_access_points_clients_are_gateway_hosts_and_counted_once_a_day(
+        executor: ThreadPoolExecutor) -> None:
+    """kim-karangmangu as the demo runs it, for a whole simulated day (one instant per five-minute bucket,
+    both simulators on one injected clock): the gateway over the RouterOS API (TCP), its access point over
+    SNMP (UDP, recorded-style demo data). At every instant the gateway's hotspot hosts are the radio
+    clients of the gateway and of the AP plus the documented exceptions (wired users, bypassed static
+    devices), every radio client has a lease, and the AP's clients are not in the gateway's registration
+    table; at the end netmon_site_unique_clients_today is the number of distinct clients the simulator
+    had at the site that day, the AP's included."""
+    router = next(r for r in load_demo_routers() if r.router_id == "kim-karangmangu-router")
+    spec = router.data
+    assert spec is not None and [ap.device_id for ap in spec.bridged_aps] == ["kim-karangmangu-ap"]
+    ap = next(d for d in load_demo_fleet() if d.device_id == "kim-karangmangu-ap")
+    instants = [REFERENCE_MIDNIGHT_WIB + b * NOISE_BUCKET_S + 7 for b in range(86400 // NOISE_BUCKET_S)]
+    now = [instants[0]]
+    api, snmp = RouterOsSimulator(clock=lambda: now[0]), SnmpSimulator()
+    gateway = replace(add(api, replace(router, port=0)), site=ap.site_id or "")
+    snmp.add(ap)
+    snmp.store(ap.device_id).clock = lambda: now[0]
+    snmp.store(ap.device_id).boot = instants[0] - 86400
+    access_point = Device(id=ap.device_id, site=gateway.site, role=Role.AP, address="127.0.0.1",
+                          sources=(Source.SNMP,), owner=Owner.PEMDA, parent=gateway.id,
+                          snmp=SnmpSettings(auth=SnmpV2cAuth(Secret(ap.community)), port=ap.port, timeout_s=2.0))
+    await api.start()
+    await snmp.start()
+    uniques = DailyUniqueClients(clock=lambda: now[0])
+    collector = RouterOsCollector(executor, fingerprint=uniques.fingerprint, clock=lambda: now[0])
+    snmp_collector = SnmpCollector(load_profiles(), clock=lambda: now[0])
+    busy = 0
+    try:
+        for at in instants:
+            now[0] = at
+            polled, ap_polled = await collector.poll(gateway), await snmp_collector.poll(access_point)
+            assert polled.ok and ap_polled.ok, (polled.error, ap_polled.error)
+            uniques.add(gateway.site, polled.fingerprints)
+            radio = total(polled, "netmon_wifi_clients") + total(ap_polled, "netmon_wifi_clients")
+            hosts = total(polled, "netmon_hotspot_hosts")
+            # the exceptions, from the simulator's own population: hosts that are on no radio
+            wired = sum(c.radio is None for c in population.present(spec, at))
+            bypassed = sum(s.bound and s.hotspot is not None for s in population.static_leases(spec, at))
+            assert hosts == radio + wired + bypassed, at
+            assert total(polled, "netmon_dhcp_leases_active") >= radio
+            assert total(polled, "netmon_hotspot_active_users") <= hosts
+            busy += total(ap_polled, "netmon_wifi_clients") > 0
+    finally:
+        await collector.close()
+        await snmp_collector.close()
+        await api.stop()
+        await snmp.stop()
+    assert busy > len(instants) // 2  # the AP had clients most of the day: the check above is not vacuous
+    expected = population.clients_seen(spec, instants)
+    assert len(expected) > len(population.clients_seen(replace(spec, bridged_aps=()), instants))
+    assert uniques.counts() == {"kim-karangmangu": len(expected)}  # what netmon_site_unique_clients_today shows
 
 
 async def test_missing_menus_are_logged_once_and_the_rest_is_collected(

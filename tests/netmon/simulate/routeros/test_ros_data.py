@@ -4,16 +4,21 @@ from __future__ import annotations
 
 import ipaddress
 import re
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
+from netmon.errors import ConfigError
+from netmon.simulate import snmprec
+from netmon.simulate.fleet import load_demo_fleet
 from netmon.simulate.routeros import load_demo_routers, population
 from netmon.simulate.routeros.clients import duration, timestamp
 from netmon.simulate.routeros.data import RouterData
 from netmon.simulate.routeros.server import default_spec
-from netmon.simulate.routeros.spec import RouterSpec
-from netmon.simulate.variation import daily_count
+from netmon.simulate.routeros.spec import RouterSpec, router_spec
+from netmon.simulate.snmprec import SnmpRecord
+from netmon.simulate.variation import daily_count, value_at
 
 NIGHT = 1_760_032_800.0  # 2025-10-10 03:00 WIB
 EVENING = 1_760_097_600.0  # 2025-10-10 19:00 WIB
@@ -177,3 +182,80 @@ def test_package_and_neighbor_menus_exist_on_every_router() -> None:
         assert all(n["system-description"].startswith("MikroTik RouterOS ") for n in neighbours)
     wifi = RouterData(default_spec("ax", "7.18.2", wifi=True), started_at=EVENING).rows(("system", "package"), 0)
     assert [p["name"] for p in wifi] == ["routeros", "wifi-qcom-ac"]
+
+
+# -- access points bridged behind a gateway ----------------------------------------------------------------
+def _daily_records(device: str) -> list[SnmpRecord]:
+    """The `daily` records of a demo recording: its client counts (and a router's DHCP lease count)."""
+    return [r for r in snmprec.load(DEMO / f"{device}.snmprec") if r.variation == "daily"]
+
+
+def _daily_counts(device: str) -> set[tuple[str | None, int]]:
+    return {(r.arg("seed"), int(r.arg("peak") or 0)) for r in _daily_records(device)}
+
+
+def test_demo_gateways_bridge_their_sites_access_points_with_the_aps_own_seeds() -> None:
+    """Every demo AP (fleet.yaml) is bridged behind the gateway of its site, with the seeds and peaks of its
+    recording's client counts; a gateway's own radios are its recording's."""
+    aps = {d.device_id: d for d in load_demo_fleet() if d.role == "ap"}
+    routers = {r.router_id: r for r in load_demo_routers()}
+    bridged = {ap.device_id: (r.site_id, ap) for r in routers.values() if r.data for ap in r.data.bridged_aps}
+    assert set(bridged) == set(aps)
+    for device_id, (site, ap) in bridged.items():
+        assert site == aps[device_id].site_id
+        assert {(population.radio_seed(RouterSpec("x", "7.16"), radio, ap), radio.peak_clients)
+                for radio in ap.radios} == _daily_counts(device_id)
+    for rid in ("kim-karangmangu-router", "kim-ketenger-router", "kim-kotayasa-router"):
+        spec = routers[rid].data
+        assert spec is not None
+        own = {(r.seed, r.peak_clients) for r in spec.radios}
+        assert own == {(seed, peak) for seed, peak in _daily_counts(rid) if not (seed or "").endswith("-dhcp")}
+
+
+@pytest.mark.parametrize("router_id", ["kim-karangmangu-router", "kim-ketenger-router", "kim-kotayasa-router"])
+def test_bridged_ap_clients_are_gateway_hosts_and_leases_but_not_its_registrations(router_id: str) -> None:
+    spec = next(r for r in load_demo_routers() if r.router_id == router_id).data
+    assert spec is not None and spec.bridged_aps
+    (ap,) = spec.bridged_aps
+    recording = _daily_records(ap.device_id)
+    net = population.network(spec.hotspots[0].network)
+    for hour in (3.0, 9.0, 13.5, 19.0, 21.0, 23.5):
+        now = MIDNIGHT + hour * 3600 + 1
+        t = tables(spec, now)
+        hosts = {r["mac-address"]: r for r in t["host"]}
+        leases = {r["mac-address"]: r for r in t["lease"]}
+        radio = {r["mac-address"] for r in t["radio"]}
+        on_ap = [c for c in population.present(spec, now) if c.ap]
+        assert {c.ap for c in on_ap} <= {ap.device_id}
+        for radio_spec in ap.radios:  # as many as the AP's SNMP simulator reports now
+            seed = population.radio_seed(spec, radio_spec, ap)
+            served = {value_at(r, now=now, boot=MIDNIGHT) for r in recording if r.arg("seed") == seed}
+            assert served == {sum(c.radio == radio_spec for c in on_ap)}
+        for client in on_ap:  # in the gateway's hotspot and DHCP, with an address of its network
+            assert client.mac not in radio
+            assert client.mac in hosts and client.mac in leases
+            assert hosts[client.mac]["address"] == leases[client.mac]["address"] == client.address
+            assert ipaddress.IPv4Address(client.address) in net
+        own = len(t["radio"])
+        wired = sum(1 for mac, h in hosts.items() if mac not in radio and h["bypassed"] == "false") - len(on_ap)
+        bypassed = sum(h["bypassed"] == "true" for h in hosts.values())
+        assert len(hosts) == own + len(on_ap) + wired + bypassed  # every radio client, plus the exceptions
+        assert 0 <= wired <= spec.hotspots[0].wired_peak
+        assert len({c.mac for c in on_ap}) == len(on_ap) and len({r["address"] for r in t["lease"]}) == len(leases)
+    assert population.clients_seen(spec, [MIDNIGHT + 20 * 3600]) > population.clients_seen(
+        replace(spec, bridged_aps=()), [MIDNIGHT + 20 * 3600])
+
+
+def test_bridged_ap_radios_need_a_known_hotspot_and_room_in_the_network() -> None:
+    base = {"router_id": "gw", "version": "7.16", "hotspots": [{"name": "hs", "network": "10.5.50.0/24"}],
+            "radios": [{"name": "wlan1", "ssid": "KIM", "peak_clients": 20}]}
+    ap = {"device_id": "ap1", "radios": [{"name": "wlan1", "ssid": "KIM", "peak_clients": 30}]}
+    spec = router_spec({**base, "bridged_aps": [ap]})
+    assert population.radio_seed(spec, spec.bridged_aps[0].radios[0], spec.bridged_aps[0]) == "ap1-wlan1"
+    with pytest.raises(ConfigError, match="no hotspot 'nope'"):
+        router_spec({**base, "bridged_aps": [{**ap, "radios": [{"name": "w", "ssid": "K", "hotspot": "nope"}]}]})
+    with pytest.raises(ConfigError, match="unknown key"):
+        router_spec({**base, "bridged_aps": [{**ap, "ssid": "KIM"}]})
+    with pytest.raises(ConfigError, match=r"do not fit in 10\.5\.50\.0/24"):
+        router_spec({**base, "bridged_aps": [{"device_id": "ap1", "radios": [
+            {"name": "wlan1", "ssid": "KIM", "peak_clients": 140}]}]})
