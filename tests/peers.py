@@ -149,6 +149,18 @@ def free_tcp_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def stop_process(proc: subprocess.Popen[Any], wait_s: float = 15) -> None:
+    """SIGTERM, and SIGKILL if it is still there after `wait_s` (a test's own peers and daemons)."""
+    if proc.poll() is not None:
+        return
+    proc.terminate()
+    try:
+        proc.wait(wait_s)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(5)
+
+
 def fetch(url: str) -> tuple[int, str]:
     """GET over HTTP: (status, body); (0, "") when nothing answers."""
     import urllib.error

@@ -1,4 +1,4 @@
-"""Routing, durations and ticket records, table-driven (message texts: test_message.py)."""
+"""Routing, durations and ticket records, table-driven (message texts: test_alert_messages.py)."""
 
 from __future__ import annotations
 

@@ -11,14 +11,13 @@ from __future__ import annotations
 import json
 import re
 import subprocess
-import time
-import urllib.parse
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 import yaml
-from peers import HANG_GUARD_S, NETMON, REPO, fetch, free_tcp_port, require_tool, simulated_demo
+from peers import NETMON, REPO, free_tcp_port, simulated_demo, stop_process
+from prometheus_peer import Prometheus, running_prometheus, scrape_config
 
 from netmon.exporter import CATALOGUE, PROCESS_GAUGES
 
@@ -47,63 +46,23 @@ def fill(expr: str, device: str = ROUTER) -> str:
             .replace("$device", device))
 
 
-class Prometheus:
-    def __init__(self, port: int) -> None:
-        self.url = f"http://127.0.0.1:{port}"
-
-    def query(self, expr: str) -> list[dict[str, Any]]:
-        status, body = fetch(f"{self.url}/api/v1/query?" + urllib.parse.urlencode({"query": expr}))
-        reply = json.loads(body)
-        assert status == 200 and reply["status"] == "success", f"{expr}\n-> {body[:500]}"
-        result: list[dict[str, Any]] = reply["data"]["result"]
-        return result
-
-    def wait(self, expr: str, what: str, timeout_s: float = HANG_GUARD_S) -> list[dict[str, Any]]:
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
-            result = self.query(expr)
-            if result:
-                return result
-            time.sleep(0.5)
-        raise AssertionError(f"timed out waiting for {what}: {expr}")
-
-
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Prometheus, subprocess.Popen[str]]]:
-    prometheus_bin = require_tool("prometheus", "prometheus")
     work = tmp_path_factory.mktemp("grafana")
     with simulated_demo(work) as (config, sim):
-        netmon_port, prom_port = free_tcp_port(), free_tcp_port()
+        netmon_port = free_tcp_port()
         daemon = subprocess.Popen([*NETMON, "run", "--config", str(config), "--port", str(netmon_port)], cwd=REPO,
                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, text=True)
-        scrape = yaml.safe_load((DEPLOY / "prometheus" / "prometheus.yml").read_text())  # the shipped config,
-        scrape["global"] = {"scrape_interval": "1s", "evaluation_interval": "1s"}  # faster for the test
-        job = scrape["scrape_configs"][0]
-        job["scrape_interval"], job["scrape_timeout"] = "1s", "1s"
-        job["static_configs"][0]["targets"] = [f"127.0.0.1:{netmon_port}"]
-        (work / "prometheus.yml").write_text(yaml.safe_dump(scrape))
-        server = subprocess.Popen([prometheus_bin, f"--config.file={work / 'prometheus.yml'}",
-                                   f"--storage.tsdb.path={work / 'tsdb'}",
-                                   f"--web.listen-address=127.0.0.1:{prom_port}"],
-                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, text=True)
+        shipped = yaml.safe_load((DEPLOY / "prometheus" / "prometheus.yml").read_text())  # the shipped config
         try:
-            prom = Prometheus(prom_port)
-            deadline = time.monotonic() + HANG_GUARD_S
-            while fetch(f"{prom.url}/-/ready")[0] != 200:
-                assert time.monotonic() < deadline and server.poll() is None, "prometheus did not start"
-                time.sleep(0.2)
-            prom.wait('count(netmon_device_up == 1) == 11', "every demo device and source up")
-            # enough scrapes for rate() (not a fixed sleep: a loaded machine scrapes late)
-            prom.wait(fill(f'rate(netmon_interface_receive_bytes_total{{device="{ROUTER}"}}[{RATE}])'),
-                      "two scrapes of the router's counters, for rate()")
-            yield prom, sim
+            with running_prometheus(work, scrape_config([f"127.0.0.1:{netmon_port}"], shipped)) as prom:
+                prom.wait('count(netmon_device_up == 1) == 11', "every demo device and source up")
+                # enough scrapes for rate() (not a fixed sleep: a loaded machine scrapes late)
+                prom.wait(fill(f'rate(netmon_interface_receive_bytes_total{{device="{ROUTER}"}}[{RATE}])'),
+                          "two scrapes of the router's counters, for rate()")
+                yield prom, sim
         finally:
-            for proc in (server, daemon):
-                proc.terminate()
-                try:
-                    proc.wait(15)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
+            stop_process(daemon)
 
 
 def test_dashboards_and_provisioning_agree() -> None:

@@ -11,19 +11,18 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import json
 import logging
 import re
 import subprocess
 import time
-import urllib.parse
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
-from peers import NETMON, REPO, fetch, free_tcp_port, free_udp_port, require, require_tool
+from peers import NETMON, REPO, fetch, free_tcp_port, free_udp_port, require, stop_process
+from prometheus_peer import running_prometheus, scrape_config
 from snmpsim_fixture import SNMPREC_DIR, _answers
 
 from netmon.app import NetmonApp
@@ -229,72 +228,33 @@ def test_worker_processes_results_are_screened_and_counted_once(
     assert len(lines) == 1 and "device ap-buggy: implausible" in lines[0], lines
 
 
-class Prometheus:
-    def __init__(self, port: int) -> None:
-        self.url = f"http://127.0.0.1:{port}"
-
-    def query(self, expr: str) -> list[dict[str, Any]]:
-        status, body = fetch(f"{self.url}/api/v1/query?" + urllib.parse.urlencode({"query": expr}))
-        reply = json.loads(body) if body else {}
-        assert status == 200 and reply["status"] == "success", f"{expr}\n-> {body[:500]}"
-        result: list[dict[str, Any]] = reply["data"]["result"]
-        return result
-
-    def wait(self, expr: str, what: str, timeout_s: float = 90) -> list[dict[str, Any]]:
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
-            result = self.query(expr)
-            if result:
-                return result
-            time.sleep(0.5)
-        raise AssertionError(f"timed out waiting for {what}: {expr}")
-
-
 def test_prometheus_increase_sees_a_devices_first_poll_error_and_first_reboot(
         tmp_path: Path, agent: Agent) -> None:
-    prometheus_bin = require_tool("prometheus", "prometheus")
     port = agent.port
-    http, prom_port = free_tcp_port(), free_tcp_port()
+    http = free_tcp_port()
     config = write_config(tmp_path, port, {"ap": "airos"}, interval_s=5, metrics_port=http)
     daemon = subprocess.Popen([*NETMON, "run", "--config", str(config)], cwd=REPO,
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, text=True)
-    scrape = {"global": {"scrape_interval": "1s", "evaluation_interval": "1s"},
-              "scrape_configs": [{"job_name": "netmon", "scrape_interval": "1s", "scrape_timeout": "1s",
-                                  "static_configs": [{"targets": [f"127.0.0.1:{http}"]}]}]}
-    (tmp_path / "prometheus.yml").write_text(yaml.safe_dump(scrape))
-    server = subprocess.Popen([prometheus_bin, f"--config.file={tmp_path / 'prometheus.yml'}",
-                               f"--storage.tsdb.path={tmp_path / 'tsdb'}",
-                               f"--web.listen-address=127.0.0.1:{prom_port}"],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, text=True)
     timeout = 'netmon_poll_errors_total{device="ap",reason="timeout",source="snmp"}'
     try:
-        prom = Prometheus(prom_port)
-        deadline = time.monotonic() + 30
-        while fetch(f"{prom.url}/-/ready")[0] != 200:
-            assert time.monotonic() < deadline and server.poll() is None, "prometheus did not start"
-            time.sleep(0.2)
-        prom.wait('netmon_device_up{device="ap"} == 1', "the device polled")
-        # before any event: the counters are there, at 0, for a few scrapes already
-        prom.wait(f"count_over_time({timeout}[1m]) >= 3", "three scrapes of the poll-error counter")
-        assert prom.query(f"max_over_time({timeout}[1m])")[0]["value"][1] == "0"
-        for series in ('netmon_device_reboots_total{device="ap"}',
-                       f'netmon_samples_rejected_total{{device="ap",metric="{TEMP}",reason="out_of_range"}}',
-                       *(f'netmon_poll_errors_total{{device="ap",reason="{r}",source="snmp"}}'
-                         for r in ("error", "auth", "protocol", "unavailable"))):
-            assert [r["value"][1] for r in prom.query(series)] == ["0"], series
-        agent.stop()  # the agent goes away: the next polls time out
-        prom.wait(f"{timeout} >= 1", "the first poll error scraped")
-        (increase,) = prom.query(f"increase({timeout}[1m])")
-        assert float(increase["value"][1]) > 0
-        agent.boot_again()  # back, rebooted
-        reboots = 'netmon_device_reboots_total{device="ap"}'
-        prom.wait(f"{reboots} >= 1", "the first reboot scraped")
-        (increase,) = prom.query(f"increase({reboots}[1m])")
-        assert float(increase["value"][1]) > 0
+        with running_prometheus(tmp_path, scrape_config([f"127.0.0.1:{http}"])) as prom:
+            prom.wait('netmon_device_up{device="ap"} == 1', "the device polled")
+            # before any event: the counters are there, at 0, for a few scrapes already
+            prom.wait(f"count_over_time({timeout}[1m]) >= 3", "three scrapes of the poll-error counter")
+            assert prom.query(f"max_over_time({timeout}[1m])")[0]["value"][1] == "0"
+            for series in ('netmon_device_reboots_total{device="ap"}',
+                           f'netmon_samples_rejected_total{{device="ap",metric="{TEMP}",reason="out_of_range"}}',
+                           *(f'netmon_poll_errors_total{{device="ap",reason="{r}",source="snmp"}}'
+                             for r in ("error", "auth", "protocol", "unavailable"))):
+                assert [r["value"][1] for r in prom.query(series)] == ["0"], series
+            agent.stop()  # the agent goes away: the next polls time out
+            prom.wait(f"{timeout} >= 1", "the first poll error scraped")
+            (increase,) = prom.query(f"increase({timeout}[1m])")
+            assert float(increase["value"][1]) > 0
+            agent.boot_again()  # back, rebooted
+            reboots = 'netmon_device_reboots_total{device="ap"}'
+            prom.wait(f"{reboots} >= 1", "the first reboot scraped")
+            (increase,) = prom.query(f"increase({reboots}[1m])")
+            assert float(increase["value"][1]) > 0
     finally:
-        for proc in (server, daemon):
-            proc.terminate()
-            try:
-                proc.wait(15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+        stop_process(daemon)
