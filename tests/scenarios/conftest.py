@@ -9,12 +9,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from http_peer import HttpPeer
 from peers import free_tcp_port, postgres_database, require, simulated_demo
 from world import INTERVAL_S, JITTER_S, NOC, MqttCollector, SmtpServer, World, mosquitto_reachable, tuned
 
 
 @pytest.fixture
-def world(tmp_path: Path) -> Iterator[Callable[[str], World]]:
+def world(tmp_path: Path, http_server: HttpPeer) -> Iterator[Callable[[str], World]]:
     """`world("sqlite")` or `world("postgresql")`: the simulators, SMTP, MQTT and the daemon, all running and all
     8 demo devices up. Everything is stopped when the test ends."""
     stack = contextlib.ExitStack()
@@ -28,6 +29,7 @@ def world(tmp_path: Path) -> Iterator[Callable[[str], World]]:
         prefix = f"netmon-scenario-{uuid.uuid4().hex[:8]}"
         (tmp_path / "notify.secret").write_text(
             f"mailto://127.0.0.1:{smtp.port}?mode=insecure&from=netmon@kab.test&to={NOC}\n")
+        (tmp_path / "noc-json.secret").write_text(f"json://127.0.0.1:{http_server.port}/notify\n")
 
         def extra(doc: dict[str, Any]) -> None:
             tuned(doc, smtp.port, prefix, url)
@@ -37,7 +39,7 @@ def world(tmp_path: Path) -> Iterator[Callable[[str], World]]:
         mqtt = MqttCollector(prefix)
         mqtt.start()
         stack.callback(mqtt.stop)
-        built = World(config, sim, free_tcp_port(), smtp, mqtt)
+        built = World(config, sim, free_tcp_port(), smtp, mqtt, http_server)
         stack.callback(built.end_daemon)
         built.run_daemon()
         return built

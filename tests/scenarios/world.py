@@ -26,6 +26,7 @@ from email.message import EmailMessage
 from pathlib import Path
 from typing import Any, TypeVar
 
+from http_peer import HttpPeer
 from peers import HANG_GUARD_S, NETMON, REPO, command, fetch, free_tcp_port, require
 from smtp_peer import Collector
 
@@ -132,6 +133,7 @@ class World:
     port: int
     smtp: SmtpServer
     mqtt: MqttCollector
+    json: HttpPeer  # the apprise `json://` channel: what apprise itself sends, with its notify type
     daemon: subprocess.Popen[str] | None = None
     stopped: dict[str, float] = field(default_factory=dict)  # device -> the instant its simulator was stopped
     started: dict[str, float] = field(default_factory=dict)
@@ -185,7 +187,7 @@ class World:
         before = self.polls()
         wait_until(lambda: self.polls() >= before + rounds * 8, f"{rounds} more rounds of polls")
 
-    def _stored(self, read: Callable[[Store], T]) -> T:
+    def stored(self, read: Callable[[Store], T]) -> T:
         store = Store.open(database_url(load_config(self.config).storage))
         try:
             return read(store)
@@ -193,16 +195,20 @@ class World:
             store.close()
 
     def outages(self, *sites: str) -> list[Outage]:
-        return self._stored(lambda s: [o for o in s.outages() if o.site in sites])
+        return self.stored(lambda s: [o for o in s.outages() if o.site in sites])
 
     def incidents(self) -> list[Incident]:
-        return self._stored(lambda s: s.incidents())
+        return self.stored(lambda s: s.incidents())
 
     def tickets(self) -> list[Ticket]:
-        return self._stored(lambda s: s.tickets())
+        return self.stored(lambda s: s.tickets())
 
     def mails(self, to: str) -> list[EmailMessage]:
         return [m for m in self.smtp.messages if to in str(m["To"])]
+
+    def posted(self) -> list[tuple[str, str]]:
+        """(apprise type, title) of every notification the `json://` channel received, in order."""
+        return [(r.json()["type"], r.json()["title"]) for r in list(self.json.received)]
 
     def transitions(self, device: str) -> list[str]:
         """The device's up/down statuses as published on MQTT (`device_state`), repeats folded. `degraded` is left
@@ -231,8 +237,9 @@ def tuned(doc: dict[str, Any], smtp_port: int, prefix: str, database_url: str | 
     if database_url is not None:
         doc["storage"]["database_url"] = database_url
     doc["alerts"] = {
-        "channels": {"diskominfo": {"url": {"file": "notify.secret"}}},
-        "routes": [{"channels": ["diskominfo"]}],
+        "channels": {"diskominfo": {"url": {"file": "notify.secret"}},
+                     "noc-json": {"url": {"file": "noc-json.secret"}}},
+        "routes": [{"channels": ["diskominfo", "noc-json"]}],
         "escalation": {"after_s": 3600},
         "rules": {"device_down_for_s": 10, "device_down_clear_s": 0, "site_down_for_s": 10, "site_down_clear_s": 0,
                   "area_min_sites": 2, "area_window_s": 50, "area_clear_s": 0,
@@ -256,7 +263,7 @@ def near(at: float | None, instant: float) -> bool:
 def summary(world: World) -> str:
     """What the world produced, for an assertion message."""
     lines = [f"outage {o.device} {o.cause} {o.started_at:.1f}-{o.ended_at} det={o.detected_at}"
-             for o in world._stored(lambda s: s.outages())]
+             for o in world.stored(lambda s: s.outages())]
     lines += [f"incident {i.rule} {i.subject} {i.opened_at:.1f}-{i.resolved_at}" for i in world.incidents()]
     lines += [f"mail to={m['To']} {m['Subject']}" for m in world.smtp.messages]
     counts: dict[str, int] = defaultdict(int)
