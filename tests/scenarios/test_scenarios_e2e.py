@@ -39,7 +39,8 @@ PLACE = {  # how a subject names what failed, and where
 
 def settled(w: World, incidents: int) -> None:
     """Until `incidents` incidents exist, all resolved, and no outage is open; then two more rounds of polls, in
-    which anything the daemon must not send (a late flapping or device_down) would have its chance."""
+    which anything the daemon must not raise (a late device_down) would have its chance. Flapping needs 4 up/down
+    transitions of a device: each test asserts from MQTT that every device made exactly 2."""
     def done() -> bool:
         rows = w.incidents()
         return len(rows) >= incidents and not any(i.open for i in rows) and not any(
