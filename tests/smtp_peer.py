@@ -106,3 +106,27 @@ def smtp_tls_server(tmp_path: Path) -> Iterator[SmtpPeer]:
         yield SmtpPeer(port, handler, str(cert))
     finally:
         controller.stop()
+
+
+class RestartableSmtp:
+    """aiosmtpd on loopback that can be stopped (the port refuses connections) and started again on the same
+    port: an SMTP outage for the delivery tests."""
+
+    def __init__(self) -> None:
+        require(Controller is not None, "aiosmtpd not installed; pip install -e '.[test]'")
+        self.port = free_tcp_port()
+        self.handler = Collector()
+        self._controller: Any = None
+
+    def start(self) -> None:
+        self._controller = Controller(self.handler, hostname="127.0.0.1", port=self.port)
+        self._controller.start()
+
+    def stop(self) -> None:
+        if self._controller is not None:
+            self._controller.stop()
+            self._controller = None
+
+    @property
+    def messages(self) -> list[EmailMessage]:
+        return list(self.handler.messages)

@@ -9,12 +9,10 @@ on what the daemon observably did (mails, further polls of the stopped devices),
 
 from __future__ import annotations
 
-import asyncio
 import json
 import re
 import signal
 import subprocess
-import threading
 import time
 import uuid
 from collections import defaultdict
@@ -24,6 +22,7 @@ from typing import Any
 
 import pytest
 from http_peer import HttpPeer
+from mqtt_peer import MqttCollector, mosquitto_reachable
 from peers import HANG_GUARD_S, NETMON, REPO, command, fetch, free_tcp_port, require, simulated_demo
 from smtp_peer import SmtpPeer
 
@@ -32,45 +31,6 @@ AP = "kim-karangmangu-ap"
 AP_WHERE = "AP KIM Sinar Karangmangu (Desa Karangmangu, Baturraden)"  # what a subject says of it
 BATURRADEN = ["kim-karangmangu-router", "kim-karangmangu-ap", "kim-ketenger-router", "kim-ketenger-ap",
               "kim-ketenger-rb951"]
-
-
-class MqttCollector:
-    """Subscribes to `<prefix>/#` on the local broker in a thread and keeps (topic, payload) pairs."""
-
-    def __init__(self, prefix: str) -> None:
-        self.prefix = prefix
-        self.messages: list[tuple[str, dict[str, Any]]] = []
-        self._stop = threading.Event()
-        self._ready = threading.Event()
-        self._thread = threading.Thread(target=lambda: asyncio.run(self._run()), daemon=True)
-
-    async def _run(self) -> None:
-        import aiomqtt
-
-        async with aiomqtt.Client("127.0.0.1", 1883) as client:
-            await client.subscribe(f"{self.prefix}/#", qos=1)
-            self._ready.set()
-            async for message in client.messages:
-                if self._stop.is_set():
-                    return
-                payload = message.payload
-                if isinstance(payload, bytes | bytearray) and payload.startswith(b"{"):
-                    self.messages.append((str(message.topic), json.loads(payload)))
-
-    def start(self) -> bool:
-        self._thread.start()
-        return self._ready.wait(HANG_GUARD_S)
-
-    def topics(self, suffix: str) -> list[str]:
-        return [t for t, _p in self.messages if t.endswith(suffix)]
-
-
-def mosquitto_reachable() -> bool:
-    import socket
-
-    with socket.socket() as sock:
-        sock.settimeout(1)
-        return sock.connect_ex(("127.0.0.1", 1883)) == 0
 
 
 def wait_until(check: Callable[[], bool], what: str, timeout_s: float = HANG_GUARD_S) -> None:
@@ -140,7 +100,7 @@ def test_ap_failure_one_ticket_and_one_notification_then_resolved_and_an_area_in
         http_server: HttpPeer) -> None:
     config, sim, prefix = demo_with_alerts
     mqtt = MqttCollector(prefix)
-    assert mqtt.start()
+    mqtt.start()
     port = free_tcp_port()
     daemon = subprocess.Popen([*NETMON, "run", "--config", str(config), "--port", str(port)], cwd=REPO,
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

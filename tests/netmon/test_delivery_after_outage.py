@@ -14,8 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from peers import free_tcp_port, require
-from smtp_peer import Collector
+from smtp_peer import RestartableSmtp
 
 from alerts.notify import Notification, Notifier
 from alerts.sinks.mail import MailTicketSink, TicketMail
@@ -23,37 +22,13 @@ from netmon.backlog import RETRY_DELAYS_S, RetrySchedule
 from netmon.model import Secret
 from netmon.outbox import Outbox
 
-try:
-    from aiosmtpd.controller import Controller
-except ImportError:  # pragma: no cover - the loud skip below says what to install
-    Controller = None  # type: ignore[assignment,misc]
-
 pytestmark = pytest.mark.integration
 FROM, TO = "netmon@kominfo.example", "diskominfo-ops@kominfo.example"
 
 
-class SmtpServer:
-    """aiosmtpd that can be stopped (the port refuses connections) and started again on the same port."""
-
-    def __init__(self) -> None:
-        require(Controller is not None, "aiosmtpd not installed; pip install -e '.[test]'")
-        self.port = free_tcp_port()
-        self.handler = Collector()
-        self._controller: Any = None
-
-    def start(self) -> None:
-        self._controller = Controller(self.handler, hostname="127.0.0.1", port=self.port)
-        self._controller.start()
-
-    def stop(self) -> None:
-        if self._controller is not None:
-            self._controller.stop()
-            self._controller = None
-
-
 @pytest.fixture
-def smtp() -> Iterator[SmtpServer]:
-    server = SmtpServer()
+def smtp() -> Iterator[RestartableSmtp]:
+    server = RestartableSmtp()
     server.start()
     try:
         yield server
@@ -65,7 +40,7 @@ class Outage:
     """The outbox's sleep: each wait moves a virtual clock; the server comes back when the clock passes `back_at`.
     `attempts` is the virtual time of every delivery attempt."""
 
-    def __init__(self, server: SmtpServer, back_at: float) -> None:
+    def __init__(self, server: RestartableSmtp, back_at: float) -> None:
         self.server = server
         self.back_at = back_at
         self.now = 0.0
@@ -112,7 +87,7 @@ def ticket_mails() -> list[TicketMail]:
 @pytest.mark.parametrize(("outage_s", "attempts_down"), [(30.0, 5), (0.5, 1), (300.0, 14)],
                          ids=["30s", "half-a-second", "5min"])
 async def test_ticket_mails_go_out_in_order_at_the_first_retry_after_the_server_is_back(
-        smtp: SmtpServer, tmp_path: Path, outage_s: float, attempts_down: int) -> None:
+        smtp: RestartableSmtp, tmp_path: Path, outage_s: float, attempts_down: int) -> None:
     sink = MailTicketSink(host="127.0.0.1", port=smtp.port, sender=FROM, recipient=TO, starttls=False, user=None,
                           password=None, domain="netmon.kominfo.example", timeout_s=5)
     smtp.stop()
@@ -139,7 +114,7 @@ async def test_ticket_mails_go_out_in_order_at_the_first_retry_after_the_server_
     assert outage.attempts.count(first_after) == 2
 
 
-async def test_queued_notifications_go_out_in_order_within_the_schedule(smtp: SmtpServer, tmp_path: Path) -> None:
+async def test_queued_notifications_go_out_in_order_within_the_schedule(smtp: RestartableSmtp, tmp_path: Path) -> None:
     notifier = Notifier({"email": Secret(f"mailto://127.0.0.1:{smtp.port}?mode=insecure&from={FROM}&to={TO}")})
     smtp.stop()
     outage = Outage(smtp, back_at=30.0)  # the outage of issue 11: the critical mail went out 119 s after

@@ -10,8 +10,10 @@ from typing import Any
 
 import pytest
 from http_peer import HttpPeer
+from mqtt_peer import MqttCollector, mosquitto_reachable
 from peers import free_tcp_port, postgres_database, require, simulated_demo
-from world import INTERVAL_S, JITTER_S, NOC, MqttCollector, SmtpServer, World, mosquitto_reachable, tuned
+from smtp_peer import RestartableSmtp
+from world import INTERVAL_S, JITTER_S, NOC, World, tuned
 
 
 @pytest.fixture
@@ -23,7 +25,7 @@ def world(tmp_path: Path, http_server: HttpPeer) -> Iterator[Callable[[str], Wor
     def make(backend: str) -> World:
         require(mosquitto_reachable(), "no MQTT broker on 127.0.0.1:1883 (Debian package mosquitto)")
         url = stack.enter_context(postgres_database())[1] if backend == "postgresql" else None
-        smtp = SmtpServer()
+        smtp = RestartableSmtp()
         smtp.start()
         stack.callback(smtp.stop)
         prefix = f"netmon-scenario-{uuid.uuid4().hex[:8]}"

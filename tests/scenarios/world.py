@@ -12,12 +12,9 @@ a hung test (peers.HANG_GUARD_S)."""
 
 from __future__ import annotations
 
-import asyncio
-import json
 import re
 import signal
 import subprocess
-import threading
 import time
 from collections import defaultdict
 from collections.abc import Callable
@@ -27,17 +24,13 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from http_peer import HttpPeer
-from peers import HANG_GUARD_S, NETMON, REPO, command, fetch, free_tcp_port, require
-from smtp_peer import Collector
+from mqtt_peer import MqttCollector
+from peers import HANG_GUARD_S, NETMON, REPO, command, fetch
+from smtp_peer import RestartableSmtp
 
 from netmon.config import load_config
 from netmon.model import Incident, Outage, Ticket
 from netmon.storage import Store, database_url
-
-try:
-    from aiosmtpd.controller import Controller
-except ImportError:  # pragma: no cover - the loud skip in SmtpServer says what to install
-    Controller = None  # type: ignore[assignment,misc]
 
 INTERVAL_S = 5.0
 JITTER_S = 0.2
@@ -59,71 +52,6 @@ def wait_until(check: Callable[[], bool], what: str, timeout_s: float = HANG_GUA
         time.sleep(0.3)
 
 
-class SmtpServer:
-    """aiosmtpd on loopback that can be stopped (the port refuses connections) and started on the same port."""
-
-    def __init__(self) -> None:
-        require(Controller is not None, "aiosmtpd not installed; pip install -e '.[test]'")
-        self.port = free_tcp_port()
-        self.handler = Collector()
-        self._controller: Any = None
-
-    def start(self) -> None:
-        self._controller = Controller(self.handler, hostname="127.0.0.1", port=self.port)
-        self._controller.start()
-
-    def stop(self) -> None:
-        if self._controller is not None:
-            self._controller.stop()
-            self._controller = None
-
-    @property
-    def messages(self) -> list[EmailMessage]:
-        return list(self.handler.messages)
-
-
-class MqttCollector:
-    """Subscribes to `<prefix>/#` in a thread and keeps (topic, payload) of every JSON message, in order."""
-
-    def __init__(self, prefix: str) -> None:
-        self.prefix = prefix
-        self.messages: list[tuple[str, dict[str, Any]]] = []
-        self._ready = threading.Event()
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=lambda: asyncio.run(self._run()), daemon=True)
-
-    async def _run(self) -> None:
-        import aiomqtt
-
-        async with aiomqtt.Client("127.0.0.1", 1883) as client:
-            await client.subscribe(f"{self.prefix}/#", qos=1)
-            self._ready.set()
-            async for message in client.messages:
-                if self._stop.is_set():
-                    return
-                payload = message.payload
-                if isinstance(payload, bytes | bytearray) and payload.startswith(b"{"):
-                    self.messages.append((str(message.topic), json.loads(payload)))
-
-    def start(self) -> None:
-        self._thread.start()
-        assert self._ready.wait(HANG_GUARD_S), "no MQTT subscription"
-
-    def stop(self) -> None:
-        self._stop.set()
-
-    def events(self, event: str, key: str, value: str) -> list[dict[str, Any]]:
-        return [p for _t, p in list(self.messages) if p.get("event") == event and p.get(key) == value]
-
-
-def mosquitto_reachable() -> bool:
-    import socket
-
-    with socket.socket() as sock:
-        sock.settimeout(1)
-        return sock.connect_ex(("127.0.0.1", 1883)) == 0
-
-
 POLLS = re.compile(r'^netmon_scheduler_polls_total(\{[^}]*\})? (?P<value>\S+)$')
 
 
@@ -132,7 +60,7 @@ class World:
     config: Path
     sim: subprocess.Popen[str]
     port: int
-    smtp: SmtpServer
+    smtp: RestartableSmtp
     mqtt: MqttCollector
     json: HttpPeer  # the apprise `json://` channel: what apprise itself sends, with its notify type
     daemon: subprocess.Popen[str] | None = None
