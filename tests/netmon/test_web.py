@@ -31,7 +31,7 @@ from test_exporter import build
 from netmon.config.webconfig import load_web_config
 from netmon.errors import ConfigError, WebServerError
 from netmon.exporter import ExporterServer, render
-from netmon.web import Limits
+from netmon.web import Limits, Reply, Request, WebServer
 
 # every status the server may answer with (module docstring of netmon/web.py)
 DOCUMENTED = {200, 400, 401, 404, 405, 413, 503}
@@ -98,6 +98,28 @@ async def test_malformed_request_line_gets_400(server: ExporterServer, caplog: p
     no_traceback(caplog)
 
 
+async def test_a_request_that_never_completes_is_closed(server: ExporterServer) -> None:
+    # headers trickling in without the blank line: the connection ends after keepalive_s, with no answer
+    assert await raw(server.port, b"GET /metrics HTTP/1.1\r\nHost: x\r\n") == b""
+    assert status_of(await raw(server.port, b"GET /healthz HTTP/1.0\r\n\r\n")) == 200
+
+
+async def test_a_route_past_its_time_limit_gets_503(caplog: pytest.LogCaptureFixture) -> None:
+    never = asyncio.Event()
+
+    async def stuck(_request: Request) -> Reply:
+        await never.wait()
+        return Reply(200, b"")
+
+    web = WebServer({"/stuck": stuck}, "127.0.0.1", 0, limits=Limits(handler_timeout_s=0.2))
+    await web.start()
+    try:
+        assert status_of(await raw(web.port, b"GET /stuck HTTP/1.0\r\n\r\n")) == 503
+    finally:
+        await web.stop()
+    no_traceback(caplog)
+
+
 async def test_wrong_method_gets_405_with_allow(server: ExporterServer) -> None:
     answer = await raw(server.port, b"POST /metrics HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\n{}")
     assert status_of(answer) == 405
@@ -130,7 +152,8 @@ async def test_gzip_is_byte_identical_over_http_client(server: ExporterServer) -
     assert status == 200 and coding == "gzip" and gzip.decompress(body) == render(build().snapshot())
 
 
-@settings(max_examples=40, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=40, deadline=None, derandomize=True, database=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(junk=st.one_of(st.binary(max_size=2048),
                       st.builds(lambda head, tail: b"GET /metrics HTTP/1.1\r\n" + head + b"\r\n\r\n" + tail,
                                 st.binary(max_size=512), st.binary(max_size=64))))
