@@ -287,16 +287,34 @@ async def test_a_port_in_use_is_a_one_line_error() -> None:
             await exporter.start()
 
 
-def test_daemon_on_a_port_in_use_says_so_in_one_line_and_exits_1(tmp_path: Path) -> None:
-    config = tmp_path / "netmon.yaml"
+def daemon_config(directory: Path, exporter: dict[str, object] | None = None) -> Path:
+    config = directory / "netmon.yaml"
     config.write_text(yaml.safe_dump({
-        "storage": {"data_dir": str(tmp_path / "data")},
+        "storage": {"data_dir": str(directory / "data")},
         "credentials": {"v2c": {"snmp_v2c": {"community": {"env": "TEST_NETMON_COMMUNITY"}}}},
         "defaults": {"credential": "v2c"},
+        **({"exporter": exporter} if exporter else {}),
         "sites": [{"id": "kim-a", "name": "KIM A", "desa": "A", "kecamatan": "B", "kabupaten": "Banyumas"}],
         "devices": [{"id": "a-router", "site": "kim-a", "role": "router", "address": "127.0.0.1",
                      "profile": "mikrotik"}],
     }))
+    return config
+
+
+def test_daemon_with_a_bad_web_config_names_its_file_line_and_key(tmp_path: Path) -> None:
+    # the path is relative to the main config file, not to the working directory
+    (tmp_path / "web.yml").write_text("basic_auth_users:\n  prometheus: plain-password\n")
+    config = daemon_config(tmp_path, {"web_config_file": "web.yml"})
+    done = subprocess.run([*NETMON, "run", "--config", str(config), "--port", "0"], cwd=REPO,
+                          env={"PATH": "/usr/bin:/bin", "TEST_NETMON_COMMUNITY": "public"},
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2, done.stderr
+    assert f"error: {tmp_path / 'web.yml'}:2: basic_auth_users.prometheus: not a bcrypt hash" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_daemon_on_a_port_in_use_says_so_in_one_line_and_exits_1(tmp_path: Path) -> None:
+    config = daemon_config(tmp_path)
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
