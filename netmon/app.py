@@ -29,6 +29,7 @@ from collectors.snmp.collector import SnmpCollector
 from collectors.snmp.profile import ProfileSet, load_profiles
 from netmon.config import Config
 from netmon.config.alerting import AlertSettings
+from netmon.config.webconfig import WebConfig, load_web_config
 from netmon.exporter import ExporterServer
 from netmon.keyfile import load_or_create
 from netmon.latest import LatestResults, Snapshot
@@ -492,8 +493,17 @@ class NetmonApp:
         except StorageUnavailable as exc:
             log.warning("retention pruning skipped: %s", exc)
 
+    def _web_config(self) -> WebConfig | None:
+        """The exporter's web config file (TLS, basic auth), relative to the main config file."""
+        name = self.config.exporter.web_config_file
+        if name is None:
+            return None
+        base = Path(self.config.files[0]).parent if self.config.files else Path.cwd()
+        return load_web_config(base / Path(name).expanduser())
+
     async def serve(self, stop: asyncio.Event) -> None:
         """Run the daemon until `stop` is set."""
+        web_config = self._web_config()  # a bad web config file stops the start before anything runs
         await self.open_storage()
         assert self.queue is not None
         writer = asyncio.create_task(self.queue.run(), name="storage")
@@ -504,7 +514,7 @@ class NetmonApp:
             senders.append(asyncio.create_task(self.mqtt.run(), name="mqtt"))
         keeper = asyncio.create_task(self.housekeeping(), name="housekeeping")
         exp = self.config.exporter
-        self.exporter = ExporterServer(self.snapshot, self.healthy, exp.listen, exp.port)
+        self.exporter = ExporterServer(self.snapshot, self.healthy, exp.listen, exp.port, web_config)
         await self.exporter.start()
         counts = ", ".join(f"{len(s.devices)} over {src.value}" for s, src in zip(self.schedulers, self.pollers,
                                                                                    strict=True))

@@ -17,7 +17,7 @@ from rich.console import Console
 from rich.table import Table
 
 from netmon.config.demo import write_demo_config
-from netmon.errors import ConfigError, NetmonError
+from netmon.errors import ConfigError, NetmonError, WebServerError
 from netmon.logs import setup_logging
 
 if TYPE_CHECKING:
@@ -101,6 +101,11 @@ def run(
             raise _fail(exc) from None
         try:
             await netmon.serve(stop)
+        except ConfigError as exc:  # the exporter's web config file
+            raise _fail(exc) from None
+        except WebServerError as exc:  # the port in use: a runtime failure, exit 1
+            err.print(f"[bold red]error:[/] {exc}", highlight=False)
+            raise typer.Exit(1) from None
         finally:
             for simulator in simulators:
                 await simulator.stop()

@@ -74,3 +74,7 @@ class NotifyError(NetmonError):
 
 class TicketError(NetmonError):
     pass
+
+
+class WebServerError(NetmonError):
+    """The HTTP server cannot start: the address is in use, not ours to bind, or the port is privileged."""

@@ -3,7 +3,8 @@
 Families are built fresh on each scrape from a `Snapshot` (a custom Collector on a private registry), so a
 device whose last poll failed shows `netmon_device_up 0` and none of its value series. `/healthz` says
 whether the scheduler is alive. `render()` is also what `netmon poll --format prometheus` prints. /metrics is
-gzip-compressed when the scraper accepts it (Prometheus does).
+gzip-compressed when the scraper accepts it (Prometheus does). HTTP itself (limits, TLS, basic auth) is
+netmon/web.py's.
 """
 
 from __future__ import annotations
@@ -18,8 +19,10 @@ from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import Metric
 from prometheus_client.registry import Collector
 
+from netmon.config.webconfig import WebConfig
 from netmon.latest import Snapshot
 from netmon.model import SampleKind
+from netmon.web import Limits, Reply, Request, WebServer
 
 log = logging.getLogger(__name__)
 
@@ -152,25 +155,21 @@ def render(snapshot: Snapshot) -> bytes:
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
 
-def accepts_gzip(request_head: bytes) -> bool:
-    """Whether the request's Accept-Encoding allows gzip (Prometheus always sends `gzip`)."""
-    for line in request_head.split(b"\r\n")[1:]:
-        name, _, value = line.partition(b":")
-        if name.strip().lower() != b"accept-encoding":
+def accepts_gzip(accept_encoding: str | None) -> bool:
+    """Whether an Accept-Encoding header allows gzip (Prometheus always sends `gzip`)."""
+    for coding in (accept_encoding or "").split(","):
+        token, *params = [part.strip() for part in coding.split(";")]
+        if token.lower() not in ("gzip", "*"):
             continue
-        for coding in value.split(b","):
-            token, *params = [part.strip() for part in coding.split(b";")]
-            if token.lower() not in (b"gzip", b"*"):
-                continue
-            quality = 1.0
-            for param in params:
-                key, _, number = param.partition(b"=")
-                if key.strip().lower() == b"q":
-                    try:
-                        quality = float(number)
-                    except ValueError:
-                        quality = 0.0
-            return quality > 0
+        quality = 1.0
+        for param in params:
+            key, _, number = param.partition("=")
+            if key.strip().lower() == "q":
+                try:
+                    quality = float(number)
+                except ValueError:
+                    quality = 0.0
+        return quality > 0
     return False
 
 
@@ -181,55 +180,35 @@ def _render_gzip(snapshot: Snapshot) -> bytes:
 
 
 class ExporterServer:
-    """A small asyncio HTTP server for /metrics and /healthz (no thread touches the live state)."""
+    """/metrics and /healthz on the daemon's web server (netmon/web.py); rendering runs in a thread on a
+    snapshot taken in the loop, so no thread touches the live state."""
 
     def __init__(self, snapshot: Callable[[], Snapshot], healthy: Callable[[], bool],
-                 host: str = "127.0.0.1", port: int = 9877) -> None:
+                 host: str = "127.0.0.1", port: int = 9877, web_config: WebConfig | None = None,
+                 limits: Limits | None = None) -> None:
         self._snapshot = snapshot
         self._healthy = healthy
-        self._host = host
-        self._port = port
-        self._server: asyncio.Server | None = None
+        web_config = web_config or WebConfig()
+        self._server = WebServer({"/metrics": self._metrics, "/healthz": self._healthz}, host, port,
+                                 tls=web_config.tls, users=web_config.users, limits=limits or Limits())
 
     @property
     def port(self) -> int:
-        assert self._server is not None
-        return int(self._server.sockets[0].getsockname()[1])
+        return self._server.port
 
     async def start(self) -> None:
-        self._server = await asyncio.start_server(self._handle, self._host, self._port)
-        log.info("serving metrics on http://%s:%d/metrics", self._host, self.port)
+        await self._server.start()
 
     async def stop(self) -> None:
-        if self._server is not None:
-            self._server.close()
-            await self._server.wait_closed()
+        await self._server.stop()
 
-    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        try:
-            request = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 10)
-            parts = request.split(b"\r\n", 1)[0].split()
-            method, path = (parts[0], parts[1].split(b"?")[0]) if len(parts) >= 2 else (b"", b"")
-            if method not in (b"GET", b"HEAD"):
-                status, body, ctype = b"405 Method Not Allowed", b"only GET\n", b"text/plain"
-            elif path == b"/metrics":
-                snap = self._snapshot()
-                gzipped = accepts_gzip(request)
-                body = await asyncio.to_thread(_render_gzip if gzipped else render, snap)
-                status, ctype = b"200 OK", CONTENT_TYPE.encode()
-                if gzipped:
-                    ctype += b"\r\nContent-Encoding: gzip"
-            elif path == b"/healthz":
-                ok = self._healthy()
-                status = b"200 OK" if ok else b"503 Service Unavailable"
-                body, ctype = (b"ok\n" if ok else b"scheduler stalled\n"), b"text/plain"
-            else:
-                status, body, ctype = b"404 Not Found", b"see /metrics and /healthz\n", b"text/plain"
-            head = (b"HTTP/1.1 " + status + b"\r\nContent-Type: " + ctype + b"\r\nContent-Length: "
-                    + str(len(body)).encode() + b"\r\nConnection: close\r\n\r\n")
-            writer.write(head + (body if method != b"HEAD" else b""))
-            await writer.drain()
-        except (TimeoutError, asyncio.IncompleteReadError, ConnectionError):
-            pass
-        finally:
-            writer.close()
+    async def _metrics(self, request: Request) -> Reply:
+        snap = self._snapshot()
+        if accepts_gzip(request.headers.get("Accept-Encoding")):
+            body = await asyncio.to_thread(_render_gzip, snap)
+            return Reply(200, body, CONTENT_TYPE, (("Content-Encoding", "gzip"), ("Vary", "Accept-Encoding")))
+        return Reply(200, await asyncio.to_thread(render, snap), CONTENT_TYPE, (("Vary", "Accept-Encoding"),))
+
+    async def _healthz(self, request: Request) -> Reply:
+        ok = self._healthy()
+        return Reply(200, b"ok\n") if ok else Reply(503, b"scheduler stalled\n")

@@ -184,6 +184,8 @@ class StorageConfig(Strict):
 class ExporterConfig(Strict):
     listen: str = "127.0.0.1"
     port: int = Field(default=9877, ge=0, le=65535)
+    web_config_file: str | None = Field(default=None, description="A Prometheus-style web config (TLS, basic "
+                                        "auth); relative to the main config file")
 
 
 class SchedulerConfig(Strict):

@@ -144,10 +144,11 @@ async def test_metrics_are_gzipped_when_the_scraper_accepts_it() -> None:
 
 
 async def http_get(port: int, path: str, *, accept_encoding: str | None = None) -> tuple[bytes, bytes]:
-    """(status line and headers, body) of one request."""
+    """(status line and headers, body) of one request (Connection: close, so the server ends it after the answer
+    instead of keeping it alive for the next scrape)."""
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
     extra = f"Accept-Encoding: {accept_encoding}\r\n" if accept_encoding is not None else ""
-    writer.write(f"GET {path} HTTP/1.1\r\nHost: localhost\r\n{extra}\r\n".encode())
+    writer.write(f"GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n{extra}\r\n".encode())
     await writer.drain()
     raw = await reader.read()
     writer.close()

@@ -1,0 +1,175 @@
+"""The daemon's HTTP server: the one module that imports aiohttp (and bcrypt, for basic auth).
+
+Parts of the daemon serve through it by giving routes: a path and an async function from a `Request` to a
+`Reply` (both ours, so no other module sees aiohttp). Today the exporter's /metrics and /healthz; next the report
+downloads, a status page and the endpoints remote agents push to.
+
+What a client can get besides a route's own answer (docs/architecture.md, "The web server"):
+400 for a malformed request or oversized headers (aiohttp's parser: a header line over `max_field_bytes` or more
+than `max_headers` headers), 401 with `WWW-Authenticate` when basic auth is configured and the credentials do
+not match, 404 for an unknown path, 405 with `Allow` for a method the path does not take, 413 for a body over
+`max_body_bytes`, 503 when a handler runs past `handler_timeout_s`. Malformed requests are logged as one line at
+DEBUG (anyone who can reach the port could otherwise fill the log); a traceback is logged only for a bug in a
+route (500).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import hashlib
+import logging
+import os
+import ssl
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import bcrypt
+from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
+
+from netmon.errors import WebServerError
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Request:
+    method: str
+    path: str
+    headers: Mapping[str, str]  # case-insensitive keys
+
+
+@dataclass(frozen=True)
+class Reply:
+    status: int
+    body: bytes
+    content_type: str = "text/plain; charset=utf-8"
+    headers: tuple[tuple[str, str], ...] = ()
+
+
+Handler = Callable[[Request], Awaitable[Reply]]
+
+
+@dataclass(frozen=True)
+class Limits:
+    max_body_bytes: int = 64 * 1024
+    max_field_bytes: int = 8190  # one header line (aiohttp's default, as nginx's large_client_header_buffers)
+    max_headers: int = 100
+    handler_timeout_s: float = 30.0  # rendering /metrics of 10,000 devices takes a few seconds
+    keepalive_s: float = 15.0  # a connection without a complete request in this time is closed
+
+
+class _ProtocolLog(logging.LoggerAdapter):
+    """aiohttp logs a malformed request with a traceback at ERROR: one DEBUG line instead."""
+
+    def log(self, level: int, msg: object, *args: Any, **kwargs: Any) -> None:
+        exc = kwargs.get("exc_info")
+        if isinstance(exc, HttpProcessingError | ConnectionError):
+            detail = exc.message if isinstance(exc, HttpProcessingError) else str(exc)
+            self.logger.debug("rejected a request: %s", str(detail)[:200] or type(exc).__name__)
+            return
+        super().log(level, msg, *args, **kwargs)
+
+
+class BasicAuth:
+    """Checks `Authorization: Basic` against bcrypt hashes. A match is remembered (by a SHA-256 of user, password
+    and hash) so Prometheus's scrape every 15 s does not cost a bcrypt round each time, as the exporter toolkit."""
+
+    def __init__(self, users: Mapping[str, bytes]) -> None:
+        self._users = dict(users)
+        self._good: set[bytes] = set()
+
+    async def allows(self, header: str | None) -> bool:
+        scheme, _, encoded = (header or "").partition(" ")
+        if scheme.lower() != "basic":
+            return False
+        try:
+            user, sep, password = base64.b64decode(encoded.strip(), validate=True).decode().partition(":")
+        except (binascii.Error, UnicodeDecodeError):
+            return False
+        hashed = self._users.get(user)
+        if not sep or hashed is None:
+            return False
+        token = hashlib.sha256(b"\0".join((user.encode(), password.encode(), hashed))).digest()
+        if token in self._good:
+            return True
+        if not await asyncio.to_thread(bcrypt.checkpw, password.encode(), hashed):
+            return False
+        if len(self._good) < 1024:
+            self._good.add(token)
+        return True
+
+
+class WebServer:
+    def __init__(self, routes: Mapping[str, Handler], host: str = "127.0.0.1", port: int = 9877, *,
+                 tls: ssl.SSLContext | None = None, users: Mapping[str, bytes] | None = None,
+                 limits: Limits = Limits()) -> None:
+        self._routes = dict(routes)
+        self._host = host
+        self._port = port
+        self._tls = tls
+        self._auth = BasicAuth(users) if users else None
+        self._limits = limits
+        self._runner: web.AppRunner | None = None
+
+    @property
+    def scheme(self) -> str:
+        return "https" if self._tls else "http"
+
+    @property
+    def port(self) -> int:
+        assert self._runner is not None
+        return int(self._runner.addresses[0][1])
+
+    async def start(self) -> None:
+        limits = self._limits
+        app = web.Application(client_max_size=limits.max_body_bytes, middlewares=[self._guard])
+        for path, handler in self._routes.items():
+            app.router.add_get(path, _adapt(handler))
+        runner = web.AppRunner(app, handle_signals=False, access_log=None, logger=_ProtocolLog(log, {}),
+                               max_field_size=limits.max_field_bytes, max_line_size=limits.max_field_bytes,
+                               max_headers=limits.max_headers, keepalive_timeout=limits.keepalive_s)
+        await runner.setup()
+        site = web.TCPSite(runner, self._host, self._port, ssl_context=self._tls)
+        try:
+            await site.start()
+        except OSError as exc:
+            await runner.cleanup()
+            reason = os.strerror(exc.errno) if exc.errno else str(exc)  # not asyncio's long wording
+            raise WebServerError(f"cannot listen on {self._host}:{self._port}: {reason}") from exc
+        self._runner = runner
+        log.info("serving on %s://%s:%d/", self.scheme, self._host, self.port)
+
+    async def stop(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    @web.middleware
+    async def _guard(self, request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+                     ) -> web.StreamResponse:
+        if request.body_exists:
+            await request.read()  # over client_max_size: 413 (our routes take no body; this bounds what is read)
+        if self._auth is not None and not await self._auth.allows(request.headers.get("Authorization")):
+            return web.Response(status=401, text="authentication required\n",
+                                headers={"WWW-Authenticate": 'Basic realm="netmon"'})
+        try:
+            async with asyncio.timeout(self._limits.handler_timeout_s):
+                return await handler(request)
+        except TimeoutError:
+            log.warning("%s %s took longer than %.0f s: answered 503", request.method, request.path,
+                        self._limits.handler_timeout_s)
+            return web.Response(status=503, text="took too long\n")
+
+
+def _adapt(handler: Handler) -> Callable[[web.Request], Awaitable[web.Response]]:
+    async def serve(request: web.Request) -> web.Response:
+        reply = await handler(Request(request.method, request.path, request.headers))
+        response = web.Response(status=reply.status, body=reply.body, headers=dict(reply.headers))
+        response.headers["Content-Type"] = reply.content_type
+        return response
+
+    return serve
