@@ -32,6 +32,7 @@ from netmon.config.alerting import AlertSettings
 from netmon.exporter import ExporterServer
 from netmon.keyfile import load_or_create
 from netmon.latest import LatestResults, Snapshot
+from netmon.lock import DaemonLock
 from netmon.model import (
     Device,
     DeviceState,
@@ -494,6 +495,7 @@ class NetmonApp:
 
     async def serve(self, stop: asyncio.Event) -> None:
         """Run the daemon until `stop` is set."""
+        self._lock = await asyncio.to_thread(DaemonLock.acquire, self.config.storage)  # one daemon per storage
         await self.open_storage()
         assert self.queue is not None
         writer = asyncio.create_task(self.queue.run(), name="storage")
@@ -545,6 +547,8 @@ class NetmonApp:
                      ", ".join(f"{n} {name} items" for name, n in kept.items()) or "no undelivered items")
 
     async def close(self) -> None:
+        if (lock := getattr(self, "_lock", None)) is not None:
+            lock.release()
         await self.snmp.close()
         await self.routeros.close()
         self._routeros_threads.shutdown(wait=False, cancel_futures=True)
