@@ -602,30 +602,52 @@ def _config_devices(config: Path | None) -> set[str]:
 
 
 @app.command("check-config")
-def check_config(file: Annotated[Path, typer.Argument(help="Config file to validate")]) -> None:
+def check_config(file: Annotated[Path, typer.Argument(help="Config file to validate")],
+                 fmt: Annotated[TableFormat, typer.Option("--format", "-f", help="table: the summary; json, "
+                                                          "csv: one record per kecamatan")] = TableFormat.table,
+                 ) -> None:
     """Validate a config file (and its includes) and print a summary."""
     cfg = _load(file)
+    rows = _kecamatan_rows(cfg)
+    if fmt is not TableFormat.table:
+        _print_records(rows, fmt, KECAMATAN_FIELDS)
+        return
     out = _out()
     out.print(f"[green]OK[/] {file}: {len(cfg.sites)} sites, {len(cfg.devices)} devices, "
               f"{len(cfg.credential_kinds)} credentials, {len(cfg.files)} file(s)")
     for extra in cfg.files[1:]:
         out.print(f"  included {extra}")
-    table = Table("kabupaten", "zone", "kecamatan", "sites", "routers", "aps", "other", "pemda", "kim")
-    groups: dict[tuple[str, str], list[str]] = {}
-    for site in cfg.sites.values():
-        groups.setdefault((site.kabupaten, site.kecamatan), []).append(site.id)
-    for (kab, kec), site_ids in sorted(groups.items()):
-        devs = [d for d in cfg.devices.values() if d.site in site_ids]
-        zone = cfg.sites[site_ids[0]].timezone
-        table.add_row(kab, f"{zone.value} ({zone.abbreviation})", kec, str(len(site_ids)),
-                      str(sum(d.role.value == "router" for d in devs)),
-                      str(sum(d.role.value == "ap" for d in devs)),
-                      str(sum(d.role.value not in ("router", "ap") for d in devs)),
-                      str(sum(d.owner.value == "pemda" for d in devs)),
-                      str(sum(d.owner.value == "kim" for d in devs)))
+    from netmon.model import TimeZone
+
+    table = Table(*KECAMATAN_FIELDS)
+    for row in rows:
+        zone = TimeZone(str(row["zone"]))
+        table.add_row(*(f"{zone.value} ({zone.abbreviation})" if k == "zone" else str(row[k])
+                        for k in KECAMATAN_FIELDS))
     out.print(table)
     for name, kind in sorted(cfg.credential_kinds.items()):
         out.print(f"  credential {name}: {kind} (resolved)")
+
+
+KECAMATAN_FIELDS = ("kabupaten", "zone", "kecamatan", "sites", "routers", "aps", "other", "pemda", "kim")
+
+
+def _kecamatan_rows(cfg: Config) -> list[dict[str, object]]:
+    """Per kecamatan: its zone, how many sites, devices by role and by owner."""
+    groups: dict[tuple[str, str], list[str]] = {}
+    for site in cfg.sites.values():
+        groups.setdefault((site.kabupaten, site.kecamatan), []).append(site.id)
+    rows: list[dict[str, object]] = []
+    for (kab, kec), site_ids in sorted(groups.items()):
+        devs = [d for d in cfg.devices.values() if d.site in site_ids]
+        zone = cfg.sites[site_ids[0]].timezone
+        rows.append({"kabupaten": kab, "zone": zone.value, "kecamatan": kec,
+                     "sites": len(site_ids), "routers": sum(d.role.value == "router" for d in devs),
+                     "aps": sum(d.role.value == "ap" for d in devs),
+                     "other": sum(d.role.value not in ("router", "ap") for d in devs),
+                     "pemda": sum(d.owner.value == "pemda" for d in devs),
+                     "kim": sum(d.owner.value == "kim" for d in devs)})
+    return rows
 
 
 @app.command("config-schema")

@@ -259,3 +259,10 @@ def test_demo_removes_its_temp_files_on_stop(tmp_path: Path) -> None:
 
 def demo_files(temp: Path) -> list[Path]:
     return list(temp.glob("netmon-demo-*"))
+
+
+def test_check_config_records_as_json(config: Path) -> None:
+    result = run("check-config", str(config), "--format", "json", secrets=True)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout) == [{"kabupaten": "Banyumas", "zone": "Asia/Jakarta", "kecamatan": "Baturraden",
+                                          "sites": 1, "routers": 1, "aps": 0, "other": 0, "pemda": 1, "kim": 0}]
