@@ -227,7 +227,7 @@ def read_secret(ref: SecretRef, origin: _Origin, key: str) -> Secret:
         secret_path = Path(origin.file).parent / secret_path
     try:
         value = secret_path.read_text(encoding="utf-8").splitlines()[0].strip()
-    except (OSError, IndexError):
+    except (OSError, IndexError, UnicodeDecodeError):
         raise ConfigError(f"secret file {ref.file} is missing, unreadable or empty", file=origin.file,
                           line=origin.line, key=key) from None
     return Secret(value)

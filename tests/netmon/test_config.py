@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import json
+import os
 import textwrap
 from pathlib import Path
 
 import pytest
+import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from netmon.cli import app
@@ -392,3 +396,53 @@ def test_read_only_load_needs_no_secrets(tmp_path: Path, monkeypatch: pytest.Mon
     monkeypatch.delenv("TEST_NETMON_PRIV", raising=False)
     cfg = load_config(write_tree(tmp_path), resolve_secrets=False)
     assert set(cfg.devices) == {"ks-router", "kl-ap"}
+
+
+# --- property: whatever the file holds, check-config ends in a ConfigError (file:line), never anything else ----
+
+KEYS = ["include", "timezone", "defaults", "exporter", "scheduler", "state", "storage", "credentials", "sites",
+        "devices", "maintenance", "kabupaten", "id", "site", "role", "address", "parent", "port", "interval_s",
+        "snmp_v2c", "community", "env", "file", "name", "desa", "kecamatan", "data_dir", "credential", "<<"]
+
+
+def _documents() -> st.SearchStrategy[object]:
+    scalars = st.one_of(st.none(), st.booleans(), st.integers(-2**70, 2**70), st.floats(allow_nan=True),
+                        st.text(max_size=12), st.sampled_from(["router", "ap", "300.1.2.3", "::1", "kim-a", "a.yaml",
+                                                               "WIB", "*.yaml", "../x", "not an ip"]))
+    return st.recursive(scalars, lambda inner: st.one_of(
+        st.lists(inner, max_size=4), st.dictionaries(st.sampled_from(KEYS), inner, max_size=5)), max_leaves=25)
+
+
+def _check(text: bytes, *, tree: bool = False) -> None:
+    """Load `text` as the main file (`tree`: beside GOOD's include, secret file and environment)."""
+    import tempfile
+    from unittest import mock
+
+    secrets = {"TEST_NETMON_COMMUNITY": "c0mmunity-s3cret", "TEST_NETMON_PRIV": "priv-s3cret-456"}
+    with tempfile.TemporaryDirectory() as work, mock.patch.dict(os.environ, secrets if tree else {}):
+        path = write_tree(Path(work)) if tree else Path(work) / "netmon.yaml"
+        path.write_bytes(text)
+        try:
+            load_config(path)
+        except ConfigError as exc:
+            assert exc.file == str(path) or (exc.file or "").startswith(work), exc
+            assert "Traceback" not in str(exc)
+
+
+@settings(max_examples=300, deadline=None, derandomize=True)
+@given(doc=_documents())
+def test_random_documents_give_only_config_errors(doc: object) -> None:
+    _check(yaml.safe_dump(doc).encode())
+
+
+@settings(max_examples=300, deadline=None, derandomize=True)
+@given(data=st.one_of(st.binary(max_size=200), st.text(max_size=200).map(str.encode)))
+def test_random_bytes_give_only_config_errors(data: bytes) -> None:
+    _check(data)
+
+
+@settings(max_examples=150, deadline=None, derandomize=True)
+@given(edit=st.tuples(st.integers(0, len(GOOD) - 1), st.text(max_size=8)))
+def test_edited_good_config_gives_only_config_errors(edit: tuple[int, str]) -> None:
+    at, insert = edit
+    _check((GOOD[:at] + insert + GOOD[at:]).encode(), tree=True)
