@@ -529,9 +529,9 @@ def tickets_ack(ticket_id: Annotated[str, typer.Argument(help="e.g. NETMON-2026-
         ticket = next((t for t in store.tickets() if t.id == ticket_id), None)
         incident = next((i for i in store.incidents() if ticket and i.id == ticket.incident), None)
         if ticket is None or incident is None:
-            raise _fail(NetmonError(f"no ticket {ticket_id}"))
+            raise _fail(NetmonError(f"no ticket {ticket_id}"), EXIT_USAGE)
         if incident.resolved_at is not None:
-            raise _fail(NetmonError(f"{ticket_id} is already resolved"))
+            raise _fail(NetmonError(f"{ticket_id} is already resolved"), EXIT_USAGE)
         now = _time.time()
         store.write([dataclasses.replace(incident, acknowledged_at=incident.acknowledged_at or now,
                                          acknowledged_by=incident.acknowledged_by or by),
@@ -556,10 +556,10 @@ def tickets_resolve(ticket_id: Annotated[str, typer.Argument(help="e.g. NETMON-2
         ticket = next((t for t in store.tickets() if t.id == ticket_id), None)
         incident = next((i for i in store.incidents() if ticket and i.id == ticket.incident), None)
         if ticket is None:
-            raise _fail(NetmonError(f"no ticket {ticket_id}"))
+            raise _fail(NetmonError(f"no ticket {ticket_id}"), EXIT_USAGE)
         if incident is not None and incident.resolved_at is None and incident.device in _config_devices(config):
             raise _fail(NetmonError(f"{ticket_id}: the incident is still open; it resolves itself on recovery "
-                                    "(use `netmon tickets ack` to take it)"))
+                                    "(use `netmon tickets ack` to take it)"), EXIT_USAGE)
         now = _time.time()
         records: list[Record] = [Ticket(ticket.id, ticket.incident, "resolved", ticket.opened_at, now,
                                         ticket.external_refs)]
