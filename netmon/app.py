@@ -33,6 +33,7 @@ from netmon.config.webconfig import WebConfig, load_web_config
 from netmon.exporter import ExporterServer
 from netmon.keyfile import load_or_create
 from netmon.latest import LatestResults, Snapshot
+from netmon.lock import DaemonLock
 from netmon.model import (
     Device,
     DeviceState,
@@ -504,6 +505,7 @@ class NetmonApp:
     async def serve(self, stop: asyncio.Event) -> None:
         """Run the daemon until `stop` is set."""
         web_config = self._web_config()  # a bad web config file stops the start before anything runs
+        self._lock = await asyncio.to_thread(DaemonLock.acquire, self.config.storage)  # one daemon per storage
         await self.open_storage()
         assert self.queue is not None
         writer = asyncio.create_task(self.queue.run(), name="storage")
@@ -555,6 +557,8 @@ class NetmonApp:
                      ", ".join(f"{n} {name} items" for name, n in kept.items()) or "no undelivered items")
 
     async def close(self) -> None:
+        if (lock := getattr(self, "_lock", None)) is not None:
+            lock.release()
         await self.snmp.close()
         await self.routeros.close()
         self._routeros_threads.shutdown(wait=False, cancel_futures=True)

@@ -7,13 +7,14 @@ import dataclasses
 import json
 import logging
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from netmon.config.demo import write_demo_config
@@ -23,7 +24,7 @@ from netmon.logs import setup_logging
 if TYPE_CHECKING:
     from netmon.config import Config
     from netmon.latest import Snapshot
-    from netmon.model import DeviceState, Incident, Site, TimeZone
+    from netmon.model import DeviceState, Incident, Site, Ticket, TimeZone
     from netmon.simulate.fleet import SimDevice
     from netmon.simulate.routeros.server import RouterOsSimulator, SimRouter
     from netmon.simulate.snmp_agent import SnmpSimulator
@@ -52,24 +53,44 @@ class OutputFormat(StrEnum):
     prometheus = "prometheus"
 
 
+# exit codes (README "Command line"): 0 done, 1 runtime failure, 2 bad input or usage
+EXIT_FAILURE = 1
+EXIT_USAGE = 2
+LOG_LEVELS = ("debug", "info", "warning", "error")
+
+
+def _version(value: bool) -> None:
+    if value:
+        from importlib.metadata import version
+
+        typer.echo(f"kim-netmon {version('kim-netmon')}")
+        raise typer.Exit()
+
+
 @app.callback()
 def _main(
     log_level: Annotated[str, typer.Option(help="debug, info, warning or error")] = "info",
     log_format: Annotated[LogFormat, typer.Option(help="text, or one JSON object per line")] = LogFormat.text,
+    _show_version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
+                                                help="Print the version and exit")] = False,
 ) -> None:
+    if log_level.lower() not in LOG_LEVELS:
+        raise _fail(ConfigError(f"--log-level {log_level!r}: use one of {', '.join(LOG_LEVELS)}"))
     setup_logging(log_level, log_format.value)
 
 
-def _fail(exc: NetmonError) -> typer.Exit:
-    err.print(f"[bold red]error:[/] {exc}", highlight=False)
-    return typer.Exit(2)
+def _fail(exc: NetmonError, code: int | None = None) -> typer.Exit:
+    """One line on standard error; exit 2 for bad input (a ConfigError), else 1 (or `code`)."""
+    err.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False)
+    return typer.Exit(code if code is not None else EXIT_USAGE if isinstance(exc, ConfigError) else EXIT_FAILURE)
 
 
-def _load(path: Path) -> Config:
+def _load(path: Path, *, secrets: bool = True) -> Config:
+    """The config; `secrets=False` for read-only commands, which need no polling credentials."""
     from netmon.config import load_config
 
     try:
-        return load_config(path)
+        return load_config(path, resolve_secrets=secrets)
     except ConfigError as exc:
         raise _fail(exc) from None
 
@@ -81,14 +102,20 @@ def run(
     listen: Annotated[str | None, typer.Option(help="Exporter bind address (overrides the config)")] = None,
 ) -> None:
     """Run the daemon. Without --config, run the embedded demo on simulated KIM-site devices."""
+    import shutil
+
     from netmon.app import NetmonApp, install_stop_signals
+
+    if port is not None and not 0 <= port <= 65535:
+        raise _fail(ConfigError(f"--port {port}: a TCP port is 0-65535"))
+    demo_dir: list[Path] = []
 
     async def main() -> None:
         simulators: list[SnmpSimulator | RouterOsSimulator] = []
         stop = asyncio.Event()
         install_stop_signals(stop)
         if config is None:
-            cfg, simulators = await _start_demo(port if port is not None else 9877)
+            cfg, simulators = await _start_demo(port if port is not None else 9877, demo_dir)
         else:
             cfg = _load(config)
         if port is not None or listen is not None:
@@ -110,20 +137,29 @@ def run(
             for simulator in simulators:
                 await simulator.stop()
 
-    asyncio.run(main())
+    try:
+        asyncio.run(main())
+    finally:
+        for directory in demo_dir:  # the demo's config and secret files
+            shutil.rmtree(directory, ignore_errors=True)
 
 
-async def _start_demo(port: int) -> tuple[Config, list[SnmpSimulator | RouterOsSimulator]]:
+async def _start_demo(port: int, made: list[Path]) -> tuple[Config, list[SnmpSimulator | RouterOsSimulator]]:
+    """The simulators and their config, written to a temporary directory (appended to `made`, removed on
+    stop); the demo's data stays in ./netmon-data of the working directory."""
     import tempfile
 
     from netmon.config import load_config
 
-    simulators, sites, devices, routers = await _start_simulators(snmp=True, routeros=True)
     directory = Path(tempfile.mkdtemp(prefix="netmon-demo-"))
+    made.append(directory)
+    simulators, sites, devices, routers = await _start_simulators(snmp=True, routeros=True)
     path = write_demo_config(directory / "netmon-demo.yaml", sites, devices, routers, port=port)
     log.info("embedded demo: %d simulated SNMP agents and %d RouterOS API routers on 127.0.0.1 (config %s)",
              len(devices), len(routers), path)
-    return load_config(path), simulators
+    cfg = load_config(path)
+    storage = cfg.storage.model_copy(update={"data_dir": str(Path.cwd() / "netmon-data")})
+    return dataclasses.replace(cfg, storage=storage), simulators
 
 
 async def _start_simulators(*, snmp: bool, routeros: bool, base_port: int = 0, tls: bool = False) -> tuple[
@@ -171,24 +207,27 @@ def poll(
     if unknown:
         raise _fail(ConfigError(f"unknown device(s): {', '.join(unknown)}", file=str(config)))
 
-    async def main() -> bytes | str:
+    async def main() -> tuple[bytes | str, list[str]]:
         netmon = NetmonApp(cfg)
         try:
             snap = await netmon.poll_once(device)
         finally:
             await netmon.close()
+        failed = sorted(f"{d} ({s.value})" for (d, s), r in snap.results.items() if not r.ok)
         if fmt is OutputFormat.prometheus:
-            return render(snap)
-        return json.dumps(_snapshot_json(snap), indent=2, ensure_ascii=False)
+            return render(snap), failed
+        return json.dumps(_snapshot_json(snap), indent=2, ensure_ascii=False), failed
 
     try:
-        out = asyncio.run(main())
+        out, failed = asyncio.run(main())
     except ConfigError as exc:
         raise _fail(exc) from None
     if isinstance(out, bytes):
         sys.stdout.buffer.write(out)
     else:
         typer.echo(out)
+    if failed:
+        raise _fail(NetmonError(f"{len(failed)} poll(s) failed: {', '.join(failed)}"))
 
 
 def _snapshot_json(snap: Snapshot) -> list[dict[str, object]]:
@@ -219,21 +258,38 @@ CONFIG_OPTION = Annotated[Path | None, typer.Option(
     "NETMON_DATABASE_URL)")]
 
 
+# the fields of `--format json|csv` (CSV header): a device is "device", its site "site", times RFC 3339
+STATUS_FIELDS = ("device", "site", "kecamatan", "kabupaten", "role", "owner", "state", "since", "cause")
+OUTAGE_FIELDS = ("id", "device", "site", "cause", "started", "ended", "duration_s", "open", "detected", "episode")
+TICKET_FIELDS = ("ticket", "state", "incident", "rule", "subject", "kecamatan", "opened", "updated")
+
+
 class TableFormat(StrEnum):
     table = "table"
     csv = "csv"
     json = "json"
 
 
-def _store(config: Path | None, cfg: Config | None = None) -> Store:
+def _store(config: Path | None, cfg: Config | None = None, *, existing: bool = True) -> Store:
+    """The database the config names. `existing`: a default SQLite file that is not there yet is an error
+    (one line, exit 1) instead of an empty database made on the spot."""
     from netmon.config.schema import StorageConfig
     from netmon.storage import StorageUnavailable, Store, database_url
 
     if cfg is None and config is not None:
-        cfg = _load(config)
+        cfg = _load(config, secrets=False)
     storage = cfg.storage if cfg is not None else StorageConfig()
     try:
-        return Store.open(database_url(storage))
+        url = database_url(storage)
+    except OSError as exc:
+        raise _fail(NetmonError(f"storage.data_dir {storage.data_dir}: {exc.strerror or exc}")) from None
+    except ConfigError as exc:
+        raise _fail(exc) from None
+    if existing and url.startswith("sqlite:///") and not Path(url.removeprefix("sqlite:///")).exists():
+        raise _fail(NetmonError(f"no database yet at {url.removeprefix('sqlite:///')} (the daemon creates it "
+                                "on start; or run `netmon db upgrade`)"))
+    try:
+        return Store.open(url)
     except (StorageUnavailable, ConfigError) as exc:
         raise _fail(exc) from None
 
@@ -255,14 +311,14 @@ def _config_and_zone(config: Path | None) -> tuple[Config | None, Callable[[str 
 
     if config is None:
         return None, lambda _site: DEFAULT_TIMEZONE
-    cfg = _load(config)
+    cfg = _load(config, secrets=False)
     return cfg, cfg.zone_of
 
 
 @db_app.command("upgrade")
 def db_upgrade(config: CONFIG_OPTION = None) -> None:
     """Create or migrate the database schema to the current version."""
-    store = _store(config)
+    store = _store(config, existing=False)
     try:
         store.upgrade()
     except NetmonError as exc:
@@ -277,8 +333,10 @@ def status(
     config: CONFIG_OPTION = None,
     site: Annotated[str | None, typer.Option(help="Only this site id")] = None,
     kecamatan: Annotated[str | None, typer.Option(help="Only sites in this kecamatan")] = None,
+    fmt: Annotated[TableFormat, typer.Option("--format", "-f")] = TableFormat.table,
 ) -> None:
-    """Sites and devices with their state, since when (in the site's zone), and the cause of an open outage."""
+    """Sites and devices with their state, since when (in the site's zone; RFC 3339 in JSON and CSV), and the
+    cause of an open outage."""
     cfg, zone_of = _config_and_zone(config)
     store = _store(config, cfg)
     try:
@@ -289,6 +347,15 @@ def status(
         store.close()
     rows = [r for r in rows if (site is None or r.site.id == site)
             and (kecamatan is None or r.site.kecamatan.lower() == kecamatan.lower())]
+    if fmt is not TableFormat.table:
+        _print_records([{"device": r.device.id, "site": r.site.id, "kecamatan": r.site.kecamatan,
+                         "kabupaten": r.site.kabupaten, "role": r.device.role.value, "owner": r.device.owner.value,
+                         "state": r.state.status.value if r.state else "unknown",
+                         "since": _rfc3339(_since(r.state), zone_of(r.site.id)),
+                         "cause": r.open_outage.cause.value if r.open_outage else None}
+                        for r in sorted(rows, key=lambda r: (r.site.kecamatan, r.site.id, r.device.id))], fmt,
+                       STATUS_FIELDS)
+        return
     table = Table("kecamatan", "site", "device", "role", "owner", "state", "since", "outage cause")
     colours = {"up": "green", "degraded": "yellow", "down": "red", "unknown": "dim", "disabled": "dim"}
     for row in sorted(rows, key=lambda r: (r.site.kecamatan, r.site.id, r.device.id)):
@@ -322,7 +389,6 @@ def outages(
 ) -> None:
     """Outage history: device, site, cause, start, end (in the site's zone; RFC 3339 in JSON and CSV) and
     duration."""
-    import csv
     from datetime import datetime, timedelta
 
     from netmon.model import DEFAULT_TIMEZONE, TimeZone
@@ -351,12 +417,8 @@ def outages(
              "duration_s": None if o.ended_at is None else round(o.ended_at - o.started_at),
              "open": o.open, "detected": when(o.detected_at, zone_of(o.site)),
              "episode": o.episode or o.id} for o in sorted(found, key=lambda o: o.started_at)]
-    if fmt is TableFormat.json:
-        typer.echo(json.dumps(rows, indent=2))
-    elif fmt is TableFormat.csv:
-        writer = csv.DictWriter(sys.stdout, fieldnames=list(rows[0]) if rows else ["id"])
-        writer.writeheader()
-        writer.writerows(rows)
+    if fmt is not TableFormat.table:
+        _print_records(rows, fmt, OUTAGE_FIELDS)
     else:
         table = Table("device", "site", "cause", "started", "ended", "duration")
         for row in rows:
@@ -365,6 +427,19 @@ def outages(
                           str(row["ended"]) or "[red]open[/]",
                           "" if duration is None else str(timedelta(seconds=int(duration))))
         _out().print(table)
+
+
+def _print_records(rows: Sequence[Mapping[str, object]], fmt: TableFormat, fields: Sequence[str] = ()) -> None:
+    """Records as JSON (a list of objects) or CSV (a header row, then one row each; empty for None).
+    `fields`: the CSV header when there are no rows."""
+    import csv
+
+    if fmt is TableFormat.json:
+        typer.echo(json.dumps(rows, indent=2, ensure_ascii=False))
+        return
+    writer = csv.DictWriter(sys.stdout, fieldnames=list(rows[0]) if rows else list(fields), lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
 
 
 tickets_app = typer.Typer(no_args_is_help=True, help="Outage tickets (the built-in ticket store).")
@@ -379,7 +454,7 @@ def tickets_list(
 ) -> None:
     """Tickets with their incident: what, where, state, opened, updated (in the incident's zone; RFC 3339 in
     JSON)."""
-    cfg = _load(config) if config is not None else None
+    cfg = _load(config, secrets=False) if config is not None else None
     store = _store(config, cfg)
     try:
         incidents = {i.id: i for i in store.incidents()}
@@ -394,13 +469,13 @@ def tickets_list(
         if open_only and ticket.state == "resolved":
             continue
         zone = _incident_zone(incident, cfg)
-        when = _rfc3339 if fmt is TableFormat.json else _when
+        when = _when if fmt is TableFormat.table else _rfc3339
         rows.append({"ticket": ticket.id, "state": ticket.state, "incident": ticket.incident,
                      "rule": incident.rule if incident else "", "subject": incident.subject if incident else "",
                      "kecamatan": incident.kecamatan if incident else "",
                      "opened": when(ticket.opened_at, zone), "updated": when(ticket.updated_at, zone)})
-    if fmt is TableFormat.json:
-        typer.echo(json.dumps(rows, indent=2))
+    if fmt is not TableFormat.table:
+        _print_records(rows, fmt, TICKET_FIELDS)
         return
     table = Table("ticket", "state", "rule", "subject", "kecamatan", "opened", "updated")
     for row in rows:
@@ -411,9 +486,10 @@ def tickets_list(
 
 @tickets_app.command("show")
 def tickets_show(ticket_id: Annotated[str, typer.Argument(help="e.g. NETMON-2026-123456")],
-                 config: CONFIG_OPTION = None) -> None:
-    """One ticket and its incident in full (times in the incident's zone)."""
-    cfg = _load(config) if config is not None else None
+                 config: CONFIG_OPTION = None,
+                 fmt: Annotated[TableFormat, typer.Option("--format", "-f")] = TableFormat.table) -> None:
+    """One ticket and its incident in full (times in the incident's zone; RFC 3339 in JSON and CSV)."""
+    cfg = _load(config, secrets=False) if config is not None else None
     store = _store(config, cfg)
     try:
         ticket = next((t for t in store.tickets() if t.id == ticket_id), None)
@@ -421,9 +497,12 @@ def tickets_show(ticket_id: Annotated[str, typer.Argument(help="e.g. NETMON-2026
     finally:
         store.close()
     if ticket is None:
-        raise _fail(NetmonError(f"no ticket {ticket_id}"))
-    out = _out()
+        raise _fail(NetmonError(f"no ticket {ticket_id}"), EXIT_USAGE)
     zone = _incident_zone(incident, cfg)
+    if fmt is not TableFormat.table:
+        _print_records([_ticket_record(ticket, incident, zone)], fmt)
+        return
+    out = _out()
     out.print(f"[bold]{ticket.id}[/]  {ticket.state}  opened {_when(ticket.opened_at, zone)}, "
               f"updated {_when(ticket.updated_at, zone)}")
     if incident is not None:
@@ -455,9 +534,9 @@ def tickets_ack(ticket_id: Annotated[str, typer.Argument(help="e.g. NETMON-2026-
         ticket = next((t for t in store.tickets() if t.id == ticket_id), None)
         incident = next((i for i in store.incidents() if ticket and i.id == ticket.incident), None)
         if ticket is None or incident is None:
-            raise _fail(NetmonError(f"no ticket {ticket_id}"))
+            raise _fail(NetmonError(f"no ticket {ticket_id}"), EXIT_USAGE)
         if incident.resolved_at is not None:
-            raise _fail(NetmonError(f"{ticket_id} is already resolved"))
+            raise _fail(NetmonError(f"{ticket_id} is already resolved"), EXIT_USAGE)
         now = _time.time()
         store.write([dataclasses.replace(incident, acknowledged_at=incident.acknowledged_at or now,
                                          acknowledged_by=incident.acknowledged_by or by),
@@ -482,10 +561,10 @@ def tickets_resolve(ticket_id: Annotated[str, typer.Argument(help="e.g. NETMON-2
         ticket = next((t for t in store.tickets() if t.id == ticket_id), None)
         incident = next((i for i in store.incidents() if ticket and i.id == ticket.incident), None)
         if ticket is None:
-            raise _fail(NetmonError(f"no ticket {ticket_id}"))
+            raise _fail(NetmonError(f"no ticket {ticket_id}"), EXIT_USAGE)
         if incident is not None and incident.resolved_at is None and incident.device in _config_devices(config):
             raise _fail(NetmonError(f"{ticket_id}: the incident is still open; it resolves itself on recovery "
-                                    "(use `netmon tickets ack` to take it)"))
+                                    "(use `netmon tickets ack` to take it)"), EXIT_USAGE)
         now = _time.time()
         records: list[Record] = [Ticket(ticket.id, ticket.incident, "resolved", ticket.opened_at, now,
                                         ticket.external_refs)]
@@ -495,6 +574,22 @@ def tickets_resolve(ticket_id: Annotated[str, typer.Argument(help="e.g. NETMON-2
     finally:
         store.close()
     _out().print(f"{ticket_id} resolved")
+
+
+def _ticket_record(ticket: Ticket, incident: Incident | None, zone: TimeZone) -> dict[str, object]:
+    """A ticket with its incident, under the field names of `tickets list` (and more)."""
+    i = incident
+    return {"ticket": ticket.id, "state": ticket.state, "incident": ticket.incident,
+            "rule": i.rule if i else "", "subject": i.subject if i else "", "kecamatan": i.kecamatan if i else "",
+            "opened": _rfc3339(ticket.opened_at, zone), "updated": _rfc3339(ticket.updated_at, zone),
+            "kabupaten": i.kabupaten if i else "", "kind": str(i.kind) if i else "",
+            "severity": i.severity.value if i else "", "owner": i.owner.value if i else "",
+            "members": list(i.members) if i else [], "summary": i.summary if i else "",
+            "acknowledged": _rfc3339(i.acknowledged_at, zone) if i else None,
+            "acknowledged_by": i.acknowledged_by if i else None,
+            "escalated": _rfc3339(i.escalated_at, zone) if i else None,
+            "resolved": _rfc3339(i.resolved_at, zone) if i else None,
+            "external_refs": {sink: ref for sink, ref in ticket.external_refs}}
 
 
 def _incident_zone(incident: Incident | None, cfg: Config | None) -> TimeZone:
@@ -508,34 +603,56 @@ def _incident_zone(incident: Incident | None, cfg: Config | None) -> TimeZone:
 
 
 def _config_devices(config: Path | None) -> set[str]:
-    return set(_load(config).devices) if config is not None else set()
+    return set(_load(config, secrets=False).devices) if config is not None else set()
 
 
 @app.command("check-config")
-def check_config(file: Annotated[Path, typer.Argument(help="Config file to validate")]) -> None:
+def check_config(file: Annotated[Path, typer.Argument(help="Config file to validate")],
+                 fmt: Annotated[TableFormat, typer.Option("--format", "-f", help="table: the summary; json, "
+                                                          "csv: one record per kecamatan")] = TableFormat.table,
+                 ) -> None:
     """Validate a config file (and its includes) and print a summary."""
     cfg = _load(file)
+    rows = _kecamatan_rows(cfg)
+    if fmt is not TableFormat.table:
+        _print_records(rows, fmt, KECAMATAN_FIELDS)
+        return
     out = _out()
     out.print(f"[green]OK[/] {file}: {len(cfg.sites)} sites, {len(cfg.devices)} devices, "
               f"{len(cfg.credential_kinds)} credentials, {len(cfg.files)} file(s)")
     for extra in cfg.files[1:]:
         out.print(f"  included {extra}")
-    table = Table("kabupaten", "zone", "kecamatan", "sites", "routers", "aps", "other", "pemda", "kim")
-    groups: dict[tuple[str, str], list[str]] = {}
-    for site in cfg.sites.values():
-        groups.setdefault((site.kabupaten, site.kecamatan), []).append(site.id)
-    for (kab, kec), site_ids in sorted(groups.items()):
-        devs = [d for d in cfg.devices.values() if d.site in site_ids]
-        zone = cfg.sites[site_ids[0]].timezone
-        table.add_row(kab, f"{zone.value} ({zone.abbreviation})", kec, str(len(site_ids)),
-                      str(sum(d.role.value == "router" for d in devs)),
-                      str(sum(d.role.value == "ap" for d in devs)),
-                      str(sum(d.role.value not in ("router", "ap") for d in devs)),
-                      str(sum(d.owner.value == "pemda" for d in devs)),
-                      str(sum(d.owner.value == "kim" for d in devs)))
+    from netmon.model import TimeZone
+
+    table = Table(*KECAMATAN_FIELDS)
+    for row in rows:
+        zone = TimeZone(str(row["zone"]))
+        table.add_row(*(f"{zone.value} ({zone.abbreviation})" if k == "zone" else str(row[k])
+                        for k in KECAMATAN_FIELDS))
     out.print(table)
     for name, kind in sorted(cfg.credential_kinds.items()):
         out.print(f"  credential {name}: {kind} (resolved)")
+
+
+KECAMATAN_FIELDS = ("kabupaten", "zone", "kecamatan", "sites", "routers", "aps", "other", "pemda", "kim")
+
+
+def _kecamatan_rows(cfg: Config) -> list[dict[str, object]]:
+    """Per kecamatan: its zone, how many sites, devices by role and by owner."""
+    groups: dict[tuple[str, str], list[str]] = {}
+    for site in cfg.sites.values():
+        groups.setdefault((site.kabupaten, site.kecamatan), []).append(site.id)
+    rows: list[dict[str, object]] = []
+    for (kab, kec), site_ids in sorted(groups.items()):
+        devs = [d for d in cfg.devices.values() if d.site in site_ids]
+        zone = cfg.sites[site_ids[0]].timezone
+        rows.append({"kabupaten": kab, "zone": zone.value, "kecamatan": kec,
+                     "sites": len(site_ids), "routers": sum(d.role.value == "router" for d in devs),
+                     "aps": sum(d.role.value == "ap" for d in devs),
+                     "other": sum(d.role.value not in ("router", "ap") for d in devs),
+                     "pemda": sum(d.owner.value == "pemda" for d in devs),
+                     "kim": sum(d.owner.value == "kim" for d in devs)})
+    return rows
 
 
 @app.command("config-schema")
@@ -666,7 +783,14 @@ def simulate_routeros(base_port: BASE_PORT = 0, write_config: WRITE_CONFIG = Non
 
 
 def main() -> None:
-    app()
+    """The command; what escapes a command as an exception still ends in one line (exit 1), not a traceback."""
+    try:
+        app()
+    except NetmonError as exc:
+        raise SystemExit(_fail(exc).exit_code) from None
+    except OSError as exc:
+        err.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False)
+        raise SystemExit(EXIT_FAILURE) from None
 
 
 if __name__ == "__main__":

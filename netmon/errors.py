@@ -68,6 +68,10 @@ class StorageError(NetmonError):
     pass
 
 
+class AlreadyRunning(NetmonError):
+    """Another daemon holds the data directory (or, with PostgreSQL, the deployment's database)."""
+
+
 class NotifyError(NetmonError):
     pass
 

@@ -98,9 +98,14 @@ _Loader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 def _load_yaml(path: Path) -> tuple[Any, dict[Path_, int]]:
     try:
-        text = path.read_text(encoding="utf-8")
+        raw = path.read_bytes()
     except OSError as exc:
         raise ConfigError(f"cannot read: {exc.strerror}", file=str(path)) from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"not UTF-8 text (byte 0x{raw[exc.start]:02x} at offset {exc.start}); save the file "
+                          "as UTF-8", file=str(path), line=raw[:exc.start].count(b"\n") + 1) from None
     loader = _Loader(text)
     try:  # parse once: the node tree gives the lines, the same tree gives the data
         node = loader.get_single_node()
@@ -113,23 +118,34 @@ def _load_yaml(path: Path) -> tuple[Any, dict[Path_, int]]:
     finally:
         loader.dispose()
     if node is None:
-        return {}, {}
+        raise ConfigError("the file is empty (no YAML document)", file=str(path), line=1)
     lines: dict[Path_, int] = {}
-    _index(node, (), lines)
+    duplicate = _index(node, (), lines)
+    if duplicate is not None:
+        key, line, first = duplicate
+        raise ConfigError(f"duplicate key (first at line {first}); YAML keeps only the last one", file=str(path),
+                          line=line, key=_key_text(key))
     return data, lines
 
 
-def _index(node: yaml.Node, path: Path_, lines: dict[Path_, int]) -> None:
+def _index(node: yaml.Node, path: Path_, lines: dict[Path_, int]) -> tuple[Path_, int, int] | None:
+    """Index the line of every key and item; returns the first duplicate mapping key found (its path, its
+    line and the line of its first occurrence), else None."""
     lines.setdefault(path, node.start_mark.line + 1)
+    found: tuple[Path_, int, int] | None = None
     if isinstance(node, yaml.MappingNode):
         for key_node, value_node in node.value:
             key = key_node.value
-            lines[(*path, key)] = key_node.start_mark.line + 1
-            _index(value_node, (*path, key), lines)
+            line = key_node.start_mark.line + 1
+            if (*path, key) in lines and key != "<<" and found is None:
+                found = ((*path, key), line, lines[(*path, key)])
+            lines[(*path, key)] = line
+            found = found or _index(value_node, (*path, key), lines)
     elif isinstance(node, yaml.SequenceNode):
         for i, item in enumerate(node.value):
             lines[(*path, i)] = item.start_mark.line + 1
-            _index(item, (*path, i), lines)
+            found = found or _index(item, (*path, i), lines)
+    return found
 
 
 def _line_for(loc: Path_, lines: dict[Path_, int]) -> int | None:
@@ -211,7 +227,7 @@ def read_secret(ref: SecretRef, origin: _Origin, key: str) -> Secret:
         secret_path = Path(origin.file).parent / secret_path
     try:
         value = secret_path.read_text(encoding="utf-8").splitlines()[0].strip()
-    except (OSError, IndexError):
+    except (OSError, IndexError, UnicodeDecodeError):
         raise ConfigError(f"secret file {ref.file} is missing, unreadable or empty", file=origin.file,
                           line=origin.line, key=key) from None
     return Secret(value)
@@ -278,6 +294,7 @@ def load_config(path: str | Path, *, resolve_secrets: bool = True) -> Config:
         window_origin = _item_origins(file_path, lines, "maintenance")
         for i, window in enumerate(parsed.maintenance):
             windows += _window(window, site_records, devices, window_origin(i))
+    _check_parent_cycles(devices)
     device_records: dict[str, Device] = {}
     for did, (dev, origin) in devices.items():
         device_records[did] = _device(dev, origin, defaults, sites, devices, credentials, auths,
@@ -290,11 +307,35 @@ def load_config(path: str | Path, *, resolve_secrets: bool = True) -> Config:
         files=tuple(str(p) for p, _c, _l in files),
         credential_kinds={n: c.kind for n, (c, _o) in credentials.items()},
         state=StatePolicy(**(main.state or StateConfig()).model_dump()),
-        storage=main.storage or StorageConfig(),
+        storage=_storage(main.storage, files[0][0]),
         maintenance=tuple(windows),
         alerts=_alerts(main.alerts, _Origin(str(files[0][0]), files[0][2].get(("alerts",))), resolve_secrets),
         timezone=default_zone,
     )
+
+
+def _storage(section: StorageConfig | None, main_file: Path) -> StorageConfig:
+    """`storage:` with a relative `data_dir` (the default `./netmon-data` too) made absolute against the main
+    config file's directory: the daemon and the read-only commands find the same database from any working
+    directory."""
+    storage = section or StorageConfig()
+    data_dir = Path(storage.data_dir).expanduser()
+    if not data_dir.is_absolute():
+        data_dir = main_file.resolve().parent / data_dir
+    return storage.model_copy(update={"data_dir": str(data_dir)})
+
+
+def _check_parent_cycles(devices: dict[str, tuple[DeviceConfig, _Origin]]) -> None:
+    """A device may not be its own ancestor (a -> b -> a): cause analysis walks parents up to the root."""
+    for start, (dev, origin) in devices.items():
+        chain = [start]
+        parent = dev.parent
+        while parent is not None and parent in devices and parent not in chain:
+            chain.append(parent)
+            parent = devices[parent][0].parent
+        if parent == start and len(chain) > 1:
+            raise ConfigError(f"parent cycle: {' -> '.join([*chain, start])}", file=origin.file,
+                              line=origin.line_of("parent"), key=f"devices[{start}].parent")
 
 
 def _kabupaten_zones(kabupaten: dict[str, tuple[KabupatenConfig, _Origin]],

@@ -6,8 +6,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BeforeValidator, Field, WithJsonSchema, model_validator
+from pydantic import AfterValidator, BeforeValidator, Field, WithJsonSchema, model_validator
 
+from netmon.config.address import check_address
 from netmon.config.alerting import AlertsConfig
 from netmon.config.base import SecretRef, Strict
 from netmon.model import Owner, Role, Source, TimeZone
@@ -120,7 +121,8 @@ class DeviceConfig(Strict):
     id: str = Field(pattern=ID_PATTERN)
     site: str
     role: Role
-    address: str
+    address: Annotated[str, AfterValidator(check_address)] = Field(
+        description="IPv4 or IPv6 address, or host name")
     sources: list[Source] | None = None
     profile: str | None = None
     owner: Owner | None = None

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import json
+import os
 import textwrap
 from pathlib import Path
 
 import pytest
+import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from netmon.cli import app
@@ -319,3 +323,126 @@ def test_maintenance_window_naming_an_unknown_device_is_an_error(tmp_path: Path,
     with pytest.raises(ConfigError, match="unknown device 'ghost'") as info:
         load_config(write_tree(tmp_path, GOOD + extra))
     assert info.value.line == 35
+
+
+# --- issue #12: what check-config used to accept -----------------------------------------------------------
+
+REJECTED = [
+    # (id, edit of GOOD, line, key, message fragment)
+    ("address-out-of-range", lambda s: s.replace("address: 10.20.1.1", "address: 300.1.2.3"), 31,
+     "devices[0].address", "not a valid IPv4 address"),
+    ("address-not-an-ip", lambda s: s.replace("address: 10.20.1.1", 'address: "not an ip"'), 31,
+     "devices[0].address", "neither an IP address nor a valid host name"),
+    ("address-bad-ipv6", lambda s: s.replace("address: 10.20.1.1", 'address: "fe80::1::2"'), 31,
+     "devices[0].address", "not a valid IPv6 address"),
+    ("duplicate-key", lambda s: s.replace("    role: router\n", "    role: router\n    role: ap\n"), 31,
+     "devices[0].role", "duplicate key (first at line 30)"),
+    ("duplicate-top-level-key", lambda s: s + "exporter: {port: 9101}\n", 34, "exporter",
+     "duplicate key (first at line 6)"),
+    ("empty-file", lambda s: "", 1, None, "the file is empty"),
+    ("only-comments", lambda s: "# to be filled in by the kabupaten office\n", 1, None, "the file is empty"),
+]
+
+
+@pytest.mark.parametrize(("edit", "line", "key", "message"), [c[1:] for c in REJECTED],
+                         ids=[c[0] for c in REJECTED])
+def test_rejected_with_file_line_and_key(tmp_path: Path, env: None, edit, line: int,  # type: ignore[no-untyped-def]
+                                         key: str | None, message: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        load_config(write_tree(tmp_path, edit(GOOD)))
+    exc = info.value
+    assert exc.file is not None and exc.file.endswith("netmon.yaml")
+    assert (exc.line, exc.key if key else None) == (line, key)
+    assert message in str(exc)
+
+
+def test_parent_cycle_across_files_is_rejected(tmp_path: Path, env: None) -> None:
+    main = GOOD.replace("    profile: mikrotik\n", "    profile: mikrotik\n    parent: kl-ap\n")
+    with pytest.raises(ConfigError, match="parent cycle: ks-router -> kl-ap -> ks-router") as info:
+        load_config(write_tree(tmp_path, main))
+    assert (info.value.line, info.value.key) == (33, "devices[ks-router].parent")
+
+
+def test_not_utf8_names_the_line(tmp_path: Path, env: None) -> None:
+    path = write_tree(tmp_path)
+    path.write_bytes(GOOD.replace("name: Pak Rahmat", "name: Pak Rahm\u00e2t").encode("latin-1"))
+    with pytest.raises(ConfigError, match="not UTF-8 text") as info:
+        load_config(path)
+    assert info.value.line == 26
+
+
+@pytest.mark.parametrize("address", ["10.20.1.1", "fe80::1", "2001:db8::10", "router.kim-karangsalam.example.id",
+                                     "ap-1", "ks-router.local."])
+def test_addresses_accepted(tmp_path: Path, env: None, address: str) -> None:
+    cfg = load_config(write_tree(tmp_path, GOOD.replace("address: 10.20.1.1", f'address: "{address}"')))
+    assert cfg.devices["ks-router"].address == address
+
+
+def test_relative_data_dir_is_relative_to_the_config_file(tmp_path: Path, env: None,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    path = write_tree(tmp_path)
+    assert load_config(path).storage.data_dir == str(tmp_path / "netmon-data")
+    path.write_text(GOOD + "storage: {data_dir: var/netmon}\n")
+    assert load_config(path).storage.data_dir == str(tmp_path / "var" / "netmon")
+    path.write_text(GOOD + "storage: {data_dir: /var/lib/netmon}\n")
+    assert load_config(path).storage.data_dir == "/var/lib/netmon"
+
+
+def test_read_only_load_needs_no_secrets(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("TEST_NETMON_COMMUNITY", raising=False)
+    monkeypatch.delenv("TEST_NETMON_PRIV", raising=False)
+    cfg = load_config(write_tree(tmp_path), resolve_secrets=False)
+    assert set(cfg.devices) == {"ks-router", "kl-ap"}
+
+
+# --- property: whatever the file holds, check-config ends in a ConfigError (file:line), never anything else ----
+
+KEYS = ["include", "timezone", "defaults", "exporter", "scheduler", "state", "storage", "credentials", "sites",
+        "devices", "maintenance", "kabupaten", "id", "site", "role", "address", "parent", "port", "interval_s",
+        "snmp_v2c", "community", "env", "file", "name", "desa", "kecamatan", "data_dir", "credential", "<<"]
+
+
+def _documents() -> st.SearchStrategy[object]:
+    scalars = st.one_of(st.none(), st.booleans(), st.integers(-2**70, 2**70), st.floats(allow_nan=True),
+                        st.text(max_size=12), st.sampled_from(["router", "ap", "300.1.2.3", "::1", "kim-a", "a.yaml",
+                                                               "WIB", "*.yaml", "../x", "not an ip"]))
+    return st.recursive(scalars, lambda inner: st.one_of(
+        st.lists(inner, max_size=4), st.dictionaries(st.sampled_from(KEYS), inner, max_size=5)), max_leaves=25)
+
+
+def _check(text: bytes, *, tree: bool = False) -> None:
+    """Load `text` as the main file (`tree`: beside GOOD's include, secret file and environment)."""
+    import tempfile
+    from unittest import mock
+
+    secrets = {"TEST_NETMON_COMMUNITY": "c0mmunity-s3cret", "TEST_NETMON_PRIV": "priv-s3cret-456"}
+    with tempfile.TemporaryDirectory() as work, mock.patch.dict(os.environ, secrets if tree else {}):
+        path = write_tree(Path(work)) if tree else Path(work) / "netmon.yaml"
+        path.write_bytes(text)
+        try:
+            load_config(path)
+        except ConfigError as exc:
+            assert exc.file == str(path) or (exc.file or "").startswith(work), exc
+            assert "Traceback" not in str(exc)
+
+
+@settings(max_examples=300, deadline=None, derandomize=True)
+@given(doc=_documents())
+def test_random_documents_give_only_config_errors(doc: object) -> None:
+    _check(yaml.safe_dump(doc).encode())
+
+
+@settings(max_examples=300, deadline=None, derandomize=True)
+@given(data=st.one_of(st.binary(max_size=200), st.text(max_size=200).map(str.encode)))
+def test_random_bytes_give_only_config_errors(data: bytes) -> None:
+    _check(data)
+
+
+@settings(max_examples=150, deadline=None, derandomize=True)
+@given(edit=st.tuples(st.integers(0, len(GOOD) - 1), st.text(max_size=8)))
+def test_edited_good_config_gives_only_config_errors(edit: tuple[int, str]) -> None:
+    at, insert = edit
+    _check((GOOD[:at] + insert + GOOD[at:]).encode(), tree=True)
