@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 from collectors.snmp.mapping import ReadPlan, RowLabels
 from collectors.snmp.spec import Decode, NeighbourField, NeighbourSource, ProfileSpec
-from collectors.snmp.value import column
+from collectors.snmp.value import column, decoded
 from collectors.snmp.varbind import SnmpValue, Varbinds, oid_tuple
 
 _MAC = re.compile(r"^(?:[0-9a-f]{1,2}[:-]){5}[0-9a-f]{1,2}$|^(?:[0-9a-f]{4}\.){2}[0-9a-f]{4}$|^[0-9a-f]{12}$",
@@ -147,13 +147,6 @@ def _text(raw: SnmpValue | None) -> str:
     breaks and runs of blanks folded to one space (multi-line system descriptions); "" if not printable."""
     if raw is None:
         return ""
-    if isinstance(raw, bytes):
-        try:
-            text = raw.decode("utf-8")
-        except UnicodeDecodeError:
-            text = raw.decode("latin-1")
-    else:
-        text = str(raw)
-    text = " ".join(text.split("\x00", 1)[0].split())
+    text = " ".join(decoded(raw).split("\x00", 1)[0].split())
     return text if text.isprintable() else ""
 

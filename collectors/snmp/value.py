@@ -15,17 +15,21 @@ from collectors.snmp.varbind import SnmpValue, Varbinds, under
 _NUMBER = re.compile(r"^\s*(-?\d+(?:\.\d+)?)")
 
 
+def decoded(value: SnmpValue) -> str:
+    """Bytes decoded as UTF-8, else Latin-1 (which decodes anything); other values as str."""
+    if isinstance(value, bytes):
+        try:
+            return value.decode("utf-8")
+        except UnicodeDecodeError:
+            return value.decode("latin-1")
+    return str(value)
+
+
 def as_text(value: SnmpValue | None) -> str | None:
     """Printable text of a value: bytes decoded (UTF-8, else Latin-1), NULs and outer blanks removed."""
     if value is None:
         return None
-    if isinstance(value, bytes):
-        try:
-            text = value.decode("utf-8")
-        except UnicodeDecodeError:
-            text = value.decode("latin-1")
-    else:
-        text = str(value)
+    text = decoded(value)
     text = text.replace("\x00", "").strip()
     if not text.isprintable():
         return None
