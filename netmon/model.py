@@ -147,14 +147,59 @@ class Site:
 
 @dataclass(frozen=True, slots=True)
 class AssetRecord:
-    """Fields of the regional asset register (Kartu Inventaris Barang)."""
+    """Fields of the regional asset register, in the KIB B layout (Kartu Inventaris Barang B, Peralatan dan Mesin);
+    the KIB B column each field fills is named beside it."""
 
-    kode_barang: str | None = None
-    nomor_register: str | None = None
-    serial: str | None = None
-    model: str | None = None
-    year_acquired: int | None = None
-    value_idr: int | None = None
+    kode_barang: str | None = None  # Kode Barang
+    nomor_register: str | None = None  # Nomor Register
+    serial: str | None = None  # Nomor Pabrik / Seri
+    model: str | None = None  # Merk / Type
+    year_acquired: int | None = None  # Tahun Pembelian
+    value_idr: int | None = None  # Harga (Rp)
+    name: str | None = None  # Nama / Jenis Barang
+    size: str | None = None  # Ukuran
+    material: str | None = None  # Bahan
+    origin: str | None = None  # Asal-usul / Cara Perolehan (e.g. "Pembelian", "Hibah")
+    remarks: str | None = None  # Keterangan
+    unit: str | None = None  # OPD / unit kerja that holds the asset
+
+
+class Condition(StrEnum):
+    """An asset's condition as the register records it (Permendagri 47/2021)."""
+
+    GOOD = "B"  # Baik: intact and working properly
+    MINOR = "RR"  # Rusak Ringan (also written KB, Kurang Baik): needs a minor repair
+    MAJOR = "RB"  # Rusak Berat: not intact or not working; major repair or replacement of main components
+
+
+@dataclass(frozen=True, slots=True)
+class Inspection:
+    """A person's field inspection of one asset: from `on` (a local date in the kabupaten's zone) the condition is
+    what they confirmed, whatever the evidence suggests."""
+
+    device: str
+    on: date
+    condition: Condition
+    note: str
+    by: str
+    recorded_at: float
+
+
+@dataclass(frozen=True, slots=True)
+class AssetCondition:
+    """One asset's condition for one period: what the stored history suggests (with its evidence in one line), what a
+    person confirmed (the latest inspection on or before the period's end, if any), and the previous period's."""
+
+    device: str
+    suggested: Condition
+    evidence: str
+    confirmed: Inspection | None = None
+    previous: Condition | None = None
+
+    @property
+    def condition(self) -> Condition:
+        """The condition the report states: the confirmed one where a person inspected, else the suggestion."""
+        return self.confirmed.condition if self.confirmed else self.suggested
 
 
 @dataclass(frozen=True, slots=True)

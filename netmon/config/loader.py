@@ -467,6 +467,5 @@ def _device(dev: DeviceConfig, origin: _Origin, defaults: Defaults, sites: dict[
         id=dev.id, site=dev.site, role=dev.role, address=dev.address, sources=sources,
         owner=dev.owner or defaults.owner, profile=dev.profile, parent=dev.parent,
         interval_s=dev.interval_s or defaults.interval_s, snmp=snmp, routeros=routeros,
-        asset=AssetRecord(kode_barang=a.kode_barang, nomor_register=a.nomor_register, serial=a.serial,
-                          model=a.model, year_acquired=a.year_acquired, value_idr=a.value_idr),
+        asset=AssetRecord(**a.model_dump()),
     )

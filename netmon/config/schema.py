@@ -98,6 +98,12 @@ class AssetConfig(Strict):
     model: str | None = None
     year_acquired: int | None = Field(default=None, ge=1990, le=2100)
     value_idr: int | None = Field(default=None, ge=0)
+    name: str | None = Field(default=None, description="KIB B Nama / Jenis Barang")
+    size: str | None = Field(default=None, description="KIB B Ukuran")
+    material: str | None = Field(default=None, description="KIB B Bahan")
+    origin: str | None = Field(default=None, description="KIB B Asal-usul / Cara Perolehan")
+    remarks: str | None = Field(default=None, description="KIB B Keterangan")
+    unit: str | None = Field(default=None, description="OPD / unit kerja holding the asset")
 
 
 class SnmpOptions(Strict):
