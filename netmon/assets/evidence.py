@@ -212,6 +212,8 @@ def percent(ratio: float) -> str:
     """Rounded down to a tenth, so an asset that was down never reads "100 %"; "100" when it never was."""
     if ratio >= 1.0:
         return "100"
+    if ratio <= 0.0:
+        return "0"
     return number(math.floor(ratio * 1000) / 10)
 
 
