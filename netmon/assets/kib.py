@@ -237,9 +237,10 @@ def _row(cells: Sequence[Cell], number: int, by_column: dict[Column, int], label
     if values.get("unit") is None and unit is not None:
         values["unit"] = unit
     asset = AssetRecord(**{f.name: values.get(f.name) for f in fields(AssetRecord)})  # type: ignore[arg-type]
-    if not any((asset.kode_barang, asset.nomor_register, asset.serial, asset.name)):
+    device = _text(cell(Column.DEVICE))
+    if not any((asset.kode_barang, asset.nomor_register, asset.serial, asset.name, device)):
         return None
-    return KibRow(number, asset, _text(cell(Column.DEVICE)))
+    return KibRow(number, asset, device)
 
 
 def _convert(column: Column, cell: Cell) -> object:
