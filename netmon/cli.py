@@ -17,6 +17,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from netmon.cli_assets import assets_app
 from netmon.config.demo import write_demo_config
 from netmon.errors import ConfigError, NetmonError, WebServerError
 from netmon.logs import setup_logging
@@ -34,6 +35,7 @@ app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="kim-netmon: monitoring for the public wifi at KIM sites.")
 simulate_app = typer.Typer(no_args_is_help=True, help="Serve simulated devices for trying things out.")
 app.add_typer(simulate_app, name="simulate")
+app.add_typer(assets_app, name="assets")
 log = logging.getLogger("netmon")
 err = Console(stderr=True, soft_wrap=True)
 

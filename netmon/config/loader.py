@@ -15,7 +15,9 @@ import yaml
 from pydantic import ValidationError
 
 from netmon.config.alerting import AlertsConfig, AlertSettings
+from netmon.config.assets import ConditionRules
 from netmon.config.schema import (
+    AssetConfig,
     ConfigFile,
     Credential,
     Defaults,
@@ -65,6 +67,7 @@ class Config:
     maintenance: tuple[MaintenanceWindow, ...] = ()
     alerts: AlertSettings = field(default_factory=AlertSettings)
     timezone: TimeZone = DEFAULT_TIMEZONE  # the default; each site carries its own effective zone
+    asset_rules: ConditionRules = field(default_factory=ConditionRules)  # assets.condition
 
     def zone_of(self, site: str | None) -> TimeZone:
         """The zone of site `site`, or the default for an unknown or missing site."""
@@ -203,6 +206,10 @@ def _collect(path: Path, seen: list[Path], out: list[tuple[Path, ConfigFile, dic
             if getattr(parsed, key) is not None:
                 raise ConfigError(f"`{key}` may only be set in the main file", file=str(path),
                                   line=lines.get((key,)), key=key)
+        if parsed.assets is not None and parsed.assets.condition is not None:
+            raise ConfigError("`assets.condition` may only be set in the main file (an included file may hold "
+                              "`assets.register`)", file=str(path), line=lines.get(("assets", "condition")),
+                              key="assets.condition")
     out.append((path, parsed, lines))
     for i, pattern in enumerate(parsed.include):
         full = str(path.parent / pattern)
@@ -262,6 +269,7 @@ def load_config(path: str | Path, *, resolve_secrets: bool = True) -> Config:
     kabupaten: dict[str, tuple[KabupatenConfig, _Origin]] = {}
     sites: dict[str, tuple[SiteConfig, _Origin]] = {}
     devices: dict[str, tuple[DeviceConfig, _Origin]] = {}
+    register: dict[str, tuple[AssetConfig, _Origin]] = {}
     for file_path, parsed, lines in files:
         for name, cred in parsed.credentials.items():
             origin = _Origin(str(file_path), lines.get(("credentials", name)))
@@ -282,6 +290,14 @@ def load_config(path: str | Path, *, resolve_secrets: bool = True) -> Config:
         device_origin = _item_origins(file_path, lines, "devices")
         for i, dev in enumerate(parsed.devices):
             _add_unique(devices, "device", i, dev.id, dev, device_origin(i))
+        for device_id, entry in (parsed.assets.entries if parsed.assets else {}).items():
+            origin = _Origin(str(file_path), lines.get(("assets", "register", device_id)))
+            if device_id in register:
+                first = register[device_id][1]
+                raise ConfigError(f"register entry of {device_id!r} given twice (first at {first.file}:"
+                                  f"{first.line})", file=origin.file, line=origin.line,
+                                  key=f"assets.register.{device_id}")
+            register[device_id] = (entry, origin)
 
     auths: dict[str, SnmpAuth | tuple[str, Secret]] = {}
     if resolve_secrets:
@@ -295,10 +311,15 @@ def load_config(path: str | Path, *, resolve_secrets: bool = True) -> Config:
         for i, window in enumerate(parsed.maintenance):
             windows += _window(window, site_records, devices, window_origin(i))
     _check_parent_cycles(devices)
+    for device_id, (_entry, origin) in register.items():
+        if device_id not in devices:
+            raise ConfigError(f"register entry for unknown device {device_id!r}", file=origin.file,
+                              line=origin.line, key=f"assets.register.{device_id}")
     device_records: dict[str, Device] = {}
     for did, (dev, origin) in devices.items():
+        kept = register.get(did)
         device_records[did] = _device(dev, origin, defaults, sites, devices, credentials, auths,
-                                      resolve_secrets)
+                                      resolve_secrets, kept[0] if kept else None)
     return Config(
         sites=site_records,
         devices=device_records,
@@ -311,6 +332,7 @@ def load_config(path: str | Path, *, resolve_secrets: bool = True) -> Config:
         maintenance=tuple(windows),
         alerts=_alerts(main.alerts, _Origin(str(files[0][0]), files[0][2].get(("alerts",))), resolve_secrets),
         timezone=default_zone,
+        asset_rules=(main.assets.condition if main.assets else None) or ConditionRules(),
     )
 
 
@@ -426,7 +448,7 @@ def _site(cfg: SiteConfig, zone: TimeZone) -> Site:
 
 def _device(dev: DeviceConfig, origin: _Origin, defaults: Defaults, sites: dict[str, Any],
             devices: dict[str, Any], credentials: dict[str, Any], auths: dict[str, Any],
-            resolve_secrets: bool) -> Device:
+            resolve_secrets: bool, register: AssetConfig | None = None) -> Device:
     def fail(message: str, key: str) -> ConfigError:
         return ConfigError(message, file=origin.file, line=origin.line_of(key), key=f"devices[{dev.id}].{key}")
 
@@ -462,10 +484,12 @@ def _device(dev: DeviceConfig, origin: _Origin, defaults: Defaults, sites: dict[
     if Source.ROUTEROS in sources:
         user, password = credential("routeros_credential", ("routeros",), "routeros") or ("", Secret(""))
         routeros = RouterOsSettings(user=user, password=password, **options(defaults.routeros, dev.routeros))
-    a = dev.asset
+    asset = dev.asset.model_dump()
+    if register is not None:  # the register entry's fields replace the device's own
+        asset |= register.model_dump(exclude_none=True)
     return Device(
         id=dev.id, site=dev.site, role=dev.role, address=dev.address, sources=sources,
         owner=dev.owner or defaults.owner, profile=dev.profile, parent=dev.parent,
         interval_s=dev.interval_s or defaults.interval_s, snmp=snmp, routeros=routeros,
-        asset=AssetRecord(**a.model_dump()),
+        asset=AssetRecord(**asset),
     )

@@ -10,6 +10,7 @@ from pydantic import AfterValidator, BeforeValidator, Field, WithJsonSchema, mod
 
 from netmon.config.address import check_address
 from netmon.config.alerting import AlertsConfig
+from netmon.config.assets import ConditionRules
 from netmon.config.base import SecretRef, Strict
 from netmon.model import Owner, Role, Source, TimeZone
 
@@ -104,6 +105,16 @@ class AssetConfig(Strict):
     origin: str | None = Field(default=None, description="KIB B Asal-usul / Cara Perolehan")
     remarks: str | None = Field(default=None, description="KIB B Keterangan")
     unit: str | None = Field(default=None, description="OPD / unit kerja holding the asset")
+
+
+class AssetsConfig(Strict):
+    """`assets:`. `register` (any file; what `netmon assets import` writes): KIB B entries by device id, each
+    field given replacing that field of the device's own `asset:`. `condition` (main file only): the rules of
+    the suggested condition (docs/assets.md)."""
+
+    entries: dict[str, AssetConfig] = Field(default={}, alias="register", description="KIB B register entries "
+                                            "by device id; a field given here replaces the device's `asset:` one")
+    condition: ConditionRules | None = None
 
 
 class SnmpOptions(Strict):
@@ -224,3 +235,5 @@ class ConfigFile(Strict):
     sites: list[SiteConfig] = []
     devices: list[DeviceConfig] = []
     maintenance: list[MaintenanceConfig] = []
+    assets: AssetsConfig | None = Field(default=None, description="Asset register entries (`register`, any "
+                                        "file) and condition rules (`condition`, the main file only)")

@@ -2,7 +2,7 @@
 queue. The only package that imports SQLAlchemy and Alembic. See docs/storage.md."""
 
 from netmon.storage.queue import QueueStats, WriteQueue
-from netmon.storage.record import DailyUniques, Heartbeat, HourlyRollup, Record, UnknownSpan
+from netmon.storage.record import DailyUniques, Heartbeat, HourlyRollup, Record, RollupTotals, UnknownSpan
 from netmon.storage.rollup import RollupAccumulator
 from netmon.storage.store import StatusRow, StorageRejected, StorageUnavailable, Store
 from netmon.storage.url import announce_database, database_url
@@ -14,6 +14,7 @@ __all__ = [
     "QueueStats",
     "Record",
     "RollupAccumulator",
+    "RollupTotals",
     "StatusRow",
     "StorageRejected",
     "StorageUnavailable",

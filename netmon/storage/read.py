@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from typing import Any
 
 from netmon.model import (
     AssetRecord,
     Cause,
+    Condition,
     Contact,
     Device,
     DeviceState,
     Incident,
+    Inspection,
     Outage,
     Owner,
     Role,
@@ -24,6 +27,8 @@ from netmon.model import (
     Ticket,
 )
 
+ASSET_FIELDS = tuple(f.name for f in dataclasses.fields(AssetRecord))
+
 
 def site_from_row(r: Any) -> Site:
     contact = Contact(r.contact_name, r.contact_phone, r.contact_email) if r.contact_name is not None else None
@@ -31,7 +36,7 @@ def site_from_row(r: Any) -> Site:
 
 
 def device_from_row(r: Any) -> Device:
-    asset = AssetRecord(r.kode_barang, r.nomor_register, r.serial, r.model, r.year_acquired, r.value_idr)
+    asset = AssetRecord(**{name: getattr(r, name) for name in ASSET_FIELDS})
     sources = tuple(Source(s) for s in r.sources.split(",") if s)
     return Device(r.id, r.site, Role(r.role), r.address, sources, Owner(r.owner), asset, r.profile, r.parent,
                   r.interval_s)
@@ -71,3 +76,7 @@ def ticket_from_row(r: Any) -> Ticket:
 
 def discovery_from_row(r: Any) -> StoredDiscovery:
     return StoredDiscovery(r.device, Source(r.source), r.discovered_at, r.fingerprint, r.payload)
+
+
+def inspection_from_row(r: Any) -> Inspection:
+    return Inspection(r.device, r.inspected_on, Condition(r.condition), r.note, r.inspected_by, r.recorded_at)

@@ -39,6 +39,23 @@ class HourlyRollup:
 
 
 @dataclass(frozen=True, slots=True)
+class RollupTotals:
+    """One device's hourly rollups over a period, summed in the database (`Store.rollup_totals`): polls, the
+    extremes of temperature and voltage, and how many hours went past a threshold (`hot_hours`: hours whose
+    temperature_max is above it; `low_voltage_hours`: hours whose voltage_min is below it). `last_ok_at` is
+    the last poll of the latest hour with a good poll (an hour's resolution: rollups keep no finer time)."""
+
+    device: str
+    polls_ok: int
+    polls_failed: int
+    temperature_max: float | None = None
+    voltage_min: float | None = None
+    hot_hours: int = 0
+    low_voltage_hours: int = 0
+    last_ok_at: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class DailyUniques:
     """Distinct client devices seen at a site on one local day (the site's zone). The largest count wins."""
 

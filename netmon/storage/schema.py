@@ -57,6 +57,12 @@ devices = sa.Table(
     sa.Column("model", sa.String(128)),
     sa.Column("year_acquired", sa.Integer),
     sa.Column("value_idr", sa.BigInteger),
+    sa.Column("name", sa.String(200)),  # KIB B columns added in 0005
+    sa.Column("size", sa.String(100)),
+    sa.Column("material", sa.String(100)),
+    sa.Column("origin", sa.String(100)),
+    sa.Column("remarks", sa.Text),
+    sa.Column("unit", sa.String(200)),
     sa.Column("first_seen_at", Time, nullable=False),
     sa.Column("updated_at", Time, nullable=False),
     sa.Column("retired_at", Time),
@@ -197,4 +203,18 @@ tickets = sa.Table(
     sa.Column("opened_at", Time, nullable=False),
     sa.Column("updated_at", Time, nullable=False),
     sa.Column("external_refs", sa.Text, nullable=False),  # JSON [[sink, reference], ...]
+)
+
+inspections = sa.Table(
+    "inspections", metadata,  # field inspections of assets (0005): history, never updated or deleted
+    sa.Column("id", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True, autoincrement=True),
+    sa.Column("device", sa.String(64), nullable=False),
+    sa.Column("inspected_on", sa.Date, nullable=False),  # local date in the site's zone
+    sa.Column("effective_at", Time, nullable=False),  # local midnight of inspected_on: it counts from here
+    sa.Column("condition", sa.String(2), nullable=False),  # B, RR or RB
+    sa.Column("note", sa.Text, nullable=False),
+    sa.Column("inspected_by", sa.String(200), nullable=False),
+    sa.Column("recorded_at", Time, nullable=False),
+    sa.UniqueConstraint("device", "recorded_at"),  # a re-sent inspection is the same inspection
+    sa.Index(None, "device", "effective_at"),
 )

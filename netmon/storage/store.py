@@ -12,6 +12,7 @@ import math
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import datetime, time
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +25,7 @@ from netmon.model import (
     Device,
     DeviceState,
     Incident,
+    Inspection,
     Outage,
     Reboot,
     Site,
@@ -31,6 +33,7 @@ from netmon.model import (
     StateChange,
     StoredDiscovery,
     Ticket,
+    TimeZone,
 )
 from netmon.storage import schema as t
 from netmon.storage import write as w
@@ -38,13 +41,14 @@ from netmon.storage.read import (
     device_from_row,
     discovery_from_row,
     incident_from_row,
+    inspection_from_row,
     outage_from_row,
     site_from_row,
     state_change_from_row,
     state_from_row,
     ticket_from_row,
 )
-from netmon.storage.record import RECORD_TYPES, HourlyRollup, Record, UnknownSpan
+from netmon.storage.record import RECORD_TYPES, HourlyRollup, Record, RollupTotals, UnknownSpan
 from netmon.storage.url import normalise, redact
 
 log = logging.getLogger(__name__)
@@ -128,6 +132,13 @@ class Store:
             for record in records:
                 w.write_record(conn, record)
 
+    def record_inspection(self, inspection: Inspection, zone: TimeZone) -> None:
+        """Keep a field inspection (history: a new row each time; the same one re-sent is ignored). It counts
+        from local midnight of `inspection.on` in `zone`, the zone of the device's site."""
+        midnight = datetime.combine(inspection.on, time(), zone.tzinfo).timestamp()
+        with self._errors(), self._write() as conn:
+            w.write_inspection(conn, inspection, midnight)
+
     def prune(self, now: float, rollup_retention_days: int) -> int:
         """Delete hourly rollups and daily unique counts older than the retention. State changes, outages,
         reboots and unknown spans are kept for ever. Returns the number of rows deleted."""
@@ -184,10 +195,16 @@ class Store:
                                    .order_by(t.devices.c.site, t.devices.c.id)).all()
         return [StatusRow(sites[d.site], device_from_row(d), states.get(d.id), opened.get(d.id)) for d in devices]
 
-    def reboots(self, device: str | None = None) -> list[Reboot]:
-        query = sa.select(t.reboots).order_by(t.reboots.c.booted_at)
+    def reboots(self, device: str | None = None, *, since: float | None = None,
+                until: float | None = None) -> list[Reboot]:
+        """Reboots (of `device`, else all) that booted in [since, until), oldest first."""
+        query = sa.select(t.reboots).order_by(t.reboots.c.booted_at, t.reboots.c.id)
         if device is not None:
             query = query.where(t.reboots.c.device == device)
+        if since is not None:
+            query = query.where(t.reboots.c.booted_at >= since)
+        if until is not None:
+            query = query.where(t.reboots.c.booted_at < until)
         with self._read() as conn:
             return [Reboot(r.device, r.booted_at, r.detected_at) for r in conn.execute(query)]
 
@@ -203,6 +220,41 @@ class Store:
             query = query.where(c.hour_start < until)
         with self._read() as conn:
             return [HourlyRollup(**r._asdict()) for r in conn.execute(query)]
+
+    def rollup_totals(self, since: float, until: float, *, temperature_above: float | None = None,
+                      voltage_below: float | None = None) -> dict[str, RollupTotals]:
+        """Per device, its hourly rollups of the hours starting in [since, until) summed by the database (one
+        query however many devices; see `RollupTotals`). Devices without a rollup there are absent."""
+        c = t.hourly_rollups.c
+
+        def hours(condition: sa.ColumnElement[bool] | None) -> sa.ColumnElement[Any]:
+            if condition is None:
+                return sa.literal(0)
+            return sa.func.sum(sa.case((condition, 1), else_=0))
+
+        query = (sa.select(c.device, sa.func.sum(c.polls_ok).label("ok"), sa.func.sum(c.polls_failed).label("failed"),
+                           sa.func.max(c.temperature_max).label("t_max"), sa.func.min(c.voltage_min).label("v_min"),
+                           hours(None if temperature_above is None else c.temperature_max > temperature_above)
+                           .label("hot"),
+                           hours(None if voltage_below is None else c.voltage_min < voltage_below).label("low"),
+                           sa.func.max(sa.case((c.polls_ok > 0, c.last_poll_at), else_=None)).label("last_ok"))
+                 .where(c.hour_start >= since, c.hour_start < until).group_by(c.device).order_by(c.device))
+        with self._read() as conn:
+            return {r.device: RollupTotals(r.device, int(r.ok or 0), int(r.failed or 0), r.t_max, r.v_min,
+                                           int(r.hot or 0), int(r.low or 0), r.last_ok)
+                    for r in conn.execute(query)}
+
+    def inspections(self, device: str | None = None, *, before: float | None = None) -> list[Inspection]:
+        """Field inspections (of `device`, else all) that count from before `before`, by device, then in the
+        order they take effect (the day inspected, then when recorded): per device, the last one holds."""
+        c = t.inspections.c
+        query = sa.select(t.inspections).order_by(c.device, c.effective_at, c.recorded_at, c.id)
+        if device is not None:
+            query = query.where(c.device == device)
+        if before is not None:
+            query = query.where(c.effective_at < before)
+        with self._read() as conn:
+            return [inspection_from_row(r) for r in conn.execute(query)]
 
     def unknown_spans(self, since: float | None = None) -> list[UnknownSpan]:
         query = sa.select(t.unknown_spans).order_by(t.unknown_spans.c.start)

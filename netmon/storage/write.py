@@ -23,7 +23,18 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
-from netmon.model import Device, DeviceState, Incident, Outage, Reboot, Site, StateChange, StoredDiscovery, Ticket
+from netmon.model import (
+    Device,
+    DeviceState,
+    Incident,
+    Inspection,
+    Outage,
+    Reboot,
+    Site,
+    StateChange,
+    StoredDiscovery,
+    Ticket,
+)
 from netmon.storage import schema as t
 from netmon.storage.record import DailyUniques, Heartbeat, HourlyRollup, Record, UnknownSpan
 from netmon.storage.rollup import combine
@@ -57,9 +68,7 @@ def device_values(d: Device) -> dict[str, Any]:
     a = d.asset
     return {"site": d.site, "role": d.role.value, "address": d.address,
             "sources": ",".join(s.value for s in d.sources), "owner": d.owner.value, "profile": d.profile,
-            "parent": d.parent, "interval_s": d.interval_s, "kode_barang": a.kode_barang,
-            "nomor_register": a.nomor_register, "serial": a.serial, "model": a.model,
-            "year_acquired": a.year_acquired, "value_idr": a.value_idr}
+            "parent": d.parent, "interval_s": d.interval_s} | dataclasses.asdict(a)
 
 
 def sync_rows(conn: sa.Connection, table: sa.Table, wanted: dict[str, dict[str, Any]], at: float) -> None:
@@ -121,6 +130,17 @@ def write_record(conn: sa.Connection, r: Record) -> None:
                                                 set_={"at": _greatest(t.heartbeat, stmt, "at")}))
     else:  # pragma: no cover - Store.write checks the type first
         raise TypeError(type(r).__name__)
+
+
+def inspection_values(r: Inspection, effective_at: float) -> dict[str, Any]:
+    return {"device": r.device, "inspected_on": r.on, "effective_at": effective_at,
+            "condition": r.condition.value, "note": r.note, "inspected_by": r.by, "recorded_at": r.recorded_at}
+
+
+def write_inspection(conn: sa.Connection, r: Inspection, effective_at: float) -> None:
+    """Insert; the same (device, recorded_at) again is the same inspection re-sent: ignored."""
+    stmt = _insert(conn, t.inspections).values(**inspection_values(r, effective_at))
+    conn.execute(stmt.on_conflict_do_nothing(index_elements=["device", "recorded_at"]))
 
 
 def _write_incident(conn: sa.Connection, r: Incident) -> None:
