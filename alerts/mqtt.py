@@ -26,7 +26,7 @@ import aiomqtt
 
 from alerts import topic
 from netmon.backlog import RetrySchedule
-from netmon.errors import NotifyError
+from netmon.errors import BrokerUnavailable
 from netmon.model import Device, DeviceState, Incident, Outage, Secret, Site, Ticket
 from netmon.outbox import Outbox, OutboxStats, PartialDelivery
 
@@ -46,10 +46,6 @@ class MqttSettings:
     timeout_s: float = 10.0  # connect (CONNACK) and PUBACK wait
     retry: RetrySchedule = field(default_factory=RetrySchedule)  # reconnect and republish schedule
     batch: int = 50
-
-
-class BrokerUnavailable(NotifyError):
-    """Not connected to the broker, or the connection dropped before the broker acknowledged."""
 
 
 class MqttEvents:

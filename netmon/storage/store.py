@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
 
-from netmon.errors import StorageError
+from netmon.errors import StorageRejected, StorageUnavailable
 from netmon.model import (
     Device,
     DeviceState,
@@ -50,14 +50,6 @@ from netmon.storage.url import normalise, redact
 log = logging.getLogger(__name__)
 
 MIGRATIONS = Path(__file__).parent / "migrations"
-
-
-class StorageUnavailable(StorageError):
-    """The database cannot be reached or written now (down, locked, read-only, not migrated). Retry later."""
-
-
-class StorageRejected(StorageError):
-    """The database refused this data (constraint, bad value). Retrying the same records will not help."""
 
 
 @dataclass(frozen=True, slots=True)
