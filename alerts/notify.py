@@ -31,7 +31,7 @@ from urllib.parse import quote, urlsplit
 import apprise
 
 from alerts.message import NotifyType
-from netmon.errors import ConfigError, NotificationRejected, NotifyError
+from netmon.errors import ConfigError, NotificationRejected, NotifyError, library_message, url_secrets
 from netmon.model import Secret
 
 log = logging.getLogger(__name__)
@@ -136,8 +136,9 @@ class Notifier:
                 notify_type=_NOTIFY_TYPES.get(note.severity, apprise.NotifyType.INFO),
                 body_format=apprise.NotifyFormat.TEXT,
             )
-        except Exception:  # a plugin bug must fail this item, not the daemon; the message may hold the URL
-            log.warning("apprise raised while sending notification %s via %s", note.id, note.channel)
+        except Exception as exc:  # a plugin bug must fail this item, not the daemon; the URL's parts are hidden
+            log.warning("apprise raised while sending notification %s via %s: %s", note.id, note.channel,
+                        library_message(exc, url_secrets(url, host=True)))
             return False
         return bool(result)
 

@@ -25,7 +25,8 @@ every module of netmon, collectors and alerts and fails on one defined elsewhere
 
 Adapters (the one module importing a given library) translate that library's errors at the seam with
 `raise OurError(...) from exc`, keeping the library's own words through `library_message`, which replaces
-every secret the adapter knows (community, keys, passwords, URL credentials) by `***`. Nothing here imports
+every secret the adapter knows (community, keys, passwords, URL credentials) by `***`. Where the library's
+own text quotes a secret, `safe_cause` drops it from the chain (a logged traceback would show it). Nothing here imports
 a library or `netmon.model`: collectors and alerts both depend on this module.
 """
 
@@ -50,6 +51,7 @@ __all__ = [
     "NotificationRejected",
     "NotifyError",
     "PartialDelivery",
+    "SecretLike",
     "StorageError",
     "StorageRejected",
     "StorageUnavailable",
@@ -59,6 +61,7 @@ __all__ = [
     "WebServerError",
     "library_message",
     "redact",
+    "safe_cause",
     "url_secrets",
 ]
 
@@ -240,3 +243,19 @@ def url_secrets(url: str, *, host: bool = False, shortest: int = 8) -> tuple[str
     if host and parts.netloc:
         pieces.append(parts.netloc.rpartition("@")[2])  # with what follows a colon: not always a port
     return (url, password, *(p for p in pieces if len(p) >= shortest))
+
+
+def safe_cause(exc: BaseException, secrets: Iterable[SecretLike]) -> BaseException | None:
+    """`exc`, to chain with `raise ... from`, unless its text or that of an exception it chains shows one of
+    `secrets` (pysnmp's complaint about a short key quotes the key): then None, and our message alone keeps
+    the library's words, redacted."""
+    values = {_plain(s) for s in secrets} - {""}
+    seen: set[int] = set()
+    link: BaseException | None = exc
+    while link is not None and id(link) not in seen:
+        seen.add(id(link))
+        text = f"{link}\n{link.args!r}"
+        if any(value in text for value in values):
+            return None
+        link = link.__cause__ or link.__context__
+    return exc
