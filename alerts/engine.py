@@ -50,6 +50,7 @@ from netmon.model import (
     Site,
     Status,
     Ticket,
+    Transition,
 )
 from netmon.state.cause import ancestors
 from netmon.state.maintenance import in_maintenance
@@ -268,6 +269,6 @@ class AlertEngine:
         return self._tolerances.get(rule, Tolerance())
 
     def _event(self, key: Key, verdict: Verdict, transition: str, at: float) -> AlertEvent:
-        return AlertEvent(rule=key[0], subject=key[1], transition=transition, at=at,
+        return AlertEvent(rule=key[0], subject=key[1], transition=Transition(transition), at=at,
                           severity=self._severities.get(key[0], Severity.WARNING), value=verdict.value,
                           labels=verdict.labels, summary=verdict.summary)
