@@ -17,6 +17,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
 from alerts.availability import AreaTracker, availability_verdicts
+from alerts.credential import credential_verdicts
 from alerts.flap import FlapDetector
 from alerts.incident import IncidentBook, IncidentChange
 from alerts.route import AlertConfig
@@ -99,7 +100,7 @@ class AlertEngine:
         """The verdicts of one poll result. Only they (and the firing alerts) are evaluated: the time edges of
         everything else wait for `tick` or `observe_state`, so a result costs O(its verdicts), not O(fleet)."""
         at = result.started_at if at is None else at
-        verdicts = self._signals.observe(result)
+        verdicts = {**self._signals.observe(result), **credential_verdicts(result)}
         return self._evaluate({**self._signals.timed_for(result.device, self._states, at), **verdicts}, at,
                               everything=False)
 
