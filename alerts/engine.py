@@ -17,6 +17,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
 from alerts.availability import AreaTracker, availability_verdicts
+from alerts.credential import credential_verdicts
 from alerts.flap import FlapDetector
 from alerts.incident import IncidentBook, IncidentChange
 from alerts.route import AlertConfig
@@ -50,6 +51,7 @@ from netmon.model import (
     Site,
     Status,
     Ticket,
+    Transition,
 )
 from netmon.state.cause import ancestors
 from netmon.state.maintenance import in_maintenance
@@ -98,7 +100,7 @@ class AlertEngine:
         """The verdicts of one poll result. Only they (and the firing alerts) are evaluated: the time edges of
         everything else wait for `tick` or `observe_state`, so a result costs O(its verdicts), not O(fleet)."""
         at = result.started_at if at is None else at
-        verdicts = self._signals.observe(result)
+        verdicts = {**self._signals.observe(result), **credential_verdicts(result)}
         return self._evaluate({**self._signals.timed_for(result.device, self._states, at), **verdicts}, at,
                               everything=False)
 
@@ -268,6 +270,6 @@ class AlertEngine:
         return self._tolerances.get(rule, Tolerance())
 
     def _event(self, key: Key, verdict: Verdict, transition: str, at: float) -> AlertEvent:
-        return AlertEvent(rule=key[0], subject=key[1], transition=transition, at=at,
+        return AlertEvent(rule=key[0], subject=key[1], transition=Transition(transition), at=at,
                           severity=self._severities.get(key[0], Severity.WARNING), value=verdict.value,
                           labels=verdict.labels, summary=verdict.summary)

@@ -21,11 +21,11 @@ from dataclasses import dataclass, replace
 from typing import Literal
 
 from alerts.rules import AREA_OUTAGE, AVAILABILITY_RULES, DEVICE_DOWN, FLAPPING, SITE_DOWN
-from netmon.model import AlertEvent, Device, Incident, Owner, Severity, Site
+from netmon.model import AlertEvent, Device, Incident, IncidentKind, Owner, Severity, Site, Transition
 
 ChangeKind = Literal["opened", "updated", "acknowledged", "escalated", "resolved", "folded"]
 FOLDS: dict[str, tuple[str, ...]] = {AREA_OUTAGE: (SITE_DOWN,), FLAPPING: AVAILABILITY_RULES}
-KINDS = {DEVICE_DOWN: "device", SITE_DOWN: "site", AREA_OUTAGE: "area"}
+KINDS = {DEVICE_DOWN: IncidentKind.DEVICE, SITE_DOWN: IncidentKind.SITE, AREA_OUTAGE: IncidentKind.AREA}
 RANK = {Severity.INFO: 0, Severity.WARNING: 1, Severity.CRITICAL: 2}
 
 
@@ -66,7 +66,7 @@ class IncidentBook:
         """Open, update or resolve the incident of `event`. `started_at` dates the episode (default `at`)."""
         key = (event.rule, event.subject)
         current = self._open.get(key)
-        if event.transition == "resolved":
+        if event.transition is Transition.RESOLVED:
             if current is None:
                 return []
             del self._open[key]
@@ -138,7 +138,7 @@ class IncidentBook:
         device = self._devices.get(labels.get("device", ""))
         site_id = labels.get("site") or (device.site if device else None)
         members = tuple(m for m in labels.get("members", "").split(",") if m)
-        kind = KINDS.get(event.rule, "metric")
+        kind = KINDS.get(event.rule, IncidentKind.METRIC)
         if event.rule == AREA_OUTAGE:
             involved = [d for d in self._devices.values() if d.site in members]
             kecamatan = labels.get("kecamatan", "")

@@ -31,6 +31,7 @@ import jinja2
 from alerts.rules import (
     AREA_OUTAGE,
     ASSET_MISMATCH,
+    AUTH_FAILED,
     BUILTIN_RULES,
     DEVICE_DOWN,
     FLAPPING,
@@ -162,8 +163,10 @@ def facts(incident: Incident) -> dict[str, Any]:
     `text` holds a summary in no known shape (shown as it is); `port` the interface of `interface_down`."""
     summary = incident.summary.strip()
     found: dict[str, Any] = {}
-    if incident.rule == INTERFACE_DOWN and incident.device and incident.subject.startswith(incident.device + "/"):
-        found["port"] = incident.subject[len(incident.device) + 1:]
+    if incident.device and incident.subject.startswith(incident.device + "/"):
+        part = {INTERFACE_DOWN: "port", AUTH_FAILED: "source"}.get(incident.rule)
+        if part:
+            found[part] = incident.subject[len(incident.device) + 1:]
     if not summary:
         return found
     if incident.rule == ASSET_MISMATCH:

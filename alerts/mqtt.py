@@ -26,7 +26,7 @@ import aiomqtt
 
 from alerts import topic
 from netmon.backlog import RetrySchedule
-from netmon.errors import NotifyError
+from netmon.errors import BrokerUnavailable, library_message
 from netmon.model import Device, DeviceState, Incident, Outage, Secret, Site, Ticket
 from netmon.outbox import Outbox, OutboxStats, PartialDelivery
 
@@ -48,10 +48,6 @@ class MqttSettings:
     batch: int = 50
 
 
-class BrokerUnavailable(NotifyError):
-    """Not connected to the broker, or the connection dropped before the broker acknowledged."""
-
-
 class MqttEvents:
     def __init__(self, settings: MqttSettings, spool_dir: Path) -> None:
         self._settings = settings
@@ -64,6 +60,7 @@ class MqttEvents:
         self._running = False
         self._finished = asyncio.Event()
         self._was_connected = True  # log the first failure to connect, then only transitions
+        self._refusal = ""  # why the last connection attempt failed (the broker's or the socket's words)
 
     # --- events (synchronous; durable once they return) -------------------------------------------------
 
@@ -164,15 +161,22 @@ class MqttEvents:
         self._outbox.retry_now()  # do not wait out the outbox's backoff
 
     def _disconnected(self, exc: Exception | None) -> None:
+        if exc is not None:
+            self._refusal = self._reason(exc)
         if exc is not None and self._was_connected:
-            reason = f"{exc}: {exc.__cause__}" if exc.__cause__ is not None else str(exc)
             log.warning("MQTT broker %s:%d unavailable (%s); keeping events in the outbox, reconnecting",
-                        self._settings.host, self._settings.port, reason)
+                        self._settings.host, self._settings.port, self._refusal)
             self._was_connected = False
         self._client = None
         self._up.clear()
         if self._lost is not None and not self._lost.done():
             self._lost.set_result(None)
+
+    def _reason(self, exc: BaseException) -> str:
+        """aiomqtt's words (and the socket's beneath them), without the password."""
+        said = library_message(exc, (self._settings.password,))
+        cause = exc.__cause__
+        return said if cause is None else f"{said} ({library_message(cause, (self._settings.password,))})"
 
     async def _say_offline(self) -> None:
         client = self._client
@@ -190,7 +194,8 @@ class MqttEvents:
                 await asyncio.wait_for(self._up.wait(), self._settings.timeout_s)
         client, lost = self._client, self._lost
         if client is None or lost is None:
-            raise BrokerUnavailable("not connected to the MQTT broker")
+            raise BrokerUnavailable("not connected to the MQTT broker"
+                                    + (f": {self._refusal}" if self._refusal else ""))
         # The tasks start in creation order, so paho queues and sends the PUBLISH packets in batch order.
         tasks = [asyncio.ensure_future(client.publish(item["topic"], _encode(item["payload"]), qos=1,
                                                       retain=bool(item["retain"]), timeout=self._settings.timeout_s))
@@ -204,7 +209,8 @@ class MqttEvents:
                 task.result()
                 acked += 1
         except (aiomqtt.MqttError, BrokerUnavailable) as exc:
-            message = f"publish failed after {acked} of {len(batch)}: {exc}"
+            said = library_message(exc, (self._settings.password,))
+            message = f"publish failed after {acked} of {len(batch)}: {said}"
             if acked:
                 raise PartialDelivery(acked, message) from exc
             raise BrokerUnavailable(message) from exc

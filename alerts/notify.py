@@ -31,7 +31,7 @@ from urllib.parse import quote, urlsplit
 import apprise
 
 from alerts.message import NotifyType
-from netmon.errors import ConfigError, NotifyError
+from netmon.errors import ConfigError, NotificationRejected, NotifyError, library_message, url_secrets
 from netmon.model import Secret
 
 log = logging.getLogger(__name__)
@@ -48,15 +48,6 @@ _NOTIFY_TYPES: Mapping[str, str] = {
 _EMAIL_SCHEMES = frozenset({"mailto", "mailtos"})
 NOTIFICATION_ID_HEADER = "X-Netmon-Notification-Id"
 _MEMO_SIZE = 10_000
-
-
-class NotificationRejected(NotifyError):
-    """An item that no retry can deliver (unknown channel, malformed item). `item_id` names it, so
-    the caller can set it aside instead of retrying the batch forever."""
-
-    def __init__(self, message: str, *, item_id: str | None) -> None:
-        super().__init__(message)
-        self.item_id = item_id
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,8 +136,9 @@ class Notifier:
                 notify_type=_NOTIFY_TYPES.get(note.severity, apprise.NotifyType.INFO),
                 body_format=apprise.NotifyFormat.TEXT,
             )
-        except Exception:  # a plugin bug must fail this item, not the daemon; the message may hold the URL
-            log.warning("apprise raised while sending notification %s via %s", note.id, note.channel)
+        except Exception as exc:  # a plugin bug must fail this item, not the daemon; the URL's parts are hidden
+            log.warning("apprise raised while sending notification %s via %s: %s", note.id, note.channel,
+                        library_message(exc, url_secrets(url, host=True)))
             return False
         return bool(result)
 

@@ -18,7 +18,7 @@ from datetime import timedelta
 from typing import Literal
 
 from netmon.errors import ConfigError
-from netmon.model import DEFAULT_TIMEZONE, Labels, Sample, Severity, TimeZone
+from netmon.model import DEFAULT_TIMEZONE, Labels, Sample, Severity, TimeZone, Transition
 
 DEVICE_DOWN = "device_down"
 SITE_DOWN = "site_down"
@@ -32,9 +32,10 @@ IDLE_AP = "idle_ap"
 ASSET_MISMATCH = "asset_mismatch"
 UNKNOWN_DEVICE = "unknown_device"
 FLAPPING = "flapping"
+AUTH_FAILED = "auth_failed"  # alerts.credential
 
 BUILTIN_RULES = (DEVICE_DOWN, SITE_DOWN, AREA_OUTAGE, HIGH_TEMPERATURE, VOLTAGE, HIGH_CPU, INTERFACE_DOWN,
-                 REBOOT_LOOP, IDLE_AP, ASSET_MISMATCH, UNKNOWN_DEVICE, FLAPPING)
+                 REBOOT_LOOP, IDLE_AP, ASSET_MISMATCH, UNKNOWN_DEVICE, FLAPPING, AUTH_FAILED)
 AVAILABILITY_RULES = (DEVICE_DOWN, SITE_DOWN, INTERFACE_DOWN)  # the ones flapping freezes
 FLAP_VERDICT_RULES = (SITE_DOWN, INTERFACE_DOWN)  # whose verdict flips count as transitions (devices: states)
 
@@ -153,6 +154,7 @@ SEVERITY: dict[str, Severity] = {
     HIGH_TEMPERATURE: Severity.WARNING, VOLTAGE: Severity.WARNING, HIGH_CPU: Severity.WARNING,
     INTERFACE_DOWN: Severity.WARNING, REBOOT_LOOP: Severity.WARNING, IDLE_AP: Severity.WARNING,
     ASSET_MISMATCH: Severity.WARNING, UNKNOWN_DEVICE: Severity.WARNING, FLAPPING: Severity.WARNING,
+    AUTH_FAILED: Severity.WARNING,
 }
 
 
@@ -182,7 +184,7 @@ class Hysteresis:
     fresh: bool = False  # after a fold: the next episode starts when seen, not at the data's start
     dated: bool = False  # the pending episode's start comes from the data (it may move earlier until firing)
 
-    def step(self, verdict: Verdict, at: float) -> Literal["firing", "resolved"] | None:
+    def step(self, verdict: Verdict, at: float) -> Transition | None:
         if verdict.active is None:
             return None
         if verdict.active:
@@ -200,7 +202,7 @@ class Hysteresis:
                 self.started_at = verdict.started_at  # e.g. a site's second device, declared later, failed first
             if at - self.pending_since >= self.tolerance.for_s:
                 self.firing, self.pending_since = True, None
-                return "firing"
+                return Transition.FIRING
             return None
         self.pending_since = None
         if not self.firing:
@@ -211,7 +213,7 @@ class Hysteresis:
             self.ended_at = verdict.ended_at if verdict.ended_at is not None else at
         if at - self.clearing_since >= self.tolerance.clear_for_s:
             self.firing, self.clearing_since = False, None
-            return "resolved"
+            return Transition.RESOLVED
         return None
 
     def reset(self) -> None:

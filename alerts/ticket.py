@@ -17,7 +17,7 @@ from typing import Literal
 
 from alerts.incident import IncidentChange
 from alerts.message import incident_zone, render
-from netmon.model import DEFAULT_TIMEZONE, Device, Incident, Site, Ticket, TimeZone
+from netmon.model import DEFAULT_TIMEZONE, Device, Incident, Site, Ticket, TicketState, TimeZone
 
 TicketKind = Literal["open", "update", "resolve"]
 
@@ -63,19 +63,19 @@ class TicketBook:
         if change.kind == "opened":
             if ticket is not None:
                 return []  # a retried or re-derived "opened": the ticket exists already
-            ticket = self._store(Ticket(self._new_id(incident), incident.id, "open", at, at))
+            ticket = self._store(Ticket(self._new_id(incident), incident.id, TicketState.OPEN, at, at))
             text, subject = self._text(incident, "opened")
             return [TicketAction("open", ticket, incident, at, text, "opened", subject)]
-        if ticket is None or ticket.state == "resolved":
+        if ticket is None or ticket.state is TicketState.RESOLVED:
             return []
         if change.kind in ("resolved", "folded"):
-            ticket = self._store(replace(ticket, state="resolved", updated_at=at))
+            ticket = self._store(replace(ticket, state=TicketState.RESOLVED, updated_at=at))
             text, subject = self._text(incident, change.kind, into=change.into)
             return [TicketAction("resolve", ticket, incident, at, text, change.kind, subject)]
         if change.kind == "acknowledged":
-            if ticket.state == "acknowledged":
+            if ticket.state is TicketState.ACKNOWLEDGED:
                 return []
-            ticket = self._store(replace(ticket, state="acknowledged", updated_at=at))
+            ticket = self._store(replace(ticket, state=TicketState.ACKNOWLEDGED, updated_at=at))
         else:
             ticket = self._store(replace(ticket, updated_at=at))
         text, subject = self._text(incident, change.kind)

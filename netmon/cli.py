@@ -529,7 +529,7 @@ def tickets_ack(ticket_id: Annotated[str, typer.Argument(help="e.g. NETMON-2026-
     """Acknowledge a ticket: someone is on it. Stops escalation; the running daemon updates the ticket."""
     import time as _time
 
-    from netmon.model import Ticket
+    from netmon.model import Ticket, TicketState
 
     store = _store(config)
     try:
@@ -542,7 +542,8 @@ def tickets_ack(ticket_id: Annotated[str, typer.Argument(help="e.g. NETMON-2026-
         now = _time.time()
         store.write([dataclasses.replace(incident, acknowledged_at=incident.acknowledged_at or now,
                                          acknowledged_by=incident.acknowledged_by or by),
-                     Ticket(ticket.id, ticket.incident, "acknowledged", ticket.opened_at, now, ticket.external_refs)])
+                     Ticket(ticket.id, ticket.incident, TicketState.ACKNOWLEDGED, ticket.opened_at, now,
+                            ticket.external_refs)])
     finally:
         store.close()
     _out().print(f"{ticket_id} acknowledged by {by}")
@@ -555,7 +556,7 @@ def tickets_resolve(ticket_id: Annotated[str, typer.Argument(help="e.g. NETMON-2
     the daemon could not, e.g. for a device removed from the inventory)."""
     import time as _time
 
-    from netmon.model import Ticket
+    from netmon.model import Ticket, TicketState
     from netmon.storage import Record
 
     store = _store(config)
@@ -568,7 +569,7 @@ def tickets_resolve(ticket_id: Annotated[str, typer.Argument(help="e.g. NETMON-2
             raise _fail(NetmonError(f"{ticket_id}: the incident is still open; it resolves itself on recovery "
                                     "(use `netmon tickets ack` to take it)"), EXIT_USAGE)
         now = _time.time()
-        records: list[Record] = [Ticket(ticket.id, ticket.incident, "resolved", ticket.opened_at, now,
+        records: list[Record] = [Ticket(ticket.id, ticket.incident, TicketState.RESOLVED, ticket.opened_at, now,
                                         ticket.external_refs)]
         if incident is not None and incident.resolved_at is None:
             records.append(dataclasses.replace(incident, resolved_at=now))

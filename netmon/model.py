@@ -444,13 +444,37 @@ class Severity(StrEnum):
     CRITICAL = "critical"
 
 
+class Transition(StrEnum):
+    """The edge an alert crossed."""
+
+    FIRING = "firing"
+    RESOLVED = "resolved"
+
+
+class IncidentKind(StrEnum):
+    """What an incident is about: the values stored in `incidents.kind` and sent in MQTT/webhook payloads."""
+
+    DEVICE = "device"  # one device down
+    SITE = "site"  # a whole site down
+    AREA = "area"  # several sites of one kecamatan down together
+    METRIC = "metric"  # any other rule (thresholds, interfaces, reboots, credentials, ...)
+
+
+class TicketState(StrEnum):
+    """A helpdesk ticket's state: the values stored in `tickets.state` and sent in MQTT payloads."""
+
+    OPEN = "open"
+    ACKNOWLEDGED = "acknowledged"
+    RESOLVED = "resolved"
+
+
 @dataclass(frozen=True, slots=True)
 class AlertEvent:
     """A rule changed its verdict for a subject (a device, a site or an area)."""
 
     rule: str
     subject: str  # device id, site id, or "kecamatan:<name>" for an area
-    transition: str  # "firing" | "resolved"
+    transition: Transition
     at: float
     severity: Severity = Severity.WARNING
     value: float | None = None
@@ -466,7 +490,7 @@ class Incident:
     id: str
     rule: str
     subject: str
-    kind: str  # "device" | "site" | "area" | "metric"
+    kind: IncidentKind
     severity: Severity
     opened_at: float
     owner: Owner  # routes the notification: pemda -> Diskominfo, kim -> the KIM contact
@@ -493,7 +517,7 @@ class Ticket:
 
     id: str  # e.g. "NETMON-2026-000123", stable
     incident: str
-    state: str  # "open" | "acknowledged" | "resolved"
+    state: TicketState
     opened_at: float
     updated_at: float
     external_refs: tuple[tuple[str, str], ...] = ()  # (sink name, reference at that sink)

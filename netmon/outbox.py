@@ -44,21 +44,13 @@ from pathlib import Path
 from typing import IO, Any
 
 from netmon.backlog import Backlog, RetrySchedule, Sleep, fsync_dir, pause
-from netmon.errors import NetmonError
+from netmon.errors import PartialDelivery
 
 log = logging.getLogger(__name__)
 
 JOURNAL = "journal.jsonl"
 Item = dict[str, Any]
 Deliver = Callable[[list[Item]], Awaitable[None]]
-
-
-class PartialDelivery(NetmonError):
-    """Raised by `deliver(batch)`: the first `delivered` items reached the destination, the rest did not."""
-
-    def __init__(self, delivered: int, message: str) -> None:
-        super().__init__(message)
-        self.delivered = delivered
 
 
 @dataclass(frozen=True)

@@ -4,8 +4,9 @@ silent device never delays the others (each device has its own task, waiting onl
 
 A failed poll never delays the next one: a device that timed out, refused, or answered garbage is polled again
 when its next interval is due, so the first poll after it is back finds it. The one exception is
-`AuthenticationFailed` (a wrong community, SNMPv3 key or API password): the device is not polled for
-AUTH_BACKOFF_S rather than hammered with a credential that cannot work."""
+`AuthenticationFailed` (an SNMPv3 user or key, or a RouterOS API password, refused): the device is not polled over
+that source for AUTH_BACKOFF_S rather than hammered with a credential that cannot work; one error line names the
+source and the device's answer, and the alert engine raises `auth_failed` from the same result (alerts.credential)."""
 
 from __future__ import annotations
 
@@ -25,6 +26,7 @@ log = logging.getLogger(__name__)
 PollFn = Callable[[Device], Awaitable[PollResult]]
 ResultFn = Callable[[PollResult], None]
 AUTH_BACKOFF_S = 1800.0
+SOURCE_NAMES = {Source.SNMP: "SNMP", Source.ROUTEROS: "RouterOS", Source.PING: "ping"}  # as people write them
 
 
 @dataclass
@@ -96,9 +98,7 @@ class Scheduler:
             self._on_result(result)
             due += device.interval_s
             if isinstance(result.error, AuthenticationFailed):  # only this: any other failure is polled again
-                log.error("device %s: %s authentication failed; not polling it for %.0f s "
-                          "(fix the credential, then restart or wait)", device.id, self._source.value,
-                          AUTH_BACKOFF_S, extra={"device": device.id})
+                _log_refused(device, result)
                 due = max(due, self._clock() + AUTH_BACKOFF_S)
             late = self._clock() - due
             if late > 0:  # fell behind a whole cycle: skip it, never queue up polls of one device
@@ -129,3 +129,10 @@ class Scheduler:
             finally:
                 self.stats.in_flight -= 1
                 self.stats.polls_total += 1
+
+
+def _log_refused(device: Device, result: PollResult) -> None:
+    name = SOURCE_NAMES.get(result.source, result.source.value)
+    log.error("device %s: %s authentication failed (%s); not polling it over %s for %.0f s "
+              "(fix the credential, then restart or wait)", device.id, name, result.error, name, AUTH_BACKOFF_S,
+              extra={"device": device.id, "source": result.source.value})

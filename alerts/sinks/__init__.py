@@ -11,16 +11,6 @@ cannot succeed, so the caller sets `item_id` aside (dead letter, alert the opera
 
 from __future__ import annotations
 
-from netmon.errors import TicketError
-
-
-class TicketRejected(TicketError):
-    """The peer refused item `item_id` permanently (`status`: HTTP status or SMTP reply code)."""
-
-    def __init__(self, message: str, *, item_id: str | None, status: int | None = None) -> None:
-        super().__init__(message)
-        self.item_id = item_id
-        self.status = status
-
+from netmon.errors import TicketRejected  # defined with the whole tree in netmon.errors
 
 __all__ = ["TicketRejected"]

@@ -31,7 +31,7 @@ from email.utils import formatdate
 from typing import Any, Literal, cast
 
 from alerts.sinks import TicketRejected
-from netmon.errors import ConfigError, TicketError
+from netmon.errors import ConfigError, TicketError, redact, safe_cause
 from netmon.model import Secret
 
 TicketMailKind = Literal["open", "update", "resolve"]
@@ -178,15 +178,21 @@ class MailTicketSink:
                 smtp.login(self.user, self._password.reveal())
         except smtplib.SMTPAuthenticationError as exc:
             self._close(smtp)
-            raise TicketError(f"{self._where()}: authentication failed for user {self.user!r} "
-                              f"(SMTP {exc.smtp_code})") from None
-        except smtplib.SMTPNotSupportedError:
+            raise TicketError(f"{self._where()}: authentication failed for user {self.user!r}: "
+                              f"{_describe(exc, self._secrets)}") from safe_cause(exc, self._secrets)
+        except smtplib.SMTPNotSupportedError as exc:
             self._close(smtp)
-            raise TicketError(f"{self._where()}: server does not offer STARTTLS or AUTH") from None
+            raise TicketError(f"{self._where()}: server does not offer STARTTLS or AUTH: "
+                              f"{_describe(exc, self._secrets)}") from safe_cause(exc, self._secrets)
         except (smtplib.SMTPException, OSError) as exc:
             self._close(smtp)
-            raise TicketError(f"cannot reach {self._where()}: {_describe(exc)}") from exc
+            raise TicketError(f"cannot reach {self._where()}: {_describe(exc, self._secrets)}") \
+                from safe_cause(exc, self._secrets)
         return smtp
+
+    @property
+    def _secrets(self) -> tuple[Secret | None]:
+        return (self._password,)
 
     @staticmethod
     def _close(smtp: smtplib.SMTP | None) -> None:
@@ -207,8 +213,9 @@ class MailTicketSink:
             raise TicketError(f"ticket mail {mail.id} not sent to {self._where()}: {_describe(exc)}") from exc
 
 
-def _describe(exc: BaseException) -> str:
-    """Exception class and SMTP code/answer, bounded; never credentials (servers do not echo AUTH)."""
+def _describe(exc: BaseException, secrets: tuple[Secret | None, ...] = ()) -> str:
+    """Exception class and SMTP code/answer, bounded; never credentials (servers do not echo AUTH, and
+    `secrets` are hidden should one do)."""
     code = getattr(exc, "smtp_code", None)
     answer = getattr(exc, "smtp_error", b"")
     if isinstance(answer, bytes):
@@ -220,7 +227,7 @@ def _describe(exc: BaseException) -> str:
     if code is not None:
         text += f" {code}"
     if answer:
-        text += f" {str(answer)[:200]}"
+        text += f" {redact(str(answer), secrets)[:200]}"
     elif not isinstance(exc, smtplib.SMTPException):
-        text += f" {str(exc)[:200]}"
+        text += f" {redact(str(exc), secrets)[:200]}"
     return text

@@ -32,7 +32,7 @@ from urllib.parse import urlsplit
 
 from alerts.sinks import TicketRejected
 from alerts.sinks.mail import TicketMail
-from netmon.errors import ConfigError, TicketError
+from netmon.errors import ConfigError, TicketError, library_message, safe_cause, url_secrets
 from netmon.model import Incident, Secret
 
 SIGNATURE_HEADER = "X-Netmon-Signature"
@@ -77,6 +77,7 @@ class _Poster:
         self.url = url
         self.where = f"{parts.scheme}://{parts.hostname}" + (f":{parts.port}" if parts.port else "")
         self.timeout_s = timeout_s
+        self._secrets = url_secrets(url)  # credentials or a token in the URL never reach a message
         handlers: list[urllib.request.BaseHandler] = [_NoRedirect()]
         if parts.scheme == "https":
             context = ssl.create_default_context(cafile=tls_ca_file)
@@ -98,8 +99,9 @@ class _Poster:
             exc.close()
         except (urllib.error.URLError, OSError) as exc:
             reason = getattr(exc, "reason", exc)
-            raise TicketError(f"webhook {item_id} to {self.where} failed: {type(reason).__name__} "
-                              f"{str(reason)[:200]}") from None
+            said = library_message(reason if isinstance(reason, BaseException) else exc, self._secrets, limit=200)
+            raise TicketError(f"webhook {item_id} to {self.where} failed: {said}") \
+                from safe_cause(exc, self._secrets)
         if 200 <= status < 300:
             return
         if 400 <= status < 500 and status not in _RETRYABLE_4XX:

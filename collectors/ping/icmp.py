@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import icmplib
 from icmplib.exceptions import ICMPLibError, NameLookupError, SocketPermissionError
 
-from netmon.errors import DeviceProtocolError, DeviceUnreachable, FeatureUnavailable
+from netmon.errors import DeviceProtocolError, DeviceUnreachable, FeatureUnavailable, library_message
 
 log = logging.getLogger(__name__)
 
@@ -43,10 +43,10 @@ class IcmpProber:
                                                 timeout=self._timeout_s, privileged=privileged)
             except SocketPermissionError:
                 continue
-            except NameLookupError:
-                raise DeviceUnreachable(f"cannot resolve {address}") from None
+            except NameLookupError as exc:
+                raise DeviceUnreachable(f"cannot resolve {address}: {library_message(exc)}") from exc
             except ICMPLibError as exc:
-                raise DeviceProtocolError(f"ICMP error: {type(exc).__name__}") from None
+                raise DeviceProtocolError(f"ICMP error: {library_message(exc)}") from exc
             if self._privileged is None:
                 self._privileged = privileged
                 log.info("ping uses %s ICMP sockets", self.mode)

@@ -52,6 +52,9 @@ from netmon.errors import (
     DeviceProtocolError,
     DeviceUnreachable,
     FeatureUnavailable,
+    library_message,
+    redact,
+    safe_cause,
 )
 from netmon.model import RouterOsSettings
 
@@ -175,8 +178,8 @@ class RouterOsClient:
             _rows, done = self._call(api, path, {"count-only": b""}, where, queries)
             try:
                 return int(done.get("ret", ""))
-            except ValueError:
-                raise DeviceProtocolError(f"count-only on {path} returned no number") from None
+            except ValueError as exc:
+                raise DeviceProtocolError(f"count-only on {path} returned no number") from exc
         return await self._run(call)
 
     async def close(self) -> None:
@@ -213,10 +216,12 @@ class RouterOsClient:
             self._disconnect()
             if kept and not _silent(exc):
                 raise _StaleConnection from exc
-            raise DeviceUnreachable(f"RouterOS API connection lost: {type(exc).__name__}") from None
+            raise DeviceUnreachable(f"RouterOS API connection lost: {self._said(exc)}") \
+                from safe_cause(exc, self._secrets)
         except (ros_exc.RouterOsApiError, AssertionError, ValueError, KeyError, IndexError) as exc:
             self._disconnect()
-            raise DeviceProtocolError(f"RouterOS API reply not understood: {type(exc).__name__}") from None
+            raise DeviceProtocolError(f"RouterOS API reply not understood: {self._said(exc)}") \
+                from safe_cause(exc, self._secrets)
 
     def _connected_api(self) -> Any:
         if self._api is not None:
@@ -232,21 +237,34 @@ class RouterOsClient:
             self._api = pool.get_api()
         except ros_exc.RouterOsApiCommunicationError as exc:
             pool.disconnect()
-            message = _decode(getattr(exc, "original_message", b""))
-            raise AuthenticationFailed(f"RouterOS API login refused: {message or 'invalid user or password'}") \
-                from None
+            message = self._redact(_decode(getattr(exc, "original_message", b"")))
+            raise AuthenticationFailed(f"RouterOS API login refused for user {settings.user!r}: "
+                                       f"{message or 'invalid user or password'}") from safe_cause(exc, self._secrets)
         except (ros_exc.RouterOsApiConnectionError, OSError) as exc:
             pool.disconnect()
             reason = "timed out" if isinstance(exc, socket.timeout) or "timed out" in str(exc) else "failed"
-            raise DeviceUnreachable(f"RouterOS API connect to port {settings.effective_port} {reason}") from None
+            raise DeviceUnreachable(f"RouterOS API connect to port {settings.effective_port} {reason}: "
+                                    f"{self._said(exc)}") from safe_cause(exc, self._secrets)
         except (ros_exc.RouterOsApiError, AssertionError, ValueError, KeyError, IndexError) as exc:
             pool.disconnect()
-            raise DeviceProtocolError(f"RouterOS API login reply not understood: {type(exc).__name__}") from None
+            raise DeviceProtocolError(f"RouterOS API login reply not understood: {self._said(exc)}") \
+                from safe_cause(exc, self._secrets)
         _no_delay(pool)
         _buffered(pool)
         self._pool = pool
         self.connects += 1
         return self._api
+
+    @property
+    def _secrets(self) -> tuple[str, ...]:
+        return (self._settings.password.reveal(),)
+
+    def _said(self, exc: BaseException) -> str:
+        """The library's (or the socket's) words, without the password."""
+        return library_message(exc, self._secrets)
+
+    def _redact(self, text: str) -> str:
+        return redact(text, self._secrets)
 
     def _disconnect(self) -> None:
         pool, self._pool, self._api = self._pool, None, None
@@ -265,8 +283,8 @@ class RouterOsClient:
         except ros_exc.RouterOsApiCommunicationError as exc:
             message = _decode(getattr(exc, "original_message", b""))
             if any(m in message.lower() for m in MISSING_MENU):
-                raise FeatureUnavailable(f"{path}: {message}") from None
-            raise DeviceProtocolError(f"{path}: router said {message!r}") from None
+                raise FeatureUnavailable(f"{path}: {message}") from exc
+            raise DeviceProtocolError(f"{path}: router said {message!r}") from exc
         # the library renames `.id` to `id` in replies; give the wire name back
         rows = [{(".id" if k == "id" else k): _decode(v) for k, v in row.items()} for row in response]
         done = {k: _decode(v) for k, v in response.done_message.items()}

@@ -26,15 +26,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from collectors.snmp.mapping import Choice, Discovery, RowLabels
-from netmon.errors import NetmonError
+from netmon.errors import UnusableDiscovery
 from netmon.model import Device, DeviceIdentity, SnmpV2cAuth
 
 FORMAT = 1
 IDENTITY_FIELDS = tuple(f.name for f in dataclasses.fields(DeviceIdentity))
-
-
-class UnusableDiscovery(NetmonError):
-    """A stored discovery that cannot be read back (another format, damaged)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -23,10 +23,12 @@ import time
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from pyasn1.error import PyAsn1Error
 from pyasn1.type import univ
 from pysnmp.entity import config as snmp_config
 from pysnmp.entity.engine import SnmpEngine
 from pysnmp.entity.rfc3413 import cmdgen
+from pysnmp.error import PySnmpError
 from pysnmp.hlapi.v3arch.asyncio import CommunityData, UdpTransportTarget, UsmUserData
 from pysnmp.hlapi.v3arch.asyncio.lcd import CommandGeneratorLcdConfigurator
 from pysnmp.proto import errind, rfc1902, rfc1905
@@ -35,7 +37,15 @@ from pysnmp.proto.rfc1902 import ObjectName
 from collectors.snmp.message import Oid, error_name
 from collectors.snmp.v2c import RCVBUF_BYTES, V2cEndpoint, V2cTimeout
 from collectors.snmp.varbind import Missing, ReplyValue, SnmpValue, oid_str, oid_tuple
-from netmon.errors import AuthenticationFailed, DeviceProtocolError, DeviceUnreachable
+from netmon.errors import (
+    AuthenticationFailed,
+    DeviceProtocolError,
+    DeviceUnreachable,
+    SecretLike,
+    library_message,
+    redact,
+    safe_cause,
+)
 from netmon.model import SnmpSettings, SnmpV2cAuth, SnmpV3Auth
 
 AUTH_PROTOCOLS = {
@@ -204,9 +214,13 @@ class SnmpTransport:
                 (host, settings.port), timeout=settings.timeout_s, retries=settings.retries
             )
         except Exception as exc:  # address resolution failed
-            raise DeviceUnreachable(f"cannot resolve {host}: {type(exc).__name__}") from None
-        auth = _auth_data(settings)
-        addr_name, _params = handle.lcd.configure(handle.engine, auth, target, b"")
+            raise DeviceUnreachable(f"cannot resolve {host}: {library_message(exc)}") from exc
+        secrets = _secrets(settings)
+        try:
+            addr_name, _params = handle.lcd.configure(handle.engine, _auth_data(settings), target, b"")
+        except (PySnmpError, PyAsn1Error) as exc:  # e.g. a key shorter than 8 characters (RFC 3414)
+            raise AuthenticationFailed("SNMPv3 credentials not usable (keys need at least 8 characters): "
+                                       f"{library_message(exc, secrets)}") from safe_cause(exc, secrets)
         resolved = target.transport_address
         return cls(handle, (str(resolved[0]), int(resolved[1])), settings, addr_name)
 
@@ -347,9 +361,10 @@ class SnmpTransport:
     def _translate(self, indication: Any, sent_at: float) -> Exception:
         if isinstance(indication, errind.RequestTimedOut):
             return self._timed_out(sent_at)
+        said = redact(f"{type(indication).__name__}: {indication}", _secrets(self._settings))
         if isinstance(indication, AUTH_INDICATIONS):
-            return AuthenticationFailed(f"SNMPv3 authentication failed: {type(indication).__name__}")
-        return DeviceProtocolError(f"SNMP error: {type(indication).__name__}")
+            return AuthenticationFailed(f"SNMPv3 authentication failed: {said}")
+        return DeviceProtocolError(f"SNMP error: {said}")
 
 
 async def _resolve(host: str) -> str:
@@ -363,8 +378,15 @@ async def _resolve(host: str) -> str:
         infos = await asyncio.get_running_loop().getaddrinfo(host, None, family=socket.AF_INET,
                                                              type=socket.SOCK_DGRAM)
     except Exception as exc:  # address resolution failed
-        raise DeviceUnreachable(f"cannot resolve {host}: {type(exc).__name__}") from None
+        raise DeviceUnreachable(f"cannot resolve {host}: {library_message(exc)}") from exc
     return str(infos[0][4][0])
+
+
+def _secrets(settings: SnmpSettings) -> tuple[SecretLike, ...]:
+    auth = settings.auth
+    if isinstance(auth, SnmpV2cAuth):
+        return (auth.community,)
+    return (auth.auth_key, auth.priv_key)
 
 
 def _auth_data(settings: SnmpSettings) -> CommunityData | UsmUserData:

@@ -103,12 +103,12 @@ def _load_yaml(path: Path) -> tuple[Any, dict[Path_, int]]:
     try:
         raw = path.read_bytes()
     except OSError as exc:
-        raise ConfigError(f"cannot read: {exc.strerror}", file=str(path)) from None
+        raise ConfigError(f"cannot read: {exc.strerror}", file=str(path)) from exc
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise ConfigError(f"not UTF-8 text (byte 0x{raw[exc.start]:02x} at offset {exc.start}); save the file "
-                          "as UTF-8", file=str(path), line=raw[:exc.start].count(b"\n") + 1) from None
+                          "as UTF-8", file=str(path), line=raw[:exc.start].count(b"\n") + 1) from exc
     loader = _Loader(text)
     try:  # parse once: the node tree gives the lines, the same tree gives the data
         node = loader.get_single_node()
@@ -117,6 +117,7 @@ def _load_yaml(path: Path) -> tuple[Any, dict[Path_, int]]:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark is not None else None
         problem = getattr(exc, "problem", None) or str(exc)
+        # not chained: PyYAML's text quotes the lines around the problem, which may hold an inline secret
         raise ConfigError(f"invalid YAML: {problem}", file=str(path), line=line) from None
     finally:
         loader.dispose()
@@ -175,6 +176,7 @@ def _validate(path: Path, data: Any, lines: dict[Path_, int]) -> ConfigFile:
         loc = _document_path(data, first["loc"], missing=first["type"] == "missing")
         more = len(exc.errors()) - 1
         message = first["msg"] + (f" (and {more} more problem{'s' if more > 1 else ''})" if more else "")
+        # not chained: pydantic's text quotes the input values, which may be secrets; `msg` does not
         raise ConfigError(message, file=str(path), line=_line_for(loc, lines), key=_key_text(loc)) from None
 
 

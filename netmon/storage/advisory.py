@@ -11,8 +11,8 @@ import socket
 import sqlalchemy as sa
 from sqlalchemy.pool import NullPool
 
-from netmon.errors import AlreadyRunning
-from netmon.storage.store import StorageUnavailable
+from netmon.errors import AlreadyRunning, safe_cause
+from netmon.storage.store import StorageUnavailable, short_message
 from netmon.storage.url import normalise, redact
 
 HOLDER = "kim-netmon pid {pid} on {host}"
@@ -60,8 +60,9 @@ class DeploymentLock:
                 raise
         except sa.exc.SQLAlchemyError as exc:
             engine.dispose()
-            first = (str(getattr(exc, "orig", None) or exc).strip().splitlines() or [type(exc).__name__])[0]
-            raise StorageUnavailable(f"cannot take the deployment lock on {redact(url)}: {first[:200]}") from exc
+            secrets = (parsed.password,) if isinstance(parsed.password, str) else ()
+            raise StorageUnavailable(f"cannot take the deployment lock on {redact(url)}: "
+                                     f"{short_message(exc, secrets)}") from safe_cause(exc, secrets)
         conn.close()
         engine.dispose()
         raise AlreadyRunning(f"another netmon already runs for database {parsed.database} "

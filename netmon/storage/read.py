@@ -14,6 +14,7 @@ from netmon.model import (
     Device,
     DeviceState,
     Incident,
+    IncidentKind,
     Inspection,
     Outage,
     Owner,
@@ -25,6 +26,7 @@ from netmon.model import (
     Status,
     StoredDiscovery,
     Ticket,
+    TicketState,
 )
 
 ASSET_FIELDS = tuple(f.name for f in dataclasses.fields(AssetRecord))
@@ -60,7 +62,7 @@ def state_change_from_row(r: Any) -> StateChange:
 
 
 def incident_from_row(r: Any) -> Incident:
-    return Incident(id=r.id, rule=r.rule, subject=r.subject, kind=r.kind, severity=Severity(r.severity),
+    return Incident(id=r.id, rule=r.rule, subject=r.subject, kind=IncidentKind(r.kind), severity=Severity(r.severity),
                     opened_at=r.opened_at, owner=Owner(r.owner), kabupaten=r.kabupaten, kecamatan=r.kecamatan,
                     site=r.site, device=r.device, members=tuple(json.loads(r.members)),
                     acknowledged_at=r.acknowledged_at, acknowledged_by=r.acknowledged_by,
@@ -70,8 +72,8 @@ def incident_from_row(r: Any) -> Incident:
 
 def ticket_from_row(r: Any) -> Ticket:
     refs = tuple((str(a), str(b)) for a, b in json.loads(r.external_refs))
-    return Ticket(id=r.id, incident=r.incident, state=r.state, opened_at=r.opened_at, updated_at=r.updated_at,
-                  external_refs=refs)
+    return Ticket(id=r.id, incident=r.incident, state=TicketState(r.state), opened_at=r.opened_at,
+                  updated_at=r.updated_at, external_refs=refs)
 
 
 def discovery_from_row(r: Any) -> StoredDiscovery:

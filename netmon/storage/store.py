@@ -20,7 +20,8 @@ import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
 
-from netmon.errors import StorageError
+from netmon.errors import StorageRejected, StorageUnavailable, library_message, safe_cause
+from netmon.errors import redact as redact_secrets
 from netmon.model import (
     Device,
     DeviceState,
@@ -54,14 +55,6 @@ from netmon.storage.url import normalise, redact
 log = logging.getLogger(__name__)
 
 MIGRATIONS = Path(__file__).parent / "migrations"
-
-
-class StorageUnavailable(StorageError):
-    """The database cannot be reached or written now (down, locked, read-only, not migrated). Retry later."""
-
-
-class StorageRejected(StorageError):
-    """The database refused this data (constraint, bad value). Retrying the same records will not help."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -304,21 +297,29 @@ class Store:
 
     @contextmanager
     def _errors(self) -> Iterator[None]:
+        """SQLAlchemy's (and the driver's) errors as ours, with the driver's first line kept and the URL's
+        password hidden."""
+        secrets = (self._engine.url.password,) if isinstance(self._engine.url.password, str) else ()
         try:
             yield
         except (sa.exc.IntegrityError, sa.exc.DataError) as exc:
-            raise StorageRejected(f"database refused the data: {_short(exc)}") from exc
+            raise StorageRejected(f"database refused the data: {short_message(exc, secrets)}") \
+                from safe_cause(exc, secrets)
         except sa.exc.SQLAlchemyError as exc:
             # OperationalError (down, locked, read-only, no such table), InterfaceError, pool timeouts, ...
-            raise StorageUnavailable(f"database unavailable: {_short(exc)}") from exc
+            raise StorageUnavailable(f"database unavailable: {short_message(exc, secrets)}") \
+                from safe_cause(exc, secrets)
         except OSError as exc:
-            raise StorageUnavailable(f"database unavailable: {exc}") from exc
+            raise StorageUnavailable(f"database unavailable: {library_message(exc, secrets)}") \
+                from safe_cause(exc, secrets)
 
 
-def _short(exc: sa.exc.SQLAlchemyError) -> str:
+def short_message(exc: sa.exc.SQLAlchemyError, secrets: tuple[str, ...] = ()) -> str:
+    """The driver's first line ("connection failed: ... database "x" does not exist"), not SQLAlchemy's SQL
+    and background link; `secrets` hidden."""
     orig = getattr(exc, "orig", None)
     text = str(orig if orig is not None else exc).strip().splitlines()
-    return (text[0] if text else type(exc).__name__)[:300]
+    return redact_secrets(text[0] if text else type(exc).__name__, secrets)[:300]
 
 
 def _sqlite_pragmas(engine: sa.Engine, busy_timeout_s: float) -> None:
