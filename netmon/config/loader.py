@@ -283,6 +283,8 @@ def load_config(path: str | Path, *, resolve_secrets: bool = True) -> Config:
     _check_parent_cycles(devices)
     device_records = {did: _device(dev, origin, defaults, sites, devices, credentials, auths, resolve_secrets)
                       for did, (dev, origin) in devices.items()}
+    if resolve_secrets:
+        _check_web_config(main.exporter, files[0][0], files[0][2])
     return Config(
         sites=site_records,
         devices=device_records,
@@ -333,6 +335,21 @@ def _windows(files: _Files, sites: dict[str, Site],
         for i, window in enumerate(parsed.maintenance):
             windows += _window(window, sites, devices, window_origin(i))
     return windows
+
+
+def _check_web_config(exporter: ExporterConfig | None, main_file: Path, lines: dict[Path_, int]) -> None:
+    """The web config file (`exporter.web_config_file`: TLS, basic auth) must load too, where the secrets are
+    resolved (the daemon, `check-config`): its errors name that file, line and key; a missing file names the
+    key of the main config. Read-only commands serve nothing and skip it."""
+    if exporter is None or exporter.web_config_file is None:
+        return
+    from netmon.config.webconfig import load_web_config, web_config_path  # it imports this module
+
+    path = web_config_path(exporter.web_config_file, main_file)
+    if not path.is_file():
+        raise ConfigError(f"no such file: {path}", file=str(main_file),
+                          line=lines.get(("exporter", "web_config_file")), key="exporter.web_config_file")
+    load_web_config(path)
 
 
 def _storage(section: StorageConfig | None, main_file: Path) -> StorageConfig:
