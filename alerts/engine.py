@@ -56,6 +56,8 @@ from netmon.model import (
 from netmon.state.cause import ancestors
 from netmon.state.maintenance import in_maintenance
 
+_STEP_ORDER = {FLAPPING: 0, AREA_OUTAGE: 1}  # flapping and area outages first: they freeze or absorb the rest
+
 
 @dataclass(slots=True)
 class AlertOutput:
@@ -174,49 +176,62 @@ class AlertEngine:
         """Step the alerts of `verdicts` and of everything firing; with `everything`, also the standing
         availability verdicts, the time-based ones and flapping (the time edges of the whole fleet)."""
         self._silences = [s for s in self._silences if s.until > at]
-        if everything:
-            merged: dict[Key, Verdict] = {**self._standing, **self._signals.timed(self._states, at), **verdicts}
-        else:
-            merged = dict(verdicts)
-        self._record_flips(merged, at)
-        if everything:
-            flaps = {subject: self._flaps.verdict(subject, at) for subject in self._flaps.subjects()}
-            for subject, flap in flaps.items():
-                if flap is not None and not self._flap_covered(subject):
-                    merged[(FLAPPING, subject)] = replace(flap, labels=self._scope.get(subject, ()))
-        order = {FLAPPING: 0, AREA_OUTAGE: 1}
+        merged = self._merged(verdicts, at, everything=everything)
         out = AlertOutput()
         self._last.update(merged)
         keys = set(merged) | self._firing_keys
-        for key in sorted(keys, key=lambda k: (order.get(k[0], 2), k)):
-            verdict = self._last.get(key, Verdict(None))
-            if self._frozen(key, verdict, at):
-                continue
-            track = self._tracks.setdefault(key, Hysteresis(self._tolerance(key[0])))
-            edge = track.step(verdict, at) if key in merged else None
-            if track.firing:
-                self._firing_keys.add(key)
-            else:
-                self._firing_keys.discard(key)
-            if edge == "resolved":
-                event = self._event(key, verdict, "resolved", track.ended_at or at)
-                out.events.append(event)
-                out.changes.extend(self._book.apply(event))
-                if key[0] == AREA_OUTAGE:
-                    self._areas.close(key[1])
-            elif edge == "firing":
-                out.events.append(self._event(key, verdict, "firing", at))
-            if track.firing and not silenced(self._silences, *key, at):  # level: also a silence that ended
-                event = self._event(key, verdict, "firing", at)
-                out.changes.extend(self._book.apply(event, started_at=track.started_at))
+        for key in sorted(keys, key=lambda k: (_STEP_ORDER.get(k[0], 2), k)):
+            self._step(key, at, stepped=key in merged, out=out)
         out.changes.extend(self._book.tick(at))
         for change in out.changes:
             if change.kind == "folded":
-                folded = (change.incident.rule, change.incident.subject)
-                self._tracks.get(folded, Hysteresis(Tolerance())).reset()
-                self._firing_keys.discard(folded)
+                self._forget_folded(change.incident)
             out.actions.extend(self._tickets.apply(change))
         return out
+
+    def _merged(self, verdicts: Mapping[Key, Verdict], at: float, *, everything: bool) -> dict[Key, Verdict]:
+        """The verdicts to step now: `verdicts`, and with `everything` the standing, time-based and flapping
+        ones under them (news wins over what was standing)."""
+        if not everything:
+            merged = dict(verdicts)
+            self._record_flips(merged, at)
+            return merged
+        merged = {**self._standing, **self._signals.timed(self._states, at), **verdicts}
+        self._record_flips(merged, at)
+        flaps = {subject: self._flaps.verdict(subject, at) for subject in self._flaps.subjects()}
+        for subject, flap in flaps.items():
+            if flap is not None and not self._flap_covered(subject):
+                merged[(FLAPPING, subject)] = replace(flap, labels=self._scope.get(subject, ()))
+        return merged
+
+    def _step(self, key: Key, at: float, *, stepped: bool, out: AlertOutput) -> None:
+        """Step one alert's hysteresis (only when it has a verdict now) and record its edges and level in `out`."""
+        verdict = self._last.get(key, Verdict(None))
+        if self._frozen(key, verdict, at):
+            return
+        track = self._tracks.setdefault(key, Hysteresis(self._tolerance(key[0])))
+        edge = track.step(verdict, at) if stepped else None
+        if track.firing:
+            self._firing_keys.add(key)
+        else:
+            self._firing_keys.discard(key)
+        if edge == "resolved":
+            event = self._event(key, verdict, "resolved", track.ended_at or at)
+            out.events.append(event)
+            out.changes.extend(self._book.apply(event))
+            if key[0] == AREA_OUTAGE:
+                self._areas.close(key[1])
+        elif edge == "firing":
+            out.events.append(self._event(key, verdict, "firing", at))
+        if track.firing and not silenced(self._silences, *key, at):  # level: also a silence that ended
+            event = self._event(key, verdict, "firing", at)
+            out.changes.extend(self._book.apply(event, started_at=track.started_at))
+
+    def _forget_folded(self, incident: Incident) -> None:
+        """An incident folded into a bigger one stops firing on its own."""
+        folded = (incident.rule, incident.subject)
+        self._tracks.get(folded, Hysteresis(Tolerance())).reset()
+        self._firing_keys.discard(folded)
 
     def _record_transitions(self, states: Mapping[str, DeviceState]) -> None:
         """Devices going DOWN or coming back from DOWN count for flapping, at the time of their state."""

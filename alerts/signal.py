@@ -31,6 +31,7 @@ from netmon.model import (
     PollResult,
     Reboot,
     Role,
+    Sample,
     Site,
     Status,
     TimeZone,
@@ -75,34 +76,49 @@ class SignalBook:
         if device is None or not result.ok:
             return {}
         at, scope = result.started_at, (("device", device.id),)
-        verdicts: dict[Key, Verdict] = {}
-        for rule in self._rules:
-            for sample in result.samples:
-                if rule.matches(sample):
-                    key = (rule.name, series_subject(device.id, sample.labels))
-                    summary = f"{sample.value:g} ({rule.op} {rule.threshold:g})"
-                    verdicts[key] = Verdict(rule.holds(sample.value), sample.value, summary,
-                                            labels=scope + sample.labels)
-        for sample in result.samples:
-            if sample.metric == LINK_METRIC:
-                subject = series_subject(device.id, sample.labels)
-                if sample.value >= 1:
-                    self._ever_up.add(subject)
-                    verdicts[(INTERFACE_DOWN, subject)] = Verdict(False, 1.0, labels=scope + sample.labels)
-                elif subject in self._ever_up:
-                    verdicts[(INTERFACE_DOWN, subject)] = Verdict(True, 0.0, "",
-                                                                  labels=scope + sample.labels)
+        verdicts = self._metric_verdicts(device.id, result.samples, scope)
+        verdicts.update(self._link_verdicts(device.id, result.samples, scope))
         volts = [s.value for s in result.samples if s.metric == VOLTAGE_METRIC]
         if volts:
             verdicts[(VOLTAGE, device.id)] = self._voltage_verdict(device.id, at, volts[0])
-        clients = [s.value for s in result.samples if s.metric == WIFI_METRIC]
+        self._note_wifi_clients(device, result.samples, at)
+        if result.identity is not None:
+            verdicts[(ASSET_MISMATCH, device.id)] = self._identity_verdict(device, result.identity)
+        return verdicts
+
+    def _metric_verdicts(self, device_id: str, samples: Sequence[Sample], scope: Labels) -> dict[Key, Verdict]:
+        """One verdict per (metric rule, matching series)."""
+        verdicts: dict[Key, Verdict] = {}
+        for rule in self._rules:
+            for sample in samples:
+                if rule.matches(sample):
+                    key = (rule.name, series_subject(device_id, sample.labels))
+                    summary = f"{sample.value:g} ({rule.op} {rule.threshold:g})"
+                    verdicts[key] = Verdict(rule.holds(sample.value), sample.value, summary,
+                                            labels=scope + sample.labels)
+        return verdicts
+
+    def _link_verdicts(self, device_id: str, samples: Sequence[Sample], scope: Labels) -> dict[Key, Verdict]:
+        """Interface down, only for an interface that was seen up once."""
+        verdicts: dict[Key, Verdict] = {}
+        for sample in samples:
+            if sample.metric != LINK_METRIC:
+                continue
+            subject = series_subject(device_id, sample.labels)
+            if sample.value >= 1:
+                self._ever_up.add(subject)
+                verdicts[(INTERFACE_DOWN, subject)] = Verdict(False, 1.0, labels=scope + sample.labels)
+            elif subject in self._ever_up:
+                verdicts[(INTERFACE_DOWN, subject)] = Verdict(True, 0.0, "", labels=scope + sample.labels)
+        return verdicts
+
+    def _note_wifi_clients(self, device: Device, samples: Sequence[Sample], at: float) -> None:
+        """Remember when an access point first reported clients at all, and last had one (for idle AP)."""
+        clients = [s.value for s in samples if s.metric == WIFI_METRIC]
         if device.role is Role.AP and clients:
             self._wifi_seen.setdefault(device.id, at)
             if sum(clients) > 0:
                 self._wifi_client_at[device.id] = at
-        if result.identity is not None:
-            verdicts[(ASSET_MISMATCH, device.id)] = self._identity_verdict(device, result.identity)
-        return verdicts
 
     def reboot(self, reboot: Reboot) -> dict[Key, Verdict]:
         if reboot.device not in self._devices:

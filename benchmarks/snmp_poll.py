@@ -35,7 +35,7 @@ import sys
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from multiprocessing.connection import Connection
 from pathlib import Path
@@ -187,55 +187,17 @@ async def bench_netmon(agent: AgentProcess, devices: int, rounds: int, repeats: 
     for _ in range(devices):
         await floor_v3.add_v3(V3_USER, agent.v3_port)
 
-    async def rounds_of(c: SnmpCollector, fleet: list[Device]) -> int:
-        results = await asyncio.gather(*(c.poll(d) for d in fleet))
-        bad = [r for r in results if not r.ok]
-        if bad:
-            raise RuntimeError(f"netmon poll failed: {bad[0].error}")
-        return sum(len(r.samples) for r in results)
-
-    await rounds_of(v3, v3_devs)  # discovery
-
-    async def netmon_round() -> int:
-        return await rounds_of(collector, devs)
-
-    async def netmon_v3arch_round() -> int:
-        return await rounds_of(old, devs)
-
-    async def netmon_v3_round() -> int:
-        return await rounds_of(v3, v3_devs)
-
-    async def floor_v3_round() -> int:
-        return sum(await asyncio.gather(*(floor_v3.poll(t, floor_plan) for t in floor_v3.targets)))
-
-    async def floor_round() -> int:
-        return sum(await asyncio.gather(*(floor.poll(t, floor_plan) for t in floor.targets)))
-
-    async def raw_round() -> int:
-        return sum(await asyncio.gather(*(raw.poll(community(i), agent.port, raw_plan) for i in range(devices))))
-
-    async def codec_round() -> int:
-        return sum(await asyncio.gather(*(codec.poll(community(i), agent.port, codec_plan)
-                                          for i in range(devices))))
-
-    runs: dict[str, Callable[[], Any]] = {"netmon": netmon_round, "netmon-v3arch": netmon_v3arch_round,
-                                          "floor": floor_round, "raw": raw_round, "codec": codec_round,
-                                          "netmon-v3": netmon_v3_round, "floor-v3": floor_v3_round}
-    paths = {name: PathResult(name) for name in runs}
-    for run in runs.values():  # warm-up
-        await run()
-    for _ in range(repeats):
-        for name, run in runs.items():
-            with Window(agent) as w:
-                for _ in range(rounds):
-                    await run()
-            n = devices * rounds
-            result = paths[name]
-            result.cpu_ms.append(w.cpu_s / n * 1000)
-            result.wall_ms.append(w.wall_s / n * 1000)
-            result.agent_util.append(w.agent_cpu_s / w.wall_s)
-            result.requests += w.received
-            result.unanswered += w.received - w.answered
+    await _poll_fleet(v3, v3_devs)  # discovery
+    runs: dict[str, Round] = {
+        "netmon": lambda: _poll_fleet(collector, devs),
+        "netmon-v3arch": lambda: _poll_fleet(old, devs),  # v2c through v3arch, as before the fast path
+        "floor": _gathered(lambda: (floor.poll(t, floor_plan) for t in floor.targets)),
+        "raw": _gathered(lambda: (raw.poll(community(i), agent.port, raw_plan) for i in range(devices))),
+        "codec": _gathered(lambda: (codec.poll(community(i), agent.port, codec_plan) for i in range(devices))),
+        "netmon-v3": lambda: _poll_fleet(v3, v3_devs),
+        "floor-v3": _gathered(lambda: (floor_v3.poll(t, floor_plan) for t in floor_v3.targets)),
+    }
+    paths = await _measure(agent, runs, devices * rounds, rounds, repeats)
     for result in paths.values():
         result.varbinds = sum(r.answered for r in sequence)
     raw_transport.close()
@@ -247,6 +209,45 @@ async def bench_netmon(agent: AgentProcess, devices: int, rounds: int, repeats: 
     await v3.close()
     return NetmonReport(devices, rounds, sequence, plan.get, plan.walk, len(probe.samples),
                         disc.cpu_s / devices * 1000, len(discovery_seq) // devices, paths)
+
+
+Round = Callable[[], Awaitable[int]]  # one poll of every device of a path; returns the samples (or varbinds)
+
+
+async def _poll_fleet(collector: SnmpCollector, fleet: list[Device]) -> int:
+    results = await asyncio.gather(*(collector.poll(d) for d in fleet))
+    bad = [r for r in results if not r.ok]
+    if bad:
+        raise RuntimeError(f"netmon poll failed: {bad[0].error}")
+    return sum(len(r.samples) for r in results)
+
+
+def _gathered(polls: Callable[[], Iterable[Awaitable[int]]]) -> Round:
+    """A round that runs the polls `polls()` gives side by side and adds up what they return."""
+    async def round_() -> int:
+        return sum(await asyncio.gather(*polls()))
+    return round_
+
+
+async def _measure(agent: AgentProcess, runs: dict[str, Round], polls: int, rounds: int,
+                   repeats: int) -> dict[str, PathResult]:
+    """After a warm-up round of each, `repeats` times `rounds` rounds of each path in turn, measured per
+    device-poll (`polls` = devices x rounds)."""
+    paths = {name: PathResult(name) for name in runs}
+    for run in runs.values():  # warm-up
+        await run()
+    for _ in range(repeats):
+        for name, run in runs.items():
+            with Window(agent) as w:
+                for _ in range(rounds):
+                    await run()
+            result = paths[name]
+            result.cpu_ms.append(w.cpu_s / polls * 1000)
+            result.wall_ms.append(w.wall_s / polls * 1000)
+            result.agent_util.append(w.agent_cpu_s / w.wall_s)
+            result.requests += w.received
+            result.unanswered += w.received - w.answered
+    return paths
 
 
 # --- capacity: scheduler + collector on many devices, in one or more worker processes --------------------

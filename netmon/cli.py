@@ -786,9 +786,26 @@ def simulate_routeros(base_port: BASE_PORT = 0, write_config: WRITE_CONFIG = Non
 
 
 def main() -> None:
-    """The command; what escapes a command as an exception still ends in one line (exit 1), not a traceback."""
+    """The command; what escapes a command as an exception still ends in one line (exit 1), not a traceback, and
+    a usage error (an unknown option or command, `--format xml`) is one line too (exit 2), not the usage box."""
+    usage_error: type[Exception] = typer.BadParameter.__mro__[1]  # click's UsageError (typer may vendor click)
     try:
-        app()
+        code = app(standalone_mode=False)
+        raise SystemExit(code if isinstance(code, int) else 0)
+    except usage_error as exc:
+        if type(exc).__name__ == "NoArgsIsHelpError":  # `netmon` alone: the help, as typer shows it
+            from typer import rich_utils
+
+            rich_utils.rich_format_error(exc)  # type: ignore[arg-type]
+            raise SystemExit(EXIT_USAGE) from None
+        ctx = getattr(exc, "ctx", None)
+        where = f" (see {ctx.command_path} --help)" if ctx is not None else ""
+        message = exc.format_message()  # type: ignore[attr-defined]
+        err.print(f"[bold red]error:[/] {escape(message)}{where}", highlight=False)
+        raise SystemExit(EXIT_USAGE) from None
+    except typer.Abort:
+        err.print("Aborted!")
+        raise SystemExit(EXIT_FAILURE) from None
     except NetmonError as exc:
         raise SystemExit(_fail(exc).exit_code) from None
     except OSError as exc:

@@ -5,12 +5,12 @@ Parts of the daemon serve through it by giving routes: a path and an async funct
 downloads, a status page and the endpoints remote agents push to.
 
 What a client can get besides a route's own answer (docs/architecture.md, "The web server"):
-400 for a malformed request or oversized headers (aiohttp's parser: a header line over `max_field_bytes` or more
-than `max_headers` headers), 401 with `WWW-Authenticate` when basic auth is configured and the credentials do
-not match, 404 for an unknown path, 405 with `Allow` for a method the path does not take, 413 for a body over
-`max_body_bytes`, 503 when a handler runs past `handler_timeout_s`. Malformed requests are logged as one line at
-DEBUG (anyone who can reach the port could otherwise fill the log); a traceback is logged only for a bug in a
-route (500).
+400 for a malformed request (a request line over `max_request_line_bytes` too), 431 for oversized headers (a
+header line over `max_field_bytes` or more than `max_headers` headers), 401 with `WWW-Authenticate` when basic
+auth is configured and the credentials do not match, 404 for an unknown path, 405 with `Allow` for a method the
+path does not take, 413 for a body over `max_body_bytes`, 503 when a handler runs past `handler_timeout_s`.
+Malformed and oversized requests are logged as one line at DEBUG (anyone who can reach the port could otherwise
+fill the log); a traceback is logged only for a bug in a route (500).
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from typing import Any
 
 import bcrypt
 from aiohttp import web
-from aiohttp.http_exceptions import HttpProcessingError
+from aiohttp.http_exceptions import BadHttpMessage, HttpProcessingError, LineTooLong
 
 from netmon.errors import WebServerError
 
@@ -57,9 +57,44 @@ Handler = Callable[[Request], Awaitable[Reply]]
 class Limits:
     max_body_bytes: int = 64 * 1024
     max_field_bytes: int = 8190  # one header line (aiohttp's default, as nginx's large_client_header_buffers)
+    # The request line's own limit, different from max_field_bytes on purpose: aiohttp's parser raises the same
+    # LineTooLong for both and names only the limit it hit, which is how a long header (431) is told apart.
+    max_request_line_bytes: int = 8192
     max_headers: int = 100
     handler_timeout_s: float = 30.0  # rendering /metrics of 10,000 devices takes a few seconds
     keepalive_s: float = 15.0  # a connection without a complete request in this time is closed
+
+
+class _HeadersTooLarge(HttpProcessingError):
+    """What the parser's complaint about a header's size is turned into: no header content in it (the log line
+    and the answer would otherwise carry 100 bytes of a header, perhaps a credential)."""
+
+    code = 431
+
+
+def _too_large_headers(exc: BaseException | None, limits: Limits) -> bool:
+    """Whether aiohttp's parser gave up on the headers' size: a header line over `max_field_bytes` (its
+    LineTooLong names that limit; the request line has another) or more than `max_headers` headers."""
+    if isinstance(exc, LineTooLong):
+        return str(exc.args[1]) == str(limits.max_field_bytes)
+    return type(exc) is BadHttpMessage and exc.message.startswith("Too many headers")
+
+
+class _RequestHandler(web.RequestHandler):
+    """aiohttp's connection handler, answering oversized headers with 431 rather than the parser's 400."""
+
+    def __init__(self, manager: web.Server, *, limits: Limits, **kwargs: Any) -> None:
+        super().__init__(manager, **kwargs)
+        self._netmon_limits = limits
+
+    def handle_error(self, request: web.BaseRequest, status: int = 500, exc: BaseException | None = None,
+                     message: str | None = None) -> web.StreamResponse:
+        if status == 400 and _too_large_headers(exc, self._netmon_limits):
+            limits = self._netmon_limits
+            exc = _HeadersTooLarge(message=f"request header fields too large (at most {limits.max_headers} "
+                                           f"headers of {limits.max_field_bytes} bytes)")
+            return super().handle_error(request, 431, exc, "request header fields too large\n")
+        return super().handle_error(request, status, exc, message)
 
 
 class _ProtocolLog(logging.LoggerAdapter):
@@ -114,6 +149,7 @@ class WebServer:
         self._auth = BasicAuth(users) if users else None
         self._limits = limits
         self._runner: web.AppRunner | None = None
+        self._listener: asyncio.Server | None = None
 
     @property
     def scheme(self) -> str:
@@ -121,21 +157,31 @@ class WebServer:
 
     @property
     def port(self) -> int:
-        assert self._runner is not None
-        return int(self._runner.addresses[0][1])
+        assert self._listener is not None
+        return int(self._listener.sockets[0].getsockname()[1])
 
     async def start(self) -> None:
+        """Listen. aiohttp's runner holds the application; the listening socket is ours (as `web.TCPSite` would
+        make it) so that each connection gets `_RequestHandler`."""
         limits = self._limits
         app = web.Application(client_max_size=limits.max_body_bytes, middlewares=[self._guard])
         for path, handler in self._routes.items():
             app.router.add_get(path, _adapt(handler))
-        runner = web.AppRunner(app, handle_signals=False, access_log=None, logger=_ProtocolLog(log, {}),
-                               max_field_size=limits.max_field_bytes, max_line_size=limits.max_field_bytes,
-                               max_headers=limits.max_headers, keepalive_timeout=limits.keepalive_s)
+        runner = web.AppRunner(app, handle_signals=False, access_log=None)
         await runner.setup()
-        site = web.TCPSite(runner, self._host, self._port, ssl_context=self._tls)
+        loop = asyncio.get_running_loop()
+        server = runner.server
+        assert server is not None
+
+        def connection() -> _RequestHandler:
+            return _RequestHandler(server, loop=loop, limits=limits, access_log=None, logger=_ProtocolLog(log, {}),
+                                   max_field_size=limits.max_field_bytes,
+                                   max_line_size=limits.max_request_line_bytes, max_headers=limits.max_headers,
+                                   keepalive_timeout=limits.keepalive_s)
+
         try:
-            await site.start()
+            self._listener = await loop.create_server(connection, self._host, self._port, ssl=self._tls,
+                                                      reuse_address=True)
         except OSError as exc:
             await runner.cleanup()
             reason = os.strerror(exc.errno) if exc.errno else str(exc)  # not asyncio's long wording
@@ -144,6 +190,9 @@ class WebServer:
         log.info("serving on %s://%s:%d/", self.scheme, self._host, self.port)
 
     async def stop(self) -> None:
+        if self._listener is not None:
+            self._listener.close()  # no new connections; the runner closes the open ones
+            self._listener = None
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None

@@ -25,7 +25,7 @@ import signal
 import threading
 import time
 import zlib
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from multiprocessing.connection import wait as wait_for_objects
@@ -96,10 +96,41 @@ async def _worker(devices: list[Device], settings: WorkerSettings, conn: Connect
     from collectors.snmp.profile import load_profiles
     from collectors.snmp.transport import SnmpEngineHandle
 
+    stop = _stop_when_told(conn)
+    collector = SnmpCollector(load_profiles(settings.profiles_dir), SnmpEngineHandle(fast_v2c=settings.fast_v2c))
+    discovered: list[StoredDiscovery] = []
+    if settings.discovery_key is not None:
+        collector.keep_discoveries(kept, discovered.append, settings.discovery_key)
+    await collector.open(devices)
+    finished: list[PollResult] = []
+    scheduler = Scheduler(devices, collector.poll, finished.append, max_in_flight=settings.max_in_flight,
+                          jitter_s=settings.jitter_s, deadline_s=settings.deadline_s)
+    batches = _Batches(conn, scheduler.stats, finished, discovered)
+    run = asyncio.create_task(
+        _prime_then_run(scheduler, devices, collector.poll, settings.prime_concurrency, finished))
+    try:
+        batches.send()  # says "started" (sessions open) to the parent
+        while not stop.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), settings.flush_s)
+            batches.send()
+    except (BrokenPipeError, ConnectionResetError, EOFError):
+        pass  # the parent is gone
+    finally:
+        run.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await run
+        with contextlib.suppress(OSError):
+            batches.send()
+        await collector.close()
+
+
+def _stop_when_told(conn: Connection) -> asyncio.Event:
+    """An event set when the parent says stop over `conn`, or dies (end of file)."""
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
 
-    def readable() -> None:  # the parent said stop, or died (end of file)
+    def readable() -> None:
         try:
             message = conn.recv()
         except (EOFError, OSError):
@@ -109,52 +140,43 @@ async def _worker(devices: list[Device], settings: WorkerSettings, conn: Connect
             stop.set()
 
     loop.add_reader(conn.fileno(), readable)
-    collector = SnmpCollector(load_profiles(settings.profiles_dir), SnmpEngineHandle(fast_v2c=settings.fast_v2c))
-    discovered: list[StoredDiscovery] = []
-    if settings.discovery_key is not None:
-        collector.keep_discoveries(kept, discovered.append, settings.discovery_key)
-    await collector.open(devices)
-    finished: list[PollResult] = []
-    scheduler = Scheduler(devices, collector.poll, finished.append, max_in_flight=settings.max_in_flight,
-                          jitter_s=settings.jitter_s, deadline_s=settings.deadline_s)
-    stats = scheduler.stats
+    return stop
 
-    def flush() -> None:
-        report = WorkerReport(finished[:], stats.polls_total, stats.missed_cycles_total, stats.in_flight,
+
+async def _prime_then_run(scheduler: Scheduler, devices: list[Device],
+                          poll: Callable[[Device], Awaitable[PollResult]], concurrency: int,
+                          finished: list[PollResult]) -> None:
+    """With `concurrency` > 0, a first poll (= discovery) of every device, that many at once; then the
+    scheduler's cycles."""
+    if concurrency > 0:
+        limit = asyncio.Semaphore(concurrency)
+
+        async def prime(device: Device) -> None:
+            async with limit:
+                finished.append(await poll(device))
+
+        await asyncio.gather(*(prime(d) for d in devices))
+    await scheduler.run()
+
+
+@dataclass
+class _Batches:
+    """Sends the parent what a worker has to say: finished results, discoveries and the scheduler's counters."""
+
+    conn: Connection
+    stats: SchedulerStats
+    finished: list[PollResult]
+    discovered: list[StoredDiscovery]
+
+    def send(self) -> None:
+        stats = self.stats
+        report = WorkerReport(self.finished[:], stats.polls_total, stats.missed_cycles_total, stats.in_flight,
                               stats.last_tick, stats.lags[:], time.process_time(),
-                              resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, discovered[:])
-        finished.clear()
-        discovered.clear()
+                              resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, self.discovered[:])
+        self.finished.clear()
+        self.discovered.clear()
         stats.lags.clear()
-        conn.send(report)
-
-    async def prime_then_run() -> None:
-        if settings.prime_concurrency > 0:
-            limit = asyncio.Semaphore(settings.prime_concurrency)
-
-            async def prime(device: Device) -> None:
-                async with limit:
-                    finished.append(await collector.poll(device))
-
-            await asyncio.gather(*(prime(d) for d in devices))
-        await scheduler.run()
-
-    run = asyncio.create_task(prime_then_run())
-    try:
-        flush()  # says "started" (sessions open) to the parent
-        while not stop.is_set():
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), settings.flush_s)
-            flush()
-    except (BrokenPipeError, ConnectionResetError, EOFError):
-        pass  # the parent is gone
-    finally:
-        run.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await run
-        with contextlib.suppress(OSError):
-            flush()
-        await collector.close()
+        self.conn.send(report)
 
 
 # --- the parent side ------------------------------------------------------------------------------------

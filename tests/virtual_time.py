@@ -7,6 +7,10 @@ real time. Code under test takes the clock as an argument (`clock=loop.time`).
 Only for code that waits on timers, not on real I/O: while the loop jumps, a socket or a thread would see
 time fly past it. Ready sockets are still served (the loop polls them without waiting), and a loop with no
 timer at all waits for real I/O as usual.
+
+For code that does real I/O (a thread pool, sockets to a peer) and takes its clock and sleep as arguments (the
+Scheduler's `clock=`, `wall=`, `sleep=`), `JumpingClock` is the injected pair: a sleep returns at once and
+moves the clock to its end, so the code runs its intervals back to back while the I/O stays real.
 """
 
 from __future__ import annotations
@@ -54,3 +58,20 @@ def run_virtual(main: Callable[[], Coroutine[Any, Any, T]]) -> T:
         return loop.run_until_complete(main())
     finally:
         loop.close()
+
+
+class JumpingClock:
+    """An injected clock and sleep: `sleep(s)` yields to the loop once, then the clock is at least the
+    sleeper's wake time. No wall time passes between polls; the loop itself keeps real time for the I/O and
+    for deadlines (`asyncio.wait_for`)."""
+
+    def __init__(self, start: float = 1000.0) -> None:
+        self.now = start
+
+    def clock(self) -> float:
+        return self.now
+
+    async def sleep(self, seconds: float) -> None:
+        wake = self.now + max(0.0, seconds)
+        await asyncio.sleep(0)
+        self.now = max(self.now, wake)

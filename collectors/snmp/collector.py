@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from collectors.snmp import stored
 from collectors.snmp.neighbour import neighbour_addresses
 from collectors.snmp.profile import Discovery, Profile, ProfileSet, ReadPlan
+from collectors.snmp.reader import OpenReader, SnmpReader
 from collectors.snmp.stored import UnusableDiscovery
 from collectors.snmp.transport import SnmpEngineHandle, SnmpTransport
 from collectors.snmp.varbind import SnmpValue
@@ -52,7 +53,7 @@ def rediscover_after(device_id: str, rediscover_s: float) -> float:
 
 @dataclass
 class _DeviceSession:
-    transport: SnmpTransport
+    transport: SnmpReader
     profile: Profile | None = None
     discovery: Discovery | None = None
     plan: ReadPlan | None = None  # what a poll reads, fixed by the discovery
@@ -66,12 +67,17 @@ class _DeviceSession:
 
 
 class SnmpCollector:
-    """Polls devices over SNMP. One instance per process; sessions are kept per device."""
+    """Polls devices over SNMP. One instance per process; sessions are kept per device.
+
+    Each device's requests go through an `SnmpReader` (collectors/snmp/reader.py) that `open_reader` makes;
+    by default an `SnmpTransport` on `handle`'s sockets."""
 
     def __init__(self, profiles: ProfileSet, handle: SnmpEngineHandle | None = None,
-                 clock: Callable[[], float] = time.time, neighbours_s: float = NEIGHBOURS_S) -> None:
+                 clock: Callable[[], float] = time.time, neighbours_s: float = NEIGHBOURS_S,
+                 open_reader: OpenReader | None = None) -> None:
         self._profiles = profiles
         self._handle = handle or SnmpEngineHandle()
+        self._open_reader = open_reader or self._open_transport
         self._clock = clock
         self._neighbours_s = neighbours_s
         self._sessions: dict[str, _DeviceSession] = {}
@@ -141,9 +147,12 @@ class SnmpCollector:
         if session is None:
             if device.snmp is None:
                 raise DeviceProtocolError("device has no SNMP settings")
-            transport = await SnmpTransport.open(self._handle, device.address, device.snmp)
-            session = self._sessions[device.id] = _DeviceSession(transport)
+            session = self._sessions[device.id] = _DeviceSession(await self._open_reader(device))
         return session
+
+    async def _open_transport(self, device: Device) -> SnmpReader:
+        assert device.snmp is not None
+        return await SnmpTransport.open(self._handle, device.address, device.snmp)
 
     def _needs_discovery(self, session: _DeviceSession, device: Device, now: float) -> bool:
         assert device.snmp is not None
@@ -211,7 +220,7 @@ class SnmpCollector:
             return
         session.neighbours, session.neighbours_failing = neighbour_addresses(found), False
 
-    async def _choose(self, transport: SnmpTransport, sys_object_id: str, sys_descr: str) -> Profile:
+    async def _choose(self, transport: SnmpReader, sys_object_id: str, sys_descr: str) -> Profile:
         candidates = self._profiles.candidates(sys_object_id, sys_descr)
         for profile in candidates:
             if profile.probe is None:
@@ -237,7 +246,7 @@ class SnmpCollector:
         return uptime
 
 
-async def _read(transport: SnmpTransport, plan: ReadPlan) -> dict[str, SnmpValue]:
+async def _read(transport: SnmpReader, plan: ReadPlan) -> dict[str, SnmpValue]:
     values: dict[str, SnmpValue] = {}
     if plan.get:
         values.update(await transport.get(list(plan.get)))

@@ -304,40 +304,58 @@ def samples(spec: ProfileSpec, varbinds: Varbinds, discovery: Discovery) -> list
         if m.count:
             _emit_counts(m, varbinds, discovery, emit)
         elif m.get:
-            oid, divisor = chosen[""]
-            value = _less(m, _number(m, varbinds.get(oid)), varbinds)
-            if divisor is not None and value is not None:
-                denominator = as_number(varbinds.get(divisor))
-                value = value / denominator if denominator else None
-            emit(m, value, {})
+            emit(m, _scalar_value(m, varbinds, chosen[""]), {})
+        elif m.aggregate:
+            emit(m, _aggregate_value(m, varbinds, chosen), {})
         else:
-            table_rows = discovery.rows.get(m.table or "", {})
-            values: list[float] = []
-            divisors: list[float] = []
-            per_row: dict[tuple[tuple[str, str], ...], float] = {}  # rows with equal labels are summed
-            for index, (col, div) in chosen.items():
-                value = _less(m, _number(m, varbinds.get(f"{col}.{index}")), varbinds, index)
-                if value is None:
-                    continue
-                if m.aggregate:
-                    denominator = as_number(varbinds.get(f"{div}.{index}")) if div else None
-                    if div and denominator is None:
-                        continue
-                    values.append(value)
-                    divisors.append(denominator or 0.0)
-                    continue
-                if div:
-                    denominator = as_number(varbinds.get(f"{div}.{index}"))
-                    if not denominator:
-                        continue
-                    value = value / denominator
-                key = tuple(table_rows.get(index, {}).items())
-                per_row[key] = per_row.get(key, 0.0) + value
-            for labels, total in per_row.items():
+            for labels, total in _row_values(m, varbinds, chosen, discovery.rows.get(m.table or "", {})).items():
                 emit(m, total, dict(labels))
-            if m.aggregate:
-                emit(m, _fold(m, values, divisors), {})
     return list(out.values())
+
+
+def _scalar_value(m: Metric, varbinds: Varbinds, choice: Choice) -> float | None:
+    """A scalar metric: its value (less `subtract`), divided by its divisor OID if it has one."""
+    oid, divisor = choice
+    value = _less(m, _number(m, varbinds.get(oid)), varbinds)
+    if divisor is None or value is None:
+        return value
+    denominator = as_number(varbinds.get(divisor))
+    return value / denominator if denominator else None
+
+
+def _aggregate_value(m: Metric, varbinds: Varbinds, chosen: Mapping[str, Choice]) -> float | None:
+    """A table folded into one value (`aggregate`); a row whose divisor is missing is left out."""
+    values: list[float] = []
+    divisors: list[float] = []
+    for index, (col, div) in chosen.items():
+        value = _less(m, _number(m, varbinds.get(f"{col}.{index}")), varbinds, index)
+        if value is None:
+            continue
+        denominator = as_number(varbinds.get(f"{div}.{index}")) if div else None
+        if div and denominator is None:
+            continue
+        values.append(value)
+        divisors.append(denominator or 0.0)
+    return _fold(m, values, divisors)
+
+
+def _row_values(m: Metric, varbinds: Varbinds, chosen: Mapping[str, Choice],
+                table_rows: Mapping[str, RowLabels]) -> dict[tuple[tuple[str, str], ...], float]:
+    """A table metric per row labels; rows with equal labels are summed, a row whose divisor is 0 or
+    missing is left out."""
+    per_row: dict[tuple[tuple[str, str], ...], float] = {}
+    for index, (col, div) in chosen.items():
+        value = _less(m, _number(m, varbinds.get(f"{col}.{index}")), varbinds, index)
+        if value is None:
+            continue
+        if div:
+            denominator = as_number(varbinds.get(f"{div}.{index}"))
+            if not denominator:
+                continue
+            value = value / denominator
+        key = tuple(table_rows.get(index, {}).items())
+        per_row[key] = per_row.get(key, 0.0) + value
+    return per_row
 
 
 def _emit_counts(m: Metric, varbinds: Varbinds, discovery: Discovery, emit: _Emit) -> None:

@@ -288,6 +288,27 @@ def build(raw: Mapping[str, Any], file: str, parent: ProfileSpec | None) -> Prof
     node = ctx.mapping(raw, "", _TOP_KEYS, {"": raw}, "") if isinstance(raw, _LineDict) else raw
     if "name" not in node:
         raise ConfigError("missing 'name'", file=file)
+    match = _match_rules(ctx, node)
+    identity = _merged_identity(ctx, node, parent)
+    tables = _merged_tables(ctx, node, parent)
+    table_names = set(tables)
+    own = _own_metrics(ctx, node, table_names)
+    own_ids = {m.id for m in own}
+    inherited = [m for m in (parent.metrics if parent else ()) if m.id not in own_ids]
+    return ProfileSpec(
+        name=str(node["name"]),
+        vendor=str(node.get("vendor", parent.vendor if parent else "")),
+        file=file,
+        match=match,
+        identity=identity,
+        tables=tables,
+        metrics=tuple(own) + tuple(inherited),  # a child's metrics come first: first series wins
+        extends=node.get("extends"),
+        neighbours=_neighbour_tables(ctx, node, parent, table_names),
+    )
+
+
+def _match_rules(ctx: _Ctx, node: Mapping[str, Any]) -> tuple[MatchRule, ...]:
     match = []
     for i, rule in enumerate(node.get("match") or []):
         r = ctx.mapping(rule, "match", _MATCH_KEYS, node, str(i))
@@ -296,6 +317,11 @@ def build(raw: Mapping[str, Any], file: str, parent: ProfileSpec | None) -> Prof
             sys_descr=ctx.regex(r, "sys_descr", f"match[{i}]") if "sys_descr" in r else None,
             probe=ctx.oid(r, r["probe"], "probe", f"match[{i}]") if "probe" in r else None,
         ))
+    return tuple(match)
+
+
+def _merged_identity(ctx: _Ctx, node: Mapping[str, Any], parent: ProfileSpec | None) -> dict[str, tuple[Source, ...]]:
+    """The parent's identity sources, each field the profile lists replacing the parent's."""
     identity = dict(parent.identity) if parent else {}
     raw_identity = node.get("identity") or {}
     for key, value in raw_identity.items():
@@ -303,37 +329,34 @@ def build(raw: Mapping[str, Any], file: str, parent: ProfileSpec | None) -> Prof
             raise ctx.fail(f"unknown identity field (allowed: {', '.join(IDENTITY_FIELDS)})", raw_identity,
                            key, "identity")
         identity[key] = _sources(ctx, value, raw_identity, key, "identity")
+    return identity
+
+
+def _merged_tables(ctx: _Ctx, node: Mapping[str, Any], parent: ProfileSpec | None) -> dict[str, Table]:
+    """The parent's tables with the profile's own over them; every label lookup names a known table."""
     tables = dict(parent.tables) if parent else {}
     raw_tables = node.get("tables") or {}
     for name, value in raw_tables.items():
         tables[name] = _table(ctx, name, value, raw_tables, "tables")
-    table_names = set(tables)
     for table in tables.values():
         for label, srcs in table.labels.items():
-            if any(s.lookup and s.lookup not in table_names for s in srcs):
+            if any(s.lookup and s.lookup not in tables for s in srcs):
                 raise ctx.fail(f"lookup of an unknown table in labels.{label}", raw_tables or node,
                                table.name, "tables")
+    return tables
+
+
+def _own_metrics(ctx: _Ctx, node: Mapping[str, Any], table_names: set[str]) -> list[Metric]:
+    """The profile's own metrics: unique ids, group_by lookups of known tables."""
     own = [_metric(ctx, m, node.get("metrics"), i, "metrics", table_names)
            for i, m in enumerate(node.get("metrics") or [])]
-    own_ids = {m.id for m in own}
-    if len(own_ids) != len(own):
+    if len({m.id for m in own}) != len(own):
         raise ctx.fail("metric ids must be unique", node, "metrics", "")
-    inherited = [m for m in (parent.metrics if parent else ()) if m.id not in own_ids]
     for m in own:
         for src in m.group_by.values():
             if src.lookup and src.lookup not in table_names:
                 raise ctx.fail(f"unknown table {src.lookup!r} in group_by of {m.id}", node, "metrics", "")
-    return ProfileSpec(
-        name=str(node["name"]),
-        vendor=str(node.get("vendor", parent.vendor if parent else "")),
-        file=file,
-        match=tuple(match),
-        identity=identity,
-        tables=tables,
-        metrics=tuple(own) + tuple(inherited),  # a child's metrics come first: first series wins
-        extends=node.get("extends"),
-        neighbours=_neighbour_tables(ctx, node, parent, table_names),
-    )
+    return own
 
 
 # --- neighbour tables (LLDP-MIB, MikroTik MNDP): the `neighbours:` section, see docs/profiles.md ---

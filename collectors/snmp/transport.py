@@ -247,45 +247,29 @@ class SnmpTransport:
         max-repetitions is sized from the rows each column had in this device's previous walk (plus one
         to see its end), so a poll does not fetch and decode rows past the tables it reads; a column
         that grew just costs another round."""
-        out: dict[str, SnmpValue] = {}
-        position = {col: oid_tuple(col) for col in dict.fromkeys(columns)}
-        last = dict(position)
-        prefixes = dict(position)
-        rows = dict.fromkeys(position, 0)
+        walk = _ColumnWalk(columns)
         for _round in range(MAX_WALK_ROUNDS):
-            if not position:
-                return out
-            cols = list(position)
-            reps = min(self._settings.max_repetitions, MAX_BULK_VARBINDS // len(cols))
-            known = [self._rows.get(c) for c in cols]
-            if None not in known:
-                left = max(k - rows[c] for c, k in zip(cols, known, strict=True) if k is not None) + 1
-                if left > 0:
-                    reps = min(reps, left)
-            reply = await self._request("bulk", [position[c] for c in cols], repetitions=max(1, reps))
+            if not walk.position:
+                return walk.out
+            cols = list(walk.position)
+            reply = await self._request("bulk", [walk.position[c] for c in cols],
+                                        repetitions=self._repetitions(cols, walk.rows))
             if not reply:
                 raise DeviceProtocolError("empty GETBULK response")
-            done: set[str] = set()
-            for i, (arcs, value) in enumerate(reply):
-                col = cols[i % len(cols)]
-                if col in done:
-                    continue
-                prefix = prefixes[col]
-                if value is _END or arcs[:len(prefix)] != prefix:
-                    done.add(col)
-                    continue
-                if arcs <= last[col]:
-                    raise DeviceProtocolError("agent returned OIDs out of order in a table walk")
-                position[col] = last[col] = arcs
-                rows[col] += 1
-                if value is not None and not isinstance(value, Missing):
-                    out[oid_str(arcs)] = value
-            if len(reply) < len(cols):
-                done.update(cols[len(reply):])
-            for col in done:
-                position.pop(col, None)
-                self._rows[col] = rows[col]
+            for col in walk.take(cols, reply):
+                self._rows[col] = walk.rows[col]
         raise DeviceProtocolError("table walk did not end")
+
+    def _repetitions(self, cols: list[str], rows: dict[str, int]) -> int:
+        """max-repetitions for one round: the configured one, within the varbinds a request may carry, and
+        no more than the rows still expected (from the previous walk) when every column's count is known."""
+        reps = min(self._settings.max_repetitions, MAX_BULK_VARBINDS // len(cols))
+        known = [self._rows.get(c) for c in cols]
+        if None not in known:
+            left = max(k - rows[c] for c, k in zip(cols, known, strict=True) if k is not None) + 1
+            if left > 0:
+                reps = min(reps, left)
+        return max(1, reps)
 
     async def _request(self, kind: str, oids: list[Oid], repetitions: int = 0) -> list[tuple[Oid, ReplyValue]]:
         if self._endpoint is not None:
@@ -401,3 +385,39 @@ def _auth_data(settings: SnmpSettings) -> CommunityData | UsmUserData:
         authProtocol=AUTH_PROTOCOLS[auth.auth_protocol],
         privProtocol=PRIV_PROTOCOLS[auth.priv_protocol],
     )
+
+
+class _ColumnWalk:
+    """The state of a lockstep walk of table columns: where each column goes on from, the rows each had,
+    and the values so far. `take` consumes one GETBULK reply and says which columns ended."""
+
+    def __init__(self, columns: Iterable[str]) -> None:
+        self.position = {col: oid_tuple(col) for col in dict.fromkeys(columns)}
+        self.last = dict(self.position)
+        self.prefixes = dict(self.position)
+        self.rows = dict.fromkeys(self.position, 0)
+        self.out: dict[str, SnmpValue] = {}
+
+    def take(self, cols: list[str], reply: list[tuple[Oid, ReplyValue]]) -> set[str]:
+        """Record a reply to a GETBULK of `cols` (varbinds interleaved column by column); the columns that
+        ended (left their subtree, reached the end of the MIB view or got no varbind) stop being walked."""
+        done: set[str] = set()
+        for i, (arcs, value) in enumerate(reply):
+            col = cols[i % len(cols)]
+            if col in done:
+                continue
+            prefix = self.prefixes[col]
+            if value is _END or arcs[:len(prefix)] != prefix:
+                done.add(col)
+                continue
+            if arcs <= self.last[col]:
+                raise DeviceProtocolError("agent returned OIDs out of order in a table walk")
+            self.position[col] = self.last[col] = arcs
+            self.rows[col] += 1
+            if value is not None and not isinstance(value, Missing):
+                self.out[oid_str(arcs)] = value
+        if len(reply) < len(cols):
+            done.update(cols[len(reply):])
+        for col in done:
+            self.position.pop(col, None)
+        return done

@@ -56,18 +56,7 @@ def worst(conditions: list[Condition]) -> Condition:
 
 def verdicts(f: Facts, rules: ConditionRules) -> list[Condition]:
     """What each rule says about the facts (an empty list: every rule finds the asset good)."""
-    found: list[Condition] = []
-    availability = f.availability
-    if availability is not None and f.own_down_s > 0:
-        if availability < rules.availability.rb_below:
-            found.append(Condition.MAJOR)
-        elif availability < rules.availability.rr_below:
-            found.append(Condition.MINOR)
-    if f.down_at_end_s is not None:
-        if f.down_at_end_s >= rules.down_at_end.rb_s:
-            found.append(Condition.MAJOR)
-        elif f.down_at_end_s >= rules.down_at_end.rr_s:
-            found.append(Condition.MINOR)
+    found = _downtime_verdicts(f, rules)
     if f.reboots >= rules.reboots.rr_count:
         found.append(Condition.MINOR)
     if f.reboot_loops:
@@ -80,6 +69,23 @@ def verdicts(f: Facts, rules: ConditionRules) -> list[Condition]:
         found.append(rules.identity_mismatch)
     if f.has_data and f.polls_ok == 0 and f.own_down_s > 0:
         found.append(rules.not_seen)
+    return found
+
+
+def _downtime_verdicts(f: Facts, rules: ConditionRules) -> list[Condition]:
+    """The availability and down-at-end rules."""
+    found: list[Condition] = []
+    availability = f.availability
+    if availability is not None and f.own_down_s > 0:
+        if availability < rules.availability.rb_below:
+            found.append(Condition.MAJOR)
+        elif availability < rules.availability.rr_below:
+            found.append(Condition.MINOR)
+    if f.down_at_end_s is not None:
+        if f.down_at_end_s >= rules.down_at_end.rb_s:
+            found.append(Condition.MAJOR)
+        elif f.down_at_end_s >= rules.down_at_end.rr_s:
+            found.append(Condition.MINOR)
     return found
 
 

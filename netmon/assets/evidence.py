@@ -231,6 +231,20 @@ def duration(seconds: float) -> str:
 def evidence_line(f: Facts, rules: ConditionRules) -> str:
     if not f.has_data:
         return "tidak ada data pemantauan pada periode ini"
+    parts = [*_downtime_parts(f), *_health_parts(f, rules)]
+    if "serial" in f.mismatch:
+        parts.append(f"nomor seri terbaca {f.serial_seen} ≠ register {f.register_serial}")
+    if "model" in f.mismatch:
+        parts.append(f"model terbaca {f.model_seen} ≠ register {f.register_model}")
+    if f.other_down_s > 0:
+        parts.append(f"padam karena lokasi/induk/pemeliharaan {duration(f.other_down_s)} (tidak dihitung)")
+    if f.coverage < 0.9995:
+        parts.append(f"data tidak lengkap: {percent(f.coverage)} %")
+    return ", ".join(parts)
+
+
+def _downtime_parts(f: Facts) -> list[str]:
+    """Not seen, the device's own downtime, still down at the end."""
     parts = []
     if f.polls_ok == 0:
         parts.append("tidak terlihat sama sekali")
@@ -241,6 +255,12 @@ def evidence_line(f: Facts, rules: ConditionRules) -> str:
         parts.append("tanpa gangguan perangkat (100 % tersedia)")
     if f.down_at_end_s is not None:
         parts.append(f"masih mati di akhir periode ({duration(f.down_at_end_s)})")
+    return parts
+
+
+def _health_parts(f: Facts, rules: ConditionRules) -> list[str]:
+    """Reboots, loops, heat and low voltage."""
+    parts = []
     if f.reboots:
         parts.append(f"{f.reboots} kali reboot")
     if f.reboot_loops:
@@ -251,13 +271,5 @@ def evidence_line(f: Facts, rules: ConditionRules) -> str:
     if f.low_voltage_s > 0:
         low = f" (min {number(f.voltage_min)} V)" if f.voltage_min is not None else ""
         parts.append(f"tegangan di bawah {number(rules.voltage.below_v)} V selama {duration(f.low_voltage_s)}{low}")
-    if "serial" in f.mismatch:
-        parts.append(f"nomor seri terbaca {f.serial_seen} ≠ register {f.register_serial}")
-    if "model" in f.mismatch:
-        parts.append(f"model terbaca {f.model_seen} ≠ register {f.register_model}")
-    if f.other_down_s > 0:
-        parts.append(f"padam karena lokasi/induk/pemeliharaan {duration(f.other_down_s)} (tidak dihitung)")
-    if f.coverage < 0.9995:
-        parts.append(f"data tidak lengkap: {percent(f.coverage)} %")
-    return ", ".join(parts)
+    return parts
 

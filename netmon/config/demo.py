@@ -8,7 +8,7 @@ and passwords are the simulators' own demo values, not secrets of any real devic
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -34,57 +34,32 @@ def demo_document(sites: Iterable[Site], devices: Iterable[SimDevice] = (), rout
     """
     sim_devices, sim_routers = list(devices), list(routers)
     api = {r.router_id: r for r in sim_routers}
-    secrets: dict[str, str] = {}
-
-    def credential(kind: str, secret: str) -> str:
-        for name, value in secrets.items():
-            if value == secret and name.startswith(kind):
-                return name
-        name = f"{kind}-{sum(n.startswith(kind) for n in secrets) + 1}"
-        secrets[name] = secret
-        return name
-
-    credentials: dict[str, Any] = {}
+    book = _SecretBook()
     entries: list[dict[str, Any]] = []
-    gateways = {d.site_id: d.device_id for d in sim_devices if d.role == Role.ROUTER.value}
-    for r in sim_routers:
-        gateways.setdefault(r.site_id, r.router_id)
-    api_users: dict[str, str] = {}
     for sim in sim_devices:
         entry: dict[str, Any] = {"id": sim.device_id, "site": sim.site_id, "role": sim.role, "address": sim.host,
-                                 "sources": ["snmp"], "credential": credential("snmp", sim.community),
+                                 "sources": ["snmp"], "credential": book.credential("snmp", sim.community),
                                  "snmp": {"port": sim.port}}
         router = api.pop(sim.device_id, None)
         if router is not None:
             entry["sources"].append("routeros")
-            entry["routeros_credential"] = credential("api", router.password)
-            api_users[entry["routeros_credential"]] = router.user
+            entry["routeros_credential"] = book.api_credential(router)
             entry["routeros"] = _api_options(router, tls_ca_file)
         entries.append(entry)
     for router in api.values():
-        cred = credential("api", router.password)
-        api_users[cred] = router.user
         entries.append({"id": router.router_id, "site": router.site_id, "role": "router", "address": router.host,
-                        "sources": ["routeros"], "routeros_credential": cred,
+                        "sources": ["routeros"], "routeros_credential": book.api_credential(router),
                         "routeros": _api_options(router, tls_ca_file)})
-    for number, entry in enumerate(entries, 1):
-        if entry["role"] != Role.ROUTER.value and entry["site"] in gateways:
-            entry["parent"] = gateways[entry["site"]]
-        if entry["id"] in KIM_OWNED:
-            entry["owner"] = Owner.KIM.value
-        entry["asset"] = {"kode_barang": "02.06.02.01.001" if entry["role"] == "router" else "02.06.02.01.002",
-                          "nomor_register": f"{number:04d}", "year_acquired": 2024}
-    for name in secrets:
-        if name.startswith("snmp"):
-            credentials[name] = {"snmp_v2c": {"community": {"file": f"{name}.secret"}}}
-        else:
-            credentials[name] = {"routeros": {"user": api_users[name], "password": {"file": f"{name}.secret"}}}
+    gateways = {d.site_id: d.device_id for d in sim_devices if d.role == Role.ROUTER.value}
+    for r in sim_routers:
+        gateways.setdefault(r.site_id, r.router_id)
+    _add_asset_fields(entries, gateways)
     doc = {
         "defaults": {"interval_s": interval_s, "snmp": {"timeout_s": 1.0, "retries": 1},
                      "routeros": {"timeout_s": 3.0}},
         "exporter": {"listen": "127.0.0.1", "port": port},
         "scheduler": {"jitter_s": 1.0, "poll_deadline_s": 10.0},
-        "credentials": credentials,
+        "credentials": book.credentials(),
         "sites": [{k: v for k, v in {
             "id": s.id, "name": s.name, "desa": s.desa, "kecamatan": s.kecamatan, "kabupaten": s.kabupaten,
             "latitude": s.latitude, "longitude": s.longitude,
@@ -92,7 +67,49 @@ def demo_document(sites: Iterable[Site], devices: Iterable[SimDevice] = (), rout
             for s in sites],
         "devices": entries,
     }
-    return doc, secrets
+    return doc, book.secrets
+
+
+class _SecretBook:
+    """The demo's credentials: one per distinct secret of a kind ("snmp-1", "api-2", ...), each in a file."""
+
+    def __init__(self) -> None:
+        self.secrets: dict[str, str] = {}  # credential name -> secret
+        self._api_users: dict[str, str] = {}  # RouterOS credential name -> user
+
+    def credential(self, kind: str, secret: str) -> str:
+        for name, value in self.secrets.items():
+            if value == secret and name.startswith(kind):
+                return name
+        name = f"{kind}-{sum(n.startswith(kind) for n in self.secrets) + 1}"
+        self.secrets[name] = secret
+        return name
+
+    def api_credential(self, router: SimRouter) -> str:
+        name = self.credential("api", router.password)
+        self._api_users[name] = router.user
+        return name
+
+    def credentials(self) -> dict[str, Any]:
+        """The `credentials:` section, secrets referred to as `<name>.secret` files."""
+        out: dict[str, Any] = {}
+        for name in self.secrets:
+            if name.startswith("snmp"):
+                out[name] = {"snmp_v2c": {"community": {"file": f"{name}.secret"}}}
+            else:
+                out[name] = {"routeros": {"user": self._api_users[name], "password": {"file": f"{name}.secret"}}}
+        return out
+
+
+def _add_asset_fields(entries: list[dict[str, Any]], gateways: Mapping[str | None, str]) -> None:
+    """Parent (the site's router), owner and asset register numbers of each device entry."""
+    for number, entry in enumerate(entries, 1):
+        if entry["role"] != Role.ROUTER.value and entry["site"] in gateways:
+            entry["parent"] = gateways[entry["site"]]
+        if entry["id"] in KIM_OWNED:
+            entry["owner"] = Owner.KIM.value
+        entry["asset"] = {"kode_barang": "02.06.02.01.001" if entry["role"] == "router" else "02.06.02.01.002",
+                          "nomor_register": f"{number:04d}", "year_acquired": 2024}
 
 
 def _api_options(router: SimRouter, tls_ca_file: str | None) -> dict[str, Any]:

@@ -259,69 +259,46 @@ def _resolve_credential(name: str, cred: Credential, origin: _Origin) -> SnmpAut
     )
 
 
+_Files = list[tuple[Path, ConfigFile, dict[Path_, int]]]
+
+
+@dataclass
+class _Sections:
+    """The named items of the main file and its includes, merged, each with where it was written."""
+
+    credentials: dict[str, tuple[Credential, _Origin]] = field(default_factory=dict)
+    kabupaten: dict[str, tuple[KabupatenConfig, _Origin]] = field(default_factory=dict)
+    sites: dict[str, tuple[SiteConfig, _Origin]] = field(default_factory=dict)
+    devices: dict[str, tuple[DeviceConfig, _Origin]] = field(default_factory=dict)
+    register: dict[str, tuple[AssetConfig, _Origin]] = field(default_factory=dict)  # assets.register entries
+
+
 def load_config(path: str | Path, *, resolve_secrets: bool = True) -> Config:
     """Read `path` and its includes. Raises ConfigError naming file, line and key."""
-    files: list[tuple[Path, ConfigFile, dict[Path_, int]]] = []
+    files: _Files = []
     _collect(Path(path), [], files, main=True)
     main = files[0][1]
     defaults = main.defaults or Defaults()
     default_zone = main.timezone or DEFAULT_TIMEZONE
-
-    credentials: dict[str, tuple[Credential, _Origin]] = {}
-    kabupaten: dict[str, tuple[KabupatenConfig, _Origin]] = {}
-    sites: dict[str, tuple[SiteConfig, _Origin]] = {}
-    devices: dict[str, tuple[DeviceConfig, _Origin]] = {}
-    register: dict[str, tuple[AssetConfig, _Origin]] = {}
-    for file_path, parsed, lines in files:
-        for name, cred in parsed.credentials.items():
-            origin = _Origin(str(file_path), lines.get(("credentials", name)))
-            if name in credentials:
-                raise ConfigError(f"credential {name!r} is defined twice", file=origin.file, line=origin.line,
-                                  key=f"credentials.{name}")
-            credentials[name] = (cred, origin)
-        for name, kab in parsed.kabupaten.items():
-            origin = _Origin(str(file_path), lines.get(("kabupaten", name)))
-            if name in kabupaten:
-                first = kabupaten[name][1]
-                raise ConfigError(f"kabupaten {name!r} is described twice (first at {first.file}:{first.line})",
-                                  file=origin.file, line=origin.line, key=f"kabupaten.{name}")
-            kabupaten[name] = (kab, origin)
-        site_origin = _item_origins(file_path, lines, "sites")
-        for i, site in enumerate(parsed.sites):
-            _add_unique(sites, "site", i, site.id, site, site_origin(i))
-        device_origin = _item_origins(file_path, lines, "devices")
-        for i, dev in enumerate(parsed.devices):
-            _add_unique(devices, "device", i, dev.id, dev, device_origin(i))
-        for device_id, entry in (parsed.assets.entries if parsed.assets else {}).items():
-            origin = _Origin(str(file_path), lines.get(("assets", "register", device_id)))
-            if device_id in register:
-                first = register[device_id][1]
-                raise ConfigError(f"register entry of {device_id!r} given twice (first at {first.file}:"
-                                  f"{first.line})", file=origin.file, line=origin.line,
-                                  key=f"assets.register.{device_id}")
-            register[device_id] = (entry, origin)
+    found = _gather(files)
+    credentials, sites, devices, register = found.credentials, found.sites, found.devices, found.register
 
     auths: dict[str, SnmpAuth | tuple[str, Secret]] = {}
     if resolve_secrets:
         auths = {name: _resolve_credential(name, cred, origin) for name, (cred, origin) in credentials.items()}
 
-    zones = _kabupaten_zones(kabupaten, sites, default_zone)
+    zones = _kabupaten_zones(found.kabupaten, sites, default_zone)
     site_records = {sid: _site(cfg, zones.get(cfg.kabupaten, default_zone)) for sid, (cfg, _o) in sites.items()}
-    windows: list[MaintenanceWindow] = []
-    for file_path, parsed, lines in files:
-        window_origin = _item_origins(file_path, lines, "maintenance")
-        for i, window in enumerate(parsed.maintenance):
-            windows += _window(window, site_records, devices, window_origin(i))
+    windows = _windows(files, site_records, devices)
     _check_parent_cycles(devices)
-    for device_id, (_entry, origin) in register.items():
-        if device_id not in devices:
-            raise ConfigError(f"register entry for unknown device {device_id!r}", file=origin.file,
-                              line=origin.line, key=f"assets.register.{device_id}")
+    _check_register(register, devices)
     device_records: dict[str, Device] = {}
     for did, (dev, origin) in devices.items():
         kept = register.get(did)
         device_records[did] = _device(dev, origin, defaults, sites, devices, credentials, auths,
                                       resolve_secrets, kept[0] if kept else None)
+    if resolve_secrets:
+        _check_web_config(main.exporter, files[0][0], files[0][2])
     return Config(
         sites=site_records,
         devices=device_records,
@@ -336,6 +313,81 @@ def load_config(path: str | Path, *, resolve_secrets: bool = True) -> Config:
         timezone=default_zone,
         asset_rules=(main.assets.condition if main.assets else None) or ConditionRules(),
     )
+
+
+def _gather(files: _Files) -> _Sections:
+    """Credentials, kabupaten, sites and devices of every file; a name or id given twice is an error."""
+    found = _Sections()
+    for file_path, parsed, lines in files:
+        for name, cred in parsed.credentials.items():
+            origin = _Origin(str(file_path), lines.get(("credentials", name)))
+            if name in found.credentials:
+                raise ConfigError(f"credential {name!r} is defined twice", file=origin.file, line=origin.line,
+                                  key=f"credentials.{name}")
+            found.credentials[name] = (cred, origin)
+        for name, kab in parsed.kabupaten.items():
+            origin = _Origin(str(file_path), lines.get(("kabupaten", name)))
+            if name in found.kabupaten:
+                first = found.kabupaten[name][1]
+                raise ConfigError(f"kabupaten {name!r} is described twice (first at {first.file}:{first.line})",
+                                  file=origin.file, line=origin.line, key=f"kabupaten.{name}")
+            found.kabupaten[name] = (kab, origin)
+        site_origin = _item_origins(file_path, lines, "sites")
+        for i, site in enumerate(parsed.sites):
+            _add_unique(found.sites, "site", i, site.id, site, site_origin(i))
+        device_origin = _item_origins(file_path, lines, "devices")
+        for i, dev in enumerate(parsed.devices):
+            _add_unique(found.devices, "device", i, dev.id, dev, device_origin(i))
+        _gather_register(found.register, file_path, parsed, lines)
+    return found
+
+
+def _gather_register(register: dict[str, tuple[AssetConfig, _Origin]], file_path: Path, parsed: ConfigFile,
+                     lines: dict[Path_, int]) -> None:
+    """The `assets.register` entries of one file; a device's entry given twice is an error."""
+    for device_id, entry in (parsed.assets.entries if parsed.assets else {}).items():
+        origin = _Origin(str(file_path), lines.get(("assets", "register", device_id)))
+        if device_id in register:
+            first = register[device_id][1]
+            raise ConfigError(f"register entry of {device_id!r} given twice (first at {first.file}:"
+                              f"{first.line})", file=origin.file, line=origin.line,
+                              key=f"assets.register.{device_id}")
+        register[device_id] = (entry, origin)
+
+
+def _check_register(register: dict[str, tuple[AssetConfig, _Origin]],
+                    devices: dict[str, tuple[DeviceConfig, _Origin]]) -> None:
+    """Every register entry names a configured device."""
+    for device_id, (_entry, origin) in register.items():
+        if device_id not in devices:
+            raise ConfigError(f"register entry for unknown device {device_id!r}", file=origin.file,
+                              line=origin.line, key=f"assets.register.{device_id}")
+
+
+def _windows(files: _Files, sites: dict[str, Site],
+             devices: dict[str, tuple[DeviceConfig, _Origin]]) -> list[MaintenanceWindow]:
+    """The maintenance windows of every file, as records."""
+    windows: list[MaintenanceWindow] = []
+    for file_path, parsed, lines in files:
+        window_origin = _item_origins(file_path, lines, "maintenance")
+        for i, window in enumerate(parsed.maintenance):
+            windows += _window(window, sites, devices, window_origin(i))
+    return windows
+
+
+def _check_web_config(exporter: ExporterConfig | None, main_file: Path, lines: dict[Path_, int]) -> None:
+    """The web config file (`exporter.web_config_file`: TLS, basic auth) must load too, where the secrets are
+    resolved (the daemon, `check-config`): its errors name that file, line and key; a missing file names the
+    key of the main config. Read-only commands serve nothing and skip it."""
+    if exporter is None or exporter.web_config_file is None:
+        return
+    from netmon.config.webconfig import load_web_config, web_config_path  # it imports this module
+
+    path = web_config_path(exporter.web_config_file, main_file)
+    if not path.is_file():
+        raise ConfigError(f"no such file: {path}", file=str(main_file),
+                          line=lines.get(("exporter", "web_config_file")), key="exporter.web_config_file")
+    load_web_config(path)
 
 
 def _storage(section: StorageConfig | None, main_file: Path) -> StorageConfig:
@@ -454,38 +506,20 @@ def _device(dev: DeviceConfig, origin: _Origin, defaults: Defaults, sites: dict[
     def fail(message: str, key: str) -> ConfigError:
         return ConfigError(message, file=origin.file, line=origin.line_of(key), key=f"devices[{dev.id}].{key}")
 
-    if dev.site not in sites:
-        raise fail(f"unknown site {dev.site!r}", "site")
-    if dev.parent is not None:
-        if dev.parent not in devices:
-            raise fail(f"unknown parent device {dev.parent!r}", "parent")
-        if dev.parent == dev.id:
-            raise fail("a device cannot be its own parent", "parent")
-    def credential(key: str, wanted: tuple[str, ...], what: str) -> Any:
-        name = getattr(dev, key) or getattr(defaults, key)
-        if name is None:
-            raise fail(f"a device with source {what} needs `{key}` (or defaults.{key})", key)
-        if name not in credentials:
-            raise fail(f"unknown credential {name!r}", key)
-        if credentials[name][0].kind not in wanted:
-            raise fail(f"credential {name!r} is not a {what} credential", key)
-        return auths.get(name)
+    _check_device_links(dev, sites, devices, fail)
 
-    def options(default: Any, own: Any) -> dict[str, Any]:
-        opts = {k: v for k, v in default.model_dump().items() if v is not None}
-        if own is not None:
-            opts.update({k: v for k, v in own.model_dump().items() if v is not None})
-        return opts
+    def credential(key: str, wanted: tuple[str, ...], what: str) -> Any:
+        return _credential(getattr(dev, key) or getattr(defaults, key), key, wanted, what, credentials, auths, fail)
 
     sources = tuple(dev.sources if dev.sources is not None else defaults.sources)
     snmp: SnmpSettings | None = None
     routeros: RouterOsSettings | None = None
     if Source.SNMP in sources:
         auth = credential("credential", ("snmp_v2c", "snmp_v3"), "snmp")
-        snmp = SnmpSettings(auth=auth or SnmpV2cAuth(Secret("")), **options(defaults.snmp, dev.snmp))
+        snmp = SnmpSettings(auth=auth or SnmpV2cAuth(Secret("")), **_options(defaults.snmp, dev.snmp))
     if Source.ROUTEROS in sources:
         user, password = credential("routeros_credential", ("routeros",), "routeros") or ("", Secret(""))
-        routeros = RouterOsSettings(user=user, password=password, **options(defaults.routeros, dev.routeros))
+        routeros = RouterOsSettings(user=user, password=password, **_options(defaults.routeros, dev.routeros))
     asset = dev.asset.model_dump()
     if register is not None:  # the register entry's fields replace the device's own
         asset |= register.model_dump(exclude_none=True)
@@ -495,3 +529,38 @@ def _device(dev: DeviceConfig, origin: _Origin, defaults: Defaults, sites: dict[
         interval_s=dev.interval_s or defaults.interval_s, snmp=snmp, routeros=routeros,
         asset=AssetRecord(**asset),
     )
+
+
+_Fail = Callable[[str, str], ConfigError]  # (message, key of the device) -> the error to raise
+
+
+def _check_device_links(dev: DeviceConfig, sites: dict[str, Any], devices: dict[str, Any], fail: _Fail) -> None:
+    """The device's site and parent exist, and it is not its own parent."""
+    if dev.site not in sites:
+        raise fail(f"unknown site {dev.site!r}", "site")
+    if dev.parent is not None:
+        if dev.parent not in devices:
+            raise fail(f"unknown parent device {dev.parent!r}", "parent")
+        if dev.parent == dev.id:
+            raise fail("a device cannot be its own parent", "parent")
+
+
+def _credential(name: str | None, key: str, wanted: tuple[str, ...], what: str, credentials: dict[str, Any],
+                auths: dict[str, Any], fail: _Fail) -> Any:
+    """The resolved credential named `name` (the device's `key` or its default), of a kind in `wanted`; None
+    when secrets are not resolved."""
+    if name is None:
+        raise fail(f"a device with source {what} needs `{key}` (or defaults.{key})", key)
+    if name not in credentials:
+        raise fail(f"unknown credential {name!r}", key)
+    if credentials[name][0].kind not in wanted:
+        raise fail(f"credential {name!r} is not a {what} credential", key)
+    return auths.get(name)
+
+
+def _options(default: Any, own: Any) -> dict[str, Any]:
+    """Protocol options: the defaults' set fields, overridden by the device's own set fields."""
+    opts = {k: v for k, v in default.model_dump().items() if v is not None}
+    if own is not None:
+        opts.update({k: v for k, v in own.model_dump().items() if v is not None})
+    return opts

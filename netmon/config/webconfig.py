@@ -7,8 +7,9 @@ exporter toolkit's `web.config.yml`, so one file can serve node_exporter and net
     basic_auth_users:
       prometheus: $2b$12$...       # a bcrypt hash (`htpasswd -nBC 12 prometheus`, or python -c "import bcrypt...")
 
-The main config names it with `exporter: {web_config_file: PATH}`. Errors name this file, the line and the key,
-like every other config error. The certificate and key are loaded here, so a bad pair fails at start-up.
+The main config names it with `exporter: {web_config_file: PATH}` (relative to the main config file). Errors
+name this file, the line and the key, like every other config error. The certificate and key are loaded here, so
+a bad pair fails at start-up, and `netmon check-config` (config loading with secrets) loads it too.
 """
 
 from __future__ import annotations
@@ -44,6 +45,12 @@ class WebConfig:
 
     tls: ssl.SSLContext | None = None
     users: dict[str, bytes] = field(default_factory=dict)
+
+
+def web_config_path(name: str, main_file: str | Path) -> Path:
+    """Where `exporter.web_config_file` points: `~` expanded, a relative path taken from the main config's
+    directory."""
+    return Path(main_file).parent / Path(name).expanduser()
 
 
 def load_web_config(path: str | Path) -> WebConfig:

@@ -237,40 +237,55 @@ class AvailabilityTracker:
         return change
 
     def _target(self, track: _DeviceTrack, at: float) -> tuple[Status, str] | None:
-        policy, status, condition = self._policy, track.status, track.condition()
-        reported = track.reported()
+        """The status the device moves to now, with the reason, or None to stay."""
+        status, condition = track.status, track.condition()
         if condition is None or condition is Condition.PENDING:
             return None
         if condition is Condition.FAIL:
-            start = track.episode_start()
-            if status is Status.DOWN or start is None:
-                return None
-            polls = min(s.fail_streak for _, s in reported)
-            if polls >= policy.down_after_failures:
-                return Status.DOWN, f"{polls} failed polls in a row"
-            if at - start >= policy.down_after_s:
-                return Status.DOWN, f"failing for {at - start:.0f} s"
-            return None
-        answering = [(name, s) for name, s in reported if s.ok]
+            return None if status is Status.DOWN else self._down_target(track, at)
         if status is Status.DOWN:
-            best = max(s.ok_streak for _, s in answering)
-            if best < policy.up_after_successes:
-                return None
-            recovering_since = min(s.ok_since for _, s in answering if s.ok_since is not None)
-            if condition is Condition.PARTIAL and all(s.last_at < recovering_since for _, s in reported if not s.ok):
-                return None  # the failing sources have not been polled since the recovery began: no verdict yet
-            return (Status.UP if condition is Condition.OK else Status.DEGRADED), f"{best} good polls"
+            return self._recovery_target(track, condition)
         if condition is Condition.OK:
             if status is Status.UP:
                 return None
             return Status.UP, "first poll" if status is Status.UNKNOWN else "every source answers"
         if status is Status.DEGRADED:  # PARTIAL from here on
             return None
+        return self._degraded_target(track, at)
+
+    def _down_target(self, track: _DeviceTrack, at: float) -> tuple[Status, str] | None:
+        """Every source failing: down after enough failed polls in a row or enough time."""
+        start = track.episode_start()
+        if start is None:
+            return None
+        polls = min(s.fail_streak for _, s in track.reported())
+        if polls >= self._policy.down_after_failures:
+            return Status.DOWN, f"{polls} failed polls in a row"
+        if at - start >= self._policy.down_after_s:
+            return Status.DOWN, f"failing for {at - start:.0f} s"
+        return None
+
+    def _recovery_target(self, track: _DeviceTrack, condition: Condition) -> tuple[Status, str] | None:
+        """A down device with a source answering again: up (or degraded) after enough good polls, once the
+        failing sources were polled since the recovery began."""
+        reported = track.reported()
+        answering = [s for _, s in reported if s.ok]
+        best = max(s.ok_streak for s in answering)
+        if best < self._policy.up_after_successes:
+            return None
+        recovering_since = min(s.ok_since for s in answering if s.ok_since is not None)
+        if condition is Condition.PARTIAL and all(s.last_at < recovering_since for _, s in reported if not s.ok):
+            return None  # the failing sources have not been polled since the recovery began: no verdict yet
+        return (Status.UP if condition is Condition.OK else Status.DEGRADED), f"{best} good polls"
+
+    def _degraded_target(self, track: _DeviceTrack, at: float) -> tuple[Status, str] | None:
+        """Some sources failing, others answering: degraded once the failing ones would count as down."""
+        reported = track.reported()
         failing = [(name, s) for name, s in reported if not s.ok]
         streak = max(s.fail_streak for _, s in failing)
         start = min(s.fail_since for _, s in failing if s.fail_since is not None)
-        if streak >= policy.down_after_failures or at - start >= policy.down_after_s:
+        if streak >= self._policy.down_after_failures or at - start >= self._policy.down_after_s:
             bad = ", ".join(str(name) for name, _ in failing)
-            good = ", ".join(str(name) for name, _ in answering)
+            good = ", ".join(str(name) for name, s in reported if s.ok)
             return Status.DEGRADED, f"{bad} failing while {good} answers"
         return None

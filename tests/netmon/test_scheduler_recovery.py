@@ -10,6 +10,7 @@ from collections.abc import Callable
 
 import pytest
 from snmpd_peer import AUTH_KEY, COMMUNITY, PRIV_KEY, USER, Snmpd, restartable_snmpd
+from virtual_time import JumpingClock
 
 from collectors.snmp.collector import SnmpCollector
 from collectors.snmp.profile import load_profiles
@@ -31,20 +32,6 @@ snmpd = restartable_snmpd
 INTERVAL_S = 60.0
 
 
-class VirtualTime:
-    """The scheduler's clock and sleep: sleeping moves the clock, no wall time passes."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def clock(self) -> float:
-        return self.now
-
-    async def sleep(self, seconds: float) -> None:
-        self.now += max(0.0, seconds)
-        await asyncio.sleep(0)
-
-
 def device(port: int, auth: SnmpAuth) -> Device:
     return Device(id="agent", site="s", role=Role.ROUTER, address="127.0.0.1", sources=(Source.SNMP,),
                   owner=Owner.PEMDA, interval_s=INTERVAL_S,
@@ -52,7 +39,7 @@ def device(port: int, auth: SnmpAuth) -> Device:
 
 
 async def run_polls(dev: Device, polls: int, on_poll: Callable[[int, PollResult], None],
-                    time: VirtualTime) -> list[tuple[float, PollResult]]:
+                    time: JumpingClock) -> list[tuple[float, PollResult]]:
     """Run a scheduler for `dev` until it has polled `polls` times; (virtual time, result) of each poll."""
     collector = SnmpCollector(load_profiles())
     seen: list[tuple[float, PollResult]] = []
@@ -87,7 +74,7 @@ async def test_timeouts_keep_the_interval_and_the_first_poll_after_the_agent_is_
         elif count == 5:
             snmpd.start()  # power back after the 5th
 
-    time = VirtualTime()
+    time = JumpingClock()
     polls = await run_polls(device(snmpd.port, auth), 7, power, time)
     assert [r.ok for _, r in polls] == [True, True, False, False, False, True, True]
     assert {r.error.reason for _, r in polls if r.error is not None} == {"timeout"}
@@ -97,7 +84,7 @@ async def test_timeouts_keep_the_interval_and_the_first_poll_after_the_agent_is_
 
 async def test_only_an_authentication_failure_pauses_the_device(snmpd: Snmpd) -> None:
     wrong_key = SnmpV3Auth(USER, "sha256", Secret("not-the-key-000"), "aes128", Secret(PRIV_KEY))
-    time = VirtualTime()
+    time = JumpingClock()
     polls = await run_polls(device(snmpd.port, wrong_key), 3, lambda _n, _r: None, time)
     assert [r.error.reason if r.error else None for _, r in polls] == ["auth"] * 3
     starts = [at for at, _ in polls]

@@ -1,12 +1,17 @@
 """Corpus helpers for the profile tests: recordings as Varbinds, and reading a ReadPlan the way an agent
 would answer it (GET = exact OID, walk = every record under the column, GETNEXT for probes).
 
+`RecordedReader` is an `SnmpReader` (collectors/snmp/reader.py) answering from a recording, for collector tests
+that need no wire (the wire is tested against snmpsim and snmpd).
+
 Recordings come from the shared corpus (../shared/corpus) and from tests/fixtures (recordings the corpus
 lacks, e.g. Cambium ePMP); a name (file stem) is unique across both."""
 
 from __future__ import annotations
 
+import bisect
 import json
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +19,8 @@ from snmpsim_fixture import CORPUS, FIXTURES
 
 from collectors.snmp.profile import Profile, ProfileSet, ReadPlan
 from collectors.snmp.varbind import SnmpValue, Varbinds, oid_tuple
+from netmon.errors import CollectorError
+from netmon.model import Device
 from netmon.simulate.snmprec import load
 
 SNMPREC_DIRS = (CORPUS / "snmprec", FIXTURES / "snmprec")
@@ -79,3 +86,37 @@ def labels_of(sample: Any) -> dict[str, str]:
 
 def repo_path(*parts: str) -> Path:
     return Path(__file__).resolve().parents[3].joinpath(*parts)
+
+
+class RecordedReader:
+    """An agent serving a recording, as an `SnmpReader`: GET = exact OID, GETNEXT in numeric OID order, walk =
+    every record under each column. Every walk's columns are kept in `walked`; a walk that includes a column
+    of `failing` raises that column's error (an agent that answers that table with garbage, say)."""
+
+    def __init__(self, agent: Varbinds) -> None:
+        self.agent = agent
+        self._order = sorted((oid_tuple(oid), oid) for oid in agent)
+        self.walked: list[list[str]] = []
+        self.failing: dict[str, CollectorError] = {}
+
+    async def open(self, device: Device) -> RecordedReader:
+        """The collector's `open_reader`: every device reads this recording."""
+        return self
+
+    async def get(self, oids: Sequence[str]) -> dict[str, SnmpValue]:
+        return {oid: self.agent[oid] for oid in oids if oid in self.agent}
+
+    async def next(self, oid: str) -> tuple[str, SnmpValue] | None:
+        at = bisect.bisect_right(self._order, (oid_tuple(oid), "\uffff"))
+        if at == len(self._order):
+            return None
+        following = self._order[at][1]
+        return following, self.agent[following]
+
+    async def walk(self, columns: Iterable[str]) -> dict[str, SnmpValue]:
+        columns = list(columns)
+        self.walked.append(columns)
+        for col in columns:
+            if col in self.failing:
+                raise self.failing[col]
+        return read(self.agent, ReadPlan(walk=tuple(columns)))

@@ -4,17 +4,15 @@ recordings and on the forms the recordings lack, plus the `neighbours:` profile 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
 from pathlib import Path
 
 import pytest
-from snmp_corpus import read, recordings, select, varbinds
+from snmp_corpus import RecordedReader, read, recordings, select, varbinds
 from snmpsim_fixture import SnmpSim
 
 from collectors.snmp.collector import SnmpCollector
 from collectors.snmp.neighbour import Neighbour, neighbour_addresses, neighbours
 from collectors.snmp.profile import load_profiles
-from collectors.snmp.transport import SnmpTransport
 from collectors.snmp.varbind import SnmpValue
 from netmon.errors import ConfigError, DeviceProtocolError
 from netmon.model import Device, Owner, Role, Secret, SnmpSettings, SnmpV2cAuth, Source
@@ -245,49 +243,39 @@ async def test_collector_reports_the_recorded_neighbour_addresses(name: str, snm
     assert result.neighbours == ADDRESSES.get(name, ())
 
 
-@pytest.mark.integration
-async def test_neighbour_tables_are_read_at_their_own_slow_cadence(snmpsim: SnmpSim,
-                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
-    walked: list[set[str]] = []
-    real_walk = SnmpTransport.walk
+# --- the collector on a recording (an SnmpReader fake: the wire is not what these are about) ---------------
 
-    async def spy(self: SnmpTransport, columns: Iterable[str]) -> dict[str, SnmpValue]:
-        columns = list(columns)
-        walked.append(set(columns))
-        return await real_walk(self, columns)
+def recorded_device(name: str) -> Device:
+    return Device(id=name, site="kim-a", role=Role.ROUTER, address="192.0.2.1", sources=(Source.SNMP,),
+                  owner=Owner.PEMDA, snmp=SnmpSettings(auth=SnmpV2cAuth(Secret(name))))
 
-    monkeypatch.setattr(SnmpTransport, "walk", spy)
+
+async def test_neighbour_tables_are_read_at_their_own_slow_cadence() -> None:
+    agent = RecordedReader(varbinds("routeros_rb750gr3"))
     now = [1_000_000.0]
-    collector = SnmpCollector(load_profiles(), clock=lambda: now[0], neighbours_s=900)
-    device = corpus_device("routeros_rb750gr3", snmpsim)
+    collector = SnmpCollector(load_profiles(), clock=lambda: now[0], neighbours_s=900, open_reader=agent.open)
+    device = recorded_device("routeros_rb750gr3")
     lldp_column = f"{LLDP_REM}.4"
     results = []
     try:
         for at in (0, 60, 120, 900 * 1.25 + 1):  # due again after 900 s, at the latest 1.25 x that
             now[0] = 1_000_000.0 + at
-            walked.clear()
-            results.append((await collector.poll(device), any(lldp_column in cols for cols in walked)))
+            agent.walked.clear()
+            results.append((await collector.poll(device), any(lldp_column in cols for cols in agent.walked)))
     finally:
         await collector.close()
     assert [read for _, read in results] == [True, False, False, True]
     assert all(r.ok and r.neighbours == ("169.254.9.11",) for r, _ in results)  # carried between readings
 
 
-@pytest.mark.integration
 async def test_unreadable_neighbour_tables_leave_the_poll_alone_and_are_logged_once(
-        snmpsim: SnmpSim, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
-    real_walk = SnmpTransport.walk
-
-    async def walk(self: SnmpTransport, columns: Iterable[str]) -> dict[str, SnmpValue]:
-        columns = list(columns)
-        if f"{LLDP_REM}.4" in columns:  # as an agent whose LLDP subtree answers out of order would
-            raise DeviceProtocolError("agent returned OIDs out of order in a table walk")
-        return await real_walk(self, columns)
-
-    monkeypatch.setattr(SnmpTransport, "walk", walk)
+        caplog: pytest.LogCaptureFixture) -> None:
+    agent = RecordedReader(varbinds("routeros_rb750gr3"))
+    # as an agent whose LLDP subtree answers out of order would
+    agent.failing[f"{LLDP_REM}.4"] = DeviceProtocolError("agent returned OIDs out of order in a table walk")
     now = [1_000_000.0]
-    collector = SnmpCollector(load_profiles(), clock=lambda: now[0], neighbours_s=900)
-    device = corpus_device("routeros_rb750gr3", snmpsim)
+    collector = SnmpCollector(load_profiles(), clock=lambda: now[0], neighbours_s=900, open_reader=agent.open)
+    device = recorded_device("routeros_rb750gr3")
     try:
         first = await collector.poll(device)
         now[0] += 3600  # a second reading, failing the same way
