@@ -15,6 +15,7 @@ import yaml
 from pydantic import ValidationError
 
 from netmon.config.alerting import AlertsConfig, AlertSettings
+from netmon.config.report import ReportConfig
 from netmon.config.schema import (
     ConfigFile,
     Credential,
@@ -49,7 +50,7 @@ from netmon.model import (
 )
 
 Path_ = tuple[str | int, ...]
-MAIN_ONLY = ("timezone", "defaults", "exporter", "scheduler", "state", "storage", "alerts")
+MAIN_ONLY = ("timezone", "defaults", "exporter", "scheduler", "state", "storage", "alerts", "report")
 
 
 @dataclass(frozen=True)
@@ -64,6 +65,7 @@ class Config:
     storage: StorageConfig = field(default_factory=StorageConfig)
     maintenance: tuple[MaintenanceWindow, ...] = ()
     alerts: AlertSettings = field(default_factory=AlertSettings)
+    report: ReportConfig = field(default_factory=ReportConfig)
     timezone: TimeZone = DEFAULT_TIMEZONE  # the default; each site carries its own effective zone
 
     def zone_of(self, site: str | None) -> TimeZone:
@@ -311,6 +313,7 @@ def load_config(path: str | Path, *, resolve_secrets: bool = True) -> Config:
         maintenance=tuple(windows),
         alerts=_alerts(main.alerts, _Origin(str(files[0][0]), files[0][2].get(("alerts",))), resolve_secrets),
         timezone=default_zone,
+        report=main.report or ReportConfig(),
     )
 
 

@@ -11,6 +11,7 @@ from pydantic import AfterValidator, BeforeValidator, Field, WithJsonSchema, mod
 from netmon.config.address import check_address
 from netmon.config.alerting import AlertsConfig
 from netmon.config.base import SecretRef, Strict
+from netmon.config.report import ReportConfig
 from netmon.model import Owner, Role, Source, TimeZone
 
 ID_PATTERN = r"^[a-z0-9][a-z0-9_.-]{0,62}$"
@@ -218,6 +219,7 @@ class ConfigFile(Strict):
     state: StateConfig | None = None
     storage: StorageConfig | None = None
     alerts: AlertsConfig | None = None
+    report: ReportConfig | None = None
     credentials: dict[str, Credential] = {}
     kabupaten: dict[str, KabupatenConfig] = Field(default={}, description="By the name sites give in "
                                                   "`kabupaten`")
