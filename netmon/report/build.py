@@ -76,7 +76,8 @@ def build_report(store: Store, sites: Mapping[str, Site], devices: Mapping[str, 
     total = _area(None, None, site_figures, conditions, [i for i in incidents if _opened_in(i, bounds,
                                                                                            zone_of_kabupaten)])
     days = _days(period, now, zones, day_bytes, uniques, scope)
-    return Report(period=period, kabupaten=kabupaten, zones=zones, total=total, areas=areas,
+    named = sorted({s.kabupaten for s in scope.values()}) if kabupaten is not None else []
+    return Report(period=period, kabupaten=named[0] if named else kabupaten, zones=zones, total=total, areas=areas,
                   sites=tuple(site_figures), assets=assets,
                   open_incidents=_open_incidents(store, incidents, bounds, zone_of_kabupaten, scope), days=days)
 

@@ -23,7 +23,7 @@ def _colour(ratio: float | None) -> str:
 
 
 def availability_bars(items: Sequence[tuple[str, float | None]], label: Callable[[float | None], str],
-                      title: str, width: float = 640.0) -> str:
+                      title: str, width: float = 960.0) -> str:
     """Horizontal bars from 0 to 100 %, one per (name, ratio); green from 99 %, amber from 95 %, red below,
     grey for no data. `label` formats the value shown at the bar's end."""
     row, left, right, top = 16.0, 170.0, 60.0, 22.0
@@ -45,7 +45,7 @@ def availability_bars(items: Sequence[tuple[str, float | None]], label: Callable
 
 
 def day_bars(items: Sequence[tuple[str, float]], title: str, value_label: Callable[[float], str],
-             width: float = 640.0, height: float = 170.0) -> str:
+             width: float = 960.0, height: float = 170.0) -> str:
     """Vertical bars, one per day (label, value): the day's number under each bar, the highest value marked on
     the axis."""
     left, bottom, top = 48.0, 18.0, 22.0

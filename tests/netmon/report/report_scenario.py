@@ -66,8 +66,10 @@ NOW = at("2026-12-01T12:00")
 
 OUTAGES = (
     # crosses the month's start (WIB starts 2026-10-31T17:00Z): 2 h of each inside November
-    Outage("o1", "ketenger-router", "kim-ketenger", at("2026-10-31T15:00"), Cause.SITE, ended_at=at("2026-10-31T19:00")),
-    Outage("o2", "ketenger-ap", "kim-ketenger", at("2026-10-31T15:00"), Cause.PARENT, ended_at=at("2026-10-31T19:00")),
+    Outage("o1", "ketenger-router", "kim-ketenger", at("2026-10-31T15:00"), Cause.SITE,
+           ended_at=at("2026-10-31T19:00")),
+    Outage("o2", "ketenger-ap", "kim-ketenger", at("2026-10-31T15:00"), Cause.PARENT,
+           ended_at=at("2026-10-31T19:00")),
     # a maintenance window, 01:00-03:00 WIB
     Outage("o3", "kotayasa-router", "kim-kotayasa", at("2026-11-10T18:00"), Cause.MAINTENANCE,
            ended_at=at("2026-11-10T20:00")),
@@ -84,7 +86,8 @@ OUTAGES = (
     # still open: 30 h inside November (WITA)
     Outage("o8", "kedonganan-router", "kim-kedonganan", at("2026-11-29T10:00"), Cause.SITE),
     # entirely outside November
-    Outage("o9", "kotayasa-router", "kim-kotayasa", at("2026-10-20T10:00"), Cause.DEVICE, ended_at=at("2026-10-20T11:00")),
+    Outage("o9", "kotayasa-router", "kim-kotayasa", at("2026-10-20T10:00"), Cause.DEVICE,
+           ended_at=at("2026-10-20T11:00")),
 )
 
 REBOOTS = (
@@ -121,7 +124,8 @@ TICKETS = (
 )
 
 CONDITIONS = {
-    "ketenger-router": AssetCondition("ketenger-router", Condition.GOOD, "ketersediaan 99,7 %", previous=Condition.GOOD),
+    "ketenger-router": AssetCondition("ketenger-router", Condition.GOOD, "ketersediaan 99,7 %",
+                                      previous=Condition.GOOD),
     "ketenger-ap": AssetCondition(
         "ketenger-ap", Condition.MINOR, "padam karena perangkat 2,5 jam",
         confirmed=Inspection("ketenger-ap", date(2026, 11, 18), Condition.GOOD, "kabel PoE diganti", "Budi",

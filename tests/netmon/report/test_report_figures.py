@@ -77,7 +77,8 @@ def _recompute(url: str) -> dict[str, dict[str, object]]:
                     episodes[o["episode"] or o["id"]] += 60
         out[device.id] = {"covered": covered, "down": dict(down), "outages": len(episodes),
                           "longest": max(episodes.values(), default=0),
-                          "reboots": sum(1 for r in reboots if r["device"] == device.id and start <= r["booted_at"] < end)}
+                          "reboots": sum(1 for r in reboots
+                                         if r["device"] == device.id and start <= r["booted_at"] < end)}
     for site in sc.SITES.values():
         start, end = _bounds(site.timezone)
         members = [d for d in sc.DEVICES.values() if d.site == site.id]
@@ -87,7 +88,8 @@ def _recompute(url: str) -> dict[str, dict[str, object]]:
             if r["wifi_clients_n"]:
                 per_hour[r["hour_start"]] = per_hour.get(r["hour_start"], 0.0) + r["wifi_clients_max"]
         routers = {d.id for d in members if d.role.value == "router"}
-        days = [u["count"] for u in uniques if u["site"] == site.id and date(2026, 11, 1) <= _day(u["day"]) < date(2026, 12, 1)]
+        days = [u["count"] for u in uniques
+                if u["site"] == site.id and date(2026, 11, 1) <= _day(u["day"]) < date(2026, 12, 1)]
         out[site.id] = {"wifi_peak": max(per_hour.values(), default=None),
                         "bytes": sum(r["bytes_in"] for r in rows if r["device"] in routers),
                         "uniques_mean": sum(days) / len(days), "uniques_peak": max(days)}
