@@ -61,7 +61,9 @@ def build_report(store: Store, sites: Mapping[str, Site], devices: Mapping[str, 
     for site in sorted(scope.values(), key=lambda s: (s.kabupaten, s.kecamatan, s.name, s.id)):
         start, end = bounds[site.timezone]
         members = sorted((d for d in devices.values() if d.site == site.id), key=lambda d: d.id)
-        rollups = {d.id: store.rollups(device=d.id, since=_hour_floor(start), until=end) for d in members}
+        # one hour either side: whether the period's first and last hours continue a run of polled hours
+        rollups = {d.id: store.rollups(device=d.id, since=_hour_floor(start) - HOUR, until=end + HOUR)
+                   for d in members}
         figures = tuple(device_figures(d, site, start, end, rollups[d.id], outages.get(d.id, ()), unknown,
                                        reboots.get(d.id, ())) for d in members)
         usage, by_day = site_usage(site, members, rollups, uniques.get(site.id, ()), start, end)
@@ -91,15 +93,23 @@ def _hour_floor(ts: float) -> float:
     return (ts // HOUR) * HOUR
 
 
-def covered(rollups: Iterable[HourlyRollup], unknown: span.Spans, start: float, end: float) -> span.Spans:
-    """The hours the device was polled (a rollup with polls), within [start, end), less the unknown spans."""
-    hours = span.union((r.hour_start, r.hour_start + HOUR) for r in rollups if r.polls_ok + r.polls_failed > 0)
-    return span.subtract(span.clip(hours, start, end), span.clip(unknown, start, end))
+def covered(rollups: Iterable[HourlyRollup], unknown: span.Spans, start: float, end: float,
+            interval_s: float) -> span.Spans:
+    """The time the device was polled, within [start, end), less the unknown spans: every hour with a rollup
+    (polls ok or failed), whole, except at the edges of a run of such hours, where it starts at the first poll
+    and ends one poll interval after the last (a device added, or the daemon started, mid-hour)."""
+    hours = {r.hour_start: r for r in rollups if r.polls_ok + r.polls_failed > 0}
+    spans = []
+    for hour, r in hours.items():
+        low = hour if hour - HOUR in hours else r.first_poll_at
+        high = hour + HOUR if hour + HOUR in hours else min(hour + HOUR, r.last_poll_at + interval_s)
+        spans.append((low, high))
+    return span.subtract(span.clip(span.union(spans), start, end), span.clip(unknown, start, end))
 
 
 def device_figures(device: Device, site: Site, start: float, end: float, rollups: Sequence[HourlyRollup],
                    outages: Iterable[Outage], unknown: span.Spans, reboots: Iterable[Reboot]) -> DeviceFigures:
-    seen = covered(rollups, unknown, start, end)
+    seen = covered(rollups, unknown, start, end, device.interval_s)
     down: dict[Cause, float] = defaultdict(float)
     episodes: dict[str, float] = defaultdict(float)
     for outage in outages:

@@ -64,12 +64,17 @@ def _recompute(url: str) -> dict[str, dict[str, object]]:
     out: dict[str, dict[str, object]] = {}
     for device in sc.DEVICES.values():
         start, end = _bounds(sc.SITES[device.site].timezone)
-        hours = {r["hour_start"] for r in rollups if r["device"] == device.id and r["polls_ok"] + r["polls_failed"]}
+        hours = {r["hour_start"]: r for r in rollups if r["device"] == device.id and r["polls_ok"] + r["polls_failed"]}
         mine = [o for o in outages if o["device"] == device.id]
         covered, down, episodes = 0.0, Counter[str](), Counter[str]()
         for minute in range(int(start), int(end), 60):
-            if math.floor(minute / H) * H not in hours or any(a <= minute < b for a, b in gaps):
+            hour = math.floor(minute / H) * H
+            if hour not in hours or any(a <= minute < b for a, b in gaps):
                 continue
+            if hour - H not in hours and minute < hours[hour]["first_poll_at"]:
+                continue  # before the first poll of a run of hours
+            if hour + H not in hours and minute >= hours[hour]["last_poll_at"] + device.interval_s:
+                continue  # one interval after the last poll of a run
             covered += 60
             for o in mine:
                 if o["started_at"] <= minute < (o["ended_at"] if o["ended_at"] is not None else math.inf):
@@ -122,14 +127,18 @@ def test_figures_match_an_independent_minute_by_minute_recount_of_the_raw_rows(r
 def test_boundaries_gap_and_causes_give_the_figures_read_off_by_hand(report: tuple[Report, str]) -> None:
     built, _url = report
     d = {f.device.id: f for s in built.sites for f in s.devices}
-    month, gap = 30 * 24 * H, 36 * H
-    # every device: the whole month in its own zone, less the 36 h the daemon was not running
+    month, gap = 30 * 24 * H, 36 * H + 60  # the first poll after the restart came a minute after it
+    # every device: the whole month in its own zone, less the 36 h the daemon was not running; the Kotayasa
+    # router only from its first poll, on 3 Nov at 08:20 UTC (15:20 WIB)
+    late = sc.at("2026-11-03T08:20") - sc.at("2026-10-31T17:00")
     assert {k: f.uptime.period_s for k, f in d.items()} == dict.fromkeys(sc.DEVICES, month)
-    assert {k: f.uptime.covered_s for k, f in d.items()} == dict.fromkeys(sc.DEVICES, month - gap)
+    assert {k: f.uptime.covered_s for k, f in d.items()} == {**dict.fromkeys(sc.DEVICES, month - gap),
+                                                             "kotayasa-router": month - gap - late}
     assert d["ketenger-router"].uptime.down_s == {Cause.SITE: 2 * H}  # clipped at 1 Nov 00:00 WIB
     assert d["ketenger-ap"].uptime.down_s == {Cause.PARENT: 2 * H, Cause.DEVICE: 2.5 * H, Cause.SITE: 0.5 * H}
     assert (d["ketenger-ap"].outages, d["ketenger-ap"].longest_down_s) == (2, 3 * H)  # two spans, one episode
-    assert d["kotayasa-router"].uptime.down_s == {Cause.MAINTENANCE: 2 * H, Cause.DEVICE: 4 * H}  # gap not counted
+    # 2 h before the gap, 2 h after it less the minute before the first poll; the 36 h inside are not counted
+    assert d["kotayasa-router"].uptime.down_s == {Cause.MAINTENANCE: 2 * H, Cause.DEVICE: 4 * H - 60}
     assert d["kedonganan-ap"].uptime.down_s == {Cause.DEVICE: 2 * H}  # clipped at 1 Dec 00:00 WITA
     assert d["kedonganan-router"].uptime.down_s == {Cause.SITE: 30 * H}  # still open: up to the month's end
     assert d["kedonganan-router"].reboots == 1 and d["ketenger-router"].reboots == 2

@@ -134,7 +134,7 @@ def test_csv_per_table_with_plain_values(config: Path, tmp_path: Path) -> None:
                                        for n in ("summary", "sites", "assets", "incidents", "days")]
     with files[0].open(encoding="utf-8") as f:
         rows = list(csv.DictReader(f))
-    assert rows[-1]["Kabupaten/Kota"] == "Jumlah" and rows[-1]["Cakupan data (%)"] == "95.0"
+    assert rows[-1]["Kabupaten/Kota"] == "Jumlah" and rows[-1]["Cakupan data (%)"] == "93.24"
     with files[3].open(encoding="utf-8") as f:
         assert [r["Gangguan"] for r in csv.DictReader(f)] == ["i-open", "i-late"]
 
