@@ -19,7 +19,7 @@ from netmon.report import chart
 from netmon.report.figures import Report
 from netmon.report.language import Language
 from netmon.report.period import PeriodKind
-from netmon.report.table import Kind, Table, tables, text
+from netmon.report.table import Cell, Kind, Table, tables, text
 
 TEMPLATES = Path(__file__).parent / "templates"
 
@@ -42,10 +42,10 @@ class Shown:
 
 
 def _shown(table: Table, t: Language, title: str | None = None) -> Shown:
-    def cell(value: object, kind: Kind, key: str) -> str:
+    def cell(value: Cell, kind: Kind, key: str) -> str:
         if key == "coverage" and isinstance(value, float) and value < 0.9995:
             return f"{t('incomplete')}: {t.percent(value)}"
-        return text(value, kind, t)  # type: ignore[arg-type]
+        return text(value, kind, t)
 
     classes = tuple("text" if c.kind is Kind.TEXT else "num" for c in table.columns)
     rows = [("", tuple(cell(v, c.kind, c.key) for v, c in zip(row, table.columns, strict=True)))
