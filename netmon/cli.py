@@ -21,6 +21,7 @@ from netmon.cli_assets import assets_app
 from netmon.config.demo import write_demo_config
 from netmon.errors import ConfigError, NetmonError, WebServerError
 from netmon.logs import setup_logging
+from netmon.report.command import report_app
 
 if TYPE_CHECKING:
     from netmon.config import Config
@@ -36,6 +37,7 @@ app = typer.Typer(add_completion=False, no_args_is_help=True,
 simulate_app = typer.Typer(no_args_is_help=True, help="Serve simulated devices for trying things out.")
 app.add_typer(simulate_app, name="simulate")
 app.add_typer(assets_app, name="assets")
+app.add_typer(report_app, name="report")
 log = logging.getLogger("netmon")
 err = Console(stderr=True, soft_wrap=True)
 

@@ -16,6 +16,7 @@ from pydantic import ValidationError
 
 from netmon.config.alerting import AlertsConfig, AlertSettings
 from netmon.config.assets import ConditionRules
+from netmon.config.report import ReportConfig
 from netmon.config.schema import (
     AssetConfig,
     ConfigFile,
@@ -51,7 +52,7 @@ from netmon.model import (
 )
 
 Path_ = tuple[str | int, ...]
-MAIN_ONLY = ("timezone", "defaults", "exporter", "scheduler", "state", "storage", "alerts")
+MAIN_ONLY = ("timezone", "defaults", "exporter", "scheduler", "state", "storage", "alerts", "report")
 
 
 @dataclass(frozen=True)
@@ -66,6 +67,7 @@ class Config:
     storage: StorageConfig = field(default_factory=StorageConfig)
     maintenance: tuple[MaintenanceWindow, ...] = ()
     alerts: AlertSettings = field(default_factory=AlertSettings)
+    report: ReportConfig = field(default_factory=ReportConfig)
     timezone: TimeZone = DEFAULT_TIMEZONE  # the default; each site carries its own effective zone
     asset_rules: ConditionRules = field(default_factory=ConditionRules)  # assets.condition
 
@@ -312,6 +314,7 @@ def load_config(path: str | Path, *, resolve_secrets: bool = True) -> Config:
         alerts=_alerts(main.alerts, _Origin(str(files[0][0]), files[0][2].get(("alerts",))), resolve_secrets),
         timezone=default_zone,
         asset_rules=(main.assets.condition if main.assets else None) or ConditionRules(),
+        report=main.report or ReportConfig(),
     )
 
 

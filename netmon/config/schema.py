@@ -12,6 +12,7 @@ from netmon.config.address import check_address
 from netmon.config.alerting import AlertsConfig
 from netmon.config.assets import ConditionRules
 from netmon.config.base import SecretRef, Strict
+from netmon.config.report import ReportConfig
 from netmon.model import Owner, Role, Source, TimeZone
 
 ID_PATTERN = r"^[a-z0-9][a-z0-9_.-]{0,62}$"
@@ -229,6 +230,7 @@ class ConfigFile(Strict):
     state: StateConfig | None = None
     storage: StorageConfig | None = None
     alerts: AlertsConfig | None = None
+    report: ReportConfig | None = None
     credentials: dict[str, Credential] = {}
     kabupaten: dict[str, KabupatenConfig] = Field(default={}, description="By the name sites give in "
                                                   "`kabupaten`")

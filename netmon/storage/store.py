@@ -12,7 +12,7 @@ import math
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime, time
+from datetime import date, datetime, time
 from pathlib import Path
 from typing import Any
 
@@ -49,7 +49,7 @@ from netmon.storage.read import (
     state_from_row,
     ticket_from_row,
 )
-from netmon.storage.record import RECORD_TYPES, HourlyRollup, Record, RollupTotals, UnknownSpan
+from netmon.storage.record import RECORD_TYPES, DailyUniques, HourlyRollup, Record, RollupTotals, UnknownSpan
 from netmon.storage.url import normalise, redact
 
 log = logging.getLogger(__name__)
@@ -248,6 +248,17 @@ class Store:
             query = query.where(c.effective_at < before)
         with self._read() as conn:
             return [inspection_from_row(r) for r in conn.execute(query)]
+
+    def daily_uniques(self, *, since: date | None = None, until: date | None = None) -> list[DailyUniques]:
+        """Distinct clients per site and local day, for days in [since, until), by site and day."""
+        c = t.daily_uniques.c
+        query = sa.select(t.daily_uniques).order_by(c.site, c.day)
+        if since is not None:
+            query = query.where(c.day >= since)
+        if until is not None:
+            query = query.where(c.day < until)
+        with self._read() as conn:
+            return [DailyUniques(r.site, r.day, r._mapping["count"]) for r in conn.execute(query)]
 
     def unknown_spans(self, since: float | None = None) -> list[UnknownSpan]:
         query = sa.select(t.unknown_spans).order_by(t.unknown_spans.c.start)
