@@ -76,6 +76,15 @@ class NotifyError(NetmonError):
     pass
 
 
+class PartialDelivery(NetmonError):
+    """Raised by an outbox's `deliver(batch)` (netmon.outbox): the first `delivered` items reached the
+    destination, the rest did not."""
+
+    def __init__(self, delivered: int, message: str) -> None:
+        super().__init__(message)
+        self.delivered = delivered
+
+
 class TicketError(NetmonError):
     pass
 

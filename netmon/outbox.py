@@ -44,21 +44,15 @@ from pathlib import Path
 from typing import IO, Any
 
 from netmon.backlog import Backlog, RetrySchedule, Sleep, fsync_dir, pause
-from netmon.errors import NetmonError
+from netmon.errors import PartialDelivery
 
 log = logging.getLogger(__name__)
+
+__all__ = ["JOURNAL", "Deliver", "Item", "Outbox", "OutboxStats", "PartialDelivery"]
 
 JOURNAL = "journal.jsonl"
 Item = dict[str, Any]
 Deliver = Callable[[list[Item]], Awaitable[None]]
-
-
-class PartialDelivery(NetmonError):
-    """Raised by `deliver(batch)`: the first `delivered` items reached the destination, the rest did not."""
-
-    def __init__(self, delivered: int, message: str) -> None:
-        super().__init__(message)
-        self.delivered = delivered
 
 
 @dataclass(frozen=True)
@@ -189,7 +183,7 @@ class Outbox(Backlog):
                     attempt = 0
                 self._failed(exc, f"holding {len(self._pending)} items")
                 attempt += 1
-                await self._sleep(self._retry_delay(attempt))
+                await self._sleep(self.retry_delay(attempt))
                 continue
             finally:
                 self._inflight = None

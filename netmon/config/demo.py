@@ -3,28 +3,64 @@
 demo goes through the same loading and validation as a real deployment.
 
 Used by `netmon run` without `--config` and by `netmon simulate ... --write-config`. The communities
-and passwords are the simulators' own demo values, not secrets of any real device.
+and passwords are the simulators' own demo values, not secrets of any real device. The simulated devices come
+in from the caller as records of the shape `SnmpAgentEntry` / `ApiRouterEntry` (netmon.simulate's `SimDevice`
+and `SimRouter` are such records); this module does not import the simulator.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import yaml
 
 from netmon.model import Contact, Owner, Role, Site
 
-if TYPE_CHECKING:
-    from netmon.simulate.fleet import SimDevice
-    from netmon.simulate.routeros.server import SimRouter
+
+class SnmpAgentEntry(Protocol):
+    """A simulated SNMP agent, as the demo config needs it (netmon.simulate.fleet.SimDevice is one)."""
+
+    @property
+    def device_id(self) -> str: ...
+    @property
+    def site_id(self) -> str | None: ...
+    @property
+    def role(self) -> str: ...
+    @property
+    def host(self) -> str: ...
+    @property
+    def port(self) -> int: ...
+    @property
+    def community(self) -> str: ...
+
+
+class ApiRouterEntry(Protocol):
+    """A simulated RouterOS API router (netmon.simulate.routeros.server.SimRouter is one)."""
+
+    @property
+    def router_id(self) -> str: ...
+    @property
+    def site_id(self) -> str | None: ...
+    @property
+    def host(self) -> str: ...
+    @property
+    def port(self) -> int: ...
+    @property
+    def user(self) -> str: ...
+    @property
+    def password(self) -> str: ...
+    @property
+    def tls(self) -> bool: ...
+    @property
+    def tls_anonymous(self) -> bool: ...
 
 DEMO_INTERVAL_S = 15.0
 KIM_OWNED = {"kim-ketenger-rb951"}  # the KIM bought this old router itself: its alerts go to the KIM contact
 
 
-def demo_document(sites: Iterable[Site], devices: Iterable[SimDevice] = (), routers: Iterable[SimRouter] = (),
+def demo_document(sites: Iterable[Site], devices: Iterable[SnmpAgentEntry] = (), routers: Iterable[ApiRouterEntry] = (),
                   *, interval_s: float = DEMO_INTERVAL_S, port: int = 9877,
                   tls_ca_file: str | None = None) -> tuple[dict[str, Any], dict[str, str]]:
     """A config document for simulated devices and the secrets it refers to ({credential name: secret}).
@@ -44,7 +80,6 @@ def demo_document(sites: Iterable[Site], devices: Iterable[SimDevice] = (), rout
         secrets[name] = secret
         return name
 
-    credentials: dict[str, Any] = {}
     entries: list[dict[str, Any]] = []
     gateways = {d.site_id: d.device_id for d in sim_devices if d.role == Role.ROUTER.value}
     for r in sim_routers:
@@ -67,18 +102,10 @@ def demo_document(sites: Iterable[Site], devices: Iterable[SimDevice] = (), rout
         entries.append({"id": router.router_id, "site": router.site_id, "role": "router", "address": router.host,
                         "sources": ["routeros"], "routeros_credential": cred,
                         "routeros": _api_options(router, tls_ca_file)})
-    for number, entry in enumerate(entries, 1):
-        if entry["role"] != Role.ROUTER.value and entry["site"] in gateways:
-            entry["parent"] = gateways[entry["site"]]
-        if entry["id"] in KIM_OWNED:
-            entry["owner"] = Owner.KIM.value
-        entry["asset"] = {"kode_barang": "02.06.02.01.001" if entry["role"] == "router" else "02.06.02.01.002",
-                          "nomor_register": f"{number:04d}", "year_acquired": 2024}
-    for name in secrets:
-        if name.startswith("snmp"):
-            credentials[name] = {"snmp_v2c": {"community": {"file": f"{name}.secret"}}}
-        else:
-            credentials[name] = {"routeros": {"user": api_users[name], "password": {"file": f"{name}.secret"}}}
+    _place(entries, gateways)
+    credentials = {name: {"snmp_v2c": {"community": {"file": f"{name}.secret"}}} if name.startswith("snmp")
+                   else {"routeros": {"user": api_users[name], "password": {"file": f"{name}.secret"}}}
+                   for name in secrets}
     doc = {
         "defaults": {"interval_s": interval_s, "snmp": {"timeout_s": 1.0, "retries": 1},
                      "routeros": {"timeout_s": 3.0}},
@@ -95,7 +122,18 @@ def demo_document(sites: Iterable[Site], devices: Iterable[SimDevice] = (), rout
     return doc, secrets
 
 
-def _api_options(router: SimRouter, tls_ca_file: str | None) -> dict[str, Any]:
+def _place(entries: list[dict[str, Any]], gateways: dict[str | None, str]) -> None:
+    """Parents (a site's router), owners and asset register numbers of the demo devices."""
+    for number, entry in enumerate(entries, 1):
+        if entry["role"] != Role.ROUTER.value and entry["site"] in gateways:
+            entry["parent"] = gateways[entry["site"]]
+        if entry["id"] in KIM_OWNED:
+            entry["owner"] = Owner.KIM.value
+        entry["asset"] = {"kode_barang": "02.06.02.01.001" if entry["role"] == "router" else "02.06.02.01.002",
+                          "nomor_register": f"{number:04d}", "year_acquired": 2024}
+
+
+def _api_options(router: ApiRouterEntry, tls_ca_file: str | None) -> dict[str, Any]:
     if not router.tls:
         return {"port": router.port}
     if router.tls_anonymous or tls_ca_file is None:
@@ -109,8 +147,8 @@ def _contact(contact: Contact | None) -> dict[str, str] | None:
     return {k: v for k, v in {"name": contact.name, "phone": contact.phone, "email": contact.email}.items() if v}
 
 
-def write_demo_config(path: Path, sites: Iterable[Site], devices: Iterable[SimDevice] = (),
-                      routers: Iterable[SimRouter] = (), *, port: int = 9877,
+def write_demo_config(path: Path, sites: Iterable[Site], devices: Iterable[SnmpAgentEntry] = (),
+                      routers: Iterable[ApiRouterEntry] = (), *, port: int = 9877,
                       tls_ca_pem: bytes | None = None) -> Path:
     """Write the config for simulated devices to `path`, with each secret in its own file beside it
     (mode 0600), as a real deployment keeps secrets out of the config. `tls_ca_pem` (the RouterOS
