@@ -1,5 +1,6 @@
-"""What the alerting parts need of a durable queue, as Protocols: `netmon.outbox.Outbox` is one, and tests
-pass fakes. alerts/ never imports netmon.outbox; the composition root passes an `OpenQueue` in.
+"""What the alerting parts need of their outputs, as Protocols: a durable queue (`netmon.outbox.Outbox` is one)
+and an event publisher (alerts.mqtt's `MqttEvents` is one); tests pass fakes. alerts/ never imports
+netmon.outbox; the composition root passes an `OpenQueue` in.
 
 A queue takes JSON items (`put`, durable once it returns, never raises) and hands them, in order and in
 batches, to the `Deliver` function it was opened with; `deliver` may raise `netmon.errors.PartialDelivery(n)`
@@ -10,6 +11,8 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
+
+from netmon.model import Device, DeviceState, Incident, Outage, Site, Ticket
 
 Item = dict[str, Any]
 Deliver = Callable[[list[Item]], Awaitable[None]]
@@ -45,6 +48,15 @@ class Output(Protocol):
 class DurableQueue(Sink, Output, Protocol):
     def retry_now(self) -> None: ...
     def retry_delay(self, failures: int) -> float: ...
+
+
+class EventPublisher(Output, Protocol):
+    """Events for other systems (alerts.mqtt): device states, outages, incidents, tickets."""
+
+    def device_state(self, device: Device, site: Site, state: DeviceState) -> None: ...
+    def outage(self, device: Device, site: Site, outage: Outage) -> None: ...
+    def incident(self, incident: Incident) -> None: ...
+    def ticket(self, ticket: Ticket, incident: Incident) -> None: ...
 
 
 # (name, deliver) -> a queue journaled under the spool directory of that name

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from alerts.mqtt import MqttEvents, MqttSettings
 from alerts.notify import Notifier
-from alerts.queue import DurableQueue, OpenQueue, Output
+from alerts.queue import DurableQueue, EventPublisher, OpenQueue, Output
 from alerts.route import AlertConfig, Channel, Escalation, RouteRule
 from alerts.rules import MetricRule, OpeningHours, RuleSettings, Tolerance
 from alerts.sinks.mail import MailTicketSink
@@ -30,7 +30,7 @@ class AlertOutputs:
     ticket_mail: DurableQueue | None = None
     ticket_webhook: DurableQueue | None = None
     alertmanager: DurableQueue | None = None
-    mqtt: MqttEvents | None = None
+    mqtt: EventPublisher | None = None  # alerts.mqtt's MqttEvents
 
     def named(self) -> dict[str, Output]:
         """Every output there is, by its outbox name: the outboxes first, MQTT last."""
