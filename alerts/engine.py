@@ -9,11 +9,15 @@ Suppression, in order: a subject that is flapping freezes its availability rules
 outage is absorbed by it; a device inside a maintenance window freezes its device rules (outages in a window
 are already `maintenance` and raise nothing); children of a down parent raise nothing (cause `parent`).
 A silenced alert still fires (its event is returned) but opens no incident while the silence lasts.
+
+What the engine needs of the rest of the daemon comes in as functions: `maintenance(device, site, at)` (the
+window covering a device, netmon.state's `in_maintenance` over the configured windows) and `ancestors(device)`
+(its parent chain, netmon.state.cause's); without them nothing is in maintenance and no device has parents.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
 from alerts.availability import AreaTracker, availability_verdicts
@@ -53,8 +57,10 @@ from netmon.model import (
     Ticket,
     Transition,
 )
-from netmon.state.cause import ancestors
-from netmon.state.maintenance import in_maintenance
+
+# (device, site, at) -> the maintenance window covering the device then, or None
+MaintenanceFn = Callable[[Device, Site, float], MaintenanceWindow | None]
+AncestorsFn = Callable[[Device], Sequence[Device]]  # parent, grandparent, ... of a device
 
 _STEP_ORDER = {FLAPPING: 0, AREA_OUTAGE: 1}  # flapping and area outages first: they freeze or absorb the rest
 
@@ -68,12 +74,13 @@ class AlertOutput:
 
 class AlertEngine:
     def __init__(self, devices: Mapping[str, Device], sites: Mapping[str, Site], config: AlertConfig | None = None,
-                 *, windows: Sequence[MaintenanceWindow] = ()) -> None:
+                 *, maintenance: MaintenanceFn | None = None, ancestors: AncestorsFn | None = None) -> None:
         self._devices = devices
         self._sites = sites
         self._config = config = config or AlertConfig()
         self._settings = s = config.rules
-        self._windows = tuple(windows)
+        self._maintenance: MaintenanceFn = maintenance or (lambda device, site, at: None)
+        self._ancestors: AncestorsFn = ancestors or (lambda device: ())
         self._signals = SignalBook(devices, s, config.metric_rules, sites)
         self._flaps = FlapDetector(s.flap_changes, s.flap_window_s, s.flap_calm_s, s.flap_for_s)
         self._areas = AreaTracker(s.area_min_sites, s.area_window_s)
@@ -261,7 +268,7 @@ class AlertEngine:
         if device is None or self._firing((FLAPPING, subject)):
             return False
         return self._flaps.flapping(device.site) or any(self._flaps.flapping(a.id)
-                                                        for a in ancestors(device, self._devices))
+                                                        for a in self._ancestors(device))
 
     def _frozen(self, key: Key, verdict: Verdict, at: float) -> bool:
         rule, subject = key
@@ -275,7 +282,7 @@ class AlertEngine:
         if device is None or rule == DEVICE_DOWN:
             return False  # outages in a window are already `maintenance` (netmon.state)
         site = self._sites.get(device.site) or Site(device.site, device.site, "", "", "")
-        return in_maintenance(self._windows, device, site, at) is not None
+        return self._maintenance(device, site, at) is not None
 
     def _firing(self, key: Key) -> bool:
         track = self._tracks.get(key)

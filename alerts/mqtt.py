@@ -1,12 +1,13 @@
 """MQTT events (device state, outages, incidents, tickets) through a durable outbox. The one aiomqtt importer.
 
-`device_state()`, `outage()`, `incident()` and `ticket()` are synchronous: they build the event (alerts.topic) and put
-it in the outbox, which journals it to `spool_dir` before returning. `run()` keeps one connection to the broker
-(reconnecting on the outbox's bounded retry schedule: 1, 2, 5, 10, 15 s, then every 30 s) and lets the outbox
-publish events in order with QoS 1.
+The outbox is opened by the caller's `open_queue("mqtt", deliver)` (alerts.queue; the daemon passes one that opens
+a `netmon.outbox.Outbox` under its spool directory). `device_state()`, `outage()`, `incident()` and `ticket()` are
+synchronous: they build the event (alerts.topic) and put it in the outbox, which journals it before returning.
+`run()` keeps one connection to the broker (reconnecting on the outbox's bounded retry schedule: 1, 2, 5, 10, 15 s,
+then every 30 s) and lets the outbox publish events in order with QoS 1.
 A batch counts as delivered only when the broker acknowledged every message (aiomqtt's `publish(qos=1)` returns
 when paho's on_publish fires, which for QoS 1 is the PUBACK). While the broker is away events stay in the outbox
-and go out, in order, when it is back; a new MqttEvents on the same spool_dir publishes what an earlier one had not.
+and go out, in order, when it is back; a new MqttEvents on the same spool publishes what an earlier one had not.
 Delivery is at-least-once: subscribers dedupe by the payload's `id`. Topics and payloads: docs/mqtt.md.
 """
 
@@ -16,19 +17,16 @@ import asyncio
 import contextlib
 import json
 import logging
-import random
 import ssl
-from dataclasses import dataclass, field
-from pathlib import Path
+from dataclasses import dataclass
 from typing import Any
 
 import aiomqtt
 
 from alerts import topic
-from netmon.backlog import RetrySchedule
-from netmon.errors import BrokerUnavailable, library_message
+from alerts.queue import OpenQueue, QueueStats
+from netmon.errors import BrokerUnavailable, PartialDelivery, library_message
 from netmon.model import Device, DeviceState, Incident, Outage, Secret, Site, Ticket
-from netmon.outbox import Outbox, OutboxStats, PartialDelivery
 
 log = logging.getLogger(__name__)
 
@@ -44,16 +42,13 @@ class MqttSettings:
     tls: bool = False
     keepalive_s: int = 30
     timeout_s: float = 10.0  # connect (CONNACK) and PUBACK wait
-    retry: RetrySchedule = field(default_factory=RetrySchedule)  # reconnect and republish schedule
-    batch: int = 50
 
 
 class MqttEvents:
-    def __init__(self, settings: MqttSettings, spool_dir: Path) -> None:
+    def __init__(self, settings: MqttSettings, open_queue: OpenQueue) -> None:
         self._settings = settings
         self._prefix = settings.prefix
-        self._outbox = Outbox("mqtt", spool_dir, self._deliver, batch=settings.batch, retry=settings.retry)
-        self._rng = random.Random()
+        self._outbox = open_queue("mqtt", self._deliver)  # its retry schedule also paces reconnecting
         self._client: aiomqtt.Client | None = None
         self._lost: asyncio.Future[None] | None = None  # resolves when the current connection ends
         self._up = asyncio.Event()
@@ -77,7 +72,7 @@ class MqttEvents:
         self._outbox.put(topic.ticket_event(self._prefix, ticket, incident))
 
     @property
-    def stats(self) -> OutboxStats:
+    def stats(self) -> QueueStats:
         return self._outbox.stats
 
     @property
@@ -131,7 +126,6 @@ class MqttEvents:
         )
 
     async def _connection_loop(self) -> None:
-        s = self._settings
         attempt = 0
         while True:
             try:
@@ -148,7 +142,7 @@ class MqttEvents:
             finally:
                 self._disconnected(None)
             attempt += 1
-            await asyncio.sleep(s.retry.delay(attempt, self._rng))
+            await asyncio.sleep(self._outbox.retry_delay(attempt))
 
     def _connected(self, client: aiomqtt.Client) -> None:
         self._client = client

@@ -151,7 +151,8 @@ class Backlog:
             self._log.warning("%s lost (%s); %s, retrying %s", self._what, self._last_error, holding,
                               self._retry.describe())
 
-    def _retry_delay(self, failures: int) -> float:
+    def retry_delay(self, failures: int) -> float:
+        """The wait after the `failures`-th failure in a row, on this queue's schedule (with its jitter)."""
         return self._retry.delay(failures, self._rng)
 
     def _recovered(self, backlog: str) -> None:

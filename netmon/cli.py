@@ -19,7 +19,7 @@ from rich.table import Table
 
 from netmon.cli_assets import assets_app
 from netmon.config.demo import write_demo_config
-from netmon.errors import ConfigError, NetmonError, WebServerError
+from netmon.errors import ConfigError, NetmonError, TicketNotApplicable, WebServerError
 from netmon.logs import setup_logging
 from netmon.report.command import report_app
 
@@ -531,21 +531,13 @@ def tickets_ack(ticket_id: Annotated[str, typer.Argument(help="e.g. NETMON-2026-
     """Acknowledge a ticket: someone is on it. Stops escalation; the running daemon updates the ticket."""
     import time as _time
 
-    from netmon.model import Ticket, TicketState
+    from alerts.handling import acknowledge
 
     store = _store(config)
     try:
-        ticket = next((t for t in store.tickets() if t.id == ticket_id), None)
-        incident = next((i for i in store.incidents() if ticket and i.id == ticket.incident), None)
-        if ticket is None or incident is None:
-            raise _fail(NetmonError(f"no ticket {ticket_id}"), EXIT_USAGE)
-        if incident.resolved_at is not None:
-            raise _fail(NetmonError(f"{ticket_id} is already resolved"), EXIT_USAGE)
-        now = _time.time()
-        store.write([dataclasses.replace(incident, acknowledged_at=incident.acknowledged_at or now,
-                                         acknowledged_by=incident.acknowledged_by or by),
-                     Ticket(ticket.id, ticket.incident, TicketState.ACKNOWLEDGED, ticket.opened_at, now,
-                            ticket.external_refs)])
+        store.write(acknowledge(ticket_id, store.tickets(), store.incidents(), by=by, at=_time.time()))
+    except TicketNotApplicable as exc:
+        raise _fail(exc, EXIT_USAGE) from None
     finally:
         store.close()
     _out().print(f"{ticket_id} acknowledged by {by}")
@@ -558,24 +550,14 @@ def tickets_resolve(ticket_id: Annotated[str, typer.Argument(help="e.g. NETMON-2
     the daemon could not, e.g. for a device removed from the inventory)."""
     import time as _time
 
-    from netmon.model import Ticket, TicketState
-    from netmon.storage import Record
+    from alerts.handling import resolve
 
+    inventory = _config_devices(config)
     store = _store(config)
     try:
-        ticket = next((t for t in store.tickets() if t.id == ticket_id), None)
-        incident = next((i for i in store.incidents() if ticket and i.id == ticket.incident), None)
-        if ticket is None:
-            raise _fail(NetmonError(f"no ticket {ticket_id}"), EXIT_USAGE)
-        if incident is not None and incident.resolved_at is None and incident.device in _config_devices(config):
-            raise _fail(NetmonError(f"{ticket_id}: the incident is still open; it resolves itself on recovery "
-                                    "(use `netmon tickets ack` to take it)"), EXIT_USAGE)
-        now = _time.time()
-        records: list[Record] = [Ticket(ticket.id, ticket.incident, TicketState.RESOLVED, ticket.opened_at, now,
-                                        ticket.external_refs)]
-        if incident is not None and incident.resolved_at is None:
-            records.append(dataclasses.replace(incident, resolved_at=now))
-        store.write(records)
+        store.write(resolve(ticket_id, store.tickets(), store.incidents(), inventory=inventory, at=_time.time()))
+    except TicketNotApplicable as exc:
+        raise _fail(exc, EXIT_USAGE) from None
     finally:
         store.close()
     _out().print(f"{ticket_id} resolved")

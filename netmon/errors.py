@@ -21,6 +21,7 @@ every module of netmon, collectors and alerts and fails on one defined elsewhere
     │   └── BrokerUnavailable       not connected to the MQTT broker
     ├── TicketError                 ticket sinks (mail, webhook)
     │   └── TicketRejected          the peer refused an item for good
+    ├── TicketNotApplicable         `tickets ack|resolve` on no such ticket, or one in the wrong state
     └── WebServerError              the HTTP server cannot start
 
 Adapters (the one module importing a given library) translate that library's errors at the seam with
@@ -56,6 +57,7 @@ __all__ = [
     "StorageRejected",
     "StorageUnavailable",
     "TicketError",
+    "TicketNotApplicable",
     "TicketRejected",
     "UnusableDiscovery",
     "WebServerError",
@@ -153,15 +155,6 @@ class AlreadyRunning(NetmonError):
 
 # --- delivery (outboxes, notifications, MQTT, tickets) ---------------------------------------------------
 
-class PartialDelivery(NetmonError):
-    """Raised by an outbox's `deliver(batch)`: the first `delivered` items reached the destination, the rest
-    did not."""
-
-    def __init__(self, delivered: int, message: str) -> None:
-        super().__init__(message)
-        self.delivered = delivered
-
-
 class NotifyError(NetmonError):
     """A notification or MQTT event could not be delivered now (the outbox retries the batch)."""
 
@@ -179,6 +172,15 @@ class BrokerUnavailable(NotifyError):
     """Not connected to the MQTT broker, or the connection dropped before the broker acknowledged."""
 
 
+class PartialDelivery(NetmonError):
+    """Raised by an outbox's `deliver(batch)` (netmon.outbox): the first `delivered` items reached the
+    destination, the rest did not."""
+
+    def __init__(self, delivered: int, message: str) -> None:
+        super().__init__(message)
+        self.delivered = delivered
+
+
 class TicketError(NetmonError):
     """A ticket sink could not hand a batch to the helpdesk now (the outbox retries it)."""
 
@@ -190,6 +192,10 @@ class TicketRejected(TicketError):
         super().__init__(message)
         self.item_id = item_id
         self.status = status
+
+
+class TicketNotApplicable(NetmonError):
+    """A ticket command that does not apply: no such ticket, or one in the wrong state for it (bad input)."""
 
 
 class WebServerError(NetmonError):

@@ -48,6 +48,8 @@ from netmon.errors import PartialDelivery
 
 log = logging.getLogger(__name__)
 
+__all__ = ["JOURNAL", "Deliver", "Item", "Outbox", "OutboxStats", "PartialDelivery"]
+
 JOURNAL = "journal.jsonl"
 Item = dict[str, Any]
 Deliver = Callable[[list[Item]], Awaitable[None]]
@@ -181,7 +183,7 @@ class Outbox(Backlog):
                     attempt = 0
                 self._failed(exc, f"holding {len(self._pending)} items")
                 attempt += 1
-                await self._sleep(self._retry_delay(attempt))
+                await self._sleep(self.retry_delay(attempt))
                 continue
             finally:
                 self._inflight = None

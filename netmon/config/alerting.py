@@ -1,6 +1,6 @@
 """The `alerts:` section of the config (pydantic schema) and its resolved form (secrets read).
 
-The composition root (`netmon/app.py`) turns `AlertSettings` into the alert engine's own configuration
+`alerts/setup.py` turns `AlertSettings` into the alert engine's own configuration
 and the notification, ticket and MQTT adapters, so this module depends on neither.
 """
 

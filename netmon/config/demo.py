@@ -3,28 +3,64 @@
 demo goes through the same loading and validation as a real deployment.
 
 Used by `netmon run` without `--config` and by `netmon simulate ... --write-config`. The communities
-and passwords are the simulators' own demo values, not secrets of any real device.
+and passwords are the simulators' own demo values, not secrets of any real device. The simulated devices come
+in from the caller as records of the shape `SnmpAgentEntry` / `ApiRouterEntry` (netmon.simulate's `SimDevice`
+and `SimRouter` are such records); this module does not import the simulator.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import yaml
 
 from netmon.model import Contact, Owner, Role, Site
 
-if TYPE_CHECKING:
-    from netmon.simulate.fleet import SimDevice
-    from netmon.simulate.routeros.server import SimRouter
+
+class SnmpAgentEntry(Protocol):
+    """A simulated SNMP agent, as the demo config needs it (netmon.simulate.fleet.SimDevice is one)."""
+
+    @property
+    def device_id(self) -> str: ...
+    @property
+    def site_id(self) -> str | None: ...
+    @property
+    def role(self) -> str: ...
+    @property
+    def host(self) -> str: ...
+    @property
+    def port(self) -> int: ...
+    @property
+    def community(self) -> str: ...
+
+
+class ApiRouterEntry(Protocol):
+    """A simulated RouterOS API router (netmon.simulate.routeros.server.SimRouter is one)."""
+
+    @property
+    def router_id(self) -> str: ...
+    @property
+    def site_id(self) -> str | None: ...
+    @property
+    def host(self) -> str: ...
+    @property
+    def port(self) -> int: ...
+    @property
+    def user(self) -> str: ...
+    @property
+    def password(self) -> str: ...
+    @property
+    def tls(self) -> bool: ...
+    @property
+    def tls_anonymous(self) -> bool: ...
 
 DEMO_INTERVAL_S = 15.0
 KIM_OWNED = {"kim-ketenger-rb951"}  # the KIM bought this old router itself: its alerts go to the KIM contact
 
 
-def demo_document(sites: Iterable[Site], devices: Iterable[SimDevice] = (), routers: Iterable[SimRouter] = (),
+def demo_document(sites: Iterable[Site], devices: Iterable[SnmpAgentEntry] = (), routers: Iterable[ApiRouterEntry] = (),
                   *, interval_s: float = DEMO_INTERVAL_S, port: int = 9877,
                   tls_ca_file: str | None = None) -> tuple[dict[str, Any], dict[str, str]]:
     """A config document for simulated devices and the secrets it refers to ({credential name: secret}).
@@ -85,7 +121,7 @@ class _SecretBook:
         self.secrets[name] = secret
         return name
 
-    def api_credential(self, router: SimRouter) -> str:
+    def api_credential(self, router: ApiRouterEntry) -> str:
         name = self.credential("api", router.password)
         self._api_users[name] = router.user
         return name
@@ -112,7 +148,7 @@ def _add_asset_fields(entries: list[dict[str, Any]], gateways: Mapping[str | Non
                           "nomor_register": f"{number:04d}", "year_acquired": 2024}
 
 
-def _api_options(router: SimRouter, tls_ca_file: str | None) -> dict[str, Any]:
+def _api_options(router: ApiRouterEntry, tls_ca_file: str | None) -> dict[str, Any]:
     if not router.tls:
         return {"port": router.port}
     if router.tls_anonymous or tls_ca_file is None:
@@ -126,8 +162,8 @@ def _contact(contact: Contact | None) -> dict[str, str] | None:
     return {k: v for k, v in {"name": contact.name, "phone": contact.phone, "email": contact.email}.items() if v}
 
 
-def write_demo_config(path: Path, sites: Iterable[Site], devices: Iterable[SimDevice] = (),
-                      routers: Iterable[SimRouter] = (), *, port: int = 9877,
+def write_demo_config(path: Path, sites: Iterable[Site], devices: Iterable[SnmpAgentEntry] = (),
+                      routers: Iterable[ApiRouterEntry] = (), *, port: int = 9877,
                       tls_ca_pem: bytes | None = None) -> Path:
     """Write the config for simulated devices to `path`, with each secret in its own file beside it
     (mode 0600), as a real deployment keeps secrets out of the config. `tls_ca_pem` (the RouterOS

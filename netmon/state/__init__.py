@@ -1,4 +1,5 @@
-"""Availability state machine, reboot detection, maintenance windows and outage classification (pure).
+"""Availability state machine, reboot detection, maintenance windows and outage classification (pure;
+`keeper.py` runs them in the daemon and says what changed).
 
 See docs/state.md for the rules.
 """

@@ -134,7 +134,7 @@ class WriteQueue(Backlog):
                 failures = 0
                 continue
             failures += 1
-            await self._backoff(self._retry_delay(failures))
+            await self._backoff(self.retry_delay(failures))
 
     async def _sleep(self, seconds: float) -> None:
         self._wake.clear()

@@ -3,6 +3,7 @@ derived by the real `netmon.state` trackers, fed to the `AlertEngine` with an in
 
 from __future__ import annotations
 
+import functools
 import itertools
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -30,6 +31,8 @@ from netmon.model import (
     TimeZone,
 )
 from netmon.state.availability import AvailabilityTracker
+from netmon.state.cause import ancestors
+from netmon.state.maintenance import in_maintenance
 from netmon.state.outage import OutageTracker
 
 DAY = datetime(2026, 5, 12, tzinfo=TimeZone.WIB.tzinfo).timestamp()  # Tuesday 12 May 2026, 00:00 WIB
@@ -68,6 +71,13 @@ def config() -> AlertConfig:
     )
 
 
+def engine_for(devices: dict[str, Device], sites: dict[str, Site], cfg: AlertConfig | None = None,
+               windows: Sequence[MaintenanceWindow] = ()) -> AlertEngine:
+    """An engine wired as the daemon wires it: maintenance windows and parent chains from netmon.state."""
+    return AlertEngine(devices, sites, cfg, maintenance=functools.partial(in_maintenance, tuple(windows)),
+                       ancestors=functools.partial(ancestors, devices=devices))
+
+
 @dataclass
 class Day:
     sites: dict[str, Site]
@@ -85,7 +95,7 @@ class Day:
     @classmethod
     def start(cls, *, windows: Sequence[MaintenanceWindow] = (), cfg: AlertConfig | None = None) -> Day:
         sites, devices = fleet()
-        day = cls(sites, devices, AlertEngine(devices, sites, cfg or config(), windows=windows), windows)
+        day = cls(sites, devices, engine_for(devices, sites, cfg or config(), windows), windows)
         day.boot()
         return day
 
@@ -103,7 +113,7 @@ class Day:
         assert self.avail is not None and self.outages is not None
         self.avail.restore(states.values())
         self.outages.restore(open_outages, states.values())
-        self.engine = AlertEngine(self.devices, self.sites, config(), windows=self.windows)
+        self.engine = engine_for(self.devices, self.sites, config(), self.windows)
         self.engine.restore(incidents, tickets, at=self.now)
 
     def run_until(self, hhmm: str, *, step_s: float = 60.0) -> None:

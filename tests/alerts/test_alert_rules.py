@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from alert_day import DAY, config, fleet, wib
+from alert_day import DAY, config, engine_for, fleet, wib
 
 from alerts.engine import AlertEngine
 from alerts.route import AlertConfig
@@ -78,7 +78,7 @@ def engine(**settings: object) -> AlertEngine:
     rules = RuleSettings(**settings)  # type: ignore[arg-type]
     user = MetricRule("many_hotspot_users", "netmon_hotspot_active_users", ">=", 50, for_s=120, clear_for_s=60,
                       severity=Severity.INFO, labels=(("server", "all"),))
-    return AlertEngine(devices, sites, AlertConfig(cfg.channels, cfg.routes, cfg.escalation, rules, (user,)))
+    return engine_for(devices, sites, AlertConfig(cfg.channels, cfg.routes, cfg.escalation, rules, (user,)))
 
 
 def poll(device: str, at: float, *samples: Sample, ok: bool = True) -> PollResult:
@@ -199,7 +199,7 @@ def test_silence_mutes_the_incident_until_it_ends() -> None:
 def test_maintenance_freezes_device_rules() -> None:
     sites, devices = fleet()
     window = MaintenanceWindow("upgrade", DAY, DAY + 3600, devices=frozenset({ROUTER}))
-    e = AlertEngine(devices, sites, config(), windows=[window])
+    e = engine_for(devices, sites, config(), [window])
     for minute in range(0, 60, 10):
         e.observe_reboot(Reboot(ROUTER, DAY + minute * 60, DAY + minute * 60 + 5))
     assert e.tick(DAY + 3000).changes == [] and e.open_incidents() == []

@@ -41,6 +41,7 @@ from netmon.model import (
     Status,
     Ticket,
 )
+from netmon.outbox import Outbox
 
 T0 = 1_767_225_600.0  # 2026-01-01T00:00:00Z
 
@@ -208,9 +209,14 @@ def prefix() -> str:
 
 
 def settings(broker_port: int, prefix: str, host: str = "127.0.0.1", **changes: Any) -> MqttSettings:
-    base = MqttSettings(host=host, port=broker_port, prefix=prefix, client_id=f"{prefix}-daemon", timeout_s=2.0,
-                        retry=RetrySchedule((0.05, 0.1, 0.3)))
+    base = MqttSettings(host=host, port=broker_port, prefix=prefix, client_id=f"{prefix}-daemon", timeout_s=2.0)
     return replace(base, **changes)
+
+
+def events_in(settings: MqttSettings, spool: Path) -> MqttEvents:
+    """MqttEvents over a real outbox in `spool`, retrying fast (0.05, 0.1, 0.3 s) so the tests stay short."""
+    return MqttEvents(settings, lambda name, deliver: Outbox(name, spool, deliver,
+                                                            retry=RetrySchedule((0.05, 0.1, 0.3))))
 
 
 @contextlib.asynccontextmanager
@@ -256,7 +262,7 @@ async def wait_until(predicate: Callable[[], bool], timeout_s: float = HANG_GUAR
 @pytest.mark.integration
 async def test_state_is_retained_so_a_late_subscriber_still_gets_it(broker: Broker, prefix: str,
                                                                     tmp_path: Path) -> None:
-    events = MqttEvents(settings(broker.port, prefix, broker.host), tmp_path / "spool")
+    events = events_in(settings(broker.port, prefix, broker.host), tmp_path / "spool")
     state_topic = f"{prefix}/banyumas/kim-ketenger/kim-ketenger-router/state"
     try:
         events.device_state(ROUTER, SITE, DOWN)
@@ -279,7 +285,7 @@ async def test_state_is_retained_so_a_late_subscriber_still_gets_it(broker: Brok
 async def test_a_device_back_up_publishes_no_last_error(broker: Broker, prefix: str, tmp_path: Path) -> None:
     """The state keeps the last error after a recovery (for history); the MQTT state of an `up` device says none,
     while `degraded` and `down` carry it."""
-    events = MqttEvents(settings(broker.port, prefix, broker.host), tmp_path / "spool")
+    events = events_in(settings(broker.port, prefix, broker.host), tmp_path / "spool")
     state_topic = f"{prefix}/banyumas/kim-ketenger/kim-ketenger-router/state"
     recovered = replace(DOWN, status=Status.UP, since=T0 + 300, consecutive_failures=0, last_good_poll=T0 + 300)
     degraded = replace(DOWN, status=Status.DEGRADED)
@@ -298,7 +304,7 @@ async def test_a_device_back_up_publishes_no_last_error(broker: Broker, prefix: 
 @pytest.mark.integration
 async def test_incident_and_ticket_events_arrive_on_the_documented_topics(broker: Broker, prefix: str,
                                                                           tmp_path: Path) -> None:
-    events = MqttEvents(settings(broker.port, prefix, broker.host), tmp_path / "spool")
+    events = events_in(settings(broker.port, prefix, broker.host), tmp_path / "spool")
     runner = asyncio.create_task(events.run())
     try:
         async with subscriber(broker.port, prefix) as sub:
@@ -332,7 +338,7 @@ async def test_events_published_while_the_broker_is_away_arrive_in_order_when_it
     sub_id = f"{prefix}-persistent-sub"
     async with subscriber(own_broker.port, prefix, identifier=sub_id, clean_session=False):
         pass  # a persistent session: the broker queues QoS 1 events for it while it is away
-    events = MqttEvents(settings(own_broker.port, prefix, timeout_s=0.3), tmp_path / "spool")
+    events = events_in(settings(own_broker.port, prefix, timeout_s=0.3), tmp_path / "spool")
     runner = asyncio.create_task(events.run())
     try:
         events.incident(incident(0))
@@ -363,14 +369,14 @@ async def test_a_restarted_daemon_publishes_what_the_old_one_had_pending(broker:
                                                                          tmp_path: Path) -> None:
     spool = tmp_path / "spool"
     nowhere = free_tcp_port()  # nothing listens here: the first daemon cannot publish
-    old = MqttEvents(settings(nowhere, prefix, timeout_s=0.3), spool)
+    old = events_in(settings(nowhere, prefix, timeout_s=0.3), spool)
     for n in range(5):
         old.incident(incident(n))
     await old.drain(0.5)
     assert old.stats.pending == 5 and old.stats.delivered_total == 0
 
     async with subscriber(broker.port, prefix) as sub:
-        new = MqttEvents(settings(broker.port, prefix, broker.host), spool)
+        new = events_in(settings(broker.port, prefix, broker.host), spool)
         assert new.stats.pending == 5
         new.incident(incident(5))
         await new.drain(HANG_GUARD_S)

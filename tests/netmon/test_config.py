@@ -218,7 +218,7 @@ def test_example_config_in_deploy_is_valid(monkeypatch: pytest.MonkeyPatch) -> N
     monkeypatch.setenv("NETMON_SMTP_PASSWORD", "example-smtp")
     cfg = load_config(example)
     assert cfg.devices and cfg.sites
-    from netmon.app import alert_config
+    from alerts.setup import alert_config
 
     alerts = alert_config(cfg.alerts)
     assert [c.name for c in alerts.channels] == ["diskominfo", "kepala-bidang"]
@@ -227,7 +227,7 @@ def test_example_config_in_deploy_is_valid(monkeypatch: pytest.MonkeyPatch) -> N
 
 
 def test_flap_and_area_timings_are_configurable_under_alerts_rules() -> None:
-    from netmon.app import alert_config
+    from alerts.setup import alert_config
     from netmon.config.alerting import AlertsConfig, AlertSettings
 
     section = AlertsConfig.model_validate({"rules": {"flap_changes": 6, "flap_window_s": 900, "flap_for_s": 60,

@@ -1,0 +1,149 @@
+"""The daemon's own metrics and liveness: what `/metrics` shows besides the devices' samples, and what
+`/healthz` answers.
+
+`DaemonMetrics.samples()` gathers, at each scrape, from the parts it was given (no part reaches another):
+the schedulers (`netmon_scheduler_*`), the sites (`netmon_site_info`), the daily unique clients, device states,
+open outages and reboots (`netmon_device_state`, `netmon_device_outage_active`, `netmon_device_reboots_total`),
+rejected samples, the alert outboxes (`netmon_outbox_*`), open incidents and the storage write queue
+(`netmon_storage_*`, only while storage is attached). `polling_alive` is the health check.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from netmon.model import Device, DeviceState, Outage, Sample, SampleKind, Site, Status
+from netmon.scheduler import SchedulerStats
+from netmon.storage import QueueStats
+
+COUNTER = SampleKind.COUNTER
+
+
+class Polling(Protocol):
+    """A scheduler (or the sharded SNMP poller): its devices and counters."""
+
+    @property
+    def devices(self) -> list[Device]: ...
+    @property
+    def stats(self) -> SchedulerStats: ...
+
+
+class OutputStats(Protocol):
+    @property
+    def pending(self) -> int: ...
+    @property
+    def delivered_total(self) -> int: ...
+    @property
+    def failures_total(self) -> int: ...
+    @property
+    def available(self) -> bool: ...
+
+
+class HasStats(Protocol):
+    @property
+    def stats(self) -> OutputStats: ...
+
+
+class StateView(Protocol):
+    reboots: dict[str, int]
+
+    def states(self) -> dict[str, DeviceState]: ...
+    def open_outages(self) -> list[Outage]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class MetricSources:
+    """Where each family comes from (functions, called at each scrape)."""
+
+    pollers: Sequence[Polling]
+    sites: Mapping[str, Site]
+    state: StateView
+    unique_clients: Callable[[], Mapping[str, int]]  # site -> distinct clients today
+    rejected: Callable[[], list[Sample]]
+    outputs: Callable[[], Mapping[str, HasStats]]  # outbox name -> output
+    open_incidents: Callable[[], int]
+    storage: Callable[[], QueueStats | None]  # None: no storage attached (`netmon poll`)
+
+
+class DaemonMetrics:
+    def __init__(self, sources: MetricSources) -> None:
+        self._src = sources
+
+    def samples(self) -> list[Sample]:
+        src = self._src
+        return [*scheduler_samples(src.pollers), *site_samples(src.sites.values()),
+                *(Sample("netmon_site_unique_clients_today", count, (("site", site),))
+                  for site, count in sorted(src.unique_clients().items())),
+                *state_samples(src.state.states(), src.state.open_outages(), src.state.reboots),
+                *src.rejected(), *outbox_samples(src.outputs()),
+                Sample("netmon_incidents_open", src.open_incidents()), *storage_samples(src.storage())]
+
+
+def scheduler_samples(pollers: Sequence[Polling]) -> list[Sample]:
+    stats = [p.stats for p in pollers]
+    return [
+        Sample("netmon_scheduler_polls_in_flight", sum(s.in_flight for s in stats)),
+        Sample("netmon_scheduler_devices", sum(len(p.devices) for p in pollers)),
+        Sample("netmon_scheduler_missed_cycles_total", sum(s.missed_cycles_total for s in stats), kind=COUNTER),
+        Sample("netmon_scheduler_polls_total", sum(s.polls_total for s in stats), kind=COUNTER),
+    ]
+
+
+def site_samples(sites: Iterable[Site]) -> list[Sample]:
+    return [Sample("netmon_site_info", 1, (("site", site.id), ("name", site.name), ("desa", site.desa),
+                                           ("kecamatan", site.kecamatan), ("kabupaten", site.kabupaten)))
+            for site in sorted(sites, key=lambda site: site.id)]
+
+
+def state_samples(states: Mapping[str, DeviceState], open_outages: Iterable[Outage],
+                  reboots: Mapping[str, int]) -> list[Sample]:
+    out: list[Sample] = []
+    for device_id, state in sorted(states.items()):
+        out += [Sample("netmon_device_state", 1 if state.status is status else 0,
+                       (("device", device_id), ("state", status.value))) for status in Status]
+    out += [Sample("netmon_device_outage_active", 1, (("device", outage.device), ("cause", outage.cause.value)))
+            for outage in sorted(open_outages, key=lambda o: o.device)]
+    out += [Sample("netmon_device_reboots_total", count, (("device", device_id),), COUNTER)
+            for device_id, count in sorted(reboots.items())]
+    return out
+
+
+def outbox_samples(outputs: Mapping[str, HasStats]) -> list[Sample]:
+    out: list[Sample] = []
+    for name, output in sorted(outputs.items()):
+        stats = output.stats
+        labels = (("outbox", name),)
+        out += [Sample("netmon_outbox_pending", stats.pending, labels),
+                Sample("netmon_outbox_available", 1 if stats.available else 0, labels),
+                Sample("netmon_outbox_delivered_total", stats.delivered_total, labels, COUNTER),
+                Sample("netmon_outbox_failures_total", stats.failures_total, labels, COUNTER)]
+    return out
+
+
+def storage_samples(q: QueueStats | None) -> list[Sample]:
+    if q is None:
+        return []
+    return [
+        Sample("netmon_storage_queue_depth", q.depth),
+        Sample("netmon_storage_spooled_records", q.spooled),
+        Sample("netmon_storage_available", 1 if q.available else 0),
+        Sample("netmon_storage_write_failures_total", q.failures_total, kind=COUNTER),
+        Sample("netmon_storage_records_written_total", q.written_total, kind=COUNTER),
+    ]
+
+
+def polling_alive(pollers: Iterable[Polling], *, started: float, slack_s: float,
+                  now: Callable[[], float] = time.monotonic) -> bool:
+    """Alive while every scheduler keeps starting polls (or has nothing to poll): none has gone twice its
+    longest interval (plus `slack_s`) without starting one. `started`: monotonic time of the daemon's start."""
+    for poller in pollers:
+        devices = poller.devices
+        if not devices:
+            continue
+        longest = max(d.interval_s for d in devices) * 2 + slack_s
+        if now() - (poller.stats.last_tick or started) >= longest:
+            return False
+    return True

@@ -1,0 +1,97 @@
+"""The daemon's own metrics and liveness (netmon.daemon_metrics) from fakes of the parts they read."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pytest
+
+from netmon.daemon_metrics import DaemonMetrics, MetricSources, polling_alive, state_samples
+from netmon.model import Cause, Device, DeviceState, Outage, Owner, Role, Sample, SampleKind, Site, Source, Status
+from netmon.outbox import OutboxStats
+from netmon.scheduler import SchedulerStats
+from netmon.storage import QueueStats
+
+T0 = 1_780_000_000.0
+SITE = Site("kim-a", "KIM A", "Karangsalam", "Baturraden", "Banyumas")
+
+
+def dev(device_id: str, interval_s: float = 60.0) -> Device:
+    return Device(device_id, "kim-a", Role.AP, "10.0.0.2", (Source.SNMP,), Owner.PEMDA, interval_s=interval_s)
+
+
+@dataclass
+class FakePoller:
+    devices: list[Device]
+    stats: SchedulerStats = field(default_factory=SchedulerStats)
+
+
+@dataclass
+class FakeState:
+    reboots: dict[str, int]
+    states_now: dict[str, DeviceState]
+    outages_now: list[Outage]
+
+    def states(self) -> dict[str, DeviceState]:
+        return self.states_now
+
+    def open_outages(self) -> list[Outage]:
+        return self.outages_now
+
+
+@dataclass
+class FakeOutput:
+    stats: OutboxStats
+
+
+def values(samples: list[Sample]) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    return {(s.metric, s.labels): s.value for s in samples}
+
+
+def test_state_samples_one_series_per_status_outage_and_reboot_count() -> None:
+    samples = state_samples({"ap1": DeviceState("ap1", Status.DOWN, T0)},
+                            [Outage("o1", "ap1", "kim-a", T0, Cause.SITE)], {"ap1": 2})
+    got = values(samples)
+    assert [got[("netmon_device_state", (("device", "ap1"), ("state", s.value)))] for s in Status] == [
+        1 if s is Status.DOWN else 0 for s in Status]
+    assert got[("netmon_device_outage_active", (("device", "ap1"), ("cause", "site")))] == 1
+    assert got[("netmon_device_reboots_total", (("device", "ap1"),))] == 2
+    assert next(s for s in samples if s.metric == "netmon_device_reboots_total").kind is SampleKind.COUNTER
+
+
+def sources(storage: QueueStats | None) -> MetricSources:
+    poller = FakePoller([dev("ap1"), dev("ap2")], SchedulerStats(polls_total=7, missed_cycles_total=1, in_flight=2))
+    return MetricSources(
+        pollers=[poller], sites={"kim-a": SITE}, state=FakeState({"ap1": 0}, {}, []),
+        unique_clients=lambda: {"kim-a": 12}, rejected=lambda: [],
+        outputs=lambda: {"notify": FakeOutput(OutboxStats(3, 10, 2, "timeout", False))},
+        open_incidents=lambda: 4, storage=lambda: storage)
+
+
+def test_samples_gather_every_part_and_storage_only_while_attached() -> None:
+    got = values(DaemonMetrics(sources(None)).samples())
+    assert got[("netmon_scheduler_devices", ())] == 2
+    assert got[("netmon_scheduler_polls_total", ())] == 7
+    assert got[("netmon_scheduler_polls_in_flight", ())] == 2
+    assert got[("netmon_site_unique_clients_today", (("site", "kim-a"),))] == 12
+    assert got[("netmon_outbox_pending", (("outbox", "notify"),))] == 3
+    assert got[("netmon_outbox_available", (("outbox", "notify"),))] == 0
+    assert got[("netmon_outbox_failures_total", (("outbox", "notify"),))] == 2
+    assert got[("netmon_incidents_open", ())] == 4
+    assert not any(metric.startswith("netmon_storage_") for metric, _ in got)
+    with_storage = values(DaemonMetrics(sources(QueueStats(5, 1, 0, 99, 0, None, True))).samples())
+    assert with_storage[("netmon_storage_queue_depth", ())] == 5
+    assert with_storage[("netmon_storage_records_written_total", ())] == 99
+
+
+@pytest.mark.parametrize(("last_tick", "now", "alive"), [
+    pytest.param(0.0, 100.0 + 2 * 60 + 10 - 0.1, True, id="never-ticked-within-twice-the-interval"),
+    pytest.param(0.0, 100.0 + 2 * 60 + 10, False, id="never-ticked-past-it"),
+    pytest.param(500.0, 500.0 + 129.9, True, id="ticked-lately"),
+    pytest.param(500.0, 500.0 + 130.0, False, id="stalled"),
+])
+def test_polling_alive_while_every_scheduler_keeps_starting_polls(last_tick: float, now: float,
+                                                                   alive: bool) -> None:
+    busy = FakePoller([dev("ap1", 60.0), dev("ap2", 30.0)], SchedulerStats(last_tick=last_tick))
+    idle = FakePoller([])  # nothing to poll: never stalls
+    assert polling_alive([busy, idle], started=100.0, slack_s=10.0, now=lambda: now) is alive
