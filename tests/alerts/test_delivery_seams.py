@@ -24,6 +24,7 @@ from alerts.sinks.webhook import WebhookTicketSink
 from netmon.backlog import RetrySchedule
 from netmon.errors import TicketError
 from netmon.model import Device, DeviceState, Owner, Role, Secret, Site, Source, Status
+from netmon.outbox import Outbox
 
 T0 = 1_767_225_600.0
 # secrets in constants: a traceback shows the test's source lines, which must not be what a check finds
@@ -68,9 +69,9 @@ def _read(path: Path) -> str:
 
 async def test_a_broker_refusing_the_login_is_named_in_the_outbox_error_and_the_log(
         refusing_broker: int, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
-    settings = MqttSettings(port=refusing_broker, username="netmon", password=Secret(MQTT_PASSWORD), timeout_s=2.0,
-                            retry=RetrySchedule((0.05, 0.1, 0.3)))
-    events = MqttEvents(settings, tmp_path / "spool")
+    settings = MqttSettings(port=refusing_broker, username="netmon", password=Secret(MQTT_PASSWORD), timeout_s=2.0)
+    events = MqttEvents(settings, lambda name, deliver: Outbox(name, tmp_path / "spool", deliver,
+                                                              retry=RetrySchedule((0.05, 0.1, 0.3))))
     events.device_state(ROUTER, SITE, DeviceState(ROUTER.id, Status.DOWN, T0))
     caplog.set_level(logging.WARNING, logger="alerts.mqtt")
 
