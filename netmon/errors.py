@@ -21,6 +21,7 @@ every module of netmon, collectors and alerts and fails on one defined elsewhere
     │   └── BrokerUnavailable       not connected to the MQTT broker
     ├── TicketError                 ticket sinks (mail, webhook)
     │   └── TicketRejected          the peer refused an item for good
+    ├── WireError                   a message from a site agent that is not one (netmon.wire)
     ├── TicketNotApplicable         `tickets ack|resolve` on no such ticket, or one in the wrong state
     └── WebServerError              the HTTP server cannot start
 
@@ -61,6 +62,7 @@ __all__ = [
     "TicketRejected",
     "UnusableDiscovery",
     "WebServerError",
+    "WireError",
     "library_message",
     "redact",
     "safe_cause",
@@ -196,6 +198,10 @@ class TicketRejected(TicketError):
 
 class TicketNotApplicable(NetmonError):
     """A ticket command that does not apply: no such ticket, or one in the wrong state for it (bad input)."""
+
+
+class WireError(NetmonError):
+    """A message from a site agent that is not one: malformed JSON, an unknown version, a missing field."""
 
 
 class WebServerError(NetmonError):
