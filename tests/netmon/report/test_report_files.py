@@ -231,6 +231,34 @@ def test_each_asset_row_states_the_condition_the_raw_rows_give(database: str, tm
     check_asset_rows(files, want)
 
 
+def test_a_semester_states_the_condition_at_its_end(tmp_path: Path) -> None:
+    """Semester 2 of 2026, made after it ended: each asset's condition is that of December (the inspections
+    holding at the end), the previous one that of June (the end of semester 1: no data, B), per docs/reports.md;
+    availability and coverage are the whole semester's."""
+    url = f"sqlite:///{tmp_path / 'netmon.sqlite3'}"
+    config = scenario_config(tmp_path, url)
+    later = str(sc.at("2027-01-10T00:00"))
+    result = CliRunner().invoke(app, ["report", "monthly", "--config", str(config), "--out", str(tmp_path / "out"),
+                                      "--now", later, "--semester", "2026-2"])
+    assert result.exit_code == 0, result.output
+    files = [Path(line) for line in result.stdout.splitlines()]
+    raw = recount.read(url)
+    want = {}
+    for d in sc.DEVICES.values():
+        zone = sc.SITES[d.site].timezone
+        june = recount.expected(raw, d, sc.DEVICES, zone, _month(6, zone), _month(5, zone))
+        want[d.id] = recount.expected(raw, d, sc.DEVICES, zone, _month(12, zone), _month(11, zone), june.condition)
+    assert {k: (w.suggested, w.confirmed, w.previous, w.condition) for k, w in want.items()} == {
+        "ketenger-router": ("B", None, "B", "B"), "ketenger-ap": ("B", "B", "B", "B"),
+        "kotayasa-router": ("B", "B", "B", "B"),  # December is quiet; its November inspection still holds
+        "kotayasa-ap": ("RB", None, "B", "RB"),  # no answer in December at all, still down
+        "kedonganan-router": ("RR", None, "B", "RR"), "kedonganan-ap": ("B", None, "B", "B")}
+    assert want["kotayasa-ap"].evidence.startswith("tidak terlihat sama sekali, gangguan perangkat 31 hari")
+    check_asset_rows(files, want)
+    text = pdf_text(next(f for f in files if f.suffix == ".pdf"))
+    assert "Semester 2 Tahun 2026" in text and "kondisi pada akhir periode" in text
+
+
 def test_semester_and_year_and_a_kabupaten_name_the_files_and_period(config: Path, tmp_path: Path) -> None:
     [semester] = report(config, tmp_path, "--semester", "2026-2", "--format", "pdf", "--kabupaten", "badung")
     assert semester.name == "laporan-aset-2026-S2-badung.pdf"
