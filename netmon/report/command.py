@@ -4,39 +4,14 @@ credentials, like `netmon outages`). Registered in `netmon.cli`; errors are one 
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
 
 from netmon.errors import ConfigError, NetmonError
 
-if TYPE_CHECKING:
-    from netmon.config.assets import ConditionRules
-    from netmon.model import AssetCondition, Device, Site, TimeZone
-    from netmon.report.period import Period
-    from netmon.storage import Store
-
 report_app = typer.Typer(no_args_is_help=True, help="Asset condition reports (PDF, XLSX, CSV).")
-
-
-def conditions_for(store: Store, devices: Mapping[str, Device], sites: Mapping[str, Site], period: Period,
-                   rules: ConditionRules) -> dict[str, AssetCondition]:
-    """Each asset's condition for the period (the rules of netmon/assets, docs/assets.md), the period and the
-    previous one taken in the zone of the asset's kabupaten."""
-    from netmon.assets.condition import assess
-    from netmon.model import DEFAULT_TIMEZONE
-
-    by_zone: dict[TimeZone, dict[str, Device]] = {}
-    for device_id, device in devices.items():
-        site = sites.get(device.site)
-        by_zone.setdefault(site.timezone if site else DEFAULT_TIMEZONE, {})[device_id] = device
-    found: dict[str, AssetCondition] = {}
-    for zone, members in sorted(by_zone.items()):
-        start, end = period.bounds(zone)
-        found |= assess(store, members, start, end, rules, previous_start=period.previous().bounds(zone)[0])
-    return found
 
 
 @report_app.command("monthly")
@@ -60,6 +35,7 @@ def monthly(
     from netmon.config.report import ReportConfig
     from netmon.model import DEFAULT_TIMEZONE
     from netmon.report.build import build_report, in_scope
+    from netmon.report.condition import conditions_for
     from netmon.report.language import language
     from netmon.report.output import parse_formats, write_report
     from netmon.report.period import parse_period
@@ -88,7 +64,7 @@ def monthly(
         if kabupaten is not None and not in_scope(sites, kabupaten):
             known = ", ".join(sorted({s.kabupaten for s in sites.values()})) or "none"
             raise _fail(ConfigError(f"--kabupaten {kabupaten!r}: no site is in it (kabupaten: {known})"))
-        report = build_report(store, sites, devices, period, conditions_for(store, devices, sites, period, rules),
+        report = build_report(store, sites, devices, period, conditions_for(store, devices, sites, period, rules, at),
                               now=at, kabupaten=kabupaten)
     except NetmonError as exc:
         raise _fail(exc) from None

@@ -29,7 +29,7 @@ SITE_AVAILABILITY = ("site", "kecamatan", "desa", "assets", "availability", "cov
 SITE_USAGE = ("site", "kecamatan", "wifi_peak", "wifi_mean", "hotspot_peak", "hotspot_mean", "uniques_mean",
               "uniques_peak", "data_gb")
 ASSETS = ("no", "kode_barang", "nama_barang", "nomor_register", "merk", "tahun", "seri", "harga", "site",
-          "availability", "coverage", "suggested", "evidence", "confirmed", "change", "condition")
+          "availability", "coverage", "suggested", "evidence", "inspection", "change", "condition")
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,24 +37,26 @@ class Shown:
     """A table as printed: headers, and per row (css class, cell texts)."""
 
     title: str
-    headers: tuple[tuple[str, str], ...]  # (header, css class)
+    headers: tuple[tuple[str, str], ...]  # (header, css classes: "text"/"num" and "col-KEY")
     rows: tuple[tuple[str, tuple[str, ...]], ...]
+    name: str = ""  # the table's name, a css class (column widths of the assets table)
 
 
 def _shown(table: Table, t: Language, title: str | None = None) -> Shown:
+    """The table's cells as text; an empty cell of a row reads "—" (nothing there, not forgotten)."""
     def cell(value: Cell, kind: Kind, key: str) -> str:
         if key == "coverage" and isinstance(value, float) and value < 0.9995:
             return f"{t('incomplete')}: {t.percent(value)}"
-        return text(value, kind, t)
+        return text(value, kind, t) or "—"
 
-    classes = tuple("text" if c.kind is Kind.TEXT else "num" for c in table.columns)
+    classes = tuple(f"{'text' if c.kind is Kind.TEXT else 'num'} col-{c.key}" for c in table.columns)
     rows = [("", tuple(cell(v, c.kind, c.key) for v, c in zip(row, table.columns, strict=True)))
             for row in table.rows]
     if table.total is not None:
-        rows.append(("total", tuple(cell(v, c.kind, c.key) for v, c in zip(table.total, table.columns,
-                                                                            strict=True))))
+        rows.append(("total", tuple(text(v, c.kind, t) if v == "" else cell(v, c.kind, c.key)
+                                    for v, c in zip(table.total, table.columns, strict=True))))
     return Shown(title or table.title, tuple((c.header, k) for c, k in zip(table.columns, classes, strict=True)),
-                 tuple(rows))
+                 tuple(rows), table.name)
 
 
 def _day_label(day: date, monthly: bool, t: Language) -> str:

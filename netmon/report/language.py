@@ -53,10 +53,23 @@ _WORDS: dict[str, tuple[str, str]] = {  # key: (Bahasa Indonesia, English)
         "Availability is counted over monitored time only; time when netmon was not running or data did not "
         "arrive counts as neither down nor up, and shows as data coverage."),
     "note_condition": (
-        "Kondisi: B = Baik, RR = Rusak Ringan, RB = Rusak Berat. Usulan dihitung dari riwayat pemantauan; kondisi "
-        "terkonfirmasi berasal dari pemeriksaan lapangan.",
+        "Kondisi: B = Baik, RR = Rusak Ringan, RB = Rusak Berat. Usulan dihitung dari riwayat pemantauan dengan "
+        "aturan kondisi, buktinya dalam satu baris. Pemeriksaan: kondisi terkonfirmasi dari pemeriksaan lapangan "
+        "(kondisi, tanggal, pemeriksa: catatan), yang menggantikan usulan sejak tanggalnya. Kondisi = yang "
+        "terkonfirmasi, atau usulan bila belum diperiksa; — = tidak ada.",
         "Condition: B = good, RR = minor damage, RB = major damage. The suggestion comes from the monitoring "
-        "history; a confirmed condition comes from a field inspection."),
+        "history by the condition rules, with its evidence in one line. Inspection: the condition confirmed by a "
+        "field inspection (condition, date, inspector: note), which overrides the suggestion from its date. "
+        "Condition = the confirmed one, else the suggestion; — = none."),
+    "note_condition_end": (
+        "Laporan semester/tahunan menyatakan kondisi pada akhir periode: usulan dan buktinya dari riwayat bulan "
+        "terakhir periode (bulan berjalan bila periode belum berakhir), pemeriksaan yang berlaku pada akhir "
+        "periode, dan perubahan dari kondisi pada akhir periode sebelumnya. Ketersediaan dan cakupan data "
+        "mencakup seluruh periode.",
+        "A semester or year report states the condition at the period's end: the suggestion and its evidence "
+        "from the history of the period's last month (the current month while the period is not over), the "
+        "inspection holding at the end, and the change from the condition at the end of the previous period. "
+        "Availability and data coverage cover the whole period."),
     # column headers
     "kabupaten": ("Kabupaten/Kota", "Kabupaten/Kota"),
     "kecamatan": ("Kecamatan", "Kecamatan"),

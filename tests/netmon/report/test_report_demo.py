@@ -69,3 +69,14 @@ def test_report_on_the_demo_database(tmp_path: Path) -> None:
     assert karangmangu[header.index("Jumlah padam")].value >= 1
     assert 0 < karangmangu[header.index("Cakupan data")].value < 1
     assert all(0 <= r[header.index("Ketersediaan")].value <= 1 for r in sites.values())
+    # every asset has a condition from the rules over what the demo recorded; the stopped AP's evidence names
+    # its own outage
+    assets = book["assets"]
+    head = [c.value for c in assets[1]]
+    rows = {r[head.index("Perangkat")]: dict(zip(head, r, strict=True)) for r in assets.iter_rows(min_row=2,
+                                                                                                  values_only=True)}
+    assert set(rows) == set(cfg.devices)
+    assert all(r["Kondisi usulan"] in {"B", "RR", "RB"} and r["Kondisi"] in {"B", "RR", "RB"} and r["Bukti"]
+               for r in rows.values())
+    assert rows[AP]["Bukti"].startswith("gangguan perangkat "), rows[AP]
+    assert "Kondisi Aset (KIB B)" in text and "Bukti" in text and "gangguan perangkat" in text

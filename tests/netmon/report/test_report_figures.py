@@ -15,8 +15,10 @@ import report_scenario as sc
 import sqlalchemy as sa
 from peers import postgres_database
 
-from netmon.model import Cause, Condition, TimeZone
+from netmon.config.assets import ConditionRules
+from netmon.model import AssetCondition, Cause, TimeZone
 from netmon.report.build import build_report
+from netmon.report.condition import conditions_for
 from netmon.report.figures import Report
 from netmon.report.period import Period, PeriodKind
 from netmon.storage import Store
@@ -40,9 +42,13 @@ def report(database: str) -> Iterator[tuple[Report, str]]:
     store.upgrade()
     sc.fill(store)
     try:
-        yield build_report(store, sc.SITES, sc.DEVICES, NOVEMBER, sc.CONDITIONS, now=sc.NOW), database
+        yield build_report(store, sc.SITES, sc.DEVICES, NOVEMBER, _conditions(store), now=sc.NOW), database
     finally:
         store.close()
+
+
+def _conditions(store: Store, now: float = sc.NOW) -> dict[str, AssetCondition]:
+    return conditions_for(store, sc.DEVICES, sc.SITES, NOVEMBER, ConditionRules(), now)
 
 
 def _bounds(zone: TimeZone) -> tuple[float, float]:
@@ -138,7 +144,10 @@ def test_boundaries_gap_and_causes_give_the_figures_read_off_by_hand(report: tup
     assert d["ketenger-ap"].uptime.down_s == {Cause.PARENT: 2 * H, Cause.DEVICE: 2.5 * H, Cause.SITE: 0.5 * H}
     assert (d["ketenger-ap"].outages, d["ketenger-ap"].longest_down_s) == (2, 3 * H)  # two spans, one episode
     # 2 h before the gap, 2 h after it less the minute before the first poll; the 36 h inside are not counted
-    assert d["kotayasa-router"].uptime.down_s == {Cause.MAINTENANCE: 2 * H, Cause.DEVICE: 4 * H - 60}
+    # and its own 30 h on 12-13 November, when its AP was down behind it
+    assert d["kotayasa-router"].uptime.down_s == {Cause.MAINTENANCE: 2 * H, Cause.DEVICE: 4 * H - 60 + 30 * H}
+    # the AP's own outage from 22 Nov 12:00 UTC is still open: 8 days 5 h up to 1 Dec 00:00 WIB
+    assert d["kotayasa-ap"].uptime.down_s == {Cause.PARENT: 30 * H, Cause.DEVICE: (8 * 24 + 5) * H}
     assert d["kedonganan-ap"].uptime.down_s == {Cause.DEVICE: 2 * H}  # clipped at 1 Dec 00:00 WITA
     assert d["kedonganan-router"].uptime.down_s == {Cause.SITE: 30 * H}  # still open: up to the month's end
     assert d["kedonganan-router"].reboots == 1 and d["ketenger-router"].reboots == 2
@@ -152,15 +161,18 @@ def test_kecamatan_summary_counts_conditions_incidents_and_open_ones_at_the_end(
     areas = {a.kecamatan: a for a in built.areas}
     assert list(areas) == ["Kuta", "Baturraden", "Sumbang"]  # by kabupaten (Badung, Banyumas), then kecamatan
     assert (areas["Baturraden"].sites, areas["Baturraden"].assets) == (1, 2)
-    assert areas["Baturraden"].conditions[Condition.GOOD] == 2  # the AP's inspection overrides its RR suggestion
-    assert (areas["Sumbang"].unassessed, areas["Kuta"].conditions[Condition.MAJOR], areas["Kuta"].unassessed) == \
-        (1, 1, 1)
-    assert {k: a.incidents for k, a in areas.items()} == {"Baturraden": 1, "Sumbang": 1, "Kuta": 2}
-    assert (built.total.sites, built.total.assets, built.total.incidents) == (3, 5, 4)
+    # the conditions the rules give (condition tests below): the Kotayasa router's RR suggestion is overridden
+    # by its inspection (B), its AP is RB, the swapped Kedonganan router RR
+    counts = {k: {c.value: n for c, n in a.conditions.items() if n} for k, a in areas.items()}
+    assert counts == {"Kuta": {"B": 1, "RR": 1}, "Baturraden": {"B": 2}, "Sumbang": {"B": 1, "RB": 1}}
+    assert all(a.unassessed == 0 for a in built.areas)
+    assert {k: a.incidents for k, a in areas.items()} == {"Baturraden": 1, "Sumbang": 2, "Kuta": 2}
+    assert (built.total.sites, built.total.assets, built.total.incidents) == (3, 6, 5)
     # i-late was resolved at 02:00 WITA on 1 December: still open at the end of November there
     assert [(o.incident.id, o.ticket, o.state) for o in built.open_incidents] == [
-        ("i-open", "NETMON-2026-000041", "acknowledged"), ("i-late", "NETMON-2026-000042", "open")]
-    assert [a.figures.device.id for a in built.assets if a.changed] == ["kedonganan-router", "ketenger-ap"]
+        ("i-kap", "NETMON-2026-000043", "open"), ("i-open", "NETMON-2026-000041", "acknowledged"),
+        ("i-late", "NETMON-2026-000042", "open")]
+    assert [a.figures.device.id for a in built.assets if a.changed] == ["ketenger-ap", "kotayasa-ap"]
     assert len(built.days) == 30 and built.days[0].day == date(2026, 11, 1)
 
 
@@ -169,13 +181,14 @@ def test_the_same_month_twice_gives_identical_figures_and_a_kabupaten_filter_kee
     store.upgrade()
     sc.fill(store)
     try:
-        first = build_report(store, sc.SITES, sc.DEVICES, NOVEMBER, sc.CONDITIONS, now=sc.NOW)
+        first = build_report(store, sc.SITES, sc.DEVICES, NOVEMBER, _conditions(store), now=sc.NOW)
         sc.fill(store)  # writing the same history again changes nothing
-        again = build_report(store, sc.SITES, sc.DEVICES, NOVEMBER, sc.CONDITIONS, now=sc.NOW + 86400 * 40)
+        later = sc.NOW + 86400 * 40
+        again = build_report(store, sc.SITES, sc.DEVICES, NOVEMBER, _conditions(store, later), now=later)
         badung = build_report(store, sc.SITES, sc.DEVICES, NOVEMBER, {}, now=sc.NOW, kabupaten="badung")
     finally:
         store.close()
     assert first == again
     assert [s.site.id for s in badung.sites] == ["kim-kedonganan"] and badung.zones == (TimeZone.WITA,)
     assert [o.incident.id for o in badung.open_incidents] == ["i-open", "i-late"]
-    assert badung.total.unassessed == 2
+    assert badung.total.unassessed == 2  # no conditions given: every asset "—"
