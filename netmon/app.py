@@ -40,6 +40,8 @@ from netmon.model import Device, Source
 from netmon.outbox import Outbox
 from netmon.pipeline import ResultPipeline, client_counter
 from netmon.privacy import DailyUniqueClients
+from netmon.push.endpoint import PushEndpoint
+from netmon.push.watch import PushWatch
 from netmon.rejection import RejectionTracker
 from netmon.scheduler import PollFn, Scheduler
 from netmon.state import AvailabilityTracker, OutageTracker, in_maintenance
@@ -77,6 +79,8 @@ class NetmonApp:
             self.latest.record, client_counter(self.uniques.add, config.devices), self.storage.observe,
             self.state.observe, self.alerts.observe_result])
         self._wire_collectors()
+        self.push_watch = PushWatch(config.devices.values(), self.on_result, started_at=time.time())
+        self.push = PushEndpoint(config.devices, self.on_result, self.push_watch)  # routers that push (docs/push.md)
         self.metrics = DaemonMetrics(MetricSources(
             pollers=self.schedulers, sites=config.sites, state=self.state, unique_clients=self.uniques.counts,
             rejected=self.rejections.samples, outputs=lambda: self.delivery.outputs.named(),
@@ -201,13 +205,15 @@ class NetmonApp:
                    for name, output in self.delivery.outputs.named().items()]
         keeper = asyncio.create_task(self.housekeeping(), name="housekeeping")
         exp = self.config.exporter
-        self.exporter = ExporterServer(self.snapshot, self.healthy, exp.listen, exp.port, web_config)
+        self.exporter = ExporterServer(self.snapshot, self.healthy, exp.listen, exp.port, web_config,
+                                       more=[self.push.route()])
         await self.exporter.start()
         counts = ", ".join(f"{len(s.devices)} over {src.value}" for s, src in zip(self.schedulers, self.pollers,
                                                                                    strict=True))
         log.info("polling %d devices at %d sites (%s)", len(self.config.devices), len(self.config.sites), counts)
         pollers = [asyncio.create_task(s.run(), name=f"scheduler:{src.value}")
                    for s, src in zip(self.schedulers, self.pollers, strict=True)]
+        pollers.append(asyncio.create_task(self.push_watch.run(), name="push-watch"))
         try:
             await stop.wait()
         finally:

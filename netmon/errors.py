@@ -9,6 +9,7 @@ every module of netmon, collectors and alerts and fails on one defined elsewhere
     │   ├── DeviceUnreachable       no answer within the timeout
     │   ├── AuthenticationFailed    credential refused (SNMPv3 user/keys, RouterOS API login)
     │   ├── DeviceProtocolError     an answer we cannot use
+    │   │   └── PayloadError        a router's push body that is not what the script sends (collectors.push)
     │   └── FeatureUnavailable      an optional MIB table or RouterOS menu is not there
     ├── UnusableDiscovery           a stored SNMP discovery cannot be read back
     ├── StorageError                the database
@@ -53,6 +54,7 @@ __all__ = [
     "NotificationRejected",
     "NotifyError",
     "PartialDelivery",
+    "PayloadError",
     "SecretLike",
     "StorageError",
     "StorageRejected",
@@ -119,6 +121,11 @@ class DeviceProtocolError(CollectorError):
     """The device answered, but with something we cannot use (garbage, missing mandatory objects)."""
 
     reason = "protocol"
+
+
+class PayloadError(DeviceProtocolError):
+    """A router's push body that is not what deploy/routeros/netmon-push.rsc sends; the message names the field
+    (`interfaces[3].rx-byte: expected a string`). Answered 400, and the push counts as a failed poll."""
 
 
 class FeatureUnavailable(CollectorError):

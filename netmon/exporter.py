@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import gzip
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 from prometheus_client import CollectorRegistry, generate_latest
@@ -22,7 +22,7 @@ from prometheus_client.registry import Collector
 from netmon.config.webconfig import WebConfig
 from netmon.latest import Snapshot
 from netmon.model import SampleKind
-from netmon.web import Limits, Reply, Request, WebServer
+from netmon.web import Limits, Reply, Request, Route, WebServer
 
 log = logging.getLogger(__name__)
 
@@ -185,12 +185,12 @@ class ExporterServer:
 
     def __init__(self, snapshot: Callable[[], Snapshot], healthy: Callable[[], bool],
                  host: str = "127.0.0.1", port: int = 9877, web_config: WebConfig | None = None,
-                 limits: Limits | None = None) -> None:
+                 limits: Limits | None = None, more: Sequence[Route] = ()) -> None:
         self._snapshot = snapshot
         self._healthy = healthy
         web_config = web_config or WebConfig()
         self._server = WebServer({"/metrics": self._metrics, "/healthz": self._healthz}, host, port,
-                                 tls=web_config.tls, users=web_config.users, limits=limits or Limits())
+                                 tls=web_config.tls, users=web_config.users, limits=limits or Limits(), more=more)
 
     @property
     def port(self) -> int:

@@ -18,9 +18,9 @@ Key = tuple[str, Source]
 
 
 # When a device is polled by several sources, each metric is taken from the first source in this order that
-# reported it (the API knows hotspot sessions and DHCP servers by name; SNMP is the fallback), so no series
-# is exported twice and a failing source is covered by the other.
-SOURCE_PRECEDENCE = (Source.ROUTEROS, Source.SNMP, Source.PING)
+# reported it (the API and the router's own push know hotspot sessions and DHCP servers by name; SNMP is the
+# fallback), so no series is exported twice and a failing source is covered by the other.
+SOURCE_PRECEDENCE = (Source.ROUTEROS, Source.PUSH, Source.SNMP, Source.PING)
 
 
 @dataclass(frozen=True)

@@ -33,6 +33,7 @@ class Source(StrEnum):
     SNMP = "snmp"
     ROUTEROS = "routeros"
     PING = "ping"
+    PUSH = "push"  # the router sends its own heartbeat (deploy/routeros/netmon-push.rsc, docs/push.md)
 
 
 class SampleKind(StrEnum):
@@ -249,6 +250,18 @@ class RouterOsSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class PushSettings:
+    """How one router pushes its heartbeat (docs/push.md): the token it sends as `Authorization: Bearer`, how
+    late a push may be before it counts as missed, how far the router's clock may be from ours before its
+    time is not used, and how many pushes a minute are accepted (None: max(6, 2 per interval))."""
+
+    token: Secret
+    tolerance_s: float = 30.0
+    max_skew_s: float = 300.0
+    max_per_minute: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Device:
     """One asset at a site, as the inventory describes it."""
 
@@ -264,6 +277,7 @@ class Device:
     interval_s: float = 60.0
     snmp: SnmpSettings | None = None
     routeros: RouterOsSettings | None = None
+    push: PushSettings | None = None
 
 
 Labels = tuple[tuple[str, str], ...]

@@ -26,7 +26,8 @@ log = logging.getLogger(__name__)
 PollFn = Callable[[Device], Awaitable[PollResult]]
 ResultFn = Callable[[PollResult], None]
 AUTH_BACKOFF_S = 1800.0
-SOURCE_NAMES = {Source.SNMP: "SNMP", Source.ROUTEROS: "RouterOS", Source.PING: "ping"}  # as people write them
+# as people write them
+SOURCE_NAMES = {Source.SNMP: "SNMP", Source.ROUTEROS: "RouterOS", Source.PING: "ping", Source.PUSH: "push"}
 
 
 @dataclass

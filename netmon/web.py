@@ -1,8 +1,9 @@
 """The daemon's HTTP server: the one module that imports aiohttp (and bcrypt, for basic auth).
 
 Parts of the daemon serve through it by giving routes: a path and an async function from a `Request` to a
-`Reply` (both ours, so no other module sees aiohttp). Today the exporter's /metrics and /healthz; next the report
-downloads, a status page and the endpoints remote agents push to.
+`Reply` (both ours, so no other module sees aiohttp). Today the exporter's /metrics and /healthz (GET, behind basic
+auth when configured) and the routers' `POST /push/v1/{device_id}` (a `Route` with its own token check, so
+exempt from basic auth; netmon/push); next the report downloads and a status page.
 
 What a client can get besides a route's own answer (docs/architecture.md, "The web server"):
 400 for a malformed request (a request line over `max_request_line_bytes` too), 431 for oversized headers (a
@@ -22,8 +23,8 @@ import hashlib
 import logging
 import os
 import ssl
-from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import bcrypt
@@ -40,6 +41,8 @@ class Request:
     method: str
     path: str
     headers: Mapping[str, str]  # case-insensitive keys
+    body: bytes = b""  # at most Limits.max_body_bytes (the server answered 413 beyond)
+    params: Mapping[str, str] = field(default_factory=dict)  # `{name}` parts of the route's path
 
 
 @dataclass(frozen=True)
@@ -51,6 +54,18 @@ class Reply:
 
 
 Handler = Callable[[Request], Awaitable[Reply]]
+
+
+@dataclass(frozen=True)
+class Route:
+    """A route beyond the plain GET ones: its method, a path that may hold `{name}` parts (handed over in
+    `Request.params`), and whether the server's basic auth guards it (False for a route that authenticates
+    its callers itself, as the routers' push with a token per device)."""
+
+    path: str
+    handler: Handler
+    method: str = "GET"
+    basic_auth: bool = True
 
 
 @dataclass(frozen=True)
@@ -141,8 +156,9 @@ class BasicAuth:
 class WebServer:
     def __init__(self, routes: Mapping[str, Handler], host: str = "127.0.0.1", port: int = 9877, *,
                  tls: ssl.SSLContext | None = None, users: Mapping[str, bytes] | None = None,
-                 limits: Limits = Limits()) -> None:
-        self._routes = dict(routes)
+                 limits: Limits = Limits(), more: Sequence[Route] = ()) -> None:
+        self._routes = [Route(path, handler) for path, handler in routes.items()] + list(more)
+        self._open = {route.path for route in self._routes if not route.basic_auth}
         self._host = host
         self._port = port
         self._tls = tls
@@ -165,8 +181,11 @@ class WebServer:
         make it) so that each connection gets `_RequestHandler`."""
         limits = self._limits
         app = web.Application(client_max_size=limits.max_body_bytes, middlewares=[self._guard])
-        for path, handler in self._routes.items():
-            app.router.add_get(path, _adapt(handler))
+        for route in self._routes:
+            if route.method == "GET":
+                app.router.add_get(route.path, _adapt(route.handler))
+            else:
+                app.router.add_route(route.method, route.path, _adapt(route.handler))
         runner = web.AppRunner(app, handle_signals=False, access_log=None)
         await runner.setup()
         loop = asyncio.get_running_loop()
@@ -201,8 +220,9 @@ class WebServer:
     async def _guard(self, request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
                      ) -> web.StreamResponse:
         if request.body_exists:
-            await request.read()  # over client_max_size: 413 (our routes take no body; this bounds what is read)
-        if self._auth is not None and not await self._auth.allows(request.headers.get("Authorization")):
+            await request.read()  # over client_max_size: 413 (kept by aiohttp for the route; bounds what is read)
+        if self._auth is not None and _canonical(request) not in self._open \
+                and not await self._auth.allows(request.headers.get("Authorization")):
             return web.Response(status=401, text="authentication required\n",
                                 headers={"WWW-Authenticate": 'Basic realm="netmon"'})
         try:
@@ -214,9 +234,17 @@ class WebServer:
             return web.Response(status=503, text="took too long\n")
 
 
+def _canonical(request: web.Request) -> str | None:
+    """The path of the route a request matched (`/push/v1/{device_id}`), None for no route."""
+    route = request.match_info.route
+    return route.resource.canonical if route.resource is not None else None
+
+
 def _adapt(handler: Handler) -> Callable[[web.Request], Awaitable[web.Response]]:
     async def serve(request: web.Request) -> web.Response:
-        reply = await handler(Request(request.method, request.path, request.headers))
+        body = await request.read() if request.body_exists else b""
+        reply = await handler(Request(request.method, request.path, request.headers, body,
+                                      dict(request.match_info)))
         response = web.Response(status=reply.status, body=reply.body, headers=dict(reply.headers))
         response.headers["Content-Type"] = reply.content_type
         return response

@@ -26,6 +26,7 @@ from netmon.config.schema import (
     ExporterConfig,
     KabupatenConfig,
     MaintenanceConfig,
+    PushOptions,
     SchedulerConfig,
     SecretRef,
     SiteConfig,
@@ -39,6 +40,7 @@ from netmon.model import (
     Contact,
     Device,
     MaintenanceWindow,
+    PushSettings,
     RouterOsSettings,
     Secret,
     Site,
@@ -52,6 +54,7 @@ from netmon.model import (
 )
 
 Path_ = tuple[str | int, ...]
+MIN_PUSH_TOKEN = 16
 MAIN_ONLY = ("timezone", "defaults", "exporter", "scheduler", "state", "storage", "alerts", "report")
 
 
@@ -523,18 +526,36 @@ def _device(dev: DeviceConfig, origin: _Origin, defaults: Defaults, sites: dict[
     if Source.ROUTEROS in sources:
         user, password = credential("routeros_credential", ("routeros",), "routeros") or ("", Secret(""))
         routeros = RouterOsSettings(user=user, password=password, **_options(defaults.routeros, dev.routeros))
+    push = _push(dev.push, Source.PUSH in sources, origin, f"devices[{dev.id}].push", resolve_secrets, fail)
     asset = dev.asset.model_dump()
     if register is not None:  # the register entry's fields replace the device's own
         asset |= register.model_dump(exclude_none=True)
     return Device(
         id=dev.id, site=dev.site, role=dev.role, address=dev.address, sources=sources,
         owner=dev.owner or defaults.owner, profile=dev.profile, parent=dev.parent,
-        interval_s=dev.interval_s or defaults.interval_s, snmp=snmp, routeros=routeros,
+        interval_s=dev.interval_s or defaults.interval_s, snmp=snmp, routeros=routeros, push=push,
         asset=AssetRecord(**asset),
     )
 
 
 _Fail = Callable[[str, str], ConfigError]  # (message, key of the device) -> the error to raise
+
+
+def _push(options: PushOptions | None, pushes: bool, origin: _Origin, key: str, resolve_secrets: bool,
+          fail: _Fail) -> PushSettings | None:
+    """A push device's settings: `push:` goes with `sources: [push]` (each needs the other)."""
+    if not pushes:
+        if options is not None:
+            raise fail("`push:` is set but `sources` does not list push", "push")
+        return None
+    if options is None:
+        raise fail("a device with source push needs `push: {token: {env: ...} or {file: ...}}`", "sources")
+    token = read_secret(options.token, origin, f"{key}.token") if resolve_secrets else Secret("")
+    if resolve_secrets and len(token.reveal()) < MIN_PUSH_TOKEN:
+        raise fail(f"the push token is shorter than {MIN_PUSH_TOKEN} characters (make one with "
+                   "`openssl rand -hex 24`)", "push")
+    return PushSettings(token=token, tolerance_s=options.tolerance_s, max_skew_s=options.max_skew_s,
+                        max_per_minute=options.max_per_minute)
 
 
 def _check_device_links(dev: DeviceConfig, sites: dict[str, Any], devices: dict[str, Any], fail: _Fail) -> None:

@@ -135,6 +135,18 @@ class RouterOsOptions(Strict):
     timeout_s: float | None = Field(default=None, gt=0, le=120)
 
 
+class PushOptions(Strict):
+    """`push:` of a device with `sources: [push]` (docs/push.md)."""
+
+    token: SecretRef = Field(description="The token the router's script sends as `Authorization: Bearer`")
+    tolerance_s: float = Field(default=30, ge=0, le=3600, description="How late a push may be before it counts "
+                               "as missed (one failed poll)")
+    max_skew_s: float = Field(default=300, ge=1, le=86400, description="The router's clock is used for the "
+                              "sample time while it is this close to ours")
+    max_per_minute: int | None = Field(default=None, ge=1, le=600, description="Pushes accepted a minute "
+                                       "(default: max(6, 2 per interval)); more are answered 429")
+
+
 class DeviceConfig(Strict):
     id: str = Field(pattern=ID_PATTERN)
     site: str
@@ -150,6 +162,7 @@ class DeviceConfig(Strict):
     interval_s: float | None = Field(default=None, ge=5, le=3600)
     snmp: SnmpOptions | None = None
     routeros: RouterOsOptions | None = None
+    push: PushOptions | None = None
     asset: AssetConfig = AssetConfig()
 
 

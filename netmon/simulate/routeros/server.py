@@ -126,6 +126,10 @@ class RouterOsSimulator:
         """Logins accepted so far by this router (a persistent client logs in once)."""
         return self._listeners[router_id].logins
 
+    def data(self, router_id: str) -> RouterData:
+        """The router's menus (what its push script reads, netmon.simulate.routeros.push)."""
+        return self._listeners[router_id].data
+
     def routers(self) -> list[SimRouter]:
         return [listener.router for listener in self._listeners.values()]
 
