@@ -9,6 +9,8 @@ commit it could not confirm, and replays its spool after a crash:
 - reboot: ignored when the device already has one within `REBOOT_TOLERANCE_S` of `booted_at`
 - hourly rollup: merged with the stored one (see `rollup.combine`)
 - daily uniques, unknown span, heartbeat: upsert, the larger value wins
+- agent progress: upsert by agent; `last_seq` never goes back, the status fields are the newest heard
+- agent gap: upsert by (agent, from_seq)
 - stored discovery: upsert by (device, source), the last written wins (the queue keeps the order, and a
   discovery made after the clock was set back must still replace the one "from the future")
 """
@@ -36,7 +38,7 @@ from netmon.model import (
     Ticket,
 )
 from netmon.storage import schema as t
-from netmon.storage.record import DailyUniques, Heartbeat, HourlyRollup, Record, UnknownSpan
+from netmon.storage.record import AgentGap, AgentProgress, DailyUniques, Heartbeat, HourlyRollup, Record, UnknownSpan
 from netmon.storage.rollup import combine
 
 REBOOT_TOLERANCE_S = 120.0  # booted_at is estimated from uptime: polls of one boot differ by seconds
@@ -96,7 +98,8 @@ def write_record(conn: sa.Connection, r: Record) -> None:
                                                      new_status=r.new.value, at=r.at, reason=r.reason)
         conn.execute(stmt.on_conflict_do_nothing(index_elements=["device", "at", "new_status"]))
     elif isinstance(r, DeviceState):
-        values = dataclasses.asdict(r) | {"status": r.status.value}
+        values = dataclasses.asdict(r) | {"status": r.status.value,
+                                          "unknown_cause": r.unknown_cause.value if r.unknown_cause else None}
         stmt = _insert(conn, t.device_state).values(**values)
         conn.execute(stmt.on_conflict_do_update(index_elements=["device"],
                                                 set_={k: stmt.excluded[k] for k in values if k != "device"}))
@@ -124,6 +127,8 @@ def write_record(conn: sa.Connection, r: Record) -> None:
             k: stmt.excluded[k] for k in ("state", "updated_at", "external_refs")}))
     elif isinstance(r, StoredDiscovery):
         _write_discovery(conn, r)
+    elif isinstance(r, AgentProgress | AgentGap):
+        _write_agent(conn, r)
     elif isinstance(r, Heartbeat):
         stmt = _insert(conn, t.heartbeat).values(id=1, at=r.at)
         conn.execute(stmt.on_conflict_do_update(index_elements=["id"],
@@ -152,6 +157,22 @@ def _write_incident(conn: sa.Connection, r: Incident) -> None:
     conn.execute(stmt.on_conflict_do_update(index_elements=["id"], set_={
         k: (sa.func.coalesce(stmt.excluded[k], t.incidents.c[k]) if k in keep else stmt.excluded[k])
         for k in values if k != "id"}))
+
+
+def _write_agent(conn: sa.Connection, r: AgentProgress | AgentGap) -> None:
+    values = dataclasses.asdict(r)
+    if isinstance(r, AgentGap):
+        stmt = _insert(conn, t.agent_gaps).values(**values)
+        conn.execute(stmt.on_conflict_do_update(index_elements=["agent", "from_seq"], set_={
+            k: stmt.excluded[k] for k in values if k not in ("agent", "from_seq")}))
+        return
+    stmt = _insert(conn, t.agent_progress).values(**values)
+    newer = stmt.excluded.heard_at >= sa.func.coalesce(t.agent_progress.c.heard_at, stmt.excluded.heard_at)
+    changed = {"last_seq": _greatest(t.agent_progress, stmt, "last_seq"),
+               "last_result_at": sa.func.coalesce(stmt.excluded.last_result_at, t.agent_progress.c.last_result_at)}
+    for k in ("heard_at", "online", "status_at", "reported_seq", "backlog_depth", "backlog_oldest_at"):
+        changed[k] = sa.case((newer & stmt.excluded[k].is_not(None), stmt.excluded[k]), else_=t.agent_progress.c[k])
+    conn.execute(stmt.on_conflict_do_update(index_elements=["agent"], set_=changed))
 
 
 def _write_discovery(conn: sa.Connection, r: StoredDiscovery) -> None:
