@@ -49,7 +49,16 @@ from netmon.storage.read import (
     state_from_row,
     ticket_from_row,
 )
-from netmon.storage.record import RECORD_TYPES, AgentGap, AgentProgress, DailyUniques, HourlyRollup, Record, RollupTotals, UnknownSpan
+from netmon.storage.record import (
+    RECORD_TYPES,
+    AgentGap,
+    AgentProgress,
+    DailyUniques,
+    HourlyRollup,
+    Record,
+    RollupTotals,
+    UnknownSpan,
+)
 from netmon.storage.url import normalise, redact
 
 log = logging.getLogger(__name__)

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from collections.abc import Callable
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -93,7 +94,10 @@ def sync_rows(conn: sa.Connection, table: sa.Table, wanted: dict[str, dict[str, 
 # --- records -----------------------------------------------------------------------------------------------
 
 def write_record(conn: sa.Connection, r: Record) -> None:
-    if isinstance(r, StateChange):
+    writer = _WRITERS.get(type(r))
+    if writer is not None:
+        writer(conn, r)
+    elif isinstance(r, StateChange):
         stmt = _insert(conn, t.state_changes).values(device=r.device, old_status=r.old.value,
                                                      new_status=r.new.value, at=r.at, reason=r.reason)
         conn.execute(stmt.on_conflict_do_nothing(index_elements=["device", "at", "new_status"]))
@@ -103,12 +107,6 @@ def write_record(conn: sa.Connection, r: Record) -> None:
         stmt = _insert(conn, t.device_state).values(**values)
         conn.execute(stmt.on_conflict_do_update(index_elements=["device"],
                                                 set_={k: stmt.excluded[k] for k in values if k != "device"}))
-    elif isinstance(r, Outage):
-        _write_outage(conn, r)
-    elif isinstance(r, Reboot):
-        _write_reboot(conn, r)
-    elif isinstance(r, HourlyRollup):
-        _write_rollup(conn, r)
     elif isinstance(r, DailyUniques):
         stmt = _insert(conn, t.daily_uniques).values(site=r.site, day=r.day, count=r.count)
         conn.execute(stmt.on_conflict_do_update(index_elements=["site", "day"],
@@ -117,24 +115,23 @@ def write_record(conn: sa.Connection, r: Record) -> None:
         stmt = _insert(conn, t.unknown_spans).values(start=r.start, end=r.end)
         conn.execute(stmt.on_conflict_do_update(index_elements=["start"],
                                                 set_={"end": _greatest(t.unknown_spans, stmt, "end")}))
-    elif isinstance(r, Incident):
-        _write_incident(conn, r)
     elif isinstance(r, Ticket):
         values = {"id": r.id, "incident": r.incident, "state": r.state, "opened_at": r.opened_at,
                   "updated_at": r.updated_at, "external_refs": json.dumps([list(x) for x in r.external_refs])}
         stmt = _insert(conn, t.tickets).values(**values)
         conn.execute(stmt.on_conflict_do_update(index_elements=["id"], set_={
             k: stmt.excluded[k] for k in ("state", "updated_at", "external_refs")}))
-    elif isinstance(r, StoredDiscovery):
-        _write_discovery(conn, r)
-    elif isinstance(r, AgentProgress | AgentGap):
-        _write_agent(conn, r)
     elif isinstance(r, Heartbeat):
         stmt = _insert(conn, t.heartbeat).values(id=1, at=r.at)
         conn.execute(stmt.on_conflict_do_update(index_elements=["id"],
                                                 set_={"at": _greatest(t.heartbeat, stmt, "at")}))
     else:  # pragma: no cover - Store.write checks the type first
         raise TypeError(type(r).__name__)
+
+
+def _writers() -> dict[type, Callable[[sa.Connection, Any], None]]:
+    return {Outage: _write_outage, Reboot: _write_reboot, HourlyRollup: _write_rollup, Incident: _write_incident,
+            StoredDiscovery: _write_discovery, AgentProgress: _write_agent, AgentGap: _write_agent}
 
 
 def inspection_values(r: Inspection, effective_at: float) -> dict[str, Any]:
@@ -216,3 +213,6 @@ def _write_rollup(conn: sa.Connection, r: HourlyRollup) -> None:
     new = combine(old, r)
     if new != old:
         conn.execute(sa.update(t.hourly_rollups).where(key).values(**dataclasses.asdict(new)))
+
+
+_WRITERS = _writers()
