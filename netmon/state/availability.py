@@ -157,7 +157,10 @@ class AvailabilityTracker:
         changes = []
         for device_id in devices:
             track = self._tracks.get(device_id)
-            if track is None or track.status in (Status.DISABLED, Status.UNKNOWN):
+            if track is None or track.status is Status.DISABLED:
+                continue
+            if track.status is Status.UNKNOWN:
+                track.unknown_cause = cause  # never polled yet (or restored unknown): now for this reason
                 continue
             changes.append(StateChange(device_id, track.status, Status.UNKNOWN, at, f"{cause.value} unreachable"))
             track.status, track.since, track.unknown_cause = Status.UNKNOWN, at, cause
