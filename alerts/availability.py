@@ -10,6 +10,8 @@ Alerts do not re-derive availability: the outage cause decides.
   until the device answers, rather than "recovered" while it is still dead. Causes `parent` and
   `maintenance` raise nothing (dependency suppression, declared works).
 * `site_down`: a site with open `site` outages; the episode starts at the earliest of them.
+* Late news: `delays` names devices whose data reached the office late (a site agent's backlog): their
+  device/site verdicts say so in the summary ("late N s"), which the message puts into words.
 * `area_outage`: `min_sites` sites of one kecamatan whose site outages started within `window_s` of each
   other. Every down site of the kecamatan becomes a member, later ones join while the area is open, and
   members' site alerts are absorbed (see docs/alerts.md). The area clears when no member is down.
@@ -38,8 +40,10 @@ def clustered(starts: Sequence[float], min_sites: int, window_s: float) -> bool:
 
 def availability_verdicts(devices: Mapping[str, Device], sites: Mapping[str, Site],
                           states: Mapping[str, DeviceState], outages: Sequence[Outage],
-                          firing: Callable[[Key], bool]) -> tuple[dict[Key, Verdict], dict[str, float]]:
+                          firing: Callable[[Key], bool], delays: Mapping[str, float] | None = None,
+                          ) -> tuple[dict[Key, Verdict], dict[str, float]]:
     """Device and site verdicts, and the start of each down site's episode."""
+    delays = delays or {}
     open_outages = {o.device: o for o in outages if o.open}
     closed = {o.device: o for o in outages if not o.open}
     verdicts: dict[Key, Verdict] = {}
@@ -56,7 +60,8 @@ def availability_verdicts(devices: Mapping[str, Device], sites: Mapping[str, Sit
             site_starts[device.site] = min(outage.started_at, site_starts.get(device.site, outage.started_at))
             site_members.setdefault(device.site, []).append(device_id)
         if outage is not None and outage.cause is Cause.DEVICE:
-            verdicts[key] = Verdict(True, started_at=outage.started_at, labels=scope)
+            verdicts[key] = Verdict(True, started_at=outage.started_at, labels=scope,
+                                    summary=late_summary(delays.get(device_id)))
         elif outage is not None and outage.cause in (Cause.SITE, Cause.PARENT) and firing(key):
             verdicts[key] = Verdict(None, labels=scope)  # failed first, still dead: keep it open
         else:
@@ -65,11 +70,17 @@ def availability_verdicts(devices: Mapping[str, Device], sites: Mapping[str, Sit
         key = (SITE_DOWN, site_id)
         if site_id in site_starts:
             members = ",".join(site_members[site_id])
+            late = max((delays[d] for d in site_members[site_id] if d in delays), default=None)
             verdicts[key] = Verdict(True, float(len(site_members[site_id])), started_at=site_starts[site_id],
-                                    labels=(("site", site_id), ("members", members)))
+                                    labels=(("site", site_id), ("members", members)), summary=late_summary(late))
         else:
             verdicts[key] = Verdict(False, ended_at=site_ended.get(site_id), labels=(("site", site_id),))
     return verdicts, site_starts
+
+
+def late_summary(delay_s: float | None) -> str:
+    """"late 10800 s": the news reached the office that much later than it happened (alerts.message words it)."""
+    return "" if delay_s is None else f"late {int(delay_s)} s"
 
 
 def _ended(device_id: str, states: Mapping[str, DeviceState], closed: Mapping[str, Outage]) -> float | None:

@@ -26,6 +26,7 @@ from alerts.flap import FlapDetector
 from alerts.incident import IncidentBook, IncidentChange
 from alerts.route import AlertConfig
 from alerts.rules import (
+    AGENT_SILENT,
     AREA_OUTAGE,
     AVAILABILITY_RULES,
     DEVICE_DOWN,
@@ -90,6 +91,7 @@ class AlertEngine:
         self._tracks: dict[Key, Hysteresis] = {}
         self._firing_keys: set[Key] = set()  # keys whose track fires (kept with the tracks: no scan of all tracks)
         self._standing: dict[Key, Verdict] = {}  # availability verdicts of the latest observe_state
+        self._links: dict[Key, Verdict] = {}  # agent_silent verdicts of the latest observe_agents
         self._raw: dict[Key, bool] = {}  # last site / interface verdict, for flapping
         self._was_down: dict[str, bool] = {}  # device -> DOWN in the latest states, for flapping
         self._scope: dict[str, Labels] = {}  # subject -> its scope labels (device / site), for flapping
@@ -113,15 +115,27 @@ class AlertEngine:
         return self._evaluate({**self._signals.timed_for(result.device, self._states, at), **verdicts}, at,
                               everything=False)
 
-    def observe_state(self, states: Mapping[str, DeviceState], outages: Sequence[Outage], at: float) -> AlertOutput:
-        """The current states and outages (open ones; recently closed ones date recoveries precisely)."""
+    def observe_state(self, states: Mapping[str, DeviceState], outages: Sequence[Outage], at: float,
+                      delays: Mapping[str, float] | None = None) -> AlertOutput:
+        """The current states and outages (open ones; recently closed ones date recoveries precisely).
+        `delays`: devices whose news reached us late, by how many seconds (said in the message)."""
         self._states = dict(states)
         self._record_transitions(states)
         verdicts, site_starts = availability_verdicts(self._devices, self._sites, states, outages,
-                                                      lambda key: self._firing(key))
+                                                      lambda key: self._firing(key), delays)
         site_ends = {key[1]: v.ended_at for key, v in verdicts.items()
                      if key[0] == SITE_DOWN and v.ended_at is not None and not v.active}
         self._standing = {**self._areas.verdicts(self._sites, site_starts, site_ends), **verdicts}
+        return self._evaluate({}, at)
+
+    def observe_agents(self, sites: Mapping[str, tuple[str, bool, float | None]], at: float) -> AlertOutput:
+        """Site agents' links: site -> (agent, silent, since when silent / when heard again). One `agent_silent`
+        alert per site served by a silent agent; its devices' own rules see them UNKNOWN meanwhile."""
+        self._links = {
+            (AGENT_SILENT, site): Verdict(silent, started_at=when if silent else None,
+                                          ended_at=None if silent else when, summary=f"agent {agent}",
+                                          labels=(("site", site), ("agent", agent)))
+            for site, (agent, silent, when) in sites.items() if site in self._sites}
         return self._evaluate({}, at)
 
     def observe_reboot(self, reboot: Reboot) -> AlertOutput:
@@ -203,7 +217,7 @@ class AlertEngine:
             merged = dict(verdicts)
             self._record_flips(merged, at)
             return merged
-        merged = {**self._standing, **self._signals.timed(self._states, at), **verdicts}
+        merged = {**self._standing, **self._links, **self._signals.timed(self._states, at), **verdicts}
         self._record_flips(merged, at)
         flaps = {subject: self._flaps.verdict(subject, at) for subject in self._flaps.subjects()}
         for subject, flap in flaps.items():

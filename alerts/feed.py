@@ -37,8 +37,13 @@ class AlertFeed:
     def observe_reboot(self, reboot: Reboot) -> None:
         self._deliver(self.engine.observe_reboot(reboot))
 
-    def observe_state(self, states: Mapping[str, DeviceState], outages: Sequence[Outage], at: float) -> None:
-        self._deliver(self.engine.observe_state(states, outages, at))
+    def observe_state(self, states: Mapping[str, DeviceState], outages: Sequence[Outage], at: float,
+                      delays: Mapping[str, float] | None = None) -> None:
+        self._deliver(self.engine.observe_state(states, outages, at, delays))
+
+    def observe_agents(self, sites: Mapping[str, tuple[str, bool, float | None]], at: float) -> None:
+        """Site agents' links (site -> agent, silent, since / heard again): `agent_silent` per site."""
+        self._deliver(self.engine.observe_agents(sites, at))
 
     def tick(self, at: float) -> None:
         self._deliver(self.engine.tick(at))

@@ -20,12 +20,13 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from typing import Literal
 
-from alerts.rules import AREA_OUTAGE, AVAILABILITY_RULES, DEVICE_DOWN, FLAPPING, SITE_DOWN
+from alerts.rules import AGENT_SILENT, AREA_OUTAGE, AVAILABILITY_RULES, DEVICE_DOWN, FLAPPING, SITE_DOWN
 from netmon.model import AlertEvent, Device, Incident, IncidentKind, Owner, Severity, Site, Transition
 
 ChangeKind = Literal["opened", "updated", "acknowledged", "escalated", "resolved", "folded"]
 FOLDS: dict[str, tuple[str, ...]] = {AREA_OUTAGE: (SITE_DOWN,), FLAPPING: AVAILABILITY_RULES}
 KINDS = {DEVICE_DOWN: IncidentKind.DEVICE, SITE_DOWN: IncidentKind.SITE, AREA_OUTAGE: IncidentKind.AREA}
+OWNERS = {AGENT_SILENT: Owner.PEMDA}  # Diskominfo runs the agents and their uplinks, whoever owns the site's devices
 RANK = {Severity.INFO: 0, Severity.WARNING: 1, Severity.CRITICAL: 2}
 
 
@@ -150,7 +151,8 @@ class IncidentBook:
             involved = [device] if device else [d for d in self._devices.values() if d.site == site_id]
         return Incident(
             id=incident_id(event.rule, event.subject, opened_at), rule=event.rule, subject=event.subject,
-            kind=kind, severity=event.severity, opened_at=opened_at, owner=owner_of(involved),
+            kind=kind, severity=event.severity, opened_at=opened_at,
+            owner=OWNERS.get(event.rule) or owner_of(involved),
             kabupaten=kabupaten, kecamatan=kecamatan, site=site_id, device=device.id if device else None,
             members=members, summary=event.summary, detected_at=event.at,
         )

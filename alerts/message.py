@@ -29,6 +29,7 @@ from typing import Any
 import jinja2
 
 from alerts.rules import (
+    AGENT_SILENT,
     AREA_OUTAGE,
     ASSET_MISMATCH,
     AUTH_FAILED,
@@ -66,7 +67,7 @@ class NotifyType(StrEnum):
 PROBLEM_TYPES = {Severity.CRITICAL: NotifyType.FAILURE, Severity.WARNING: NotifyType.WARNING,
                  Severity.INFO: NotifyType.INFO}
 # Rules whose end is a recovery ("PULIH": something came back); the others are conditions that ended ("SELESAI").
-RECOVERIES = frozenset({DEVICE_DOWN, SITE_DOWN, AREA_OUTAGE, INTERFACE_DOWN, FLAPPING})
+RECOVERIES = frozenset({DEVICE_DOWN, SITE_DOWN, AREA_OUTAGE, INTERFACE_DOWN, FLAPPING, AGENT_SILENT})
 
 
 def notify_type(kind: str, severity: Severity) -> NotifyType:
@@ -150,10 +151,12 @@ _MINUTES = re.compile(r"(?P<minutes>\d+) min")
 _LOW_VOLTAGE = re.compile(r"(?P<value>[\d.]+) V \(< (?P<limit>[\d.]+) V\)")
 _VOLTAGE_SWING = re.compile(r"(?P<low>[\d.]+)-(?P<high>[\d.]+) V")
 _THRESHOLD = re.compile(r"(?P<value>-?[\d.e+]+) \((?P<op>[<>=!]=?) (?P<limit>-?[\d.e+]+)\)")
+_LATE = re.compile(r"late (?P<late_s>\d+) s")  # news from a site agent's backlog (alerts.availability)
+_AGENT = re.compile(r"agent (?P<agent>\S+)")
 _MISMATCH = re.compile(r"(?P<field>serial|model) (?P<seen>.*) \(KIB (?P<register>.*)\)")
 _PATTERNS: Mapping[str, tuple[re.Pattern[str], ...]] = {
     FLAPPING: (_COUNT_IN_WINDOW,), REBOOT_LOOP: (_COUNT_IN_WINDOW,), IDLE_AP: (_MINUTES,),
-    VOLTAGE: (_LOW_VOLTAGE, _VOLTAGE_SWING),
+    VOLTAGE: (_LOW_VOLTAGE, _VOLTAGE_SWING), DEVICE_DOWN: (_LATE,), SITE_DOWN: (_LATE,), AGENT_SILENT: (_AGENT,),
 }
 
 

@@ -33,9 +33,10 @@ ASSET_MISMATCH = "asset_mismatch"
 UNKNOWN_DEVICE = "unknown_device"
 FLAPPING = "flapping"
 AUTH_FAILED = "auth_failed"  # alerts.credential
+AGENT_SILENT = "agent_silent"  # a site's agent (issue #14) cannot be heard: one per site, for Diskominfo
 
 BUILTIN_RULES = (DEVICE_DOWN, SITE_DOWN, AREA_OUTAGE, HIGH_TEMPERATURE, VOLTAGE, HIGH_CPU, INTERFACE_DOWN,
-                 REBOOT_LOOP, IDLE_AP, ASSET_MISMATCH, UNKNOWN_DEVICE, FLAPPING, AUTH_FAILED)
+                 REBOOT_LOOP, IDLE_AP, ASSET_MISMATCH, UNKNOWN_DEVICE, FLAPPING, AUTH_FAILED, AGENT_SILENT)
 AVAILABILITY_RULES = (DEVICE_DOWN, SITE_DOWN, INTERFACE_DOWN)  # the ones flapping freezes
 FLAP_VERDICT_RULES = (SITE_DOWN, INTERFACE_DOWN)  # whose verdict flips count as transitions (devices: states)
 
@@ -154,7 +155,7 @@ SEVERITY: dict[str, Severity] = {
     HIGH_TEMPERATURE: Severity.WARNING, VOLTAGE: Severity.WARNING, HIGH_CPU: Severity.WARNING,
     INTERFACE_DOWN: Severity.WARNING, REBOOT_LOOP: Severity.WARNING, IDLE_AP: Severity.WARNING,
     ASSET_MISMATCH: Severity.WARNING, UNKNOWN_DEVICE: Severity.WARNING, FLAPPING: Severity.WARNING,
-    AUTH_FAILED: Severity.WARNING,
+    AUTH_FAILED: Severity.WARNING, AGENT_SILENT: Severity.WARNING,
 }
 
 

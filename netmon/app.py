@@ -17,7 +17,7 @@ import functools
 import logging
 import signal
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -30,6 +30,7 @@ from collectors.ping.collector import PingCollector
 from collectors.routeros.collector import RouterOsCollector
 from collectors.snmp.collector import SnmpCollector
 from collectors.snmp.profile import ProfileSet, load_profiles
+from netmon.agents.office import OfficeAgents
 from netmon.config import Config
 from netmon.config.webconfig import WebConfig, load_web_config
 from netmon.daemon_metrics import DaemonMetrics, MetricSources, polling_alive
@@ -57,8 +58,10 @@ HOUSEKEEPING_S = 5.0  # the time edges: state machine, outage causes, alert tole
 
 
 class NetmonApp:
-    def __init__(self, config: Config, profiles: ProfileSet | None = None) -> None:
+    def __init__(self, config: Config, profiles: ProfileSet | None = None, *,
+                 agent_clock: Callable[[], float] = time.time) -> None:
         self.config = config
+        self.agents = OfficeAgents(config.agents, config.devices, clock=agent_clock)  # sites behind site agents
         self.profiles = profiles or load_profiles()
         self._validate_profiles(config.devices.values())
         self._started = time.monotonic()
@@ -72,19 +75,21 @@ class NetmonApp:
             AvailabilityTracker(config.devices, config.state, started_at=time.time()),
             OutageTracker(config.devices, config.sites, config.maintenance, policy=config.state),
             StateOutputs(store=self.storage.store, on_state=self.delivery.device_state,
-                         on_outage=self.delivery.outage, on_reboot=self.alerts.observe_reboot,
-                         on_states=self.alerts.observe_state),
-            config.devices)
+                         on_outage=self.delivery.outage, on_reboot=self.agents.gate.reboots(self.alerts.observe_reboot),
+                         on_states=self.agents.gate.states(self.alerts.observe_state)),
+            config.devices, agent_of=self.agents.agent_of)
         self.on_result = ResultPipeline(self.rejections.screen, [
             self.latest.record, client_counter(self.uniques.add, config.devices), self.storage.observe,
-            self.state.observe, self.alerts.observe_result])
+            self.state.observe, self.agents.gate.results(self.alerts.observe_result)])
+        self.agents.attach(self.on_result, self.state, self.storage.store, self.alerts.observe_agents)
         self._wire_collectors()
         self.push_watch = PushWatch(config.devices.values(), self.on_result, started_at=time.time())
         self.push = PushEndpoint(config.devices, self.on_result, self.push_watch)  # routers that push (docs/push.md)
         self.metrics = DaemonMetrics(MetricSources(
             pollers=self.schedulers, sites=config.sites, state=self.state, unique_clients=self.uniques.counts,
             rejected=self.rejections.samples, outputs=lambda: self.delivery.outputs.named(),
-            open_incidents=lambda: len(self.alerts.open_incidents()), storage=lambda: self.storage.stats))
+            open_incidents=lambda: len(self.alerts.open_incidents()), storage=lambda: self.storage.stats,
+            agents=self.agents.samples))
         self.exporter: ExporterServer | None = None
 
     def _wire_alerts(self) -> None:
@@ -111,7 +116,7 @@ class NetmonApp:
                                               Source.PING: self.ping.poll}
         self.schedulers: list[Scheduler | ShardedSnmpPoller] = [
             self._sharded_snmp() if source is Source.SNMP and config.scheduler.workers > 1
-            else self._scheduler(config.devices.values(), source)
+            else self._scheduler(config.polled_devices().values(), source)
             for source in self.pollers]
 
     def _sharded_snmp(self) -> ShardedSnmpPoller:
@@ -120,7 +125,7 @@ class NetmonApp:
         settings = WorkerSettings(max_in_flight=sched.max_in_flight, jitter_s=sched.jitter_s,
                                   deadline_s=sched.poll_deadline_s,
                                   log_level=logging.getLogger().getEffectiveLevel())
-        return ShardedSnmpPoller(self.config.devices.values(), sched.workers, settings, self.on_result)
+        return ShardedSnmpPoller(self.config.polled_devices().values(), sched.workers, settings, self.on_result)
 
     def _scheduler(self, devices: Iterable[Device], source: Source, *, jitter_s: float | None = None) -> Scheduler:
         sched = self.config.scheduler
@@ -168,6 +173,7 @@ class NetmonApp:
                 poller.keep_discoveries(restored.discoveries, self.storage.store, key)
         self.state.restore(restored.states, restored.open_outages)
         self.alerts.restore(restored.incidents, restored.tickets, at=restored.at or time.time())
+        self.agents.restore(restored.agent_progress, restored.agent_gaps)
 
     async def housekeeping(self) -> None:
         """The time edges, every HOUSEKEEPING_S: state machine and outage causes, alert tolerances and
@@ -176,6 +182,7 @@ class NetmonApp:
             await asyncio.sleep(HOUSEKEEPING_S)
             now = time.time()
             self.state.tick(now)
+            self.agents.tick()
             self.alerts.tick(now)
             await self.storage.tick(now)
             await self.acks.tick(now)
@@ -214,6 +221,7 @@ class NetmonApp:
         pollers = [asyncio.create_task(s.run(), name=f"scheduler:{src.value}")
                    for s, src in zip(self.schedulers, self.pollers, strict=True)]
         pollers.append(asyncio.create_task(self.push_watch.run(), name="push-watch"))
+        pollers.append(asyncio.create_task(self.agents.run(), name="agents"))
         try:
             await stop.wait()
         finally:

@@ -66,6 +66,7 @@ class MetricSources:
     outputs: Callable[[], Mapping[str, HasStats]]  # outbox name -> output
     open_incidents: Callable[[], int]
     storage: Callable[[], QueueStats | None]  # None: no storage attached (`netmon poll`)
+    agents: Callable[[], list[Sample]] = list  # site agents' families (netmon.agents.metrics), if any
 
 
 class DaemonMetrics:
@@ -79,7 +80,8 @@ class DaemonMetrics:
                   for site, count in sorted(src.unique_clients().items())),
                 *state_samples(src.state.states(), src.state.open_outages(), src.state.reboots),
                 *src.rejected(), *outbox_samples(src.outputs()),
-                Sample("netmon_incidents_open", src.open_incidents()), *storage_samples(src.storage())]
+                Sample("netmon_incidents_open", src.open_incidents()), *storage_samples(src.storage()),
+                *src.agents()]
 
 
 def scheduler_samples(pollers: Sequence[Polling]) -> list[Sample]:

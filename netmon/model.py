@@ -356,6 +356,7 @@ class Cause(StrEnum):
     SITE = "site"  # everything at the site is unreachable: power or uplink
     PARENT = "parent"  # behind a parent that is down: not counted against the device
     MAINTENANCE = "maintenance"  # inside a declared maintenance window
+    AGENT = "agent"  # not an outage: the site agent (or its uplink) cannot be heard; its devices are UNKNOWN
 
 
 @dataclass(frozen=True, slots=True)
@@ -371,6 +372,7 @@ class DeviceState:
     uptime_at: float | None = None  # when it was seen
     failing_since: float | None = None  # first failed poll of the current all-sources-failing episode
     answering_since: float | None = None  # first good poll of the current answering streak (None: nothing answers)
+    unknown_cause: Cause | None = None  # UNKNOWN for a reason of its own: AGENT (the site agent cannot be heard)
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,6 +14,7 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
+from netmon.config.agents import AgentsSettings, agents_settings
 from netmon.config.alerting import AlertsConfig, AlertSettings
 from netmon.config.assets import ConditionRules
 from netmon.config.report import ReportConfig
@@ -55,7 +56,7 @@ from netmon.model import (
 
 Path_ = tuple[str | int, ...]
 MIN_PUSH_TOKEN = 16
-MAIN_ONLY = ("timezone", "defaults", "exporter", "scheduler", "state", "storage", "alerts", "report")
+MAIN_ONLY = ("timezone", "defaults", "exporter", "scheduler", "state", "storage", "alerts", "report", "agents")
 
 
 @dataclass(frozen=True)
@@ -73,6 +74,12 @@ class Config:
     report: ReportConfig = field(default_factory=ReportConfig)
     timezone: TimeZone = DEFAULT_TIMEZONE  # the default; each site carries its own effective zone
     asset_rules: ConditionRules = field(default_factory=ConditionRules)  # assets.condition
+    agents: AgentsSettings = field(default_factory=AgentsSettings)  # site agents (netmon.config.agents)
+
+    def polled_devices(self) -> dict[str, Device]:
+        """The devices the office polls itself: all but those of sites a site agent serves."""
+        served = self.agents.site_agent()
+        return {k: d for k, d in self.devices.items() if d.site not in served}
 
     def zone_of(self, site: str | None) -> TimeZone:
         """The zone of site `site`, or the default for an unknown or missing site."""
@@ -304,6 +311,7 @@ def load_config(path: str | Path, *, resolve_secrets: bool = True) -> Config:
                                       resolve_secrets, kept[0] if kept else None)
     if resolve_secrets:
         _check_web_config(main.exporter, files[0][0], files[0][2])
+    agents = _agents(main, files[0][0], files[0][2], device_records, sites, resolve_secrets)
     return Config(
         sites=site_records,
         devices=device_records,
@@ -318,7 +326,23 @@ def load_config(path: str | Path, *, resolve_secrets: bool = True) -> Config:
         timezone=default_zone,
         asset_rules=(main.assets.condition if main.assets else None) or ConditionRules(),
         report=main.report or ReportConfig(),
+        agents=agents,
     )
+
+
+def _agents(main: ConfigFile, file: Path, lines: dict[Path_, int], devices: dict[str, Device],
+            sites: dict[str, Any], resolve: bool) -> AgentsSettings:
+    """`agents:` checked against the inventory (netmon.config.agents); errors name file, line and key."""
+    def where(path: Path_) -> tuple[str, int | None]:
+        line = next((lines[("agents", *path[:n])] for n in range(len(path), -1, -1)
+                     if ("agents", *path[:n]) in lines), None)
+        return str(file), line
+
+    def secret(ref: SecretRef, key: str) -> Secret | None:
+        return read_secret(ref, _Origin(str(file), lines.get(("agents", "broker", "password"))), key) \
+            if resolve else None
+
+    return agents_settings(main.agents, devices, sites, where, secret)
 
 
 def _gather(files: _Files) -> _Sections:

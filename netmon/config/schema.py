@@ -9,6 +9,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, BeforeValidator, Field, WithJsonSchema, model_validator
 
 from netmon.config.address import check_address
+from netmon.config.agents import AgentsConfig
 from netmon.config.alerting import AlertsConfig
 from netmon.config.assets import ConditionRules
 from netmon.config.base import SecretRef, Strict
@@ -244,6 +245,8 @@ class ConfigFile(Strict):
     storage: StorageConfig | None = None
     alerts: AlertsConfig | None = None
     report: ReportConfig | None = None
+    agents: AgentsConfig | None = Field(default=None, description="Site agents (issue #14) and the broker the "
+                                        "office reads them from (main file only)")
     credentials: dict[str, Credential] = {}
     kabupaten: dict[str, KabupatenConfig] = Field(default={}, description="By the name sites give in "
                                                   "`kabupaten`")

@@ -36,7 +36,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import Enum
 
-from netmon.model import Device, DeviceState, PollResult, Reboot, Source, StateChange, StatePolicy, Status
+from netmon.model import Cause, Device, DeviceState, PollResult, Reboot, Source, StateChange, StatePolicy, Status
 from netmon.state.reboot import UptimeReading, booted_between, uptime_from
 
 
@@ -71,6 +71,7 @@ class _DeviceTrack:
     restored_uptime: UptimeReading | None = None  # reading restored after a restart (source unknown)
     restored_answering: float | None = None  # answering_since restored after a restart, until a fresh poll
     last_boot: float | None = None
+    unknown_cause: Cause | None = None  # why UNKNOWN, when it is for a reason of its own (`unheard`)
 
     def reported(self) -> list[tuple[Source, _SourceTrack]]:
         return [(s, self.sources[s]) for s in self.device.sources if s in self.sources]
@@ -141,10 +142,30 @@ class AvailabilityTracker:
             events.append(change)
         return events
 
-    def tick(self, at: float) -> list[StateChange]:
-        """Apply the time-based edges (a failure lasting `down_after_s`) at time `at`."""
-        changes = [self._evaluate(track, at) for track in self._tracks.values()]
+    def tick(self, at: float, only: Iterable[str] | None = None) -> list[StateChange]:
+        """Apply the time-based edges (a failure lasting `down_after_s`) at time `at`, to every device or to
+        those of `only` (the devices that live on one clock: a site agent's keep its time, not the office's)."""
+        tracks = self._tracks.values() if only is None else [self._tracks[d] for d in only if d in self._tracks]
+        changes = [self._evaluate(track, at) for track in tracks]
         return [c for c in changes if c is not None]
+
+    def unheard(self, devices: Iterable[str], at: float, cause: Cause) -> list[StateChange]:
+        """The devices cannot be heard for a reason that is not theirs (`Cause.AGENT`: their site agent is
+        silent): UNKNOWN from `at`, with that cause. What their sources said is kept, so results that arrive
+        later (an agent's backlog, each with its own time) continue from there: UNKNOWN -> UP at the first good
+        verdict (no "recovered"), -> DOWN on the failure rules. An open outage stays open (UNKNOWN)."""
+        changes = []
+        for device_id in devices:
+            track = self._tracks.get(device_id)
+            if track is None or track.status is Status.DISABLED:
+                continue
+            if track.status is Status.UNKNOWN:
+                track.unknown_cause = cause  # never polled yet (or restored unknown): now for this reason
+                continue
+            changes.append(StateChange(device_id, track.status, Status.UNKNOWN, at, f"{cause.value} unreachable"))
+            track.status, track.since, track.unknown_cause = Status.UNKNOWN, at, cause
+            track.down_failing_since = None
+        return changes
 
     def restore(self, states: Iterable[DeviceState]) -> None:
         """Seed the tracker after a restart (call before the first `observe`).
@@ -198,6 +219,7 @@ class AvailabilityTracker:
             uptime_at=track.uptime.at if track.uptime else None,
             failing_since=failing_since,
             answering_since=answering_since,
+            unknown_cause=track.unknown_cause if track.status is Status.UNKNOWN else None,
         )
 
     # --- rules ---
@@ -233,7 +255,7 @@ class AvailabilityTracker:
             track.down_failing_since = track.episode_start()
         else:
             track.down_failing_since = None
-        track.status, track.since = new, at
+        track.status, track.since, track.unknown_cause = new, at, None
         return change
 
     def _target(self, track: _DeviceTrack, at: float) -> tuple[Status, str] | None:

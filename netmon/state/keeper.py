@@ -9,6 +9,14 @@ availability alerts). Each re-derivation looks at every device, so it runs at on
 minute); the last pass of a burst comes `OUTAGES_EVERY_S` after the one before. Without a running event loop
 (tests, `netmon poll`) it runs at once. The trackers are pure; this is the one part of netmon.state that
 knows about the event loop.
+
+**Clocks.** Devices polled by a site agent (issue #14, docs/agents-office.md) live on their agent's clock: their
+results carry the agent's poll times and may arrive hours late (a backlog). `agent_of` names them. The office's
+`tick(now)` never touches them (silence from the office's side is not a device failure); `advance(agent, at)`
+applies the time edges to an agent's devices at the agent's time, and their outages are re-derived at once, at
+the result's time, for their devices only (no throttling: a backlog replays days in seconds, and an outage that
+began and ended inside it must still be seen). `unheard(agent, at)` turns an agent's devices UNKNOWN with
+`Cause.AGENT` while it is silent.
 """
 
 from __future__ import annotations
@@ -19,7 +27,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from netmon.model import DeviceState, Outage, PollResult, Reboot, StateChange, Status
+from netmon.model import Cause, DeviceState, Outage, PollResult, Reboot, StateChange, Status
 from netmon.state.availability import AvailabilityTracker
 from netmon.state.outage import OutageTracker
 
@@ -41,24 +49,52 @@ class StateOutputs:
 
 class StateKeeper:
     def __init__(self, availability: AvailabilityTracker, outages: OutageTracker, outputs: StateOutputs,
-                 devices: Iterable[str] = ()) -> None:
+                 devices: Iterable[str] = (), *, agent_of: Mapping[str, str] | None = None) -> None:
         self.availability = availability
         self.outages = outages
         self._out = outputs
         self.reboots: dict[str, int] = dict.fromkeys(devices, 0)  # 0 from the first scrape: increase()
+        self._agent_of = dict(agent_of or {})  # device -> the site agent that polls it (its clock)
+        self._members: dict[str | None, frozenset[str]] = {}
+        for device_id, agent in self._agent_of.items():
+            self._members[agent] = self._members.get(agent, frozenset()) | {device_id}
+        self._office: frozenset[str] | None = None  # the office's own devices (None: every device)
+        if self._agent_of:
+            self._office = frozenset(d for d in availability.states() if d not in self._agent_of)
+        self._advanced: dict[str, float] = {}  # agent -> its time at the last `advance` that settled outages
         self._outages_at = 0.0  # time of the latest state change not yet re-derived into outages
         self._outages_last = float("-inf")  # loop time of the last re-derivation
         self._outages_pending = False
 
     def observe(self, result: PollResult) -> None:
-        self._after(self.availability.observe(result), result.started_at + result.duration_s)
+        self._after(self.availability.observe(result), result.started_at + result.duration_s,
+                    self._agent_of.get(result.device))
 
     def tick(self, now: float) -> None:
-        """The state machine's time edge; causes of open outages settle on time too (a device not back with
-        its site)."""
-        self._after(self.availability.tick(now), now)
-        if self.outages.open_outages():
+        """The state machine's time edge for the office's own devices; causes of open outages settle on time too
+        (a device not back with its site)."""
+        self._after(self.availability.tick(now, self._office), now)
+        if self._open_among(self._office):
             self._outages_changed(now)
+
+    def advance(self, agent: str, at: float, settle_every_s: float = 5.0) -> None:
+        """The time edge of `agent`'s devices at the agent's time `at` (its newest result); their open outages
+        settle every `settle_every_s` of the agent's time."""
+        members = self._members.get(agent, frozenset())
+        self._after(self.availability.tick(at, members), at, agent)
+        if at - self._advanced.get(agent, float("-inf")) >= settle_every_s and self._open_among(members):
+            self._advanced[agent] = at
+            self._update_outages(at, agent)
+
+    def unheard(self, agent: str, at: float) -> None:
+        """`agent` cannot be heard: its devices are UNKNOWN (cause AGENT) from `at` (its time)."""
+        members = [d for d in self._agent_of if self._agent_of[d] == agent]
+        self._after(self.availability.unheard(members, at, Cause.AGENT), at, agent)
+
+    def refresh(self, at: float) -> None:
+        """Hand the current states and open outages to `on_states` at `at` (an agent caught up: the alerts
+        judge what is still true now)."""
+        self._out.on_states(self.availability.states(), self.outages.open_outages(), at)
 
     def restore(self, states: Sequence[DeviceState], open_outages: Sequence[Outage]) -> None:
         self.availability.restore(states)
@@ -77,7 +113,7 @@ class StateKeeper:
     def open_outages(self) -> list[Outage]:
         return self.outages.open_outages()
 
-    def _after(self, events: Iterable[StateChange | Reboot], at: float) -> None:
+    def _after(self, events: Iterable[StateChange | Reboot], at: float, agent: str | None = None) -> None:
         """Record state changes and reboots, and re-derive outages when the picture changed."""
         events = list(events)
         if not events:
@@ -90,8 +126,10 @@ class StateKeeper:
             else:
                 changed = True
                 self._changed(event)
-        if changed:
+        if changed and agent is None:
             self._outages_changed(at)
+        elif changed:
+            self._update_outages(at, agent)
 
     def _rebooted(self, event: Reboot) -> None:
         self.reboots[event.device] = self.reboots.get(event.device, 0) + 1
@@ -125,10 +163,15 @@ class StateKeeper:
         self._outages_pending = True
         loop.call_later(wait, self.flush)
 
-    def _update_outages(self, at: float) -> None:
+    def _open_among(self, devices: frozenset[str] | None) -> bool:
+        return any(devices is None or o.device in devices for o in self.outages.open_outages())
+
+    def _update_outages(self, at: float, agent: str | None = None) -> None:
+        """Re-derive the outages of the office's devices (`agent` None) or of one agent's, at `at`."""
         closed = []
         states = self.availability.states()
-        for event in self.outages.update(states, at):
+        only = self._office if agent is None else self._members.get(agent, frozenset())
+        for event in self.outages.update(states, at, only):
             outage = event.outage
             self._out.store(outage)
             if outage.ended_at is not None:

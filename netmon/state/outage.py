@@ -25,7 +25,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Literal
 from uuid import uuid4
@@ -72,9 +72,13 @@ class OutageTracker:
         self._ref: dict[str, float] = {}  # device -> first failed poll of its open episode
         self._returned: dict[str, float] = {}  # device -> first good poll after its latest outage
 
-    def update(self, states: Mapping[str, DeviceState], at: float) -> list[OutageEvent]:
-        """Open, settle, split and close outages from the current states; events in device order."""
+    def update(self, states: Mapping[str, DeviceState], at: float,
+               only: Collection[str] | None = None) -> list[OutageEvent]:
+        """Open, settle, split and close outages from the current states; events in device order. With `only`,
+        just those devices' outages (the devices on one clock, `at`; the picture still holds every device)."""
         for device_id, outage in self._open.items():
+            if only is not None and device_id not in only:
+                continue
             state = states.get(device_id)
             back = _within(state.answering_since if state else None, outage.started_at, at)
             if back is not None:
@@ -84,7 +88,7 @@ class OutageTracker:
         for device_id, device in self._devices.items():
             state = states.get(device_id)
             current = self._open.get(device_id)
-            if state is None:
+            if state is None or (only is not None and device_id not in only):
                 continue
             if state.status is Status.DOWN:
                 events += self._open_or_settle(device, state, current, picture)

@@ -49,7 +49,8 @@ def state_from_row(r: Any) -> DeviceState:
                        consecutive_failures=r.consecutive_failures, consecutive_successes=r.consecutive_successes,
                        last_error=r.last_error, last_good_poll=r.last_good_poll, uptime_s=r.uptime_s,
                        uptime_at=r.uptime_at, failing_since=r.failing_since,
-                       answering_since=r.answering_since)
+                       answering_since=r.answering_since,
+                       unknown_cause=Cause(r.unknown_cause) if r.unknown_cause else None)
 
 
 def outage_from_row(r: Any) -> Outage:

@@ -79,7 +79,37 @@ class Heartbeat:
     at: float
 
 
+@dataclass(frozen=True, slots=True)
+class AgentProgress:
+    """How far a site agent's results were ingested (`last_seq`: every seq up to it is ingested or a known gap)
+    and what its latest status said. Written after the results it counts; the largest `last_seq` wins."""
+
+    agent: str
+    last_seq: int
+    last_result_at: float | None = None
+    heard_at: float | None = None
+    online: bool | None = None
+    status_at: float | None = None
+    reported_seq: int | None = None
+    backlog_depth: int | None = None
+    backlog_oldest_at: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AgentGap:
+    """Results `from_seq`..`to_seq` of an agent that will never arrive: `dropped` by the agent's outbox bound, or
+    `missing` (skipped by the office after waiting). `from_at`/`to_at` bound the period, on the agent's clock."""
+
+    agent: str
+    from_seq: int
+    to_seq: int
+    from_at: float | None
+    to_at: float | None
+    count: int
+    reason: str = "dropped"
+
+
 Record = (StateChange | DeviceState | Outage | Reboot | HourlyRollup | DailyUniques | UnknownSpan | Heartbeat
-          | Incident | Ticket | StoredDiscovery)
+          | Incident | Ticket | StoredDiscovery | AgentProgress | AgentGap)
 RECORD_TYPES: tuple[type, ...] = (StateChange, DeviceState, Outage, Reboot, HourlyRollup, DailyUniques,
-                                  UnknownSpan, Heartbeat, Incident, Ticket, StoredDiscovery)
+                                  UnknownSpan, Heartbeat, Incident, Ticket, StoredDiscovery, AgentProgress, AgentGap)

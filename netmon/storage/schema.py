@@ -81,6 +81,7 @@ device_state = sa.Table(
     sa.Column("uptime_at", Time),
     sa.Column("failing_since", Time),
     sa.Column("answering_since", Time),  # first good poll of the answering streak (0004)
+    sa.Column("unknown_cause", sa.String(32)),  # UNKNOWN for a reason of its own: "agent" (0006)
 )
 
 state_changes = sa.Table(
@@ -217,4 +218,29 @@ inspections = sa.Table(
     sa.Column("recorded_at", Time, nullable=False),
     sa.UniqueConstraint("device", "recorded_at"),  # a re-sent inspection is the same inspection
     sa.Index(None, "device", "effective_at"),
+)
+
+agent_progress = sa.Table(
+    "agent_progress", metadata,  # one row per site agent (0006): how far its results were ingested
+    sa.Column("agent", sa.String(64), primary_key=True),
+    sa.Column("last_seq", sa.BigInteger, nullable=False),  # every seq up to this one is ingested (or a gap)
+    sa.Column("last_result_at", Time),  # the newest ingested result's time (the agent's clock)
+    sa.Column("heard_at", Time),  # the office's clock when the agent was last heard
+    sa.Column("online", sa.Boolean),  # from its latest status (false: its will: the broker lost it)
+    sa.Column("status_at", Time),  # the agent's clock in that status
+    sa.Column("reported_seq", sa.BigInteger),  # the newest seq the agent had assigned then
+    sa.Column("backlog_depth", sa.BigInteger),
+    sa.Column("backlog_oldest_at", Time),
+)
+
+agent_gaps = sa.Table(
+    "agent_gaps", metadata,  # results of an agent that will never arrive (0006): the history says the period
+    sa.Column("agent", sa.String(64), primary_key=True),
+    sa.Column("from_seq", sa.BigInteger, primary_key=True),
+    sa.Column("to_seq", sa.BigInteger, nullable=False),
+    sa.Column("from_at", Time),  # the agent's clock: the period whose results are missing
+    sa.Column("to_at", Time),
+    sa.Column("count", sa.BigInteger, nullable=False),
+    sa.Column("reason", sa.String(16), nullable=False),  # "dropped" (the agent's bound) or "missing"
+    sa.Index(None, "from_at"),
 )

@@ -49,7 +49,16 @@ from netmon.storage.read import (
     state_from_row,
     ticket_from_row,
 )
-from netmon.storage.record import RECORD_TYPES, DailyUniques, HourlyRollup, Record, RollupTotals, UnknownSpan
+from netmon.storage.record import (
+    RECORD_TYPES,
+    AgentGap,
+    AgentProgress,
+    DailyUniques,
+    HourlyRollup,
+    Record,
+    RollupTotals,
+    UnknownSpan,
+)
 from netmon.storage.url import normalise, redact
 
 log = logging.getLogger(__name__)
@@ -266,6 +275,23 @@ class Store:
             query = query.where(t.unknown_spans.c.end >= since)
         with self._read() as conn:
             return [UnknownSpan(r.start, r.end) for r in conn.execute(query)]
+
+    def agent_progress(self) -> list[AgentProgress]:
+        """Every site agent's ingest progress and latest status (netmon.agents)."""
+        with self._read() as conn:
+            return [AgentProgress(**r._asdict()) for r in conn.execute(
+                sa.select(t.agent_progress).order_by(t.agent_progress.c.agent))]
+
+    def agent_gaps(self, agent: str | None = None, *, since: float | None = None) -> list[AgentGap]:
+        """Results that will never arrive, per agent: the periods the history cannot tell."""
+        c = t.agent_gaps.c
+        query = sa.select(t.agent_gaps).order_by(c.agent, c.from_seq)
+        if agent is not None:
+            query = query.where(c.agent == agent)
+        if since is not None:
+            query = query.where(sa.func.coalesce(c.to_at, c.from_at) >= since)
+        with self._read() as conn:
+            return [AgentGap(**r._asdict()) for r in conn.execute(query)]
 
     def state_changes(self, device: str | None = None) -> list[StateChange]:
         c = t.state_changes.c

@@ -31,7 +31,7 @@ from netmon.config.schema import StorageConfig
 from netmon.keyfile import load_or_create
 from netmon.model import Device, DeviceState, Incident, Outage, PollResult, Site, Source, StoredDiscovery, Ticket
 from netmon.storage.queue import QueueStats, WriteQueue
-from netmon.storage.record import DailyUniques, Heartbeat, Record, UnknownSpan
+from netmon.storage.record import AgentGap, AgentProgress, DailyUniques, Heartbeat, Record, UnknownSpan
 from netmon.storage.rollup import RollupAccumulator
 from netmon.storage.store import StorageUnavailable, Store
 from netmon.storage.url import announce_database, database_url
@@ -55,6 +55,8 @@ class Restored:
     discoveries: list[StoredDiscovery] = field(default_factory=list)
     last_heartbeat: float | None = None
     at: float | None = None  # when they were read
+    agent_progress: list[AgentProgress] = field(default_factory=list)  # site agents' ingest marks (issue #14)
+    agent_gaps: list[AgentGap] = field(default_factory=list)
 
 
 class StorageUpkeep:
@@ -139,7 +141,7 @@ class StorageUpkeep:
             return Restored(states=store.load_states(), open_outages=store.load_open_outages(),
                             incidents=incidents, tickets=[t for t in store.tickets() if t.incident in wanted],
                             discoveries=store.load_discoveries(Source.SNMP), last_heartbeat=store.last_heartbeat(),
-                            at=now)
+                            at=now, agent_progress=store.agent_progress(), agent_gaps=store.agent_gaps())
         finally:
             store.close()
 

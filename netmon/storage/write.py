@@ -9,6 +9,8 @@ commit it could not confirm, and replays its spool after a crash:
 - reboot: ignored when the device already has one within `REBOOT_TOLERANCE_S` of `booted_at`
 - hourly rollup: merged with the stored one (see `rollup.combine`)
 - daily uniques, unknown span, heartbeat: upsert, the larger value wins
+- agent progress: upsert by agent; `last_seq` never goes back, the status fields are the newest heard
+- agent gap: upsert by (agent, from_seq)
 - stored discovery: upsert by (device, source), the last written wins (the queue keeps the order, and a
   discovery made after the clock was set back must still replace the one "from the future")
 """
@@ -17,6 +19,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from collections.abc import Callable
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -36,7 +39,7 @@ from netmon.model import (
     Ticket,
 )
 from netmon.storage import schema as t
-from netmon.storage.record import DailyUniques, Heartbeat, HourlyRollup, Record, UnknownSpan
+from netmon.storage.record import AgentGap, AgentProgress, DailyUniques, Heartbeat, HourlyRollup, Record, UnknownSpan
 from netmon.storage.rollup import combine
 
 REBOOT_TOLERANCE_S = 120.0  # booted_at is estimated from uptime: polls of one boot differ by seconds
@@ -91,21 +94,19 @@ def sync_rows(conn: sa.Connection, table: sa.Table, wanted: dict[str, dict[str, 
 # --- records -----------------------------------------------------------------------------------------------
 
 def write_record(conn: sa.Connection, r: Record) -> None:
-    if isinstance(r, StateChange):
+    writer = _WRITERS.get(type(r))
+    if writer is not None:
+        writer(conn, r)
+    elif isinstance(r, StateChange):
         stmt = _insert(conn, t.state_changes).values(device=r.device, old_status=r.old.value,
                                                      new_status=r.new.value, at=r.at, reason=r.reason)
         conn.execute(stmt.on_conflict_do_nothing(index_elements=["device", "at", "new_status"]))
     elif isinstance(r, DeviceState):
-        values = dataclasses.asdict(r) | {"status": r.status.value}
+        values = dataclasses.asdict(r) | {"status": r.status.value,
+                                          "unknown_cause": r.unknown_cause.value if r.unknown_cause else None}
         stmt = _insert(conn, t.device_state).values(**values)
         conn.execute(stmt.on_conflict_do_update(index_elements=["device"],
                                                 set_={k: stmt.excluded[k] for k in values if k != "device"}))
-    elif isinstance(r, Outage):
-        _write_outage(conn, r)
-    elif isinstance(r, Reboot):
-        _write_reboot(conn, r)
-    elif isinstance(r, HourlyRollup):
-        _write_rollup(conn, r)
     elif isinstance(r, DailyUniques):
         stmt = _insert(conn, t.daily_uniques).values(site=r.site, day=r.day, count=r.count)
         conn.execute(stmt.on_conflict_do_update(index_elements=["site", "day"],
@@ -114,22 +115,23 @@ def write_record(conn: sa.Connection, r: Record) -> None:
         stmt = _insert(conn, t.unknown_spans).values(start=r.start, end=r.end)
         conn.execute(stmt.on_conflict_do_update(index_elements=["start"],
                                                 set_={"end": _greatest(t.unknown_spans, stmt, "end")}))
-    elif isinstance(r, Incident):
-        _write_incident(conn, r)
     elif isinstance(r, Ticket):
         values = {"id": r.id, "incident": r.incident, "state": r.state, "opened_at": r.opened_at,
                   "updated_at": r.updated_at, "external_refs": json.dumps([list(x) for x in r.external_refs])}
         stmt = _insert(conn, t.tickets).values(**values)
         conn.execute(stmt.on_conflict_do_update(index_elements=["id"], set_={
             k: stmt.excluded[k] for k in ("state", "updated_at", "external_refs")}))
-    elif isinstance(r, StoredDiscovery):
-        _write_discovery(conn, r)
     elif isinstance(r, Heartbeat):
         stmt = _insert(conn, t.heartbeat).values(id=1, at=r.at)
         conn.execute(stmt.on_conflict_do_update(index_elements=["id"],
                                                 set_={"at": _greatest(t.heartbeat, stmt, "at")}))
     else:  # pragma: no cover - Store.write checks the type first
         raise TypeError(type(r).__name__)
+
+
+def _writers() -> dict[type, Callable[[sa.Connection, Any], None]]:
+    return {Outage: _write_outage, Reboot: _write_reboot, HourlyRollup: _write_rollup, Incident: _write_incident,
+            StoredDiscovery: _write_discovery, AgentProgress: _write_agent, AgentGap: _write_agent}
 
 
 def inspection_values(r: Inspection, effective_at: float) -> dict[str, Any]:
@@ -152,6 +154,22 @@ def _write_incident(conn: sa.Connection, r: Incident) -> None:
     conn.execute(stmt.on_conflict_do_update(index_elements=["id"], set_={
         k: (sa.func.coalesce(stmt.excluded[k], t.incidents.c[k]) if k in keep else stmt.excluded[k])
         for k in values if k != "id"}))
+
+
+def _write_agent(conn: sa.Connection, r: AgentProgress | AgentGap) -> None:
+    values = dataclasses.asdict(r)
+    if isinstance(r, AgentGap):
+        stmt = _insert(conn, t.agent_gaps).values(**values)
+        conn.execute(stmt.on_conflict_do_update(index_elements=["agent", "from_seq"], set_={
+            k: stmt.excluded[k] for k in values if k not in ("agent", "from_seq")}))
+        return
+    stmt = _insert(conn, t.agent_progress).values(**values)
+    newer = stmt.excluded.heard_at >= sa.func.coalesce(t.agent_progress.c.heard_at, stmt.excluded.heard_at)
+    changed = {"last_seq": _greatest(t.agent_progress, stmt, "last_seq"),
+               "last_result_at": sa.func.coalesce(stmt.excluded.last_result_at, t.agent_progress.c.last_result_at)}
+    for k in ("heard_at", "online", "status_at", "reported_seq", "backlog_depth", "backlog_oldest_at"):
+        changed[k] = sa.case((newer & stmt.excluded[k].is_not(None), stmt.excluded[k]), else_=t.agent_progress.c[k])
+    conn.execute(stmt.on_conflict_do_update(index_elements=["agent"], set_=changed))
 
 
 def _write_discovery(conn: sa.Connection, r: StoredDiscovery) -> None:
@@ -195,3 +213,6 @@ def _write_rollup(conn: sa.Connection, r: HourlyRollup) -> None:
     new = combine(old, r)
     if new != old:
         conn.execute(sa.update(t.hourly_rollups).where(key).values(**dataclasses.asdict(new)))
+
+
+_WRITERS = _writers()
