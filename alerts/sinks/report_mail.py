@@ -26,6 +26,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
+import hashlib
 import logging
 import smtplib
 from collections.abc import Mapping, Sequence
@@ -103,6 +104,8 @@ def build_report_message(mail: ReportMail, *, sender: str, domain: str) -> Email
     for attachment in mail.attachments:
         maintype, subtype = attachment.content_type
         msg.add_attachment(attachment.data, maintype=maintype, subtype=subtype, filename=attachment.filename)
+    if msg.is_multipart():  # a boundary from the id, not random: the same item is the same bytes
+        msg.set_boundary("=_netmon_" + hashlib.sha256(mail.id.encode()).hexdigest()[:32])
     return msg
 
 
