@@ -203,6 +203,7 @@ class ReportSchedule:
         self._state_path = Path(config.storage.data_dir).expanduser().resolve() / STATE_FILE
         self._sent: SentLog | None = None  # read at the first pass (not in the constructor: no I/O there)
         self._retry_at: dict[str, float] = {}
+        self.passes = 0  # passes run (the first is the catch-up at start)
 
     async def run(self) -> None:
         """Send what is due (at once: the catch-up), then again at every due time, until cancelled."""
@@ -211,6 +212,7 @@ class ReportSchedule:
                 await self.send_due()
             except Exception:  # the daemon keeps running; the next pass tries again
                 log.exception("report schedule: pass failed")
+            self.passes += 1
             now = self.clock()
             wake = min([t for t in (next_due(self.settings, self.scopes, now), *self._retry_at.values())
                         if t is not None] or [now + CHECK_S])
