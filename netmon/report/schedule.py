@@ -215,7 +215,7 @@ class ReportSchedule:
             self.passes += 1
             now = self.clock()
             wake = min([t for t in (next_due(self.settings, self.scopes, now), *self._retry_at.values())
-                        if t is not None] or [now + CHECK_S])
+                        if t is not None and t > now] or [now + CHECK_S])
             await self._sleep(min(CHECK_S, max(1.0, wake - now)))
 
     async def send_due(self) -> list[str]:
@@ -248,7 +248,7 @@ class ReportSchedule:
     def build(self, due: Due, now: float) -> list[tuple[str, bytes]]:
         """The report's files (name, bytes), built from the database (blocking: run in a worker thread)."""
         from netmon.report.build import build_report, in_scope
-        from netmon.report.command import conditions_for
+        from netmon.report.condition import conditions_for
         from netmon.report.language import language
         from netmon.report.output import Format, write_report
         from netmon.storage import Store
@@ -259,7 +259,7 @@ class ReportSchedule:
         devices = {k: d for k, d in config.devices.items() if d.site in sites}
         store = Store.open(database_url(config.storage))
         try:
-            conditions = conditions_for(store, devices, sites, due.period, config.asset_rules)
+            conditions = conditions_for(store, devices, sites, due.period, config.asset_rules, now)
             report = build_report(store, sites, devices, due.period, conditions, now=now,
                                   kabupaten=due.scope.kabupaten)
         finally:
