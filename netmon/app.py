@@ -57,16 +57,14 @@ HOUSEKEEPING_S = 5.0  # the time edges: state machine, outage causes, alert tole
 
 
 class NetmonApp:
-    def __init__(self, config: Config, profiles: ProfileSet | None = None, *,
-                 clock: Callable[[], float] = time.time) -> None:
-        """`clock`: the wall clock of the report schedule (tests inject one)."""
+    def __init__(self, config: Config, profiles: ProfileSet | None = None) -> None:
         self.config = config
-        self._clock = clock
-        self.reports: ReportSchedule | None = None  # report.schedule, opened by serve()
-        self.report_outputs: dict[str, Output] = {}
         self.profiles = profiles or load_profiles()
         self._validate_profiles(config.devices.values())
         self._started = time.monotonic()
+        self.reports: ReportSchedule | None = None  # report.schedule, opened by serve()
+        self.report_outputs: dict[str, Output] = {}
+        self.report_clock: Callable[[], float] = time.time  # the report schedule's wall clock (tests set one)
         self.latest = LatestResults(config.sites, config.devices)
         self.rejections = RejectionTracker()  # implausible samples stop here (netmon.plausibility)
         self.uniques = DailyUniqueClients({s.id: s.timezone for s in config.sites.values()},
@@ -206,7 +204,8 @@ class NetmonApp:
         if opened is None:
             return []
         mail, self.report_outputs["report-mail"] = opened
-        self.reports = ReportSchedule(self.config, mail.post, backlog=lambda: self.storage.stats, clock=self._clock)
+        self.reports = ReportSchedule(self.config, mail.post, backlog=lambda: self.storage.stats,
+                                      clock=self.report_clock)
         return [asyncio.create_task(self.reports.run(), name="report-schedule")]
 
     async def serve(self, stop: asyncio.Event) -> None:

@@ -312,12 +312,12 @@ def load_config(path: str | Path, *, resolve_secrets: bool = True) -> Config:
         state=StatePolicy(**(main.state or StateConfig()).model_dump()),
         storage=_storage(main.storage, files[0][0]),
         maintenance=tuple(windows),
+        report_secrets=_report_secrets(main.report, main.alerts, site_records, files[0][0], files[0][2],
+                                       resolve_secrets),
         alerts=_alerts(main.alerts, _Origin(str(files[0][0]), files[0][2].get(("alerts",))), resolve_secrets),
         timezone=default_zone,
         asset_rules=(main.assets.condition if main.assets else None) or ConditionRules(),
         report=main.report or ReportConfig(),
-        report_secrets=_report_secrets(main.report, main.alerts, site_records, files[0][0], files[0][2],
-                                       resolve_secrets),
     )
 
 

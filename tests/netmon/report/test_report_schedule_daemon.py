@@ -59,7 +59,8 @@ async def until(check: Callable[[], bool], what: str) -> None:
 
 async def run_daemon(config: Config, now: float, done: Callable[[NetmonApp], bool]) -> NetmonApp:
     """Serve with the report schedule's clock at `now` until `done(app)`, then stop as SIGTERM does."""
-    app = NetmonApp(config, clock=lambda: now)
+    app = NetmonApp(config)
+    app.report_clock = lambda: now
     stop = asyncio.Event()
     serving = asyncio.create_task(app.serve(stop))
     try:
