@@ -24,8 +24,9 @@ from pathlib import Path
 from alerts.delivery import AlertDelivery
 from alerts.engine import AlertEngine
 from alerts.feed import AlertFeed
-from alerts.queue import Deliver
+from alerts.queue import Deliver, Output
 from alerts.setup import alert_config, contact_channels, open_outputs
+from alerts.sinks.report_mail import open_report_mail
 from collectors.ping.collector import PingCollector
 from collectors.routeros.collector import RouterOsCollector
 from collectors.snmp.collector import SnmpCollector
@@ -44,6 +45,7 @@ from netmon.privacy import DailyUniqueClients
 from netmon.push.endpoint import PushEndpoint
 from netmon.push.watch import PushWatch
 from netmon.rejection import RejectionTracker
+from netmon.report.schedule import ReportSchedule
 from netmon.scheduler import PollFn, Scheduler
 from netmon.state import AvailabilityTracker, OutageTracker, in_maintenance
 from netmon.state.cause import ancestors
@@ -65,6 +67,9 @@ class NetmonApp:
         self.profiles = profiles or load_profiles()
         self._validate_profiles(config.devices.values())
         self._started = time.monotonic()
+        self.reports: ReportSchedule | None = None  # report.schedule, opened by serve()
+        self.report_outputs: dict[str, Output] = {}
+        self.report_clock: Callable[[], float] = time.time  # the report schedule's wall clock (tests set one)
         self.latest = LatestResults(config.sites, config.devices)
         self.rejections = RejectionTracker()  # implausible samples stop here (netmon.plausibility)
         self.uniques = DailyUniqueClients({s.id: s.timezone for s in config.sites.values()},
@@ -87,7 +92,7 @@ class NetmonApp:
         self.push = PushEndpoint(config.devices, self.on_result, self.push_watch)  # routers that push (docs/push.md)
         self.metrics = DaemonMetrics(MetricSources(
             pollers=self.schedulers, sites=config.sites, state=self.state, unique_clients=self.uniques.counts,
-            rejected=self.rejections.samples, outputs=lambda: self.delivery.outputs.named(),
+            rejected=self.rejections.samples, outputs=self._outputs,
             open_incidents=lambda: len(self.alerts.open_incidents()), storage=lambda: self.storage.stats,
             agents=self.agents.samples))
         self.exporter: ExporterServer | None = None
@@ -198,6 +203,22 @@ class NetmonApp:
     def _open_outbox(self, name: str, deliver: Deliver) -> Outbox:
         return Outbox(name, self.storage.data_dir / "outbox" / name, deliver)
 
+    def _outputs(self) -> dict[str, Output]:
+        """Every outbox (and MQTT) by name: the alerts' outputs and the report mail's."""
+        return self.delivery.outputs.named() | self.report_outputs
+
+    def _open_reports(self) -> list[asyncio.Task[None]]:
+        """The scheduled report (netmon.report.schedule) and its `report-mail` outbox, when report.schedule
+        asks for them; returns the schedule's task."""
+        opened = open_report_mail(self.config.report, self.config.report_secrets, self.config.alerts,
+                                  self._open_outbox)
+        if opened is None:
+            return []
+        mail, self.report_outputs["report-mail"] = opened
+        self.reports = ReportSchedule(self.config, mail.post, backlog=lambda: self.storage.stats,
+                                      clock=self.report_clock)
+        return [asyncio.create_task(self.reports.run(), name="report-schedule")]
+
     async def serve(self, stop: asyncio.Event) -> None:
         """Run the daemon until `stop` is set."""
         web_config = self._web_config()  # a bad web config file stops the start before anything runs
@@ -208,8 +229,9 @@ class NetmonApp:
         self.delivery.attach(open_outputs(self.config.alerts, self.alert_config,
                                           contact_channels(self.config.alerts, self.config.sites.values()),
                                           self._open_outbox))
+        reports = self._open_reports()
         senders = [asyncio.create_task(output.run(), name=f"outbox:{name}" if name != "mqtt" else "mqtt")
-                   for name, output in self.delivery.outputs.named().items()]
+                   for name, output in self._outputs().items()]
         keeper = asyncio.create_task(self.housekeeping(), name="housekeeping")
         exp = self.config.exporter
         self.exporter = ExporterServer(self.snapshot, self.healthy, exp.listen, exp.port, web_config,
@@ -225,7 +247,7 @@ class NetmonApp:
         try:
             await stop.wait()
         finally:
-            await self._shut_down([*pollers, keeper], senders, writer)
+            await self._shut_down([*pollers, keeper, *reports], senders, writer)
 
     async def _shut_down(self, polling: list[asyncio.Task[None]], senders: list[asyncio.Task[None]],
                          writer: asyncio.Task[None]) -> None:
@@ -236,7 +258,7 @@ class NetmonApp:
             await self.exporter.stop()
         self.state.flush()  # state changes of the last second, before storage is drained
         self.storage.final(time.time())
-        outputs = self.delivery.outputs.named()
+        outputs = self._outputs()
         for output in outputs.values():
             await output.drain(5.0)
         for task in senders:

@@ -31,7 +31,7 @@ from email.utils import formatdate
 from typing import Any, Literal, cast
 
 from alerts.sinks import TicketRejected
-from netmon.errors import ConfigError, TicketError, redact, safe_cause
+from netmon.errors import ConfigError, NetmonError, TicketError, redact, safe_cause
 from netmon.model import Secret
 
 TicketMailKind = Literal["open", "update", "resolve"]
@@ -116,20 +116,20 @@ def build_message(mail: TicketMail, *, sender: str, recipient: str, domain: str)
     return msg
 
 
-class MailTicketSink:
-    """Sends ticket mail to one helpdesk address. `deliver` is an outbox deliver callable."""
+class SmtpServer:
+    """One SMTP account: how to reach the server and log in (blocking; called from a worker thread). Shared by
+    the ticket mail and the scheduled report's mail (alerts.sinks.report_mail). `error` is the exception class
+    a failure is raised as (`TicketError` for tickets)."""
 
-    def __init__(self, *, host: str, port: int, sender: str, recipient: str, starttls: bool,
-                 user: str | None, password: Secret | None, domain: str = "netmon.local",
-                 timeout_s: float = 10, implicit_tls: bool = False, tls_ca_file: str | None = None) -> None:
+    def __init__(self, *, host: str, port: int, starttls: bool, user: str | None, password: Secret | None,
+                 domain: str = "netmon.local", timeout_s: float = 10, implicit_tls: bool = False,
+                 tls_ca_file: str | None = None, error: type[NetmonError] = TicketError) -> None:
         if (user is None) != (password is None):
             raise ConfigError("SMTP user and password must be given together", key="mail.user")
         if starttls and implicit_tls:
             raise ConfigError("choose starttls (port 587) or implicit_tls (port 465), not both", key="mail.starttls")
         self.host = host
         self.port = port
-        self.sender = sender
-        self.recipient = recipient
         self.starttls = starttls
         self.implicit_tls = implicit_tls
         self.user = user
@@ -137,30 +137,21 @@ class MailTicketSink:
         self.domain = domain
         self.timeout_s = timeout_s
         self._tls_ca_file = tls_ca_file
+        self.error = error
 
     def __repr__(self) -> str:
-        return f"MailTicketSink({self.host}:{self.port} -> {self.recipient})"
+        return f"SmtpServer({self.host}:{self.port})"
 
-    async def deliver(self, items: list[dict[str, Any]]) -> None:
-        mails = [TicketMail.from_item(item) for item in items]
-        if mails:
-            await asyncio.to_thread(self._send_all, mails)
-
-    # --- blocking part, run in a worker thread ---
-
-    def _where(self) -> str:
+    @property
+    def where(self) -> str:
         return f"SMTP server {self.host}:{self.port}"
 
-    def _send_all(self, mails: list[TicketMail]) -> None:
-        smtp = self._connect()
-        try:
-            for mail in mails:
-                self._send_one(smtp, mail)
-        finally:
-            with contextlib.suppress(smtplib.SMTPException, OSError):
-                smtp.quit()
+    @property
+    def secrets(self) -> tuple[Secret | None]:
+        return (self._password,)
 
-    def _connect(self) -> smtplib.SMTP:
+    def connect(self) -> smtplib.SMTP:
+        """A connected (TLS, logged-in) session; raises `self.error` naming what failed, never the password."""
         context = ssl.create_default_context(cafile=self._tls_ca_file) if (
             self.starttls or self.implicit_tls) else None
         smtp: smtplib.SMTP | None = None
@@ -177,43 +168,75 @@ class MailTicketSink:
             if self.user is not None and self._password is not None:
                 smtp.login(self.user, self._password.reveal())
         except smtplib.SMTPAuthenticationError as exc:
-            self._close(smtp)
-            raise TicketError(f"{self._where()}: authentication failed for user {self.user!r}: "
-                              f"{_describe(exc, self._secrets)}") from safe_cause(exc, self._secrets)
+            close(smtp)
+            raise self.error(f"{self.where}: authentication failed for user {self.user!r}: "
+                             f"{describe(exc, self.secrets)}") from safe_cause(exc, self.secrets)
         except smtplib.SMTPNotSupportedError as exc:
-            self._close(smtp)
-            raise TicketError(f"{self._where()}: server does not offer STARTTLS or AUTH: "
-                              f"{_describe(exc, self._secrets)}") from safe_cause(exc, self._secrets)
+            close(smtp)
+            raise self.error(f"{self.where}: server does not offer STARTTLS or AUTH: "
+                             f"{describe(exc, self.secrets)}") from safe_cause(exc, self.secrets)
         except (smtplib.SMTPException, OSError) as exc:
-            self._close(smtp)
-            raise TicketError(f"cannot reach {self._where()}: {_describe(exc, self._secrets)}") \
-                from safe_cause(exc, self._secrets)
+            close(smtp)
+            raise self.error(f"cannot reach {self.where}: {describe(exc, self.secrets)}") \
+                from safe_cause(exc, self.secrets)
         return smtp
 
-    @property
-    def _secrets(self) -> tuple[Secret | None]:
-        return (self._password,)
 
-    @staticmethod
-    def _close(smtp: smtplib.SMTP | None) -> None:
-        if smtp is not None:
-            with contextlib.suppress(smtplib.SMTPException, OSError):
+def close(smtp: smtplib.SMTP | None, *, quit: bool = False) -> None:
+    """End a session, ignoring a server that is already gone."""
+    if smtp is not None:
+        with contextlib.suppress(smtplib.SMTPException, OSError):
+            if quit:
+                smtp.quit()
+            else:
                 smtp.close()
+
+
+class MailTicketSink:
+    """Sends ticket mail to one helpdesk address. `deliver` is an outbox deliver callable."""
+
+    def __init__(self, *, host: str, port: int, sender: str, recipient: str, starttls: bool,
+                 user: str | None, password: Secret | None, domain: str = "netmon.local",
+                 timeout_s: float = 10, implicit_tls: bool = False, tls_ca_file: str | None = None) -> None:
+        self.server = SmtpServer(host=host, port=port, starttls=starttls, user=user, password=password, domain=domain,
+                                 timeout_s=timeout_s, implicit_tls=implicit_tls, tls_ca_file=tls_ca_file)
+        self.sender = sender
+        self.recipient = recipient
+        self.domain = domain
+
+    def __repr__(self) -> str:
+        return f"MailTicketSink({self.server.host}:{self.server.port} -> {self.recipient})"
+
+    async def deliver(self, items: list[dict[str, Any]]) -> None:
+        mails = [TicketMail.from_item(item) for item in items]
+        if mails:
+            await asyncio.to_thread(self._send_all, mails)
+
+    # --- blocking part, run in a worker thread ---
+
+    def _send_all(self, mails: list[TicketMail]) -> None:
+        smtp = self.server.connect()
+        try:
+            for mail in mails:
+                self._send_one(smtp, mail)
+        finally:
+            close(smtp, quit=True)
 
     def _send_one(self, smtp: smtplib.SMTP, mail: TicketMail) -> None:
         msg = build_message(mail, sender=self.sender, recipient=self.recipient, domain=self.domain)
+        where = self.server.where
         try:
             smtp.send_message(msg, from_addr=self.sender, to_addrs=[self.recipient])
         except smtplib.SMTPDataError as exc:
             if 500 <= exc.smtp_code < 600:
-                raise TicketRejected(f"ticket mail {mail.id} rejected by {self._where()}: {_describe(exc)}",
+                raise TicketRejected(f"ticket mail {mail.id} rejected by {where}: {describe(exc)}",
                                      item_id=mail.id, status=exc.smtp_code) from exc
-            raise TicketError(f"ticket mail {mail.id} not accepted by {self._where()}: {_describe(exc)}") from exc
+            raise TicketError(f"ticket mail {mail.id} not accepted by {where}: {describe(exc)}") from exc
         except (smtplib.SMTPException, OSError) as exc:
-            raise TicketError(f"ticket mail {mail.id} not sent to {self._where()}: {_describe(exc)}") from exc
+            raise TicketError(f"ticket mail {mail.id} not sent to {where}: {describe(exc)}") from exc
 
 
-def _describe(exc: BaseException, secrets: tuple[Secret | None, ...] = ()) -> str:
+def describe(exc: BaseException, secrets: tuple[Secret | None, ...] = ()) -> str:
     """Exception class and SMTP code/answer, bounded; never credentials (servers do not echo AUTH, and
     `secrets` are hidden should one do)."""
     code = getattr(exc, "smtp_code", None)

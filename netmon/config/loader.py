@@ -72,6 +72,7 @@ class Config:
     maintenance: tuple[MaintenanceWindow, ...] = ()
     alerts: AlertSettings = field(default_factory=AlertSettings)
     report: ReportConfig = field(default_factory=ReportConfig)
+    report_secrets: dict[str, Secret] = field(default_factory=dict)  # "schedule.mail.password"
     timezone: TimeZone = DEFAULT_TIMEZONE  # the default; each site carries its own effective zone
     asset_rules: ConditionRules = field(default_factory=ConditionRules)  # assets.condition
     agents: AgentsSettings = field(default_factory=AgentsSettings)  # site agents (netmon.config.agents)
@@ -322,6 +323,8 @@ def load_config(path: str | Path, *, resolve_secrets: bool = True) -> Config:
         state=StatePolicy(**(main.state or StateConfig()).model_dump()),
         storage=_storage(main.storage, files[0][0]),
         maintenance=tuple(windows),
+        report_secrets=_report_secrets(main.report, main.alerts, site_records, files[0][0], files[0][2],
+                                       resolve_secrets),
         alerts=_alerts(main.alerts, _Origin(str(files[0][0]), files[0][2].get(("alerts",))), resolve_secrets),
         timezone=default_zone,
         asset_rules=(main.assets.condition if main.assets else None) or ConditionRules(),
@@ -519,6 +522,30 @@ def _alerts(section: AlertsConfig | None, origin: _Origin, resolve: bool) -> Ale
     secrets = {key: read_secret(ref, origin, f"alerts.{key}") for key, ref in refs.items()
                if ref is not None and resolve}
     return AlertSettings(section, secrets)
+
+
+def _report_secrets(section: ReportConfig | None, alerts: AlertsConfig | None, sites: dict[str, Site],
+                    main_file: Path, lines: dict[Path_, int], resolve: bool) -> dict[str, Secret]:
+    """The scheduled report's SMTP password; checks that the schedule has a mail server (its own or the ticket
+    mail's) and that `kabupaten_recipients` names kabupaten the sites use."""
+    schedule = section.schedule if section is not None else None
+    if schedule is None:
+        return {}
+    origin = _Origin(str(main_file), lines.get(("report", "schedule")))
+    if schedule.mail is None and (alerts is None or alerts.tickets.mail is None):
+        raise ConfigError("no mail server: give report.schedule.mail, or alerts.tickets.mail to share its server",
+                          file=origin.file, line=origin.line, key="report.schedule.mail")
+    known = {s.kabupaten for s in sites.values()}
+    for name in schedule.kabupaten_recipients:
+        if name not in known:
+            raise ConfigError(f"no site is in kabupaten {name!r} (kabupaten: {', '.join(sorted(known)) or 'none'})",
+                              file=origin.file, line=lines.get(("report", "schedule", "kabupaten_recipients", name),
+                                                               origin.line),
+                              key=f"report.schedule.kabupaten_recipients.{name}")
+    ref = schedule.mail.password if schedule.mail is not None else None
+    if ref is None or not resolve:
+        return {}
+    return {"schedule.mail.password": read_secret(ref, origin, "report.schedule.mail.password")}
 
 
 def _site(cfg: SiteConfig, zone: TimeZone) -> Site:

@@ -23,6 +23,14 @@ _WORDS: dict[str, tuple[str, str]] = {  # key: (Bahasa Indonesia, English)
     "scope": ("Wilayah", "Area"),
     "all_kabupaten": ("Semua kabupaten/kota", "All kabupaten/kota"),
     "zones": ("Zona waktu", "Time zones"),
+    "mail_subject": ("{title}: {period}, {scope}", "{title}: {period}, {scope}"),
+    "mail_body": (
+        "Dengan hormat,\n\nTerlampir laporan kondisi aset jaringan KIM periode {period}, wilayah {scope} (bulan "
+        "menurut zona waktu {zone}), dibuat otomatis oleh netmon pada {date}.\n\nBerkas:\n{files}\n\nLaporan "
+        "yang sama dapat dibuat ulang dengan:\n  {command}\n",
+        "Attached is the KIM network asset condition report for {period}, {scope} (the month in {zone} time), "
+        "built by netmon on {date}.\n\nFiles:\n{files}\n\nThe same report can be built again with:\n"
+        "  {command}\n"),
     "generated": ("Dibuat", "Generated"),
     "summary": ("Ringkasan per Kecamatan", "Summary by Kecamatan"),
     "sites_section": ("Rincian per Lokasi", "By Site"),
