@@ -90,7 +90,8 @@ class ResultOutbox:
                                  (self.agent, repr(self._clock())))
         elif owner != self.agent:
             raise ConfigError(f"the outbox {self.path} belongs to agent {owner!r}, not {self.agent!r}: give this "
-                              "agent its own outbox path (docs/agent.md, replacing an agent box)", key="agent.id")
+                              "agent its own outbox path (docs/agent.md, replacing an agent box)", file=str(self.path),
+                              key="agent.id")
 
     def _meta(self, key: str) -> str | None:
         row = self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
