@@ -1,12 +1,13 @@
-"""MQTT events (device state, outages, incidents, tickets) through a durable outbox. The one aiomqtt importer.
+"""MQTT events (device state, outages, incidents, tickets) through a durable outbox, over netmon/mqtt.py (the one
+aiomqtt importer).
 
 The outbox is opened by the caller's `open_queue("mqtt", deliver)` (alerts.queue; the daemon passes one that opens
 a `netmon.outbox.Outbox` under its spool directory). `device_state()`, `outage()`, `incident()` and `ticket()` are
 synchronous: they build the event (alerts.topic) and put it in the outbox, which journals it before returning.
 `run()` keeps one connection to the broker (reconnecting on the outbox's bounded retry schedule: 1, 2, 5, 10, 15 s,
 then every 30 s) and lets the outbox publish events in order with QoS 1.
-A batch counts as delivered only when the broker acknowledged every message (aiomqtt's `publish(qos=1)` returns
-when paho's on_publish fires, which for QoS 1 is the PUBACK). While the broker is away events stay in the outbox
+A batch counts as delivered only when the broker acknowledged every message (`Connection.publish_in_order`
+returns at the PUBACK of each). While the broker is away events stay in the outbox
 and go out, in order, when it is back; a new MqttEvents on the same spool publishes what an earlier one had not.
 Delivery is at-least-once: subscribers dedupe by the payload's `id`. Topics and payloads: docs/mqtt.md.
 """
@@ -17,16 +18,14 @@ import asyncio
 import contextlib
 import json
 import logging
-import ssl
 from dataclasses import dataclass
 from typing import Any
 
-import aiomqtt
-
 from alerts import topic
 from alerts.queue import OpenQueue, QueueStats
-from netmon.errors import BrokerUnavailable, PartialDelivery, library_message
+from netmon.errors import BrokerUnavailable, library_message
 from netmon.model import Device, DeviceState, Incident, Outage, Secret, Site, Ticket
+from netmon.mqtt import BrokerSettings, Connection, Outgoing, Will, connect
 
 log = logging.getLogger(__name__)
 
@@ -49,8 +48,7 @@ class MqttEvents:
         self._settings = settings
         self._prefix = settings.prefix
         self._outbox = open_queue("mqtt", self._deliver)  # its retry schedule also paces reconnecting
-        self._client: aiomqtt.Client | None = None
-        self._lost: asyncio.Future[None] | None = None  # resolves when the current connection ends
+        self._client: Connection | None = None
         self._up = asyncio.Event()
         self._running = False
         self._finished = asyncio.Event()
@@ -115,38 +113,30 @@ class MqttEvents:
 
     # --- connection ---------------------------------------------------------------------------------------
 
-    def _new_client(self) -> aiomqtt.Client:
+    def _broker(self) -> BrokerSettings:
         s = self._settings
-        return aiomqtt.Client(
-            s.host, s.port, identifier=s.client_id, username=s.username,
-            password=s.password.reveal() if s.password is not None else None,
-            keepalive=s.keepalive_s, timeout=s.timeout_s,
-            tls_context=ssl.create_default_context() if s.tls else None,
-            will=aiomqtt.Will(topic.status_topic(self._prefix), "offline", qos=1, retain=True),
-        )
+        return BrokerSettings(host=s.host, port=s.port, client_id=s.client_id, username=s.username,
+                              password=s.password, tls=s.tls, keepalive_s=s.keepalive_s, timeout_s=s.timeout_s)
 
     async def _connection_loop(self) -> None:
         attempt = 0
+        status = topic.status_topic(self._prefix)
         while True:
             try:
-                async with self._new_client() as client:
+                async with connect(self._broker(), will=Will(status, b"offline")) as client:
                     attempt = 0
-                    await client.publish(topic.status_topic(self._prefix), "online", qos=1, retain=True)
+                    await client.publish(status, b"online", retain=True)
                     self._connected(client)
-                    async for _ in client.messages:  # ends with MqttError when the connection drops
-                        pass
-            except aiomqtt.MqttError as exc:
-                self._disconnected(exc)
-            except Exception as exc:  # e.g. a TLS error: keep the daemon's events and keep trying
+                    await client.until_lost()
+            except Exception as exc:  # BrokerUnavailable, or anything else: keep the daemon's events, keep trying
                 self._disconnected(exc)
             finally:
                 self._disconnected(None)
             attempt += 1
             await asyncio.sleep(self._outbox.retry_delay(attempt))
 
-    def _connected(self, client: aiomqtt.Client) -> None:
+    def _connected(self, client: Connection) -> None:
         self._client = client
-        self._lost = asyncio.get_running_loop().create_future()
         self._up.set()
         if not self._was_connected or self.stats.pending:
             log.info("MQTT broker %s:%d connected; %d events pending", self._settings.host, self._settings.port,
@@ -163,21 +153,18 @@ class MqttEvents:
             self._was_connected = False
         self._client = None
         self._up.clear()
-        if self._lost is not None and not self._lost.done():
-            self._lost.set_result(None)
 
     def _reason(self, exc: BaseException) -> str:
-        """aiomqtt's words (and the socket's beneath them), without the password."""
-        said = library_message(exc, (self._settings.password,))
-        cause = exc.__cause__
-        return said if cause is None else f"{said} ({library_message(cause, (self._settings.password,))})"
+        """The adapter's words (the broker's or the socket's beneath them), without the password."""
+        if isinstance(exc, BrokerUnavailable):
+            return str(exc)  # netmon.mqtt redacted it already
+        return library_message(exc, (self._settings.password,))
 
     async def _say_offline(self) -> None:
         client = self._client
         if client is not None:
-            with contextlib.suppress(aiomqtt.MqttError, TimeoutError):
-                await asyncio.wait_for(
-                    client.publish(topic.status_topic(self._prefix), "offline", qos=1, retain=True), 2.0)
+            with contextlib.suppress(BrokerUnavailable, TimeoutError):
+                await asyncio.wait_for(client.publish(topic.status_topic(self._prefix), b"offline", retain=True), 2.0)
 
     # --- delivery (called by the outbox, one batch at a time) ---------------------------------------------
 
@@ -186,34 +173,13 @@ class MqttEvents:
         if self._client is None:
             with contextlib.suppress(TimeoutError):  # at start-up the connection is usually moments away
                 await asyncio.wait_for(self._up.wait(), self._settings.timeout_s)
-        client, lost = self._client, self._lost
-        if client is None or lost is None:
+        client = self._client
+        if client is None:
             raise BrokerUnavailable("not connected to the MQTT broker"
                                     + (f": {self._refusal}" if self._refusal else ""))
-        # The tasks start in creation order, so paho queues and sends the PUBLISH packets in batch order.
-        tasks = [asyncio.ensure_future(client.publish(item["topic"], _encode(item["payload"]), qos=1,
-                                                      retain=bool(item["retain"]), timeout=self._settings.timeout_s))
-                 for item in batch]
-        acked = 0
-        try:
-            for task in tasks:
-                await asyncio.wait({task, lost}, return_when=asyncio.FIRST_COMPLETED)
-                if not task.done():
-                    raise BrokerUnavailable("connection to the MQTT broker lost before PUBACK")
-                task.result()
-                acked += 1
-        except (aiomqtt.MqttError, BrokerUnavailable) as exc:
-            said = library_message(exc, (self._settings.password,))
-            message = f"publish failed after {acked} of {len(batch)}: {said}"
-            if acked:
-                raise PartialDelivery(acked, message) from exc
-            raise BrokerUnavailable(message) from exc
-        finally:
-            for task in tasks:
-                if not task.done():
-                    task.cancel()
-            # collect the outcome of every task so none is reported as never retrieved
-            await asyncio.gather(*tasks, return_exceptions=True)
+        # PartialDelivery (the first n acknowledged) and BrokerUnavailable go to the outbox as they are
+        await client.publish_in_order([Outgoing(item["topic"], _encode(item["payload"]), bool(item["retain"]))
+                                       for item in batch])
 
 
 def _encode(payload: dict[str, Any]) -> bytes:

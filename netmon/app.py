@@ -18,7 +18,6 @@ import logging
 import signal
 import time
 from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from alerts.delivery import AlertDelivery
@@ -27,9 +26,6 @@ from alerts.feed import AlertFeed
 from alerts.queue import Deliver, Output
 from alerts.setup import alert_config, contact_channels, open_outputs
 from alerts.sinks.report_mail import open_report_mail
-from collectors.ping.collector import PingCollector
-from collectors.routeros.collector import RouterOsCollector
-from collectors.snmp.collector import SnmpCollector
 from collectors.snmp.profile import ProfileSet, load_profiles
 from netmon.agents.office import OfficeAgents
 from netmon.config import Config
@@ -38,21 +34,20 @@ from netmon.daemon_metrics import DaemonMetrics, MetricSources, polling_alive
 from netmon.exporter import ExporterServer
 from netmon.latest import LatestResults, Snapshot
 from netmon.lock import DaemonLock
-from netmon.model import Device, Source
 from netmon.outbox import Outbox
 from netmon.pipeline import ResultPipeline, client_counter
+from netmon.polling import Polling
 from netmon.privacy import DailyUniqueClients
 from netmon.push.endpoint import PushEndpoint
 from netmon.push.watch import PushWatch
 from netmon.rejection import RejectionTracker
 from netmon.report.schedule import ReportSchedule
-from netmon.scheduler import PollFn, Scheduler
 from netmon.state import AvailabilityTracker, OutageTracker, in_maintenance
 from netmon.state.cause import ancestors
 from netmon.state.keeper import StateKeeper, StateOutputs
 from netmon.storage import WriteQueue
 from netmon.storage.upkeep import AckPickup, StorageUpkeep
-from netmon.worker import ShardedSnmpPoller, WorkerSettings
+from netmon.worker import ShardedSnmpPoller
 
 log = logging.getLogger(__name__)
 
@@ -65,7 +60,6 @@ class NetmonApp:
         self.config = config
         self.agents = OfficeAgents(config.agents, config.devices, clock=agent_clock)  # sites behind site agents
         self.profiles = profiles or load_profiles()
-        self._validate_profiles(config.devices.values())
         self._started = time.monotonic()
         self.reports: ReportSchedule | None = None  # report.schedule, opened by serve()
         self.report_outputs: dict[str, Output] = {}
@@ -111,38 +105,10 @@ class NetmonApp:
         self.acks = AckPickup(self.storage, self.alerts.awaiting_ack, self.alerts.acknowledged)
 
     def _wire_collectors(self) -> None:
-        config = self.config
-        self.snmp = SnmpCollector(self.profiles)
-        self._routeros_threads = ThreadPoolExecutor(max_workers=config.scheduler.routeros_threads,
-                                                    thread_name_prefix="routeros")
-        self.routeros = RouterOsCollector(self._routeros_threads, fingerprint=self.uniques.fingerprint)
-        self.ping = PingCollector()
-        self.pollers: dict[Source, PollFn] = {Source.SNMP: self.snmp.poll, Source.ROUTEROS: self.routeros.poll,
-                                              Source.PING: self.ping.poll}
-        self.schedulers: list[Scheduler | ShardedSnmpPoller] = [
-            self._sharded_snmp() if source is Source.SNMP and config.scheduler.workers > 1
-            else self._scheduler(config.polled_devices().values(), source)
-            for source in self.pollers]
-
-    def _sharded_snmp(self) -> ShardedSnmpPoller:
-        """SNMP polling in `scheduler.workers` processes, each over a stable shard of the devices."""
-        sched = self.config.scheduler
-        settings = WorkerSettings(max_in_flight=sched.max_in_flight, jitter_s=sched.jitter_s,
-                                  deadline_s=sched.poll_deadline_s,
-                                  log_level=logging.getLogger().getEffectiveLevel())
-        return ShardedSnmpPoller(self.config.polled_devices().values(), sched.workers, settings, self.on_result)
-
-    def _scheduler(self, devices: Iterable[Device], source: Source, *, jitter_s: float | None = None) -> Scheduler:
-        sched = self.config.scheduler
-        return Scheduler(devices, self.pollers[source], self.on_result, source=source,
-                         max_in_flight=sched.max_in_flight,
-                         jitter_s=sched.jitter_s if jitter_s is None else jitter_s,
-                         deadline_s=sched.poll_deadline_s)
-
-    def _validate_profiles(self, devices: Iterable[Device]) -> None:
-        for device in devices:
-            if device.profile:
-                self.profiles.get(device.profile)  # raises ConfigError naming the unknown profile
+        self.polling = Polling(self.config.polled_devices(), self.config.scheduler, self.profiles, self.on_result,
+                               fingerprint=self.uniques.fingerprint)
+        self.snmp, self.routeros, self.ping = self.polling.snmp, self.polling.routeros, self.polling.ping
+        self.pollers, self.schedulers = self.polling.pollers, self.polling.schedulers
 
     @property
     def queue(self) -> WriteQueue | None:
@@ -157,12 +123,8 @@ class NetmonApp:
         return polling_alive(self.schedulers, started=self._started, slack_s=self.config.scheduler.poll_deadline_s)
 
     async def poll_once(self, device_ids: Iterable[str] | None = None) -> Snapshot:
-        wanted = set(device_ids) if device_ids else None
-        devices = [d for d in self.config.devices.values() if wanted is None or d.id in wanted]
-        once = [self._scheduler(devices, source, jitter_s=0) for source in self.pollers]
-        for results in await asyncio.gather(*(s.poll_once() for s in once)):
-            for result in results:
-                self.on_result(result)
+        for result in await self.polling.poll_once(device_ids):
+            self.on_result(result)
         return self.latest.snapshot([s for s in self.metrics.samples()
                                      if not s.metric.startswith(("netmon_scheduler_", "netmon_storage_"))])
 
@@ -237,11 +199,9 @@ class NetmonApp:
         self.exporter = ExporterServer(self.snapshot, self.healthy, exp.listen, exp.port, web_config,
                                        more=[self.push.route()])
         await self.exporter.start()
-        counts = ", ".join(f"{len(s.devices)} over {src.value}" for s, src in zip(self.schedulers, self.pollers,
-                                                                                   strict=True))
-        log.info("polling %d devices at %d sites (%s)", len(self.config.devices), len(self.config.sites), counts)
-        pollers = [asyncio.create_task(s.run(), name=f"scheduler:{src.value}")
-                   for s, src in zip(self.schedulers, self.pollers, strict=True)]
+        log.info("polling %d devices at %d sites (%s)", len(self.config.devices), len(self.config.sites),
+                 self.polling.summary())
+        pollers = self.polling.tasks()
         pollers.append(asyncio.create_task(self.push_watch.run(), name="push-watch"))
         pollers.append(asyncio.create_task(self.agents.run(), name="agents"))
         try:
@@ -276,9 +236,7 @@ class NetmonApp:
     async def close(self) -> None:
         if (lock := getattr(self, "_lock", None)) is not None:
             lock.release()
-        await self.snmp.close()
-        await self.routeros.close()
-        self._routeros_threads.shutdown(wait=False, cancel_futures=True)
+        await self.polling.close()
 
 
 async def _cancel(tasks: list[asyncio.Task[None]]) -> None:

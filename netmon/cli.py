@@ -17,6 +17,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from netmon.cli_agent import agent_app
 from netmon.cli_assets import assets_app
 from netmon.config.demo import write_demo_config
 from netmon.errors import ConfigError, NetmonError, TicketNotApplicable, WebServerError
@@ -38,6 +39,7 @@ simulate_app = typer.Typer(no_args_is_help=True, help="Serve simulated devices f
 app.add_typer(simulate_app, name="simulate")
 app.add_typer(assets_app, name="assets")
 app.add_typer(report_app, name="report")
+app.add_typer(agent_app, name="agent")
 log = logging.getLogger("netmon")
 err = Console(stderr=True, soft_wrap=True)
 

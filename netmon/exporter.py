@@ -83,6 +83,17 @@ PROCESS_GAUGES: dict[str, MetricDoc] = {
     "netmon_outbox_failures_total": MetricDoc("Failed delivery attempts (each is retried).", "counter"),
     "netmon_incidents_open": MetricDoc("Open incidents (device, site, area and metric alerts).", "gauge"),
     "netmon_site_info": MetricDoc("A configured KIM site and where it is (always 1).", "gauge"),
+    "netmon_agent_outbox_depth": MetricDoc("Results in the site agent's outbox, not yet acknowledged by the broker.",
+                                           "gauge"),
+    "netmon_agent_outbox_bytes": MetricDoc("Size of the results in the site agent's outbox.", "gauge"),
+    "netmon_agent_outbox_oldest_age_seconds": MetricDoc(
+        "Age of the oldest result in the site agent's outbox (0 when empty).", "gauge"),
+    "netmon_agent_outbox_dropped_total": MetricDoc(
+        "Results the site agent's outbox dropped, oldest first, when its size or age bound was hit.", "counter"),
+    "netmon_agent_last_seq": MetricDoc("The newest sequence number the site agent assigned to a result.", "gauge"),
+    "netmon_agent_results_sent_total": MetricDoc("Results the broker acknowledged since the agent started.",
+                                                 "counter"),
+    "netmon_agent_broker_connected": MetricDoc("1 while the site agent is connected to the MQTT broker.", "gauge"),
     "netmon_site_unique_clients_today": MetricDoc(
         "Distinct client devices seen at the site since local midnight (counted by keyed hash).", "gauge"),
 }

@@ -18,12 +18,25 @@ times (`started_at` is when the agent polled, not when the office received it):
 A sample's `help` is not sent (the office knows its metrics). An error travels as its class name (one of
 `CollectorError` and its subclasses in netmon.errors; an unknown name decodes as `CollectorError`) and its
 message, which the agent already wrote without secrets. Anything malformed raises `WireError` naming what.
+
+The agent's status (`AgentStatus`, `encode_status`, `decode_status`):
+
+    topic    {prefix}/agent/{agent_id}/status          QoS 1, retained
+    payload  {"v": 1, "agent": ID, "at": unix (agent clock), "online": true|false,
+              "last_seq": N (the newest seq assigned, 0 before the first),
+              "backlog": {"depth": N, "oldest_at": unix|null},
+              "dropped": [{"from_seq": a, "to_seq": b, "from_at": t0, "to_at": t1, "count": n}, ...]}
+
+published on connect, every 60 s, and as the MQTT will (`online: false`, sent by the broker when the agent
+vanishes; its other fields are those of the agent's connect). `dropped` lists every range of results the agent's
+outbox bound dropped since its database was created (contiguous drops merged into one range), oldest first: the
+results `from_seq`..`to_seq` (polled `from_at`..`to_at`, `count` of them) will never arrive.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from typing import Any
 
 from netmon import errors
@@ -37,8 +50,64 @@ _ERRORS: dict[str, type[CollectorError]] = {
 }
 
 
+@dataclass(frozen=True, slots=True)
+class DroppedRange:
+    """Results an agent's outbox dropped (its bound hit): seq `from_seq`..`to_seq`, polled `from_at`..`to_at`."""
+
+    from_seq: int
+    to_seq: int
+    from_at: float
+    to_at: float
+    count: int
+
+
+@dataclass(frozen=True, slots=True)
+class AgentStatus:
+    agent: str
+    at: float  # when the agent said it (its clock)
+    online: bool
+    last_seq: int  # the newest sequence number assigned (0: none yet)
+    backlog_depth: int  # results in the outbox, not yet acknowledged by the broker
+    backlog_oldest_at: float | None  # poll time of the oldest of them
+    dropped: tuple[DroppedRange, ...] = ()
+
+
 def result_topic(prefix: str, agent: str) -> str:
     return f"{prefix}/agent/{agent}/result"
+
+
+def status_topic(prefix: str, agent: str) -> str:
+    return f"{prefix}/agent/{agent}/status"
+
+
+def encode_status(status: AgentStatus) -> bytes:
+    body = {
+        "v": VERSION, "agent": status.agent, "at": status.at, "online": status.online, "last_seq": status.last_seq,
+        "backlog": {"depth": status.backlog_depth, "oldest_at": status.backlog_oldest_at},
+        "dropped": [asdict(d) for d in status.dropped],
+    }
+    return json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def decode_status(payload: bytes) -> AgentStatus:
+    """The status in `payload`; `WireError` when it is not one."""
+    try:
+        body = json.loads(payload)
+        if body.get("v") != VERSION:
+            raise WireError(f"unsupported wire version {body.get('v')!r}")
+        agent, online, backlog = body["agent"], body["online"], body["backlog"]
+        if not isinstance(agent, str) or not agent or not isinstance(online, bool):
+            raise WireError("agent must be a non-empty string and online a boolean")
+        oldest = backlog["oldest_at"]
+        return AgentStatus(
+            agent=agent, at=float(body["at"]), online=online, last_seq=_count(body["last_seq"]),
+            backlog_depth=_count(backlog["depth"]), backlog_oldest_at=None if oldest is None else float(oldest),
+            dropped=tuple(DroppedRange(_count(d["from_seq"]), _count(d["to_seq"]), float(d["from_at"]),
+                                       float(d["to_at"]), _count(d["count"])) for d in body["dropped"]))
+    except WireError:
+        raise
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise WireError(f"not an agent status: {type(exc).__name__}: {exc}") from exc
 
 
 def encode(agent: str, seq: int, result: PollResult) -> bytes:
@@ -92,6 +161,12 @@ def _error(e: dict[str, Any] | None) -> CollectorError | None:
     if e is None:
         return None
     return _ERRORS.get(e["class"], CollectorError)(_text(e["message"]))
+
+
+def _count(value: Any) -> int:
+    if type(value) is not int or value < 0:
+        raise TypeError(f"expected a non-negative integer, got {value!r}")
+    return value
 
 
 def _text(value: Any) -> str:

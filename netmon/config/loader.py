@@ -179,11 +179,11 @@ def _key_text(loc: Path_) -> str:
     return out
 
 
-def _validate(path: Path, data: Any, lines: dict[Path_, int]) -> ConfigFile:
+def _validate(path: Path, data: Any, lines: dict[Path_, int], schema: type[ConfigFile] = ConfigFile) -> ConfigFile:
     if not isinstance(data, dict):
         raise ConfigError("the top level must be a mapping of keys", file=str(path), line=1)
     try:
-        return ConfigFile.model_validate(data)
+        return schema.model_validate(data)
     except ValidationError as exc:
         first = exc.errors()[0]
         loc = _document_path(data, first["loc"], missing=first["type"] == "missing")
@@ -209,13 +209,13 @@ def _document_path(data: Any, loc: tuple[Any, ...], *, missing: bool) -> Path_:
 
 
 def _collect(path: Path, seen: list[Path], out: list[tuple[Path, ConfigFile, dict[Path_, int]]],
-             main: bool) -> None:
+             main: bool, schema: type[ConfigFile] = ConfigFile) -> None:
     resolved = path.resolve()
     if resolved in seen:
         raise ConfigError("include cycle", file=str(path))
     seen.append(resolved)
     data, lines = _load_yaml(path)
-    parsed = _validate(path, data, lines)
+    parsed = _validate(path, data, lines, schema if main else ConfigFile)
     if not main:
         for key in MAIN_ONLY:
             if getattr(parsed, key) is not None:
@@ -288,8 +288,19 @@ class _Sections:
 
 def load_config(path: str | Path, *, resolve_secrets: bool = True) -> Config:
     """Read `path` and its includes. Raises ConfigError naming file, line and key."""
+    return read_config(path, resolve_secrets=resolve_secrets)[0]
+
+
+def read_config(path: str | Path, *, resolve_secrets: bool = True, schema: type[ConfigFile] = ConfigFile,
+                check_main: Callable[[ConfigFile, dict[Path_, int]], None] | None = None,
+                ) -> tuple[Config, ConfigFile, dict[Path_, int]]:
+    """`load_config` with the main file validated by `schema` (a ConfigFile with more keys: a site agent's
+    config), checked by `check_main(parsed, lines)` before anything is resolved; returns the Config, the main
+    file as parsed and its line index (key path -> line)."""
     files: _Files = []
-    _collect(Path(path), [], files, main=True)
+    _collect(Path(path), [], files, main=True, schema=schema)
+    if check_main is not None:
+        check_main(files[0][1], files[0][2])
     main = files[0][1]
     defaults = main.defaults or Defaults()
     default_zone = main.timezone or DEFAULT_TIMEZONE
@@ -313,7 +324,7 @@ def load_config(path: str | Path, *, resolve_secrets: bool = True) -> Config:
     if resolve_secrets:
         _check_web_config(main.exporter, files[0][0], files[0][2])
     agents = _agents(main, files[0][0], files[0][2], device_records, sites, resolve_secrets)
-    return Config(
+    config = Config(
         sites=site_records,
         devices=device_records,
         exporter=main.exporter or ExporterConfig(),
@@ -331,6 +342,7 @@ def load_config(path: str | Path, *, resolve_secrets: bool = True) -> Config:
         report=main.report or ReportConfig(),
         agents=agents,
     )
+    return config, main, files[0][2]
 
 
 def _agents(main: ConfigFile, file: Path, lines: dict[Path_, int], devices: dict[str, Device],
