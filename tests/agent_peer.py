@@ -26,7 +26,7 @@ from netmon.errors import BrokerUnavailable, WireError
 from netmon.model import PollResult, Secret
 from netmon.mqtt import BrokerSettings, connect
 
-OFFICE_ONLY = ("alerts", "storage", "exporter", "state", "maintenance", "report", "assets")
+OFFICE_ONLY = ("alerts", "storage", "exporter", "state", "maintenance", "report", "assets", "agents")
 
 
 def port_open(port: int) -> bool:
