@@ -10,8 +10,9 @@ outage with its real times (within the poll interval), every seq of the agent in
 count each poll once), one `agent_silent` per site and no device or site alert.
 
 Time is compressed honestly: 5 s poll intervals (the shortest a config allows) and short thresholds in the
-configs; real processes and clocks. Waits are for conditions, bounded only by the hang guard. Mosquitto saves its persistence on every
-change here (`autosave_on_changes`), as docs/agents-office.md recommends for a broker that may be killed.
+configs; real processes and clocks. Waits are for conditions, bounded only by the hang guard. Mosquitto saves
+its persistence on every change here (`autosave_on_changes`), as docs/agents-office.md recommends for a broker
+that may be killed.
 """
 
 from __future__ import annotations
