@@ -80,7 +80,8 @@ class NetmonApp:
         self.on_result = ResultPipeline(self.rejections.screen, [
             self.latest.record, client_counter(self.uniques.add, config.devices), self.storage.observe,
             self.state.observe, self.agents.gate.results(self.alerts.observe_result)])
-        self.agents.attach(self.on_result, self.state, self.storage.store, self.alerts.observe_agents)
+        self.agents.attach(self.on_result, self.state, self.storage.store, self.alerts.observe_agents,
+                           durable=self.storage.when_durable)
         self._wire_collectors()
         self.push_watch = PushWatch(config.devices.values(), self.on_result, started_at=time.time())
         self.push = PushEndpoint(config.devices, self.on_result, self.push_watch)  # routers that push (docs/push.md)

@@ -102,12 +102,18 @@ def decode_status(payload: bytes) -> AgentStatus:
         return AgentStatus(
             agent=agent, at=float(body["at"]), online=online, last_seq=_count(body["last_seq"]),
             backlog_depth=_count(backlog["depth"]), backlog_oldest_at=None if oldest is None else float(oldest),
-            dropped=tuple(DroppedRange(_count(d["from_seq"]), _count(d["to_seq"]), float(d["from_at"]),
-                                       float(d["to_at"]), _count(d["count"])) for d in body["dropped"]))
+            dropped=tuple(_dropped(d) for d in body["dropped"]))
     except WireError:
         raise
     except (ValueError, KeyError, TypeError, AttributeError) as exc:
         raise WireError(f"not an agent status: {type(exc).__name__}: {exc}") from exc
+
+
+def _dropped(d: dict[str, Any]) -> DroppedRange:
+    first, last = _count(d["from_seq"]), _count(d["to_seq"])
+    if first < 1 or last < first:
+        raise WireError(f"bad dropped range {first}..{last}")
+    return DroppedRange(first, last, float(d["from_at"]), float(d["to_at"]), _count(d["count"]))
 
 
 def encode(agent: str, seq: int, result: PollResult) -> bytes:

@@ -26,11 +26,11 @@ from netmon.errors import BrokerUnavailable, WireError
 from netmon.model import PollResult, Secret
 from netmon.mqtt import BrokerSettings, connect
 
-OFFICE_ONLY = ("alerts", "storage", "exporter", "state", "maintenance", "report", "assets")
+OFFICE_ONLY = ("alerts", "storage", "exporter", "state", "maintenance", "report", "assets", "agents")
 
 
-def port_open(port: int) -> bool:
-    with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=0.5):
+def port_open(port: int, host: str = "127.0.0.1") -> bool:
+    with contextlib.suppress(OSError), socket.create_connection((host, port), timeout=0.5):
         return True
     return False
 
@@ -43,6 +43,8 @@ class Mosquitto:
     acl: Path | None = None
     port: int = field(default_factory=free_tcp_port)
     proc: subprocess.Popen[bytes] | None = None
+    listen: str = "127.0.0.1"  # the listener's address
+    extra: tuple[str, ...] = ()  # more mosquitto.conf lines
 
     def __post_init__(self) -> None:
         binary = shutil.which("mosquitto") or ("/usr/sbin/mosquitto" if os.access("/usr/sbin/mosquitto", os.X_OK)
@@ -51,7 +53,7 @@ class Mosquitto:
         assert binary is not None
         self.binary = binary
         self.work.mkdir(parents=True, exist_ok=True)
-        lines = [f"listener {self.port} 127.0.0.1", "persistence true", f"persistence_location {self.work}/",
+        lines = [f"listener {self.port} {self.listen}", "persistence true", f"persistence_location {self.work}/",
                  f"log_dest file {self.work}/mosquitto.log", "max_queued_messages 100000"]
         if self.tls is not None:
             ca, cert, key = self.tls
@@ -68,6 +70,7 @@ class Mosquitto:
             lines.append("allow_anonymous true")
         if self.acl is not None:
             lines.append(f"acl_file {self.acl}")
+        lines += self.extra
         if os.geteuid() == 0:
             lines.append("user root")  # otherwise it drops to `mosquitto`, who cannot write the persistence file
         self.conf = self.work / "mosquitto.conf"
@@ -77,7 +80,7 @@ class Mosquitto:
         self.proc = subprocess.Popen([self.binary, "-c", str(self.conf)], stdout=subprocess.DEVNULL,
                                      stderr=subprocess.DEVNULL)
         deadline = time.monotonic() + HANG_GUARD_S
-        while not port_open(self.port):
+        while not port_open(self.port, self.listen):
             log = self.work / "mosquitto.log"
             require(self.proc.poll() is None and time.monotonic() < deadline,
                     f"mosquitto did not start: {log.read_text()[-500:] if log.exists() else ''}")

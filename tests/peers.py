@@ -15,7 +15,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -177,14 +177,16 @@ def fetch(url: str) -> tuple[int, str]:
 
 @contextlib.contextmanager
 def simulated_demo(work: Path, *, interval_s: float = 5,
-                   extra: Callable[[dict[str, Any]], None] | None = None) -> Iterator[tuple[Path, Any]]:
+                   extra: Callable[[dict[str, Any]], None] | None = None,
+                   wrap: Sequence[str] = ()) -> Iterator[tuple[Path, Any]]:
     """`netmon simulate demo --write-config` in a subprocess that takes `stop ID`/`start ID` on stdin,
     with the written config tuned for tests (short interval and tolerances, a database in `work`).
+    `wrap` is put before the command (`ip netns exec NS`: the devices in a network namespace).
     Yields (config path, simulator process)."""
     import yaml
 
     config = work / "demo.yaml"
-    sim = subprocess.Popen([*NETMON, "simulate", "demo", "--write-config", str(config)], cwd=REPO,
+    sim = subprocess.Popen([*wrap, *NETMON, "simulate", "demo", "--write-config", str(config)], cwd=REPO,
                            stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, text=True)
     try:
         deadline = time.monotonic() + HANG_GUARD_S

@@ -8,7 +8,7 @@
   `AlertGate`) with the device's own times, then the agent's clock advances (`clock.advance`) and the progress
   (`AgentProgress`, last contiguous seq) is stored after the records the result caused. After a restart,
   `restore` sets each agent's mark from storage: what was ingested is skipped.
-* a status (netmon.agents.status) updates the link (`online`, its will), the backlog figures, and the dropped
+* a status (netmon.wire `decode_status`) updates the link (`online`, its will), the backlog figures, and the dropped
   ranges: each is stored once as an `AgentGap` (so history says which period is missing) and passed over.
 * anything else (a topic of no agent we know, undecodable payload, an agent writing for a device it does not
   serve) is counted by reason, logged once per agent and reason every `LOG_EVERY_S`, and dropped. It never
@@ -29,11 +29,11 @@ from typing import Protocol
 from netmon import wire
 from netmon.agents.liveness import Liveness
 from netmon.agents.sequence import Gap, Sequencer
-from netmon.agents.status import AgentStatus, decode_status
 from netmon.config.agents import AgentsSettings
 from netmon.errors import WireError
 from netmon.model import Device, PollResult
 from netmon.storage.record import AgentGap, AgentProgress, Record
+from netmon.wire import AgentStatus, decode_status
 
 log = logging.getLogger(__name__)
 
@@ -168,7 +168,7 @@ class AgentIngest:
         self._store(AgentProgress(
             agent, self.sequences[agent].last, link.newest_at, link.heard_at, link.online,
             status.at if status else None, status.last_seq if status else None,
-            status.depth if status else None, status.oldest_at if status else None))
+            status.backlog_depth if status else None, status.backlog_oldest_at if status else None))
 
     # --- links -----------------------------------------------------------------------------------------
 

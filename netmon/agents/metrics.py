@@ -40,10 +40,11 @@ def agent_samples(ingest: AgentIngest) -> list[Sample]:
             out.append(Sample("netmon_agent_lag_seconds", max(0.0, now - link.newest_at), labels,
                               help="How far the newest ingested result is behind the office's clock"))
         if status is not None:
-            out.append(Sample("netmon_agent_backlog_messages", float(status.depth), labels,
+            out.append(Sample("netmon_agent_backlog_messages", float(status.backlog_depth), labels,
                               help="Results in the agent's outbox not yet acknowledged (its latest status)"))
             out.append(Sample("netmon_agent_backlog_age_seconds",
-                              0.0 if status.oldest_at is None else max(0.0, now - status.oldest_at), labels,
+                              0.0 if status.backlog_oldest_at is None
+                              else max(0.0, now - status.backlog_oldest_at), labels,
                               help="Age of the oldest result in the agent's outbox (its latest status)"))
         for reason, count in sorted(stats.rejected.items()):
             out.append(_rejected(agent, reason, count))

@@ -2,7 +2,8 @@
 
 Built in two steps because the parts need each other: first the link state (`Liveness`) and the `AlertGate`
 (the state keeper and the pipeline hand the alerts their news through it), then, with `attach`, the
-`AgentIngest` that feeds the pipeline. `run()` listens to the broker (nothing to do without agents).
+`AgentIngest` that feeds the pipeline. `run()` listens to the broker (nothing to do without agents) and
+acknowledges each message once what it caused is durable (netmon.agents.subscription).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from netmon.agents.gate import AlertGate
 from netmon.agents.ingest import AgentClock, AgentIngest
 from netmon.agents.liveness import Liveness
 from netmon.agents.metrics import agent_samples
-from netmon.agents.subscription import MessageSource, listen
+from netmon.agents.subscription import BrokerSource, Durable, MessageSource, listen
 from netmon.config.agents import AgentsSettings
 from netmon.model import Device, PollResult, Sample
 from netmon.storage.record import AgentGap, AgentProgress, Record
@@ -30,9 +31,13 @@ class OfficeAgents:
                                  late_after_s=settings.late_after_s, started_at=clock(), clock=clock)
         self.gate = AlertGate(self.agent_of, self.liveness.live, late_after_s=settings.late_after_s)
         self.ingest: AgentIngest | None = None
+        self._durable: Durable | None = None
 
     def attach(self, pipeline: Callable[[PollResult], None], clock: AgentClock, store: Callable[[Record], None],
-               links: Callable[[Mapping[str, tuple[str, bool, float | None]], float], None]) -> None:
+               links: Callable[[Mapping[str, tuple[str, bool, float | None]], float], None],
+               durable: Durable | None = None) -> None:
+        """`durable(done)`: call done() once what `store` was given so far is safe (the MQTT acknowledgement)."""
+        self._durable = durable
         self.ingest = AgentIngest(self.settings, self._devices, pipeline=pipeline, clock=clock, store=store,
                                   links=links, liveness=self.liveness)
 
@@ -56,7 +61,8 @@ class OfficeAgents:
         if not self.settings.agents or self.ingest is None:
             return
         if source is None:
-            from netmon.agents.mqtt_source import AgentSubscription  # aiomqtt only where agents are used
-
-            source = AgentSubscription(self.settings.broker)
-        await listen(source, self.receive)
+            source = BrokerSource(self.settings.broker)
+        if self._durable is None:
+            await listen(source, self.receive)
+        else:
+            await listen(source, self.receive, durable=self._durable)

@@ -1,8 +1,9 @@
 """A site agent's configuration (`netmon agent --config site.yaml`, docs/agent.md): a slice of the office's config
 (`sites`, `devices`, `credentials`, `defaults`, `kabupaten`, `scheduler`, `include`: the same schema, the same
 loader, the same file:line:key errors) plus an `agent:` section: who the agent is, the broker it sends to, its
-outbox and its pacing. Office-only sections (alerts, storage, exporter, state, maintenance, report, assets) are
-errors here. Relative paths are relative to the config file. Secrets are references (env/file), as everywhere.
+outbox and its pacing. Office-only sections (alerts, storage, exporter, state, maintenance, report, assets, and
+`agents:`, the office's list of agents) are errors here. Relative paths are relative to the config file.
+Secrets are references (env/file), as everywhere.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from netmon.config.schema import ID_PATTERN, ConfigFile
 from netmon.errors import ConfigError
 from netmon.model import Secret
 
-OFFICE_ONLY = ("alerts", "storage", "exporter", "state", "maintenance", "report", "assets")
+OFFICE_ONLY = ("alerts", "storage", "exporter", "state", "maintenance", "report", "assets", "agents")
 TOPIC_PREFIX = r"^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*$"  # MQTT topic levels, no wildcards, no empty level
 MIB = 1024 * 1024
 

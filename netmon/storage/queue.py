@@ -13,6 +13,11 @@ A spool left by an earlier run (kill -9, drain timeout) is picked up by the cons
 Records the database rejects (constraint or value errors) are isolated by bisecting the batch and appended to
 `rejected.jsonl` in the spool directory with the error, so one bad record never blocks the queue.
 
+`when_durable(done)` calls `done()` once every record put so far is committed or in the spool (fsync'd): a
+record leaves memory only in one of those two ways, so "put so far minus still in memory" is the durable mark.
+The office acknowledges an agent's MQTT message to the broker this way (netmon.agents.subscription); while such
+a call waits, the writer does not wait for a full batch or the flush interval.
+
 `max_memory` is a soft bound: it can be exceeded by what arrives during one write attempt (bounded by the
 store's connect/busy timeouts).
 """
@@ -68,6 +73,8 @@ class WriteQueue(Backlog):
         self._store: Store | None = None
         self._written = 0
         self._rejected = 0
+        self._put_total = 0  # records put in this run
+        self._durable_waiting: collections.deque[tuple[int, Callable[[], None]]] = collections.deque()
         self._dir.mkdir(parents=True, exist_ok=True)
         self._segments: collections.deque[tuple[Path, int]] = collections.deque()  # (file, records)
         for path in sorted(self._dir.glob("*" + SUFFIX)):
@@ -84,8 +91,27 @@ class WriteQueue(Backlog):
     def put(self, record: Record) -> None:
         """Queue one record. O(1); never blocks, never raises."""
         self._memory.append(record)
+        self._put_total += 1
         if len(self._memory) >= self._batch or len(self._memory) > self._max_memory:
             self._wake.set()
+
+    def when_durable(self, done: Callable[[], None]) -> None:
+        """Call `done()` (on the event loop) once every record put so far is committed or spooled."""
+        mark = self._put_total
+        if self._put_total - len(self._memory) >= mark:
+            done()
+            return
+        self._durable_waiting.append((mark, done))
+        self._wake.set()
+
+    def _release_durable(self) -> None:
+        durable = self._put_total - len(self._memory)
+        while self._durable_waiting and self._durable_waiting[0][0] <= durable:
+            _mark, done = self._durable_waiting.popleft()
+            try:
+                done()
+            except Exception:  # a caller's bug must not stop the writer
+                log.exception("storage: a durability callback failed")
 
     @property
     def spooled(self) -> int:
@@ -107,6 +133,7 @@ class WriteQueue(Backlog):
             self._abandoned = True  # an in-flight write must not pop what is about to be spooled
             count = len(self._memory)
             await asyncio.to_thread(self._spill, count)
+            self._release_durable()
             log.warning("storage: shut down with %d records unwritten, kept in the spool %s", self.spooled,
                         self._dir)
 
@@ -124,11 +151,13 @@ class WriteQueue(Backlog):
                 continue
             if len(self._memory) > self._max_memory:
                 await asyncio.to_thread(self._spill, len(self._memory) - self._max_memory // 2)
+                self._release_durable()
             if (not self._segments and len(self._memory) < self._batch and not self._draining
-                    and time.monotonic() < due):
+                    and not self._durable_waiting and time.monotonic() < due):
                 await self._sleep(due - time.monotonic())
                 continue
             ok = await self._write_next()
+            self._release_durable()
             due = time.monotonic() + self._interval
             if ok:
                 failures = 0
@@ -154,6 +183,7 @@ class WriteQueue(Backlog):
                     waiter.cancel()
                 if len(self._memory) > self._max_memory:
                     await asyncio.to_thread(self._spill, len(self._memory) - self._max_memory // 2)
+                    self._release_durable()
         finally:
             sleeper.cancel()
 

@@ -83,6 +83,13 @@ class StorageUpkeep:
         if self.queue is not None:
             self.queue.put(record)
 
+    def when_durable(self, done: Callable[[], None]) -> None:
+        """`done()` once what was stored so far is committed or spooled (at once while storage is not open)."""
+        if self.queue is None:
+            done()
+        else:
+            self.queue.when_durable(done)
+
     def observe(self, result: PollResult) -> None:
         for rollup in self.rollups.add(result):
             self.store(rollup)

@@ -183,3 +183,29 @@ async def test_malformed_messages_are_counted_and_skipped_and_dropped_ranges_sto
             (4, 4, T0 + 10, 1, "dropped")]
     finally:
         store.close()
+
+
+async def test_a_result_naming_another_agent_than_its_topic_is_rejected_counted_and_logged_once(
+        tmp_path: Path, database_url: str, caplog: pytest.LogCaptureFixture) -> None:
+    """The broker's ACL vouches for the topic only: a payload that names another agent is not believed."""
+    clock = OfficeClock(T0 + 1)
+    office = Office(tmp_path, database_url, clock)
+    await office.start()
+    impostor = PlayedAgent("kim", agent="kec-other-1")
+    try:
+        with caplog.at_level("WARNING", logger="netmon.agents.ingest"):
+            for _ in range(3):
+                _topic, payload = impostor.result("a-router", T0 + 5)
+                office.send([(f"kim/agent/{AGENT}/result", payload)])
+        ingest = office.app.agents.ingest
+        assert ingest is not None
+        stats = ingest.stats[AGENT]
+        assert stats.rejected == {"agent_mismatch": 3} and stats.ingested == 0
+        assert ingest.sequences[AGENT].last == 0 and ingest.sequences[AGENT].waiting == 0
+        said = [r.getMessage() for r in caplog.records if "agent_mismatch" in r.getMessage()]
+        assert len(said) == 1 and "kec-other-1" in said[0]  # rate-limited: once per agent and reason
+        samples = {(s.metric, s.labels): s.value for s in office.app.agents.samples()}
+        assert samples[("netmon_agent_messages_rejected_total",
+                        (("agent", AGENT), ("reason", "agent_mismatch")))] == 3
+    finally:
+        await office.stop()

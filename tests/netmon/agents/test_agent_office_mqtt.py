@@ -11,14 +11,14 @@ import secrets
 from collections.abc import Iterator
 from pathlib import Path
 
-import aiomqtt
 import pytest
 from mqtt_peer import mosquitto_reachable
 from office_agent_fixture import AGENT, T0, OfficeClock, PlayedAgent, office_config
 from peers import HANG_GUARD_S, postgres_database, require
 
-from netmon.agents.mqtt_source import AgentSubscription
+from netmon.agents.subscription import BrokerSource
 from netmon.app import NetmonApp
+from netmon.mqtt import BrokerSettings, Outgoing, connect
 from netmon.storage import Store
 
 pytestmark = pytest.mark.integration
@@ -35,9 +35,9 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
 
 async def publish(messages: list[tuple[str, bytes]]) -> None:
     """Publish with QoS 1, each awaited until the broker's PUBACK."""
-    async with aiomqtt.Client("127.0.0.1", 1883, identifier=f"agent-{secrets.token_hex(4)}") as client:
-        for topic, payload in messages:
-            await client.publish(topic, payload, qos=1, retain=topic.endswith("/status"))
+    async with connect(BrokerSettings(client_id=f"agent-{secrets.token_hex(4)}")) as conn:
+        await conn.publish_in_order([Outgoing(topic, payload, retain=topic.endswith("/status"))
+                                     for topic, payload in messages])
 
 
 async def until(condition: object, what: str) -> None:
@@ -52,7 +52,7 @@ class RunningOffice:
     def __init__(self, tmp_path: Path, url: str, prefix: str, client_id: str, clock: OfficeClock) -> None:
         self.app = NetmonApp(office_config(tmp_path, url, prefix, client_id=client_id), agent_clock=clock)
         self.clock = clock
-        self.subscription = AgentSubscription(self.app.config.agents.broker)
+        self.subscription = BrokerSource(self.app.config.agents.broker)
 
     async def __aenter__(self) -> RunningOffice:
         await self.app.open_storage()
@@ -65,8 +65,7 @@ class RunningOffice:
         """The subscription is in place (a retained probe on our own status topic comes back)."""
         probe = PlayedAgent(self.app.config.agents.broker.prefix)
         topic, payload = probe.status(self.clock.now)
-        async with aiomqtt.Client("127.0.0.1", 1883) as client:
-            await client.publish(topic, payload, qos=1, retain=True)
+        await publish([(topic, payload)])
         ingest = self.app.agents.ingest
         assert ingest is not None
         await until(lambda: ingest.stats[AGENT].status is not None, "the office's subscription")
@@ -122,7 +121,9 @@ async def test_results_over_the_broker_are_ingested_once_across_republish_and_of
         await until(lambda: office.ingested == len(second), "the results queued while the office was away")
         assert office.app.agents.ingest is not None
         assert office.app.agents.ingest.sequences[AGENT].last == agent.seq
-        assert office.app.agents.ingest.stats[AGENT].duplicates == 6
+        # the 6 republished, plus what the first office had received but not acknowledged when it stopped
+        # (acknowledged only once stored): the broker delivers those again and the (agent, seq) mark drops them
+        assert office.app.agents.ingest.stats[AGENT].duplicates >= 6
 
     assert polls_in_store(database_url) == len(first) + len(second)  # every poll once in the hourly rollups
     store = Store.open(database_url)

@@ -1,5 +1,5 @@
 """`Sequencer` (each seq once, in order; holes passed over only when dropped or held too long), the status
-decoder, and the agents' config checks (one line, file:line:key)."""
+decoder (netmon.wire, the one both ends use), and the agents' config checks (one line, file:line:key)."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from netmon.agents.sequence import Gap, Sequencer
-from netmon.agents.status import decode_status
 from netmon.config.loader import load_config
 from netmon.errors import ConfigError, WireError
+from netmon.wire import decode_status
 
 
 @pytest.mark.parametrize(("offers", "released", "last"), [
@@ -42,9 +42,10 @@ def test_status_decodes_and_rejects_what_is_not_one() -> None:
     status = decode_status(b'{"v":1,"agent":"a","at":5,"online":false,"last_seq":9,'
                            b'"backlog":{"depth":3,"oldest_at":1},"dropped":[{"from_seq":2,"to_seq":4,'
                            b'"from_at":1,"to_at":2,"count":3}]}')
-    assert (status.online, status.last_seq, status.depth, status.dropped[0].count) == (False, 9, 3, 3)
+    assert (status.online, status.last_seq, status.backlog_depth, status.dropped[0].count) == (False, 9, 3, 3)
     for bad in (b"", b"[]", b'{"v":2}', b'{"v":1,"agent":"a","at":1,"online":"yes"}',
-                b'{"v":1,"agent":"a","at":1,"online":true,"dropped":[{"from_seq":5,"to_seq":2}]}'):
+                b'{"v":1,"agent":"a","at":1,"online":true,"last_seq":5,"backlog":{"depth":0,"oldest_at":null},'
+                b'"dropped":[{"from_seq":5,"to_seq":2,"from_at":1,"to_at":2,"count":0}]}'):
         with pytest.raises(WireError):
             decode_status(bad)
 
