@@ -90,7 +90,7 @@ class Plan:
     devices: int = 30  # per agent
     interval_s: float = 60.0
     backlog_minutes: int = 1440
-    warmup_s: float = 30.0
+    warmup_s: float = 200.0  # every device's first two results (UNKNOWN -> UP) and the silent agents' edge
     steady_s: float = 120.0
     direct_results: int = 20000
     seed: int = 14
@@ -183,9 +183,10 @@ class Replay:
         return rates
 
     def result(self, device: str, at: float, *, failed: bool = False) -> PollResult:
+        """The poll of `device` that ended at `at` (a failed one: a 2 s timeout)."""
         t = self._template
         if failed:
-            return PollResult(device, t.source, at, 2.0, error=DeviceUnreachable("no answer to SNMP (timeout)"))
+            return PollResult(device, t.source, at - 2.0, 2.0, error=DeviceUnreachable("no answer to SNMP (timeout)"))
         since = at - 1_700_000_000.0
         samples = tuple(
             replace(s, value=s.value + since if s.metric == "netmon_device_uptime_seconds" else s.value + rate * since)
@@ -607,7 +608,7 @@ def _catchup(plan: Plan, office: ChildProcess, start: dict[str, Any], back_at: f
         s = office.ask("stats", 60)
         samples.append(s)
         report.catchup_lags += s["lags"]
-        if done_at is None and s["backlog_ingested"] >= plan.backlog_total:
+        if done_at is None and min(s["last_seq"].values()) >= plan.backlog_minutes * plan.devices:
             done_at = s["wall"]
             say(f"catch-up: backlog ingested after {done_at - back_at:.0f} s")
         if done_at is not None and s["queued"] == 0:
@@ -706,7 +707,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--devices", type=int, help="devices per agent (default 30)")
     parser.add_argument("--interval", type=float, dest="interval_s", help="poll interval, s (default 60)")
     parser.add_argument("--backlog-minutes", type=int, help="backlog length per agent (default 1440 x scale)")
-    parser.add_argument("--warmup", type=float, dest="warmup_s", help="s before the steady window (default 30)")
+    parser.add_argument("--warmup", type=float, dest="warmup_s", help="s before the steady window (default 200)")
     parser.add_argument("--steady", type=float, dest="steady_s", help="steady window, s (default 120)")
     parser.add_argument("--direct-results", type=int, help="results of the no-MQTT baseline (default 20000 x scale)")
     parser.add_argument("--database-url", help="office storage (default: SQLite in a temporary directory)")
