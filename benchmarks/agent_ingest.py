@@ -602,6 +602,7 @@ def _catchup(plan: Plan, office: ChildProcess, start: dict[str, Any], back_at: f
     s0 = start
     deadline = time.monotonic() + max(1800.0, plan.backlog_total / 20)
     done_at: float | None = None
+    committed = 0
     samples = [s0]
     while True:
         time.sleep(1.0)
@@ -610,8 +611,9 @@ def _catchup(plan: Plan, office: ChildProcess, start: dict[str, Any], back_at: f
         report.catchup_lags += s["lags"]
         if done_at is None and min(s["last_seq"].values()) >= plan.backlog_minutes * plan.devices:
             done_at = s["wall"]
+            committed = s["written"] + s["queued"]  # live agents keep the queue busy: wait for what was in it
             say(f"catch-up: backlog ingested after {done_at - back_at:.0f} s")
-        if done_at is not None and s["queued"] == 0:
+        if done_at is not None and s["written"] >= committed:
             break
         if time.monotonic() > deadline:
             raise RuntimeError(f"catch-up did not finish: {s['backlog_ingested']} of {plan.backlog_total}")
