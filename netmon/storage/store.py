@@ -7,6 +7,7 @@ not migrated: retry later) and `StorageRejected` (this data cannot be written: r
 
 from __future__ import annotations
 
+import itertools
 import logging
 import math
 from collections.abc import Iterator, Mapping, Sequence
@@ -122,8 +123,12 @@ class Store:
         if not records:
             return
         with self._errors(), self._write() as conn:
-            for record in records:
-                w.write_record(conn, record)
+            for kind, run in itertools.groupby(records, key=type):
+                if kind is HourlyRollup:
+                    w.write_rollups(conn, list(run))  # type: ignore[arg-type]
+                else:
+                    for record in run:
+                        w.write_record(conn, record)
 
     def record_inspection(self, inspection: Inspection, zone: TimeZone) -> None:
         """Keep a field inspection (history: a new row each time; the same one re-sent is ignored). It counts
