@@ -187,6 +187,12 @@ def _write_reboot(conn: sa.Connection, r: Reboot) -> None:
 
 
 ROLLUP_BATCH = 500  # (device, hour) keys per read of the stored rows
+ROLLUP_FIELDS = tuple(f.name for f in dataclasses.fields(HourlyRollup))
+
+
+def rollup_values(r: HourlyRollup) -> dict[str, Any]:
+    """The row of a rollup (its fields are scalars: no deep copy, unlike `dataclasses.asdict`)."""
+    return {name: getattr(r, name) for name in ROLLUP_FIELDS}
 
 
 def write_rollups(conn: sa.Connection, rollups: Sequence[HourlyRollup]) -> None:
@@ -207,10 +213,10 @@ def _write_rollup_batch(conn: sa.Connection, batch: Sequence[HourlyRollup]) -> N
         key = (r.device, r.hour_start)
         before = merged.get(key, stored.get(key))
         merged[key] = r if before is None else combine(before, r)
-    new = [dataclasses.asdict(r) for key, r in merged.items() if key not in stored]
+    new = [rollup_values(r) for key, r in merged.items() if key not in stored]
     if new:
         conn.execute(sa.insert(t.hourly_rollups), new)
     for key, r in merged.items():
         if key in stored and r != stored[key]:
             conn.execute(sa.update(t.hourly_rollups).where(c.device == key[0], c.hour_start == key[1])
-                         .values(**dataclasses.asdict(r)))
+                         .values(**rollup_values(r)))
