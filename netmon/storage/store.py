@@ -10,7 +10,7 @@ from __future__ import annotations
 import itertools
 import logging
 import math
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, time
@@ -37,8 +37,10 @@ from netmon.model import (
     Ticket,
     TimeZone,
 )
+from netmon.storage import aggregate
 from netmon.storage import schema as t
 from netmon.storage import write as w
+from netmon.storage.aggregate import DayBytes, PolledRun, SiteHours
 from netmon.storage.read import (
     device_from_row,
     discovery_from_row,
@@ -170,11 +172,14 @@ class Store:
             value = conn.execute(sa.select(t.heartbeat.c.at).where(t.heartbeat.c.id == 1)).scalar()
         return None if value is None else float(value)
 
-    def outages(self, *, since: float | None = None, device: str | None = None) -> list[Outage]:
-        """Outages still open or ended at/after `since`, oldest first."""
+    def outages(self, *, since: float | None = None, device: str | None = None,
+                until: float | None = None) -> list[Outage]:
+        """Outages still open or ended at/after `since` (and started before `until`), oldest first."""
         query = sa.select(t.outages).order_by(t.outages.c.started_at, t.outages.c.id)
         if since is not None:
             query = query.where(sa.or_(t.outages.c.ended_at.is_(None), t.outages.c.ended_at >= since))
+        if until is not None:
+            query = query.where(t.outages.c.started_at < until)
         if device is not None:
             query = query.where(t.outages.c.device == device)
         with self._read() as conn:
@@ -242,6 +247,23 @@ class Store:
                                            int(r.hot or 0), int(r.low or 0), r.last_ok)
                     for r in conn.execute(query)}
 
+    def polled_runs(self, since: float, until: float) -> dict[str, list[PolledRun]]:
+        """Per device, its runs of consecutive polled hours starting in [since, until) (`aggregate`)."""
+        with self._read() as conn:
+            return aggregate.polled_runs(conn, since, until)
+
+    def site_hours(self, site_of: Mapping[str, str], since: float, until: float) -> dict[str, SiteHours]:
+        """Per site, the highest and mean hourly sums of its devices' clients and users (`aggregate`)."""
+        with self._read() as conn:
+            return aggregate.site_hours(conn, site_of, since, until)
+
+    def bytes_by_day(self, utc_offset_s: int, since: float, until: float, *, start: float,
+                     end: float) -> list[DayBytes]:
+        """Bytes received per device and local day of hours in [since, until), [start, end) apart
+        (`aggregate`)."""
+        with self._read() as conn:
+            return aggregate.bytes_by_day(conn, utc_offset_s, since, until, start, end)
+
     def inspections(self, device: str | None = None, *, before: float | None = None) -> list[Inspection]:
         """Field inspections (of `device`, else all) that count from before `before`, by device, then in the
         order they take effect (the day inspected, then when recorded): per device, the last one holds."""
@@ -290,10 +312,17 @@ class Store:
         with self._read() as conn:
             return [incident_from_row(r) for r in conn.execute(query)]
 
-    def tickets(self, *, incident: str | None = None) -> list[Ticket]:
+    def tickets(self, *, incident: str | None = None, incidents: Collection[str] | None = None) -> list[Ticket]:
+        """Tickets (of `incident`, or of those of `incidents`, else all), oldest first."""
         query = sa.select(t.tickets).order_by(t.tickets.c.opened_at, t.tickets.c.id)
         if incident is not None:
             query = query.where(t.tickets.c.incident == incident)
+        if incidents is not None:
+            ids = sorted(incidents)
+            with self._read() as conn:
+                found = [ticket_from_row(r) for i in range(0, len(ids), 500)
+                         for r in conn.execute(query.where(t.tickets.c.incident.in_(ids[i:i + 500])))]
+            return sorted(found, key=lambda x: (x.opened_at, x.id))
         with self._read() as conn:
             return [ticket_from_row(r) for r in conn.execute(query)]
 
