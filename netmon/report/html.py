@@ -37,8 +37,9 @@ class Shown:
     """A table as printed: headers, and per row (css class, cell texts)."""
 
     title: str
-    headers: tuple[tuple[str, str], ...]  # (header, css class)
+    headers: tuple[tuple[str, str], ...]  # (header, css class: its kind, "text" or "num", and "col-" its key)
     rows: tuple[tuple[str, tuple[str, ...]], ...]
+    name: str = ""  # the table's css class: widths per column of the long tables (report.css)
 
 
 def _shown(table: Table, t: Language, title: str | None = None) -> Shown:
@@ -47,14 +48,14 @@ def _shown(table: Table, t: Language, title: str | None = None) -> Shown:
             return f"{t('incomplete')}: {t.percent(value)}"
         return text(value, kind, t)
 
-    classes = tuple("text" if c.kind is Kind.TEXT else "num" for c in table.columns)
+    classes = tuple(("text" if c.kind is Kind.TEXT else "num") + f" col-{c.key}" for c in table.columns)
     rows = [("", tuple(cell(v, c.kind, c.key) for v, c in zip(row, table.columns, strict=True)))
             for row in table.rows]
     if table.total is not None:
         rows.append(("total", tuple(cell(v, c.kind, c.key) for v, c in zip(table.total, table.columns,
                                                                             strict=True))))
     return Shown(title or table.title, tuple((c.header, k) for c, k in zip(table.columns, classes, strict=True)),
-                 tuple(rows))
+                 tuple(rows), table.name)
 
 
 def _day_label(day: date, monthly: bool, t: Language) -> str:
