@@ -205,9 +205,14 @@ def write_rollups(conn: sa.Connection, rollups: Sequence[HourlyRollup]) -> None:
 
 def _write_rollup_batch(conn: sa.Connection, batch: Sequence[HourlyRollup]) -> None:
     c = t.hourly_rollups.c
-    keys = list(dict.fromkeys((r.device, r.hour_start) for r in batch))
-    query = sa.select(t.hourly_rollups).where(sa.tuple_(c.device, c.hour_start).in_(keys)).with_for_update()
-    stored = {(row.device, row.hour_start): HourlyRollup(**row._asdict()) for row in conn.execute(query)}
+    keys = {(r.device, r.hour_start) for r in batch}
+    hours = [r.hour_start for r in batch]
+    # the devices' hours in the batch's range (SQLite scans the table for a row-value IN; this uses the key)
+    query = (sa.select(t.hourly_rollups).where(c.device.in_({r.device for r in batch}),
+                                               c.hour_start >= min(hours), c.hour_start <= max(hours))
+             .with_for_update())
+    stored = {key: HourlyRollup(**row._asdict()) for row in conn.execute(query)
+              if (key := (row.device, row.hour_start)) in keys}
     merged: dict[tuple[str, float], HourlyRollup] = {}
     for r in batch:
         key = (r.device, r.hour_start)
