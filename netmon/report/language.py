@@ -57,6 +57,11 @@ _WORDS: dict[str, tuple[str, str]] = {  # key: (Bahasa Indonesia, English)
         "terkonfirmasi berasal dari pemeriksaan lapangan.",
         "Condition: B = good, RR = minor damage, RB = major damage. The suggestion comes from the monitoring "
         "history; a confirmed condition comes from a field inspection."),
+    "note_evidence": (
+        "Bukti dicetak untuk aset yang usulan kondisinya bukan B, yang kondisi terkonfirmasinya berbeda dari usulan, "
+        "atau yang kondisinya berubah; bukti setiap aset ada di berkas XLSX dan CSV.",
+        "Evidence is printed for assets whose suggested condition is not B, whose confirmed condition differs from "
+        "the suggestion, or whose condition changed; the XLSX and CSV files give every asset's evidence."),
     # column headers
     "kabupaten": ("Kabupaten/Kota", "Kabupaten/Kota"),
     "kecamatan": ("Kecamatan", "Kecamatan"),

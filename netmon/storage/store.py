@@ -241,8 +241,9 @@ class Store:
                            .label("hot"),
                            hours(None if voltage_below is None else c.voltage_min < voltage_below).label("low"),
                            sa.func.max(sa.case((c.polls_ok > 0, c.last_poll_at), else_=None)).label("last_ok"))
-                 .where(c.hour_start >= since, c.hour_start < until).group_by(c.device).order_by(c.device))
+                 .group_by(c.device).order_by(c.device))
         with self._read() as conn:
+            query = query.where(aggregate.hours_in(conn, since, until))
             return {r.device: RollupTotals(r.device, int(r.ok or 0), int(r.failed or 0), r.t_max, r.v_min,
                                            int(r.hot or 0), int(r.low or 0), r.last_ok)
                     for r in conn.execute(query)}
