@@ -193,7 +193,7 @@ def print_run(r: Run) -> None:
             what = f"build {m.build_s:.1f} s + write {m.seconds - m.build_s:.1f} s; {what}"
         rows.append([phase, f"{m.seconds:.2f}", f"{m.rss_mb:.0f}", what])
     print(table(f"\nMonthly report {MONTH}, {r.sites:,} sites / {3 * r.sites:,} assets ({r.backend})",
-                ["phase", "seconds", "peak RSS MB", ""], rows))
+                ["phase", "seconds", "peak RSS MB", ""], rows), flush=True)
 
 
 def print_scaling(small: Run, large: Run) -> None:
@@ -228,9 +228,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     sizes = [s for s in (args.baseline_sites, args.sites) if s > 0]
     with tempfile.TemporaryDirectory(dir=args.dir, prefix="netmon-report-bench-") as work:
         for backend in backends:
-            runs = [run(backend, n, phases, Path(work), args.seed, args.timeout) for n in sizes]
-            for r in runs:
-                print_run(r)
+            runs = []
+            for n in sizes:
+                runs.append(run(backend, n, phases, Path(work), args.seed, args.timeout))
+                print_run(runs[-1])  # as each run ends: a long run shows its progress
             if len(runs) == 2:
                 print_scaling(*runs)
     versions = [f"{name} {metadata.version(name)}" for name in ("WeasyPrint", "XlsxWriter", "SQLAlchemy", "psycopg")]
