@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 
 from netmon.model import AssetCondition, Cause, Condition, Device, Incident, Outage, Reboot, Role, Site, TimeZone
@@ -25,7 +26,7 @@ from netmon.report.figures import (
     Usage,
 )
 from netmon.report.period import Period
-from netmon.storage import DailyUniques, HourlyRollup, Store
+from netmon.storage import DailyUniques, DayBytes, PolledRun, SiteHours, Store
 
 HOUR = 3600.0
 
@@ -44,44 +45,80 @@ def build_report(store: Store, sites: Mapping[str, Site], devices: Mapping[str, 
     scope = in_scope(sites, kabupaten)
     zones = tuple(z for z in TimeZone if any(s.timezone is z for s in scope.values()))
     bounds = {z: _cut(period.bounds(z), now) for z in zones}
-    earliest = min((b[0] for b in bounds.values()), default=0.0)
-    unknown = span.union((u.start, u.end) for u in store.unknown_spans(since=earliest))
-    outages: dict[str, list[Outage]] = defaultdict(list)
-    for outage in store.outages(since=earliest):
-        outages[outage.device].append(outage)
-    reboots: dict[str, list[Reboot]] = defaultdict(list)
-    for reboot in store.reboots():
-        reboots[reboot.device].append(reboot)
-    uniques: dict[str, list[DailyUniques]] = defaultdict(list)
-    for row in store.daily_uniques(since=period.first_day, until=period.end_day):
-        uniques[row.site].append(row)
-
+    history = _History.read(store, scope, devices, period, bounds)
     site_figures: list[SiteFigures] = []
     day_bytes: dict[date, int] = defaultdict(int)
     for site in sorted(scope.values(), key=lambda s: (s.kabupaten, s.kecamatan, s.name, s.id)):
         start, end = bounds[site.timezone]
-        members = sorted((d for d in devices.values() if d.site == site.id), key=lambda d: d.id)
-        # one hour either side: whether the period's first and last hours continue a run of polled hours
-        rollups = {d.id: store.rollups(device=d.id, since=_hour_floor(start) - HOUR, until=end + HOUR)
-                   for d in members}
-        figures = tuple(device_figures(d, site, start, end, rollups[d.id], outages.get(d.id, ()), unknown,
-                                       reboots.get(d.id, ())) for d in members)
-        usage, by_day = site_usage(site, members, rollups, uniques.get(site.id, ()), start, end)
+        members = history.members.get(site.id, [])
+        figures = tuple(device_figures(d, site, start, end, history.runs.get(d.id, ()), history.outages.get(d.id, ()),
+                                       history.unknown, history.reboots.get(d.id, ())) for d in members)
+        usage, by_day = site_usage(members, history.hours.get(site.id), history.bytes, history.uniques.get(site.id, ()))
         for day, used in by_day.items():
             day_bytes[day] += used
         site_figures.append(SiteFigures(site, figures, usage))
 
-    incidents = [i for i in store.incidents(since=earliest) if i.kabupaten in {s.kabupaten for s in scope.values()}]
+    kabupaten_in_scope = {s.kabupaten for s in scope.values()}
+    incidents = [i for i in history.incidents if i.kabupaten in kabupaten_in_scope]
     zone_of_kabupaten = {s.kabupaten: s.timezone for s in scope.values()}
     assets = tuple(AssetRow(f, conditions.get(f.device.id)) for s in site_figures for f in s.devices)
-    areas = _areas(site_figures, conditions, incidents, bounds, zone_of_kabupaten)
-    total = _area(None, None, site_figures, conditions, [i for i in incidents if _opened_in(i, bounds,
-                                                                                           zone_of_kabupaten)])
-    days = _days(period, now, zones, day_bytes, uniques, scope)
-    named = sorted({s.kabupaten for s in scope.values()}) if kabupaten is not None else []
+    opened = [i for i in incidents if _opened_in(i, bounds, zone_of_kabupaten)]
+    areas = _areas(site_figures, conditions, opened)
+    total = _area(None, None, site_figures, conditions, opened)
+    days = _days(period, now, zones, day_bytes, history.uniques, scope)
+    named = sorted(kabupaten_in_scope) if kabupaten is not None else []
     return Report(period=period, kabupaten=named[0] if named else kabupaten, zones=zones, total=total, areas=areas,
                   sites=tuple(site_figures), assets=assets,
                   open_incidents=_open_incidents(store, incidents, bounds, zone_of_kabupaten, scope), days=days)
+
+
+@dataclass
+class _History:
+    """What the report reads from the store: a few set-based queries per zone, however many devices
+    (netmon.storage.aggregate), grouped here by device or site."""
+
+    members: dict[str, list[Device]]  # per site in scope, by id
+    unknown: span.Spans
+    runs: dict[str, list[PolledRun]] = field(default_factory=dict)
+    hours: dict[str, SiteHours] = field(default_factory=dict)
+    bytes: dict[str, list[DayBytes]] = field(default_factory=lambda: defaultdict(list))  # per device
+    outages: dict[str, list[Outage]] = field(default_factory=lambda: defaultdict(list))
+    reboots: dict[str, list[Reboot]] = field(default_factory=lambda: defaultdict(list))
+    uniques: dict[str, list[DailyUniques]] = field(default_factory=lambda: defaultdict(list))
+    incidents: list[Incident] = field(default_factory=list)
+
+    @classmethod
+    def read(cls, store: Store, scope: Mapping[str, Site], devices: Mapping[str, Device], period: Period,
+             bounds: Mapping[TimeZone, tuple[float, float]]) -> _History:
+        earliest = min((b[0] for b in bounds.values()), default=0.0)
+        latest = max((b[1] for b in bounds.values()), default=0.0)
+        members: dict[str, list[Device]] = defaultdict(list)
+        for d in sorted(devices.values(), key=lambda d: d.id):
+            if d.site in scope:
+                members[d.site].append(d)
+        out = cls(dict(members), span.union((u.start, u.end) for u in store.unknown_spans(since=earliest)))
+        for outage in store.outages(since=earliest, until=latest):
+            out.outages[outage.device].append(outage)
+        for reboot in store.reboots(since=earliest, until=latest):
+            out.reboots[reboot.device].append(reboot)
+        for row in store.daily_uniques(since=period.first_day, until=period.end_day):
+            out.uniques[row.site].append(row)
+        for zone, (start, end) in bounds.items():
+            site_of = {d.id: d.site for site, ds in out.members.items() if scope[site].timezone is zone for d in ds}
+            out.read_zone(store, zone, site_of, start, end)
+        out.incidents = store.incidents(since=earliest)
+        return out
+
+    def read_zone(self, store: Store, zone: TimeZone, site_of: Mapping[str, str], start: float, end: float) -> None:
+        """The rollup aggregates of the devices `site_of` (all in `zone`), over [start, end) and, for the runs
+        of polled hours and whether a device counts bytes, one hour either side (whether the period's first and
+        last hours continue a run)."""
+        since, until = _hour_floor(start) - HOUR, end + HOUR
+        self.runs |= {d: runs for d, runs in store.polled_runs(since, until).items() if d in site_of}
+        self.hours |= store.site_hours(site_of, start, end)
+        for row in store.bytes_by_day(zone.utc_offset_s, since, until, start=start, end=end):
+            if row.device in site_of:
+                self.bytes[row.device].append(row)
 
 
 def _cut(bounds: tuple[float, float], now: float) -> tuple[float, float]:
@@ -93,23 +130,18 @@ def _hour_floor(ts: float) -> float:
     return (ts // HOUR) * HOUR
 
 
-def covered(rollups: Iterable[HourlyRollup], unknown: span.Spans, start: float, end: float,
+def covered(runs: Iterable[PolledRun], unknown: span.Spans, start: float, end: float,
             interval_s: float) -> span.Spans:
     """The time the device was polled, within [start, end), less the unknown spans: every hour with a rollup
     (polls ok or failed), whole, except at the edges of a run of such hours, where it starts at the first poll
     and ends one poll interval after the last (a device added, or the daemon started, mid-hour)."""
-    hours = {r.hour_start: r for r in rollups if r.polls_ok + r.polls_failed > 0}
-    spans = []
-    for hour, r in hours.items():
-        low = hour if hour - HOUR in hours else r.first_poll_at
-        high = hour + HOUR if hour + HOUR in hours else min(hour + HOUR, r.last_poll_at + interval_s)
-        spans.append((low, high))
+    spans = [(r.first_poll_at, min(r.last_hour + HOUR, r.last_poll_at + interval_s)) for r in runs]
     return span.subtract(span.clip(span.union(spans), start, end), span.clip(unknown, start, end))
 
 
-def device_figures(device: Device, site: Site, start: float, end: float, rollups: Sequence[HourlyRollup],
+def device_figures(device: Device, site: Site, start: float, end: float, runs: Iterable[PolledRun],
                    outages: Iterable[Outage], unknown: span.Spans, reboots: Iterable[Reboot]) -> DeviceFigures:
-    seen = covered(rollups, unknown, start, end, device.interval_s)
+    seen = covered(runs, unknown, start, end, device.interval_s)
     down: dict[Cause, float] = defaultdict(float)
     episodes: dict[str, float] = defaultdict(float)
     for outage in outages:
@@ -123,35 +155,23 @@ def device_figures(device: Device, site: Site, start: float, end: float, rollups
     return DeviceFigures(device, site, uptime, len(episodes), max(episodes.values(), default=0.0), booted)
 
 
-def site_usage(site: Site, members: Sequence[Device], rollups: Mapping[str, Sequence[HourlyRollup]],
-               uniques: Iterable[DailyUniques], start: float, end: float) -> tuple[Usage, dict[date, int]]:
-    """The site's usage in [start, end), and the bytes used per local day."""
-    wifi_max: dict[float, float] = defaultdict(float)
-    wifi_avg: dict[float, float] = defaultdict(float)
-    hot_max: dict[float, float] = defaultdict(float)
-    hot_avg: dict[float, float] = defaultdict(float)
-    routers = [d.id for d in members if d.role is Role.ROUTER]
-    counted = [d for d in routers if any(r.bytes_in is not None for r in rollups[d])] or \
-        [d.id for d in members if any(r.bytes_in is not None for r in rollups[d.id])]
+def site_usage(members: Sequence[Device], hours: SiteHours | None, day_bytes: Mapping[str, Sequence[DayBytes]],
+               uniques: Iterable[DailyUniques]) -> tuple[Usage, dict[date, int]]:
+    """The site's usage in the period, and the bytes used per local day: the bytes of its routers that count
+    bytes, else of every device that does."""
+    counting = [d.id for d in members if day_bytes.get(d.id)]
+    routers = [d.id for d in members if d.role is Role.ROUTER and d.id in counting]
     by_day: dict[date, int] = defaultdict(int)
-    for device in members:
-        for r in rollups[device.id]:
-            if not start <= r.hour_start < end:
-                continue
-            if r.wifi_clients_n:
-                wifi_max[r.hour_start] += r.wifi_clients_max or 0.0
-                wifi_avg[r.hour_start] += r.wifi_clients_avg or 0.0
-            if r.hotspot_users_n:
-                hot_max[r.hour_start] += r.hotspot_users_max or 0.0
-                hot_avg[r.hour_start] += r.hotspot_users_avg or 0.0
-            if device.id in counted and r.bytes_in is not None:
-                by_day[site.timezone.date_at(r.hour_start)] += r.bytes_in
+    for device in routers or counting:
+        for row in day_bytes[device]:
+            if row.inside:
+                by_day[row.day] += row.bytes_in
     counts = [u.count for u in uniques]
+    h = hours or SiteHours("")
     usage = Usage(
-        wifi_peak=max(wifi_max.values(), default=None), wifi_mean=_mean(wifi_avg.values()),
-        hotspot_peak=max(hot_max.values(), default=None), hotspot_mean=_mean(hot_avg.values()),
+        wifi_peak=h.wifi_peak, wifi_mean=h.wifi_mean, hotspot_peak=h.hotspot_peak, hotspot_mean=h.hotspot_mean,
         uniques_mean=_mean(counts), uniques_peak=max(counts, default=None),
-        bytes_used=sum(by_day.values()) if counted else None)
+        bytes_used=sum(by_day.values()) if counting else None)
     return usage, dict(by_day)
 
 
@@ -181,20 +201,21 @@ def _area(kabupaten: str | None, kecamatan: str | None, sites: Sequence[SiteFigu
                        sum((s.uptime for s in sites), Uptime()), counts, unassessed, len(incidents))
 
 
-def _areas(sites: Sequence[SiteFigures], conditions: Mapping[str, AssetCondition], incidents: Sequence[Incident],
-           bounds: Mapping[TimeZone, tuple[float, float]], zone_of: Mapping[str, TimeZone]) -> tuple[AreaFigures, ...]:
+def _areas(sites: Sequence[SiteFigures], conditions: Mapping[str, AssetCondition],
+           opened: Sequence[Incident]) -> tuple[AreaFigures, ...]:
+    """Per kecamatan; `opened`: the incidents opened in the period."""
     groups: dict[tuple[str, str], list[SiteFigures]] = defaultdict(list)
     for s in sites:
         groups[(s.site.kabupaten, s.site.kecamatan)].append(s)
-    return tuple(_area(kab, kec, members, conditions,
-                       [i for i in incidents if (i.kabupaten, i.kecamatan) == (kab, kec)
-                        and _opened_in(i, bounds, zone_of)])
+    incidents: dict[tuple[str, str], list[Incident]] = defaultdict(list)
+    for i in opened:
+        incidents[(i.kabupaten, i.kecamatan)].append(i)
+    return tuple(_area(kab, kec, members, conditions, incidents.get((kab, kec), []))
                  for (kab, kec), members in sorted(groups.items()))
 
 
 def _open_incidents(store: Store, incidents: Sequence[Incident], bounds: Mapping[TimeZone, tuple[float, float]],
                     zone_of: Mapping[str, TimeZone], scope: Mapping[str, Site]) -> tuple[OpenIncident, ...]:
-    tickets = {t.incident: t.id for t in store.tickets()}
     out: list[OpenIncident] = []
     for incident in incidents:
         site = scope.get(incident.site or "")
@@ -203,7 +224,9 @@ def _open_incidents(store: Store, incidents: Sequence[Incident], bounds: Mapping
         if incident.opened_at >= end or (incident.resolved_at is not None and incident.resolved_at < end):
             continue
         acknowledged = incident.acknowledged_at is not None and incident.acknowledged_at < end
-        out.append(OpenIncident(incident, zone, tickets.get(incident.id), "acknowledged" if acknowledged else "open"))
+        out.append(OpenIncident(incident, zone, None, "acknowledged" if acknowledged else "open"))
+    tickets = {t.incident: t.id for t in store.tickets(incidents=[o.incident.id for o in out])}
+    out = [replace(o, ticket=tickets.get(o.incident.id)) for o in out]
     return tuple(sorted(out, key=lambda o: (o.incident.opened_at, o.incident.id)))
 
 

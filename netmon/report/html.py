@@ -5,7 +5,7 @@ the XLSX and CSV files hold every column). Text is autoescaped; only the charts'
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from functools import cache
 from pathlib import Path
@@ -16,7 +16,7 @@ from markupsafe import Markup
 from netmon.config.report import ReportConfig
 from netmon.model import Condition
 from netmon.report import chart
-from netmon.report.figures import Report
+from netmon.report.figures import AssetRow, Report, Uptime
 from netmon.report.language import Language
 from netmon.report.period import PeriodKind
 from netmon.report.table import Cell, Kind, Table, tables, text
@@ -30,6 +30,12 @@ SITE_USAGE = ("site", "kecamatan", "wifi_peak", "wifi_mean", "hotspot_peak", "ho
               "uniques_peak", "data_gb")
 ASSETS = ("no", "kode_barang", "nama_barang", "nomor_register", "merk", "tahun", "seri", "harga", "site",
           "availability", "coverage", "suggested", "evidence", "inspection", "change", "condition")
+
+
+# Above this many assets (a province, rather than a kabupaten) the PDF prints the summary per kecamatan, the
+# charts, the assets that need attention and the open incidents; every site and asset is in the XLSX and CSV.
+DETAIL_ASSETS_MAX = 600
+CHART_BARS_MAX = 40  # bars of the availability chart that fit under the summary on a page
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +65,28 @@ def _shown(table: Table, t: Language, title: str | None = None) -> Shown:
                  tuple(rows), table.name)
 
 
+def _worth_explaining(row: AssetRow) -> bool:
+    """Whether the PDF prints an asset's evidence: its suggestion is not B, a person confirmed another condition
+    than the suggestion, or the condition changed (the XLSX and CSV give every asset's)."""
+    c = row.condition
+    if c is None:
+        return True
+    confirmed = c.confirmed.condition if c.confirmed else c.suggested
+    return c.suggested is not Condition.GOOD or confirmed is not c.suggested or row.changed
+
+
+def signed_assets(assets: Table, report: Report) -> Table:
+    """The asset table as the PDF prints it: evidence only where there is something to explain, and above
+    `DETAIL_ASSETS_MAX` assets only those rows (a province's 3,000 assets made a PDF of 266 pages, 83 s and
+    1.5 GB in WeasyPrint; docs/performance.md)."""
+    at = next(i for i, c in enumerate(assets.columns) if c.key == "evidence")
+    detailed = len(report.assets) <= DETAIL_ASSETS_MAX
+    rows = tuple(row if _worth_explaining(asset) else (*row[:at], "", *row[at + 1:])
+                 for row, asset in zip(assets.rows, report.assets, strict=True)
+                 if detailed or _worth_explaining(asset))
+    return replace(assets, rows=rows)
+
+
 def _day_label(day: date, monthly: bool, t: Language) -> str:
     if monthly:
         return str(day.day)
@@ -68,8 +96,14 @@ def _day_label(day: date, monthly: bool, t: Language) -> str:
 def charts(report: Report, t: Language) -> dict[str, str]:
     monthly = report.period.kind is PeriodKind.MONTH
     areas = [(a.kecamatan or "", a.uptime.availability) for a in report.areas]
+    title = t("chart_availability")
+    if len(areas) > CHART_BARS_MAX:  # a bar per kecamatan would run off the page: one per kabupaten
+        uptime: dict[str, Uptime] = {}
+        for a in report.areas:
+            uptime[a.kabupaten or ""] = uptime.get(a.kabupaten or "", Uptime()) + a.uptime
+        areas, title = [(k, u.availability) for k, u in sorted(uptime.items())], t("chart_availability_kabupaten")
     return {
-        "availability": chart.availability_bars(areas, t.percent, t("chart_availability")),
+        "availability": chart.availability_bars(areas, t.percent, title),
         "bytes": chart.day_bars([(_day_label(d.day, monthly, t), d.bytes_used / 1e9) for d in report.days],
                                 t("chart_bytes"), lambda v: t.number(v, 1)),
         "uniques": chart.day_bars([(_day_label(d.day, monthly, t), float(d.uniques)) for d in report.days],
@@ -97,7 +131,9 @@ def render_html(report: Report, t: Language, settings: ReportConfig, *, generate
         "summary": _shown(summary, t),
         "sites_availability": _shown(sites.select(SITE_AVAILABILITY), t),
         "sites_usage": _shown(sites.select(SITE_USAGE), t),
-        "assets": _shown(assets.select(ASSETS), t),
+        "assets": _shown(signed_assets(assets, report).select(ASSETS), t),
+        "detailed": len(report.assets) <= DETAIL_ASSETS_MAX,
+        "limit": t.number(DETAIL_ASSETS_MAX),
         "incidents": _shown(incidents, t),
         "charts": {k: Markup(v) for k, v in charts(report, t).items()},
         "css": (TEMPLATES / "report.css").read_text(encoding="utf-8"),

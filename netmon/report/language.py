@@ -38,12 +38,24 @@ _WORDS: dict[str, tuple[str, str]] = {  # key: (Bahasa Indonesia, English)
     "incidents_section": ("Gangguan dan Tiket Terbuka pada Akhir Periode", "Incidents and Tickets Open at Period End"),
     "days_section": ("Pemakaian per Hari", "Use by Day"),
     "charts_section": ("Grafik", "Charts"),
+    "chart_availability_kabupaten": ("Ketersediaan per kabupaten/kota", "Availability by kabupaten/kota"),
     "chart_availability": ("Ketersediaan per kecamatan", "Availability by kecamatan"),
     "chart_bytes": ("Data terpakai per hari (GB)", "Data used per day (GB)"),
     "chart_uniques": ("Perangkat klien unik per hari", "Unique client devices per day"),
     "incomplete": ("data tidak lengkap", "incomplete data"),
     "total": ("Jumlah", "Total"),
     "no_incidents": ("Tidak ada gangguan terbuka pada akhir periode.", "No incident open at the period's end."),
+    "sites_in_files": (
+        "Rincian {sites} lokasi ada di berkas XLSX dan CSV (lembar/berkas \"sites\"); laporan ini mencakup lebih dari "
+        "{limit} aset, sehingga PDF memuat ringkasan per kecamatan dan aset yang memerlukan perhatian.",
+        "The details of the {sites} sites are in the XLSX and CSV files (sheet/file \"sites\"); this report covers "
+        "more than {limit} assets, so the PDF holds the summary per kecamatan and the assets that need attention."),
+    "assets_shown": (
+        "Ditampilkan {shown} dari {assets} aset: yang usulan kondisinya bukan B, yang kondisi terkonfirmasinya berbeda "
+        "dari usulan, atau yang kondisinya berubah. Semua aset, dengan buktinya, ada di berkas XLSX dan CSV.",
+        "Shown: {shown} of {assets} assets, those whose suggested condition is not B, whose confirmed condition "
+        "differs from the suggestion, or whose condition changed. Every asset, with its evidence, is in the XLSX "
+        "and CSV files."),
     "no_sites": ("Tidak ada lokasi di wilayah ini.", "No site in this area."),
     "not_assessed": ("belum dinilai", "not assessed"),
     "unchanged": ("tetap", "unchanged"),
@@ -78,6 +90,11 @@ _WORDS: dict[str, tuple[str, str]] = {  # key: (Bahasa Indonesia, English)
         "from the history of the period's last month (the current month while the period is not over), the "
         "inspection holding at the end, and the change from the condition at the end of the previous period. "
         "Availability and data coverage cover the whole period."),
+    "note_evidence": (
+        "Bukti dicetak untuk aset yang usulan kondisinya bukan B, yang kondisi terkonfirmasinya berbeda dari usulan, "
+        "atau yang kondisinya berubah; bukti setiap aset ada di berkas XLSX dan CSV.",
+        "Evidence is printed for assets whose suggested condition is not B, whose confirmed condition differs from "
+        "the suggestion, or whose condition changed; the XLSX and CSV files give every asset's evidence."),
     # column headers
     "kabupaten": ("Kabupaten/Kota", "Kabupaten/Kota"),
     "kecamatan": ("Kecamatan", "Kecamatan"),

@@ -7,9 +7,10 @@ not migrated: retry later) and `StorageRejected` (this data cannot be written: r
 
 from __future__ import annotations
 
+import itertools
 import logging
 import math
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, time
@@ -36,8 +37,10 @@ from netmon.model import (
     Ticket,
     TimeZone,
 )
+from netmon.storage import aggregate
 from netmon.storage import schema as t
 from netmon.storage import write as w
+from netmon.storage.aggregate import DayBytes, PolledRun, SiteHours
 from netmon.storage.read import (
     device_from_row,
     discovery_from_row,
@@ -131,8 +134,12 @@ class Store:
         if not records:
             return
         with self._errors(), self._write() as conn:
-            for record in records:
-                w.write_record(conn, record)
+            for kind, run in itertools.groupby(records, key=type):
+                if kind is HourlyRollup:
+                    w.write_rollups(conn, list(run))  # type: ignore[arg-type]
+                else:
+                    for record in run:
+                        w.write_record(conn, record)
 
     def record_inspection(self, inspection: Inspection, zone: TimeZone) -> None:
         """Keep a field inspection (history: a new row each time; the same one re-sent is ignored). It counts
@@ -174,11 +181,14 @@ class Store:
             value = conn.execute(sa.select(t.heartbeat.c.at).where(t.heartbeat.c.id == 1)).scalar()
         return None if value is None else float(value)
 
-    def outages(self, *, since: float | None = None, device: str | None = None) -> list[Outage]:
-        """Outages still open or ended at/after `since`, oldest first."""
+    def outages(self, *, since: float | None = None, device: str | None = None,
+                until: float | None = None) -> list[Outage]:
+        """Outages still open or ended at/after `since` (and started before `until`), oldest first."""
         query = sa.select(t.outages).order_by(t.outages.c.started_at, t.outages.c.id)
         if since is not None:
             query = query.where(sa.or_(t.outages.c.ended_at.is_(None), t.outages.c.ended_at >= since))
+        if until is not None:
+            query = query.where(t.outages.c.started_at < until)
         if device is not None:
             query = query.where(t.outages.c.device == device)
         with self._read() as conn:
@@ -240,11 +250,29 @@ class Store:
                            .label("hot"),
                            hours(None if voltage_below is None else c.voltage_min < voltage_below).label("low"),
                            sa.func.max(sa.case((c.polls_ok > 0, c.last_poll_at), else_=None)).label("last_ok"))
-                 .where(c.hour_start >= since, c.hour_start < until).group_by(c.device).order_by(c.device))
+                 .group_by(c.device).order_by(c.device))
         with self._read() as conn:
+            query = query.where(aggregate.hours_in(conn, since, until))
             return {r.device: RollupTotals(r.device, int(r.ok or 0), int(r.failed or 0), r.t_max, r.v_min,
                                            int(r.hot or 0), int(r.low or 0), r.last_ok)
                     for r in conn.execute(query)}
+
+    def polled_runs(self, since: float, until: float) -> dict[str, list[PolledRun]]:
+        """Per device, its runs of consecutive polled hours starting in [since, until) (`aggregate`)."""
+        with self._read() as conn:
+            return aggregate.polled_runs(conn, since, until)
+
+    def site_hours(self, site_of: Mapping[str, str], since: float, until: float) -> dict[str, SiteHours]:
+        """Per site, the highest and mean hourly sums of its devices' clients and users (`aggregate`)."""
+        with self._read() as conn:
+            return aggregate.site_hours(conn, site_of, since, until)
+
+    def bytes_by_day(self, utc_offset_s: int, since: float, until: float, *, start: float,
+                     end: float) -> list[DayBytes]:
+        """Bytes received per device and local day of hours in [since, until), [start, end) apart
+        (`aggregate`)."""
+        with self._read() as conn:
+            return aggregate.bytes_by_day(conn, utc_offset_s, since, until, start, end)
 
     def inspections(self, device: str | None = None, *, before: float | None = None) -> list[Inspection]:
         """Field inspections (of `device`, else all) that count from before `before`, by device, then in the
@@ -311,10 +339,17 @@ class Store:
         with self._read() as conn:
             return [incident_from_row(r) for r in conn.execute(query)]
 
-    def tickets(self, *, incident: str | None = None) -> list[Ticket]:
+    def tickets(self, *, incident: str | None = None, incidents: Collection[str] | None = None) -> list[Ticket]:
+        """Tickets (of `incident`, or of those of `incidents`, else all), oldest first."""
         query = sa.select(t.tickets).order_by(t.tickets.c.opened_at, t.tickets.c.id)
         if incident is not None:
             query = query.where(t.tickets.c.incident == incident)
+        if incidents is not None:
+            ids = sorted(incidents)
+            with self._read() as conn:
+                found = [ticket_from_row(r) for i in range(0, len(ids), 500)
+                         for r in conn.execute(query.where(t.tickets.c.incident.in_(ids[i:i + 500])))]
+            return sorted(found, key=lambda x: (x.opened_at, x.id))
         with self._read() as conn:
             return [ticket_from_row(r) for r in conn.execute(query)]
 

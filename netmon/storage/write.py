@@ -7,7 +7,8 @@ commit it could not confirm, and replays its spool after a crash:
 - device state: upsert by device (the newest written wins)
 - outage: upsert by id; an end time once written is never cleared
 - reboot: ignored when the device already has one within `REBOOT_TOLERANCE_S` of `booted_at`
-- hourly rollup: merged with the stored one (see `rollup.combine`)
+- hourly rollup: merged with the stored one (see `rollup.combine`); a run of them in a few statements
+  (`write_rollups`)
 - daily uniques, unknown span, heartbeat: upsert, the larger value wins
 - agent progress: upsert by agent; `last_seq` never goes back, the status fields are the newest heard
 - agent gap: upsert by (agent, from_seq)
@@ -19,7 +20,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -202,17 +203,49 @@ def _write_reboot(conn: sa.Connection, r: Reboot) -> None:
     conn.execute(stmt.on_conflict_do_nothing(index_elements=["device", "booted_minute"]))
 
 
-def _write_rollup(conn: sa.Connection, r: HourlyRollup) -> None:
+ROLLUP_BATCH = 500  # (device, hour) keys per read of the stored rows
+ROLLUP_FIELDS = tuple(f.name for f in dataclasses.fields(HourlyRollup))
+
+
+def rollup_values(r: HourlyRollup) -> dict[str, Any]:
+    """The row of a rollup (its fields are scalars: no deep copy, unlike `dataclasses.asdict`)."""
+    return {name: getattr(r, name) for name in ROLLUP_FIELDS}
+
+
+def write_rollups(conn: sa.Connection, rollups: Sequence[HourlyRollup]) -> None:
+    """Write hourly rollups as if one by one (each merged with the stored row of its hour, `rollup.combine`),
+    in a few statements per `ROLLUP_BATCH`: one read of the stored rows (locked on PostgreSQL), one
+    multi-row insert of the new hours, an update per changed stored hour."""
+    for i in range(0, len(rollups), ROLLUP_BATCH):
+        _write_rollup_batch(conn, rollups[i:i + ROLLUP_BATCH])
+
+
+def _write_rollup_batch(conn: sa.Connection, batch: Sequence[HourlyRollup]) -> None:
     c = t.hourly_rollups.c
-    key = (c.device == r.device) & (c.hour_start == r.hour_start)
-    row = conn.execute(sa.select(t.hourly_rollups).where(key).with_for_update()).first()
-    if row is None:
-        conn.execute(sa.insert(t.hourly_rollups).values(**dataclasses.asdict(r)))
-        return
-    old = HourlyRollup(**row._asdict())
-    new = combine(old, r)
-    if new != old:
-        conn.execute(sa.update(t.hourly_rollups).where(key).values(**dataclasses.asdict(new)))
+    keys = {(r.device, r.hour_start) for r in batch}
+    hours = [r.hour_start for r in batch]
+    # the devices' hours in the batch's range (SQLite scans the table for a row-value IN; this uses the key)
+    query = (sa.select(t.hourly_rollups).where(c.device.in_({r.device for r in batch}),
+                                               c.hour_start >= min(hours), c.hour_start <= max(hours))
+             .with_for_update())
+    stored = {key: HourlyRollup(**row._asdict()) for row in conn.execute(query)
+              if (key := (row.device, row.hour_start)) in keys}
+    merged: dict[tuple[str, float], HourlyRollup] = {}
+    for r in batch:
+        key = (r.device, r.hour_start)
+        before = merged.get(key, stored.get(key))
+        merged[key] = r if before is None else combine(before, r)
+    new = [rollup_values(r) for key, r in merged.items() if key not in stored]
+    if new:
+        conn.execute(sa.insert(t.hourly_rollups), new)
+    for key, r in merged.items():
+        if key in stored and r != stored[key]:
+            conn.execute(sa.update(t.hourly_rollups).where(c.device == key[0], c.hour_start == key[1])
+                         .values(**rollup_values(r)))
+
+
+def _write_rollup(conn: sa.Connection, r: HourlyRollup) -> None:
+    write_rollups(conn, [r])
 
 
 _WRITERS = _writers()
