@@ -85,7 +85,7 @@ def _phase(url: str, sites: int, phase: str, out: Path) -> Measured:
     from netmon.config.assets import ConditionRules
     from netmon.config.report import ReportConfig
     from netmon.report.build import build_report
-    from netmon.report.command import conditions_for
+    from netmon.report.condition import conditions_for
     from netmon.report.language import language
     from netmon.report.output import parse_formats, write_report
     from netmon.report.period import parse_period
@@ -99,7 +99,7 @@ def _phase(url: str, sites: int, phase: str, out: Path) -> Measured:
         return Measured(time.perf_counter() - started, rss_mb=_rss_mb())
     site_map, devices = province(sites)
     now = period.bounds(ZONE)[1] + 86400.0  # the day after the month
-    conditions = conditions_for(store, devices, site_map, period, ConditionRules())
+    conditions = conditions_for(store, devices, site_map, period, ConditionRules(), now)
     report = build_report(store, site_map, devices, period, conditions, now=now)
     built = time.perf_counter()
     store.close()

@@ -76,15 +76,14 @@ def _worth_explaining(row: AssetRow) -> bool:
 
 
 def signed_assets(assets: Table, report: Report) -> Table:
-    """The asset table as the PDF prints it: evidence only where there is something to explain, and above
-    `DETAIL_ASSETS_MAX` assets only those rows (a province's 3,000 assets made a PDF of 266 pages, 83 s and
-    1.5 GB in WeasyPrint; docs/performance.md)."""
-    at = next(i for i, c in enumerate(assets.columns) if c.key == "evidence")
-    detailed = len(report.assets) <= DETAIL_ASSETS_MAX
-    rows = tuple(row if _worth_explaining(asset) else (*row[:at], "", *row[at + 1:])
-                 for row, asset in zip(assets.rows, report.assets, strict=True)
-                 if detailed or _worth_explaining(asset))
-    return replace(assets, rows=rows)
+    """The asset table as the PDF prints it: every asset with its evidence up to `DETAIL_ASSETS_MAX` assets (a
+    kabupaten: an auditor may ask why a "B" router was down for a week); above it (a province) only the assets
+    with something to explain (a province's 3,000 assets made a PDF of 266 pages, 83 s and 1.5 GB in WeasyPrint;
+    docs/performance.md), the XLSX and CSV giving every asset."""
+    if len(report.assets) <= DETAIL_ASSETS_MAX:
+        return assets
+    return replace(assets, rows=tuple(row for row, asset in zip(assets.rows, report.assets, strict=True)
+                                      if _worth_explaining(asset)))
 
 
 def _day_label(day: date, monthly: bool, t: Language) -> str:

@@ -91,10 +91,12 @@ _WORDS: dict[str, tuple[str, str]] = {  # key: (Bahasa Indonesia, English)
         "inspection holding at the end, and the change from the condition at the end of the previous period. "
         "Availability and data coverage cover the whole period."),
     "note_evidence": (
-        "Bukti dicetak untuk aset yang usulan kondisinya bukan B, yang kondisi terkonfirmasinya berbeda dari usulan, "
-        "atau yang kondisinya berubah; bukti setiap aset ada di berkas XLSX dan CSV.",
-        "Evidence is printed for assets whose suggested condition is not B, whose confirmed condition differs from "
-        "the suggestion, or whose condition changed; the XLSX and CSV files give every asset's evidence."),
+        "Laporan ini mencakup lebih dari 600 aset: tabel di atas hanya memuat aset yang usulan kondisinya bukan B, "
+        "yang kondisi terkonfirmasinya berbeda dari usulan, atau yang kondisinya berubah; rincian per lokasi dan "
+        "setiap aset dengan buktinya ada di berkas XLSX dan CSV.",
+        "This report covers more than 600 assets: the table above lists only the assets whose suggested condition "
+        "is not B, whose confirmed condition differs from the suggestion, or whose condition changed; the details "
+        "per site and every asset with its evidence are in the XLSX and CSV files."),
     # column headers
     "kabupaten": ("Kabupaten/Kota", "Kabupaten/Kota"),
     "kecamatan": ("Kecamatan", "Kecamatan"),

@@ -16,8 +16,8 @@ results carry the agent's poll times and may arrive hours late (a backlog). `age
 applies the time edges to an agent's devices at the agent's time, and their outages are re-derived at once, at
 the result's time, for their devices only (no throttling: a backlog replays days in seconds, and an outage that
 began and ended inside it must still be seen); what that hands to the alerts (`on_states`, a look at every
-device) goes at most once per `OUTAGES_EVERY_S`, with the outages closed meanwhile. `unheard(agent, at)` turns an agent's devices UNKNOWN with
-`Cause.AGENT` while it is silent.
+device) goes at most once per `OUTAGES_EVERY_S`, with the outages closed meanwhile. `unheard(agent, at)`
+turns an agent's devices UNKNOWN with `Cause.AGENT` while it is silent.
 """
 
 from __future__ import annotations
