@@ -19,6 +19,7 @@ from netmon.report.figures import (
     AssetRow,
     DayUsage,
     DeviceFigures,
+    MissingData,
     OpenIncident,
     Report,
     SiteFigures,
@@ -26,7 +27,7 @@ from netmon.report.figures import (
     Usage,
 )
 from netmon.report.period import Period
-from netmon.storage import DailyUniques, DayBytes, PolledRun, SiteHours, Store
+from netmon.storage import AgentGap, DailyUniques, DayBytes, PolledRun, SiteHours, Store
 
 HOUR = 3600.0
 
@@ -39,9 +40,11 @@ def in_scope(sites: Mapping[str, Site], kabupaten: str | None) -> dict[str, Site
 
 
 def build_report(store: Store, sites: Mapping[str, Site], devices: Mapping[str, Device], period: Period,
-                 conditions: Mapping[str, AssetCondition], *, now: float, kabupaten: str | None = None) -> Report:
+                 conditions: Mapping[str, AssetCondition], *, now: float, kabupaten: str | None = None,
+                 gaps: Mapping[str, Sequence[AgentGap]] | None = None) -> Report:
     """The report for `period` over the sites of `kabupaten` (None: every site) and their devices.
-    `conditions` holds each asset's condition for the period (missing: not assessed, shown as "—")."""
+    `conditions` holds each asset's condition for the period (missing: not assessed, shown as "—"); `gaps`, per
+    site, the results its site agent lost for good (`agent_gaps_by_site`): not covered, and listed."""
     scope = in_scope(sites, kabupaten)
     zones = tuple(z for z in TimeZone if any(s.timezone is z for s in scope.values()))
     bounds = {z: _cut(period.bounds(z), now) for z in zones}
@@ -51,8 +54,9 @@ def build_report(store: Store, sites: Mapping[str, Site], devices: Mapping[str, 
     for site in sorted(scope.values(), key=lambda s: (s.kabupaten, s.kecamatan, s.name, s.id)):
         start, end = bounds[site.timezone]
         members = history.members.get(site.id, [])
+        unknown = _with_gaps(history.unknown, (gaps or {}).get(site.id, ()))
         figures = tuple(device_figures(d, site, start, end, history.runs.get(d.id, ()), history.outages.get(d.id, ()),
-                                       history.unknown, history.reboots.get(d.id, ())) for d in members)
+                                       unknown, history.reboots.get(d.id, ())) for d in members)
         usage, by_day = site_usage(members, history.hours.get(site.id), history.bytes, history.uniques.get(site.id, ()))
         for day, used in by_day.items():
             day_bytes[day] += used
@@ -69,7 +73,38 @@ def build_report(store: Store, sites: Mapping[str, Site], devices: Mapping[str, 
     named = sorted(kabupaten_in_scope) if kabupaten is not None else []
     return Report(period=period, kabupaten=named[0] if named else kabupaten, zones=zones, total=total, areas=areas,
                   sites=tuple(site_figures), assets=assets,
-                  open_incidents=_open_incidents(store, incidents, bounds, zone_of_kabupaten, scope), days=days)
+                  open_incidents=_open_incidents(store, incidents, bounds, zone_of_kabupaten, scope), days=days,
+                  missing=_missing(scope, gaps or {}, bounds))
+
+
+def agent_gaps_by_site(store: Store, site_agent: Mapping[str, str], since: float) -> dict[str, list[AgentGap]]:
+    """Per site served by a site agent (`site_agent`: site -> agent), the agent's lost results since `since`."""
+    by_agent: dict[str, list[AgentGap]] = defaultdict(list)
+    for gap in store.agent_gaps(since=since):
+        by_agent[gap.agent].append(gap)
+    return {site: by_agent[agent] for site, agent in site_agent.items() if by_agent.get(agent)}
+
+
+def _with_gaps(unknown: span.Spans, gaps: Sequence[AgentGap]) -> span.Spans:
+    """The spans not covered at a site: the daemon's unknown spans and its agent's lost results."""
+    lost = [(g.from_at, g.to_at) for g in gaps if g.from_at is not None and g.to_at is not None]
+    return span.union([*unknown, *lost]) if lost else unknown
+
+
+def _missing(scope: Mapping[str, Site], gaps: Mapping[str, Sequence[AgentGap]],
+             bounds: Mapping[TimeZone, tuple[float, float]]) -> tuple[MissingData, ...]:
+    """The agents' lost results within each site's period (those without times are listed too)."""
+    rows = []
+    for site_id, site_gaps in sorted(gaps.items()):
+        site = scope.get(site_id)
+        if site is None:
+            continue
+        start, end = bounds[site.timezone]
+        for g in site_gaps:
+            if g.from_at is not None and g.to_at is not None and (g.to_at < start or g.from_at >= end):
+                continue
+            rows.append(MissingData(site, g.agent, g.from_at, g.to_at, g.count, g.reason))
+    return tuple(rows)
 
 
 @dataclass

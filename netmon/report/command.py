@@ -34,7 +34,7 @@ def monthly(
     from netmon.config.assets import ConditionRules
     from netmon.config.report import ReportConfig
     from netmon.model import DEFAULT_TIMEZONE
-    from netmon.report.build import build_report, in_scope
+    from netmon.report.build import agent_gaps_by_site, build_report, in_scope
     from netmon.report.condition import conditions_for
     from netmon.report.language import language
     from netmon.report.output import parse_formats, write_report
@@ -64,8 +64,10 @@ def monthly(
         if kabupaten is not None and not in_scope(sites, kabupaten):
             known = ", ".join(sorted({s.kabupaten for s in sites.values()})) or "none"
             raise _fail(ConfigError(f"--kabupaten {kabupaten!r}: no site is in it (kabupaten: {known})"))
+        gaps = agent_gaps_by_site(store, cfg.agents.site_agent(), period.bounds(DEFAULT_TIMEZONE)[0] - 86400.0) \
+            if cfg is not None else {}
         report = build_report(store, sites, devices, period, conditions_for(store, devices, sites, period, rules, at),
-                              now=at, kabupaten=kabupaten)
+                              now=at, kabupaten=kabupaten, gaps=gaps)
     except NetmonError as exc:
         raise _fail(exc) from None
     finally:

@@ -146,6 +146,20 @@ class DayUsage:
 
 
 @dataclass(frozen=True, slots=True)
+class MissingData:
+    """Results of a site agent that will never arrive (its outbox bound dropped them, or the office gave up
+    waiting: `reason` "dropped"/"missing"), for a site it serves, within the period: that time is not covered
+    (neither up nor down) for the site's devices, and the report says so."""
+
+    site: Site
+    agent: str
+    from_at: float | None
+    to_at: float | None
+    results: int
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
 class Report:
     period: Period
     kabupaten: str | None  # the scope: one kabupaten, or None for every configured site
@@ -156,3 +170,4 @@ class Report:
     assets: tuple[AssetRow, ...]
     open_incidents: tuple[OpenIncident, ...]
     days: tuple[DayUsage, ...]
+    missing: tuple[MissingData, ...] = ()  # site agents' results lost for good (issue #14)

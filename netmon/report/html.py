@@ -118,7 +118,7 @@ def _environment() -> jinja2.Environment:
 
 def render_html(report: Report, t: Language, settings: ReportConfig, *, generated: date) -> str:
     """The whole report as HTML; `generated` is the date printed under the signatures."""
-    summary, sites, assets, incidents, _days = tables(report, t)
+    summary, sites, assets, incidents, _days, missing = tables(report, t)
     context = {
         "t": t, "report": report, "settings": settings,
         "period": t.period(report.period),
@@ -134,6 +134,7 @@ def render_html(report: Report, t: Language, settings: ReportConfig, *, generate
         "detailed": len(report.assets) <= DETAIL_ASSETS_MAX,
         "limit": t.number(DETAIL_ASSETS_MAX),
         "incidents": _shown(incidents, t),
+        "missing": _shown(missing, t),
         "charts": {k: Markup(v) for k, v in charts(report, t).items()},
         "css": (TEMPLATES / "report.css").read_text(encoding="utf-8"),
     }

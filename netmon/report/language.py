@@ -35,6 +35,12 @@ _WORDS: dict[str, tuple[str, str]] = {  # key: (Bahasa Indonesia, English)
     "summary": ("Ringkasan per Kecamatan", "Summary by Kecamatan"),
     "sites_section": ("Rincian per Lokasi", "By Site"),
     "assets_section": ("Kondisi Aset (KIB B)", "Asset Condition (KIB B)"),
+    "missing_section": ("Data Agen yang Hilang", "Site Agents' Data Lost"),
+    "note_missing": (
+        "Hasil pemantauan dari agen lokasi yang tidak akan pernah tiba: waktu ini tidak dihitung sebagai padam "
+        "maupun hidup (cakupan data) untuk perangkat lokasi tersebut.",
+        "Monitoring results of a site agent that will never arrive: this time counts as neither down nor up (data "
+        "coverage) for the site's devices."),
     "incidents_section": ("Gangguan dan Tiket Terbuka pada Akhir Periode", "Incidents and Tickets Open at Period End"),
     "days_section": ("Pemakaian per Hari", "Use by Day"),
     "charts_section": ("Grafik", "Charts"),
@@ -157,6 +163,13 @@ _WORDS: dict[str, tuple[str, str]] = {  # key: (Bahasa Indonesia, English)
     "uniques": ("Perangkat unik", "Unique devices"),
     "open": ("terbuka", "open"),
     "acknowledged": ("ditangani", "acknowledged"),
+    "agent": ("Agen", "Agent"),
+    "from": ("Dari", "From"),
+    "to": ("Sampai", "To"),
+    "results": ("Hasil hilang", "Results lost"),
+    "why": ("Sebab", "Why"),
+    "gap_dropped": ("batas penyimpanan agen", "the agent's storage bound"),
+    "gap_missing": ("tidak pernah tiba", "never arrived"),
 }
 
 _PERIOD = {

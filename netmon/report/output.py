@@ -42,7 +42,8 @@ def write_report(report: Report, formats: Sequence[Format], t: Language, setting
     out.mkdir(parents=True, exist_ok=True)
     name = stem(report)
     written: list[Path] = []
-    all_tables = tables(report, t)
+    # the agents' lost data only where there is some (most deployments have no site agents)
+    all_tables = tuple(table for table in tables(report, t) if table.name != "missing" or table.rows)
     for fmt in formats:
         if fmt is Format.PDF:
             from netmon.report.html import render_html

@@ -247,7 +247,8 @@ class ReportSchedule:
 
     def build(self, due: Due, now: float) -> list[tuple[str, bytes]]:
         """The report's files (name, bytes), built from the database (blocking: run in a worker thread)."""
-        from netmon.report.build import build_report, in_scope
+        from netmon.model import DEFAULT_TIMEZONE
+        from netmon.report.build import agent_gaps_by_site, build_report, in_scope
         from netmon.report.condition import conditions_for
         from netmon.report.language import language
         from netmon.report.output import Format, write_report
@@ -260,8 +261,10 @@ class ReportSchedule:
         store = Store.open(database_url(config.storage))
         try:
             conditions = conditions_for(store, devices, sites, due.period, config.asset_rules, now)
+            since = due.period.bounds(DEFAULT_TIMEZONE)[0] - 86400.0  # a day before: every zone's start
+            gaps = agent_gaps_by_site(store, config.agents.site_agent(), since)
             report = build_report(store, sites, devices, due.period, conditions, now=now,
-                                  kabupaten=due.scope.kabupaten)
+                                  kabupaten=due.scope.kabupaten, gaps=gaps)
         finally:
             store.close()
         t = language(self.settings.language or config.report.language)

@@ -38,7 +38,7 @@ class Column:
 
 @dataclass(frozen=True, slots=True)
 class Table:
-    name: str  # stable, for file and sheet names: summary, sites, assets, incidents, days
+    name: str  # stable, for file and sheet names: summary, sites, assets, incidents, days, missing
     title: str
     columns: tuple[Column, ...]
     rows: tuple[tuple[Cell, ...], ...]
@@ -153,10 +153,21 @@ def days_table(report: Report, t: Language) -> Table:
                  tuple((d.day, round(d.bytes_used / GB, 3), d.uniques) for d in report.days))
 
 
+def missing_table(report: Report, t: Language) -> Table:
+    """Site agents' results lost for good (issue #14): the periods the history cannot tell."""
+    spec = (("site", Kind.TEXT), ("kecamatan", Kind.TEXT), ("agent", Kind.TEXT), ("from", Kind.TEXT),
+            ("to", Kind.TEXT), ("results", Kind.INT), ("why", Kind.TEXT))
+    rows = tuple((m.site.name, m.site.kecamatan, m.agent,
+                  m.site.timezone.stamp(m.from_at) if m.from_at is not None else "",
+                  m.site.timezone.stamp(m.to_at) if m.to_at is not None else "", m.results, t(f"gap_{m.reason}"))
+                 for m in report.missing)
+    return Table("missing", t("missing_section"), _columns(t, spec), rows)
+
+
 def tables(report: Report, t: Language) -> tuple[Table, ...]:
     """Every table of the report, in reading order."""
     return (summary_table(report, t), sites_table(report, t), assets_table(report, t), incidents_table(report, t),
-            days_table(report, t))
+            days_table(report, t), missing_table(report, t))
 
 
 def text(value: Cell, kind: Kind, t: Language) -> str:

@@ -3,12 +3,13 @@ queue. The only package that imports SQLAlchemy and Alembic. See docs/storage.md
 
 from netmon.storage.aggregate import DayBytes, PolledRun, SiteHours
 from netmon.storage.queue import QueueStats, WriteQueue
-from netmon.storage.record import DailyUniques, Heartbeat, HourlyRollup, Record, RollupTotals, UnknownSpan
+from netmon.storage.record import AgentGap, DailyUniques, Heartbeat, HourlyRollup, Record, RollupTotals, UnknownSpan
 from netmon.storage.rollup import RollupAccumulator
 from netmon.storage.store import StatusRow, StorageRejected, StorageUnavailable, Store
 from netmon.storage.url import announce_database, database_url
 
 __all__ = [
+    "AgentGap",
     "DailyUniques",
     "DayBytes",
     "Heartbeat",
