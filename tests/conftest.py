@@ -1,6 +1,7 @@
 """Shared fixtures. Real peers live in peers.py (snmpd, promtool, misbehaving UDP endpoints),
 smtp_peer.py (aiosmtpd) and http_peer.py (an HTTP server recording POSTs)."""
 
+from database_fixture import database_url
 from http_peer import http_server
 from peers import snmpd_agent
 from smtp_peer import smtp_server, smtp_tls_server
@@ -10,4 +11,4 @@ from snmpsim_fixture import snmpsim
 
 # --- end snmpsim ---
 
-__all__ = ["http_server", "smtp_server", "smtp_tls_server", "snmpd_agent", "snmpsim"]
+__all__ = ["database_url", "http_server", "smtp_server", "smtp_tls_server", "snmpd_agent", "snmpsim"]

@@ -8,26 +8,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from office_agent_fixture import AGENT, T0, OfficeClock, PlayedAgent, office_config
-from peers import postgres_database
 
 from alerts.message import render
 from netmon.app import NetmonApp
 from netmon.model import Cause, Status
 from netmon.storage import Store
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'netmon.db'}"
-        return
-    with postgres_database() as (_name, url):
-        yield url
 
 
 class Office:

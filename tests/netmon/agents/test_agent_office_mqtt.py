@@ -8,13 +8,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import secrets
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from mqtt_peer import mosquitto_reachable
 from office_agent_fixture import AGENT, T0, OfficeClock, PlayedAgent, office_config
-from peers import HANG_GUARD_S, postgres_database, require
+from peers import HANG_GUARD_S, require
 
 from netmon.agents.subscription import BrokerSource
 from netmon.app import NetmonApp
@@ -22,15 +21,6 @@ from netmon.mqtt import BrokerSettings, Outgoing, connect
 from netmon.storage import Store
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'netmon.db'}"
-        return
-    with postgres_database() as (_name, url):
-        yield url
 
 
 async def publish(messages: list[tuple[str, bytes]]) -> None:

@@ -8,12 +8,10 @@ import math
 from collections import Counter
 from collections.abc import Iterator
 from datetime import date, datetime
-from pathlib import Path
 
 import pytest
 import report_scenario as sc
 import sqlalchemy as sa
-from peers import postgres_database
 
 from netmon.config.assets import ConditionRules
 from netmon.model import AssetCondition, Cause, TimeZone
@@ -27,22 +25,13 @@ H = 3600.0
 NOVEMBER = Period(PeriodKind.MONTH, 2026, 11)
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'netmon.sqlite3'}"
-        return
-    with postgres_database() as (_name, url):
-        yield url
-
-
 @pytest.fixture
-def report(database: str) -> Iterator[tuple[Report, str]]:
-    store = Store.open(database)
+def report(database_url: str) -> Iterator[tuple[Report, str]]:
+    store = Store.open(database_url)
     store.upgrade()
     sc.fill(store)
     try:
-        yield build_report(store, sc.SITES, sc.DEVICES, NOVEMBER, _conditions(store), now=sc.NOW), database
+        yield build_report(store, sc.SITES, sc.DEVICES, NOVEMBER, _conditions(store), now=sc.NOW), database_url
     finally:
         store.close()
 
@@ -176,8 +165,8 @@ def test_kecamatan_summary_counts_conditions_incidents_and_open_ones_at_the_end(
     assert len(built.days) == 30 and built.days[0].day == date(2026, 11, 1)
 
 
-def test_the_same_month_twice_gives_identical_figures_and_a_kabupaten_filter_keeps_its_zone(database: str) -> None:
-    store = Store.open(database)
+def test_the_same_month_twice_gives_identical_figures_and_a_kabupaten_filter_keeps_its_zone(database_url: str) -> None:
+    store = Store.open(database_url)
     store.upgrade()
     sc.fill(store)
     try:

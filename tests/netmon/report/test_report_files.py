@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import csv
 import subprocess
-from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 
@@ -19,7 +18,7 @@ import openpyxl
 import pytest
 import report_scenario as sc
 import yaml
-from peers import postgres_database, require_tool
+from peers import require_tool
 from typer.testing import CliRunner
 
 from netmon.cli import app
@@ -64,15 +63,6 @@ def scenario_config(tmp_path: Path, url: str) -> Path:
 @pytest.fixture
 def config(tmp_path: Path) -> Path:
     return scenario_config(tmp_path, f"sqlite:///{tmp_path / 'netmon.sqlite3'}")
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'netmon.sqlite3'}"
-        return
-    with postgres_database() as (_name, url):
-        yield url
 
 
 def report(config: Path, out: Path, *args: str) -> list[Path]:
@@ -206,12 +196,12 @@ def check_asset_rows(files: list[Path], want: dict[str, recount.Expected]) -> No
     assert len(pdf_rows) == sheet.max_row - 1 == len(want)
 
 
-def test_each_asset_row_states_the_condition_the_raw_rows_give(database: str, tmp_path: Path) -> None:
+def test_each_asset_row_states_the_condition_the_raw_rows_give(database_url: str, tmp_path: Path) -> None:
     """The real rules over the scenario's history (no patching), on SQLite and PostgreSQL: every per-asset row
     of the PDF, XLSX and CSV against the recount of the raw rows, and the verdicts read off by hand."""
-    config = scenario_config(tmp_path, database)
+    config = scenario_config(tmp_path, database_url)
     files = report(config, tmp_path / "out", "--month", "2026-11")
-    raw = recount.read(database)
+    raw = recount.read(database_url)
     want = {}
     for d in sc.DEVICES.values():
         zone = sc.SITES[d.site].timezone
