@@ -15,15 +15,13 @@ results carry the agent's poll times and may arrive hours late (a backlog). `age
 `tick(now)` never touches them (silence from the office's side is not a device failure); `advance(agent, at)`
 applies the time edges to an agent's devices at the agent's time, and their outages are re-derived at once, at
 the result's time, for their devices only (no throttling: a backlog replays days in seconds, and an outage that
-began and ended inside it must still be seen); what that hands to the alerts (`on_states`, a look at every
-device) goes at most once per `OUTAGES_EVERY_S`, with the outages closed meanwhile. `unheard(agent, at)`
-turns an agent's devices UNKNOWN with `Cause.AGENT` while it is silent.
+began and ended inside it must still be seen). `unheard(agent, at)` turns an agent's devices UNKNOWN with
+`Cause.AGENT` while it is silent.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -67,12 +65,6 @@ class StateKeeper:
         self._outages_at = 0.0  # time of the latest state change not yet re-derived into outages
         self._outages_last = float("-inf")  # loop time of the last re-derivation
         self._outages_pending = False
-        # what goes to `on_states` (the alerts), gathered while an agent's re-derivations come faster than
-        # OUTAGES_EVERY_S (a backlog, or an agent's fleet coming up): recently closed outages, the latest time
-        self._states_closed: list[Outage] = []
-        self._states_at = float("-inf")
-        self._states_last = float("-inf")  # loop time of the last hand-over
-        self._states_pending = False
 
     def observe(self, result: PollResult) -> None:
         self._after(self.availability.observe(result), result.started_at + result.duration_s,
@@ -102,7 +94,7 @@ class StateKeeper:
     def refresh(self, at: float) -> None:
         """Hand the current states and open outages to `on_states` at `at` (an agent caught up: the alerts
         judge what is still true now)."""
-        self._hand_states(at, [], throttle=False)
+        self._out.on_states(self.availability.states(), self.outages.open_outages(), at)
 
     def restore(self, states: Sequence[DeviceState], open_outages: Sequence[Outage]) -> None:
         self.availability.restore(states)
@@ -114,8 +106,6 @@ class StateKeeper:
             self._outages_pending = False
             self._outages_last = asyncio.get_running_loop().time()
             self._update_outages(self._outages_at)
-        if self._states_pending:
-            self._flush_states()
 
     def states(self) -> dict[str, DeviceState]:
         return self.availability.states()
@@ -190,35 +180,4 @@ class StateKeeper:
             log.warning("outage %s: device %s, cause %s%s", event.kind, outage.device, outage.cause.value,
                         f" (was {event.previous_cause.value})" if event.previous_cause else "",
                         extra={"device": outage.device, "cause": outage.cause.value, "outage": outage.id})
-        self._hand_states(at, closed, throttle=agent is not None)
-
-    def _hand_states(self, at: float, closed: list[Outage], *, throttle: bool) -> None:
-        """Give the alerts the states and open (and just closed) outages. The office's own re-derivations are
-        already throttled (`_outages_changed`); an agent's come once per change of its devices, which in a
-        backlog or a fleet coming up is thousands a minute, each costing the alerts a look at every device:
-        those are handed on at most once per OUTAGES_EVERY_S, with every outage closed meanwhile."""
-        self._states_closed += closed
-        self._states_at = max(self._states_at, at)
-        if throttle and not self._states_pending:
-            try:
-                loop = asyncio.get_running_loop()
-            except RuntimeError:
-                loop = None
-            wait = 0.0 if loop is None else self._states_last + OUTAGES_EVERY_S - loop.time()
-            if loop is not None and wait > 0:
-                self._states_pending = True
-                loop.call_later(wait, self._flush_states)
-                return
-        elif throttle:
-            return  # a hand-over is already due
-        self._send_states()
-
-    def _flush_states(self) -> None:
-        self._states_pending = False
-        self._send_states()
-
-    def _send_states(self) -> None:
-        with contextlib.suppress(RuntimeError):
-            self._states_last = asyncio.get_running_loop().time()
-        closed, self._states_closed = self._states_closed, []
-        self._out.on_states(self.availability.states(), self.outages.open_outages() + closed, self._states_at)
+        self._out.on_states(states, self.outages.open_outages() + closed, at)
