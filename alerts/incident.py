@@ -38,9 +38,12 @@ class IncidentChange:
     into: str | None = None  # "folded": the id of the incident it was folded into
 
 
-def incident_id(rule: str, subject: str, opened_at: float) -> str:
-    """Stable id: the same rule, subject and episode start (to the minute) always give the same id."""
-    digest = hashlib.sha256(f"{rule}|{subject}|{int(opened_at // 60)}".encode()).hexdigest()
+def incident_id(rule: str, subject: str, opened_at: float, *, exact: bool = False) -> str:
+    """Stable id: the same rule, subject and episode start (to the minute) always give the same id. `exact`: to
+    the millisecond, for a second episode that began in the same minute as one already closed (a flapping
+    uplink): it must be an incident of its own, not an update of the closed one."""
+    start = f"{opened_at:.3f}" if exact else str(int(opened_at // 60))
+    digest = hashlib.sha256(f"{rule}|{subject}|{start}".encode()).hexdigest()
     return f"inc-{digest[:16]}"
 
 
@@ -60,6 +63,7 @@ class IncidentBook:
         self._escalate_min = escalate_min_severity
         self._open: dict[tuple[str, str], Incident] = {}
         self._raised: dict[str, float] = {}  # incident id -> when this book opened it (escalation clock)
+        self._closed: dict[str, float] = {}  # ids of incidents this book resolved -> when (the last hour's)
 
     # --- inputs ---
 
@@ -72,6 +76,7 @@ class IncidentBook:
                 return []
             del self._open[key]
             self._raised.pop(current.id, None)
+            self._closed = {i: at for i, at in self._closed.items() if at > event.at - 3600} | {current.id: event.at}
             return [IncidentChange("resolved", replace(current, resolved_at=event.at), event.at)]
         incident = self._build(event, event.at if started_at is None else started_at)
         if current is not None:
@@ -124,6 +129,12 @@ class IncidentBook:
 
     # --- helpers ---
 
+    def _new_id(self, rule: str, subject: str, opened_at: float) -> str:
+        """The id of a new episode: by the minute it began, unless an episode of the same rule and subject that
+        began in that minute is already closed (then to the millisecond)."""
+        minute = incident_id(rule, subject, opened_at)
+        return incident_id(rule, subject, opened_at, exact=True) if minute in self._closed else minute
+
     def _fold(self, into: Incident, at: float) -> list[IncidentChange]:
         rules = FOLDS.get(into.rule, ())
         subjects = {into.subject, *into.members}
@@ -150,7 +161,7 @@ class IncidentBook:
             kecamatan, kabupaten = (site.kecamatan, site.kabupaten) if site else ("", "")
             involved = [device] if device else [d for d in self._devices.values() if d.site == site_id]
         return Incident(
-            id=incident_id(event.rule, event.subject, opened_at), rule=event.rule, subject=event.subject,
+            id=self._new_id(event.rule, event.subject, opened_at), rule=event.rule, subject=event.subject,
             kind=kind, severity=event.severity, opened_at=opened_at,
             owner=OWNERS.get(event.rule) or owner_of(involved),
             kabupaten=kabupaten, kecamatan=kecamatan, site=site_id, device=device.id if device else None,
