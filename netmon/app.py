@@ -75,7 +75,8 @@ class NetmonApp:
             OutageTracker(config.devices, config.sites, config.maintenance, policy=config.state),
             StateOutputs(store=self.storage.store, on_state=self.delivery.device_state,
                          on_outage=self.delivery.outage, on_reboot=self.agents.gate.reboots(self.alerts.observe_reboot),
-                         on_states=self.agents.gate.states(self.alerts.observe_state)),
+                         on_states=self.agents.gate.states(self.alerts.observe_state),
+                         judged=self.agents.gate.judges, on_agent_states=self.agents.gate.note),
             config.devices, agent_of=self.agents.agent_of)
         self.on_result = ResultPipeline(self.rejections.screen, [
             self.latest.record, client_counter(self.uniques.add, config.devices), self.storage.observe,

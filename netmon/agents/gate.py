@@ -41,6 +41,18 @@ class AlertGate:
         agent = self._agent_of.get(device)
         return agent is None or self._live(agent)
 
+    def judges(self, agent: str) -> bool:
+        """Whether the alerts' view of `agent`'s devices follows their states now: while it is live, and until
+        its view is first frozen. Otherwise handing them its re-derived states changes nothing they see."""
+        return self._live(agent) or agent not in self._frozen
+
+    def note(self, agent: str, states: Mapping[str, DeviceState], outages: Sequence[Outage], at: float) -> None:
+        """`agent`'s devices as they are now (the keeper says so at once; its fleet-wide hand-over comes later,
+        debounced): the view the alerts keep of it should it stop being live before that hand-over."""
+        self._frozen[agent] = (dict(states), list(outages))
+        if self._live(agent):
+            self._note_late(outages, max(self._at, at))
+
     def results(self, consume: Callable[[PollResult], object]) -> Callable[[PollResult], None]:
         def gated(result: PollResult) -> None:
             if self.passes(result.device):

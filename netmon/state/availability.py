@@ -32,7 +32,7 @@ several sources within `reboot_merge_s` of each other are reported once.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, KeysView, Mapping
 from dataclasses import dataclass, field
 from enum import Enum
 
@@ -201,6 +201,14 @@ class AvailabilityTracker:
         """A state for every configured device; never-polled ones are UNKNOWN, source-less ones DISABLED."""
         return {device_id: self._state(track) for device_id, track in self._tracks.items()}
 
+    def device_ids(self) -> KeysView[str]:
+        return self._tracks.keys()
+
+    def view(self) -> Mapping[str, DeviceState]:
+        """The same as `states()`, each state built only when asked for (a re-derivation of one site agent's
+        outages reads its own devices and their neighbours, not the whole fleet)."""
+        return _StatesView(self)
+
     def _state(self, track: _DeviceTrack) -> DeviceState:
         failing = [t.fail_streak for _, t in track.reported() if not t.ok]
         answering = [t.ok_streak for _, t in track.reported() if t.ok]
@@ -311,3 +319,23 @@ class AvailabilityTracker:
             good = ", ".join(str(name) for name, s in reported if s.ok)
             return Status.DEGRADED, f"{bad} failing while {good} answers"
         return None
+
+
+class _StatesView(Mapping[str, DeviceState]):
+    """`AvailabilityTracker.states()` built lazily, each state at most once; valid until the next input."""
+
+    def __init__(self, tracker: AvailabilityTracker) -> None:
+        self._tracker = tracker
+        self._built: dict[str, DeviceState] = {}
+
+    def __getitem__(self, device_id: str) -> DeviceState:
+        state = self._built.get(device_id)
+        if state is None:
+            state = self._built[device_id] = self._tracker.state(device_id)
+        return state
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._tracker.device_ids())
+
+    def __len__(self) -> int:
+        return len(self._tracker.device_ids())

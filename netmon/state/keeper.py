@@ -4,19 +4,24 @@ A poll result (or the time, `tick`) goes to the `AvailabilityTracker`; its state
 stored (`store`), state changes are published (`on_state`) and reboots handed on (`on_reboot`, the alerts).
 After state changes the `OutageTracker` re-derives outages: each new, changed or closed outage is stored and
 published (`on_outage`), then the states with the open (and just closed) outages go to `on_states` (the
-availability alerts). Each re-derivation looks at every device, so it runs at once, but at most once per
-`OUTAGES_EVERY_S` while changes keep coming (a fleet coming up at start changes thousands of states within a
-minute); the last pass of a burst comes `OUTAGES_EVERY_S` after the one before. Without a running event loop
-(tests, `netmon poll`) it runs at once. The trackers are pure; this is the one part of netmon.state that
-knows about the event loop.
+availability alerts). That hand-over builds the state of every device and the alerts judge them all, so it
+runs at once, but at most once per `OUTAGES_EVERY_S` while changes keep coming (a fleet coming up at start
+changes thousands of states within a minute); the last pass of a burst comes `OUTAGES_EVERY_S` after the one
+before. For the office's own devices the re-derivation of outages waits for the hand-over too. Without a
+running event loop (tests, `netmon poll`) it runs at once. The trackers are pure; this is the one part of
+netmon.state that knows about the event loop.
 
 **Clocks.** Devices polled by a site agent (issue #14, docs/agents-office.md) live on their agent's clock: their
 results carry the agent's poll times and may arrive hours late (a backlog). `agent_of` names them. The office's
 `tick(now)` never touches them (silence from the office's side is not a device failure); `advance(agent, at)`
 applies the time edges to an agent's devices at the agent's time, and their outages are re-derived at once, at
-the result's time, for their devices only (no throttling: a backlog replays days in seconds, and an outage that
-began and ended inside it must still be seen). `unheard(agent, at)` turns an agent's devices UNKNOWN with
-`Cause.AGENT` while it is silent.
+the result's time, for their devices only, building only the states they read (a backlog replays days in
+seconds, and an outage that began and ended inside it must still be seen). Whether the alerts hear of it is
+`judged`'s to say: not while the agent is silent or catching up (the alerts see its devices as they were when it
+was last live, so a backlog costs per result, not per fleet). A judged agent's devices go to `on_agent_states`
+at once, in order with everything else the alerts hear (that is where the alerts' view of the agent is taken,
+should it stop being live), and the fleet-wide hand-over follows, debounced as above.
+`unheard(agent, at)` turns an agent's devices UNKNOWN with `Cause.AGENT` while it is silent.
 """
 
 from __future__ import annotations
@@ -45,6 +50,13 @@ class StateOutputs:
     on_outage: Callable[[Outage], None] = lambda outage: None
     on_reboot: Callable[[Reboot], None] = lambda reboot: None
     on_states: Callable[[Mapping[str, DeviceState], Sequence[Outage], float], None] = lambda s, o, at: None
+    # whether a re-derivation of a site agent's devices goes to the alerts (the alerts see a silent or
+    # catching-up agent's devices as they were when it was last live, so its backlog need not be handed on)
+    judged: Callable[[str], bool] = lambda agent: True
+    # a judged agent's devices' states and outages, at once (the alerts' view of it is taken here, in order);
+    # the fleet-wide `on_states` that follows is debounced like the office's own
+    on_agent_states: Callable[[str, Mapping[str, DeviceState], Sequence[Outage], float], None] = \
+        lambda agent, s, o, at: None
 
 
 class StateKeeper:
@@ -63,8 +75,11 @@ class StateKeeper:
             self._office = frozenset(d for d in availability.states() if d not in self._agent_of)
         self._advanced: dict[str, float] = {}  # agent -> its time at the last `advance` that settled outages
         self._outages_at = 0.0  # time of the latest state change not yet re-derived into outages
-        self._outages_last = float("-inf")  # loop time of the last re-derivation
-        self._outages_pending = False
+        self._outages_last = float("-inf")  # loop time of the last hand-over to `on_states`
+        self._office_pending = False  # the office's devices changed: re-derive their outages
+        self._handover_pending = False  # a judged agent's devices changed: hand the fleet to `on_states`
+        self._scheduled = False
+        self._closed: list[Outage] = []  # agents' outages closed since the last hand-over (they date recoveries)
 
     def observe(self, result: PollResult) -> None:
         self._after(self.availability.observe(result), result.started_at + result.duration_s,
@@ -101,11 +116,11 @@ class StateKeeper:
         self.outages.restore(open_outages, states)
 
     def flush(self) -> None:
-        """Re-derive now what a burst left pending (at shutdown, before storage is drained)."""
-        if self._outages_pending:
-            self._outages_pending = False
+        """Re-derive and hand on now what a burst left pending (at shutdown, before storage is drained)."""
+        self._scheduled = False
+        if self._office_pending or self._handover_pending:
             self._outages_last = asyncio.get_running_loop().time()
-            self._update_outages(self._outages_at)
+            self._hand_over()
 
     def states(self) -> dict[str, DeviceState]:
         return self.availability.states()
@@ -126,9 +141,11 @@ class StateKeeper:
             else:
                 changed = True
                 self._changed(event)
-        if changed and agent is None:
+        if not changed:
+            return
+        if agent is None:
             self._outages_changed(at)
-        elif changed:
+        else:
             self._update_outages(at, agent)
 
     def _rebooted(self, event: Reboot) -> None:
@@ -146,31 +163,58 @@ class StateKeeper:
             log.info("device %s: %s -> %s (%s)", event.device, event.old.value, event.new.value, event.reason,
                      extra={"device": event.device, "state": event.new.value})
 
-    def _outages_changed(self, at: float) -> None:
+    def _outages_changed(self, at: float, agent: str | None = None) -> None:
+        """Something changed: the office's devices (`agent` None; their outages are re-derived at the hand-over)
+        or a judged agent's (already re-derived). At once, then at most once per `OUTAGES_EVERY_S`."""
         self._outages_at = max(at, self._outages_at)
-        if self._outages_pending:
+        if agent is None:
+            self._office_pending = True
+        else:
+            self._handover_pending = True
+        if self._scheduled:
             return
         try:
             loop = asyncio.get_running_loop()
         except RuntimeError:
-            self._update_outages(self._outages_at)
+            self._hand_over()
             return
         wait = self._outages_last + OUTAGES_EVERY_S - loop.time()
         if wait <= 0:
             self._outages_last = loop.time()
-            self._update_outages(self._outages_at)
+            self._hand_over()
             return
-        self._outages_pending = True
+        self._scheduled = True
         loop.call_later(wait, self.flush)
 
     def _open_among(self, devices: frozenset[str] | None) -> bool:
         return any(devices is None or o.device in devices for o in self.outages.open_outages())
 
-    def _update_outages(self, at: float, agent: str | None = None) -> None:
-        """Re-derive the outages of the office's devices (`agent` None) or of one agent's, at `at`."""
-        closed = []
+    def _hand_over(self) -> None:
+        """Re-derive the office's outages if they are pending, then hand every state to `on_states`."""
+        closed, self._closed = self._closed, []
         states = self.availability.states()
-        only = self._office if agent is None else self._members.get(agent, frozenset())
+        if self._office_pending:
+            closed += self._rederive(states, self._outages_at, self._office)
+        self._office_pending = self._handover_pending = False
+        self._out.on_states(states, self.outages.open_outages() + closed, self._outages_at)
+
+    def _update_outages(self, at: float, agent: str) -> None:
+        """Re-derive the outages of one agent's devices at `at` (its time), at once; a judged agent's news goes
+        to `on_agent_states` now and to `on_states` with the next hand-over."""
+        members = self._members.get(agent, frozenset())
+        view = self.availability.view()
+        closed = self._rederive(view, at, members)
+        if not self._out.judged(agent):
+            return
+        own = [o for o in self.outages.open_outages() if o.device in members] + closed
+        self._out.on_agent_states(agent, {d: view[d] for d in members}, own, at)
+        self._closed += closed
+        self._outages_changed(at, agent)
+
+    def _rederive(self, states: Mapping[str, DeviceState], at: float, only: frozenset[str] | None) -> list[Outage]:
+        """Open, settle and close the outages of `only` (None: every device); store and publish each; return
+        the ones closed."""
+        closed = []
         for event in self.outages.update(states, at, only):
             outage = event.outage
             self._out.store(outage)
@@ -180,4 +224,4 @@ class StateKeeper:
             log.warning("outage %s: device %s, cause %s%s", event.kind, outage.device, outage.cause.value,
                         f" (was {event.previous_cause.value})" if event.previous_cause else "",
                         extra={"device": outage.device, "cause": outage.cause.value, "outage": outage.id})
-        self._out.on_states(states, self.outages.open_outages() + closed, at)
+        return closed

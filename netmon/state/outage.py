@@ -62,6 +62,7 @@ class OutageTracker:
                  windows: Sequence[MaintenanceWindow], *, new_id: Callable[[], str] = _new_id,
                  maintenance_grace_s: float = 600.0, policy: StatePolicy | None = None) -> None:
         self._devices = devices
+        self._order = {device_id: n for n, device_id in enumerate(devices)}
         self._sites = sites
         self._windows = tuple(windows)
         self._new_id = new_id
@@ -85,10 +86,13 @@ class OutageTracker:
                 self._returned[device_id] = back
         picture = Picture(self._devices, states, self._returned, self._policy, at, self._by_site)
         events: list[OutageEvent] = []
-        for device_id, device in self._devices.items():
+        ids = self._devices if only is None else sorted((d for d in only if d in self._order),
+                                                         key=self._order.__getitem__)
+        for device_id in ids:
+            device = self._devices[device_id]
             state = states.get(device_id)
             current = self._open.get(device_id)
-            if state is None or (only is not None and device_id not in only):
+            if state is None:
                 continue
             if state.status is Status.DOWN:
                 events += self._open_or_settle(device, state, current, picture)

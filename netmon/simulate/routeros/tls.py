@@ -19,7 +19,8 @@ def _name(common: str) -> x509.Name:
 
 
 def write_certificates(directory: Path, *, host: str = "127.0.0.1") -> tuple[Path, Path, Path]:
-    """Create ca.pem, server.pem and server.key in `directory`; returns their paths."""
+    """Create ca.pem, server.pem and server.key in `directory` (and ca.key, for `write_client_certificate`);
+    returns the paths of the first three."""
     now = dt.datetime.now(dt.UTC)
     validity = (now - dt.timedelta(days=1), now + dt.timedelta(days=30))
     ca_key = ec.generate_private_key(ec.SECP256R1())
@@ -50,7 +51,32 @@ def write_certificates(directory: Path, *, host: str = "127.0.0.1") -> tuple[Pat
     key_file.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
                                            serialization.NoEncryption()))
     key_file.chmod(0o600)
+    ca_key_file = directory / "ca.key"
+    ca_key_file.write_bytes(ca_key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                                 serialization.NoEncryption()))
+    ca_key_file.chmod(0o600)
     return ca_file, cert_file, key_file
+
+
+def write_client_certificate(directory: Path, common_name: str) -> tuple[Path, Path]:
+    """A client certificate (CN `common_name`, clientAuth) signed by the CA `write_certificates` left in
+    `directory`: `<common_name>.pem` and `<common_name>.key` there."""
+    ca = x509.load_pem_x509_certificate((directory / "ca.pem").read_bytes())
+    ca_key = serialization.load_pem_private_key((directory / "ca.key").read_bytes(), password=None)
+    assert isinstance(ca_key, ec.EllipticCurvePrivateKey)
+    key = ec.generate_private_key(ec.SECP256R1())
+    cert = (x509.CertificateBuilder().subject_name(_name(common_name)).issuer_name(ca.subject)
+            .public_key(key.public_key()).serial_number(x509.random_serial_number())
+            .not_valid_before(ca.not_valid_before_utc).not_valid_after(ca.not_valid_after_utc)
+            .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+            .add_extension(x509.ExtendedKeyUsage([x509.oid.ExtendedKeyUsageOID.CLIENT_AUTH]), critical=False)
+            .sign(ca_key, hashes.SHA256()))
+    cert_file, key_file = directory / f"{common_name}.pem", directory / f"{common_name}.key"
+    cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
+    key_file.chmod(0o600)
+    return cert_file, key_file
 
 
 def server_context(cert_file: Path, key_file: Path) -> ssl.SSLContext:

@@ -25,7 +25,7 @@ from netmon.agent.site import SiteAgent
 from netmon.config.site_agent import load_site_config
 from netmon.model import Secret
 from netmon.mqtt import BrokerSettings, connect
-from netmon.simulate.routeros.tls import write_certificates
+from netmon.simulate.routeros.tls import write_certificates, write_client_certificate
 
 pytestmark = pytest.mark.integration
 
@@ -253,5 +253,56 @@ async def test_tls_and_password_to_a_broker_whose_acl_lets_an_agent_write_only_i
         await wait_for(lambda: refused.agent.outbox.depth >= 1, "a result kept")
         assert not refused.agent.sender.connected
         await refused.close()
+    finally:
+        broker.stop()
+
+
+async def test_client_certificates_log_in_by_their_common_name_and_the_acl_holds(demo: Path, tmp_path: Path) -> None:
+    """A broker that requires a client certificate and takes its CN as the username (the deploy/ ACL's %u):
+    the agent logs in with its certificate alone; a certificate of another agent cannot write this agent's
+    topic; a box without a certificate, or with one from another CA, is refused and keeps its results."""
+    pki = tmp_path / "pki"
+    ca, cert, key = write_certificates(pki)
+    agent_cert, agent_key = write_client_certificate(pki, AGENT)
+    office_cert, office_key = write_client_certificate(pki, "netmon-office")
+    other_cert, other_key = write_client_certificate(pki, "kec-other-2")
+    broker = Mosquitto(tmp_path / "cert-broker", tls=(ca, cert, key), acl=ACL,
+                       extra=("require_certificate true", "use_identity_as_username true"))
+    broker.start()
+    tls = {"host": "127.0.0.1", "port": broker.port, "tls": True, "ca_file": str(ca), "timeout_s": 5}
+    config = site_config(demo, tmp_path / "site.yaml", agent_section(
+        AGENT, broker.port, tmp_path / "o.sqlite",
+        broker={**tls, "cert_file": str(agent_cert), "key_file": str(agent_key)}))
+    try:
+        async with start_office(broker.port, tls=True, ca_file=str(ca), cert_file=str(office_cert),
+                                key_file=str(office_key)) as office:
+            running = RunningAgent(config)
+            await wait_for(lambda: len(office.seqs(AGENT)) >= 3, "results from the agent's certificate")
+            other = BrokerSettings("127.0.0.1", broker.port, "kec-other-2", tls=True, ca_file=str(ca),
+                                   cert_file=str(other_cert), key_file=str(other_key))
+            forged = wire.encode(AGENT, 999_999, office.decoded(AGENT)[1])
+            async with connect(other) as conn:
+                await conn.publish(wire.result_topic("netmon", AGENT), forged)
+                await conn.publish(wire.result_topic("netmon", "kec-other-2"), forged)
+            await wait_for(lambda: office.mismatched >= 1, "the other agent's message on its own topic")
+            mark = len(office.seqs(AGENT))
+            await wait_for(lambda: len(office.seqs(AGENT)) >= mark + 2, "more of this agent's results")
+            await running.close()
+        assert 999_999 not in office.seqs(AGENT) and office.mismatched == 1
+        kept, last = _outbox_seqs(tmp_path / "o.sqlite")
+        assert_nothing_lost(office.seqs(AGENT), last, kept)
+
+        write_certificates(tmp_path / "other-pki")  # a CA the broker does not trust
+        stranger_cert, stranger_key = write_client_certificate(tmp_path / "other-pki", AGENT)
+        for name, broker_section in (("none", tls),
+                                     ("stranger", {**tls, "cert_file": str(stranger_cert),
+                                                   "key_file": str(stranger_key)})):
+            refused_config = site_config(demo, tmp_path / f"site-{name}.yaml", agent_section(
+                AGENT, broker.port, tmp_path / f"{name}.sqlite", broker=broker_section))
+            refused = RunningAgent(refused_config)
+            await wait_for(lambda r=refused: r.agent.sender.attempts_total >= 2, f"two refused attempts ({name})")
+            await wait_for(lambda r=refused: r.agent.outbox.depth >= 1, f"a result kept ({name})")
+            assert not refused.agent.sender.connected
+            await refused.close()
     finally:
         broker.stop()
