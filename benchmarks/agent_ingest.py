@@ -93,6 +93,7 @@ class Plan:
     warmup_s: float = 200.0  # every device's first two results (UNKNOWN -> UP) and the silent agents' edge
     steady_s: float = 120.0
     direct_results: int = 20000
+    broker_inflight: int = 20  # the office's broker's max_inflight_messages (deploy/mosquitto)
     seed: int = 14
     database_url: str | None = None
 
@@ -216,6 +217,7 @@ def free_port() -> int:
 @dataclass
 class Broker:
     work: Path
+    inflight: int = 20
     port: int = field(default_factory=free_port)
     proc: subprocess.Popen[bytes] | None = None
 
@@ -225,7 +227,7 @@ class Broker:
             raise RuntimeError("`mosquitto` not found; install Debian package `mosquitto`")
         conf = self.work / "mosquitto.conf"
         lines = [f"listener {self.port} 127.0.0.1", "allow_anonymous true", "persistence false",
-                 "max_inflight_messages 20", "max_queued_messages 0", "max_queued_bytes 0",
+                 f"max_inflight_messages {self.inflight}", "max_queued_messages 0", "max_queued_bytes 0",
                  "sys_interval 1", f"log_dest file {self.work}/mosquitto.log"]
         if os.geteuid() == 0:
             lines.append("user root")
@@ -282,6 +284,7 @@ async def queue_peak(port: int, into: list[int]) -> None:
 
 def office_main(plan: Plan, port: int, work: str, conn: Connection) -> None:
     logging.basicConfig(filename=Path(work) / "office.log", level=logging.INFO)  # as the daemon logs
+    logging.getLogger("mqtt").setLevel(logging.ERROR)
     asyncio.run(_office(plan, port, Path(work), conn))
 
 
@@ -529,7 +532,7 @@ def run(plan: Plan, work: Path, *, say: Callable[[str], None] = print) -> Report
     with ChildProcess(direct_main, (plan, template, str(work / "direct")), "direct") as direct:
         report.direct = direct.wait_ready(max(600.0, plan.direct_results / 20))
     say(f"baseline: {report.direct}")
-    broker = Broker(work)
+    broker = Broker(work, plan.broker_inflight)
     broker.start()
     try:
         _run_with_broker(plan, work, template, broker, report, say)
@@ -662,7 +665,8 @@ def print_report(report: Report) -> None:
     print(f"\nAgent ingest: {p.agents} live agents + {p.backlog_agents} returning, {p.devices} devices each, "
           f"{p.interval_s:.0f} s interval; backlog {p.backlog_minutes} min each ({p.backlog_total:,} results); "
           f"template {report.template_samples} samples, {report.payload_bytes} B per message; "
-          f"storage {'PostgreSQL' if p.database_url else 'SQLite'}")
+          f"storage {'PostgreSQL' if p.database_url else 'SQLite'}; broker max_inflight_messages "
+          f"{p.broker_inflight}")
     print(machine())
     steady_rate = s["results"] / s["wall_s"]
     print(table("\nSteady state (office process)", ["", "value"], [
@@ -712,9 +716,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--warmup", type=float, dest="warmup_s", help="s before the steady window (default 200)")
     parser.add_argument("--steady", type=float, dest="steady_s", help="steady window, s (default 120)")
     parser.add_argument("--direct-results", type=int, help="results of the no-MQTT baseline (default 20000 x scale)")
+    parser.add_argument("--broker-inflight", type=int,
+                        help="the broker's max_inflight_messages: the office's acknowledgement window (default 20)")
     parser.add_argument("--database-url", help="office storage (default: SQLite in a temporary directory)")
     parser.add_argument("--dir", type=Path, default=None, help="where the temporary directory goes")
     args = parser.parse_args(argv)
+    logging.getLogger("mqtt").setLevel(logging.ERROR)  # aiomqtt's "pending publish calls" on every batch
     changes = {k: v for k, v in vars(args).items() if k not in ("scale", "dir")}
     plan = Plan.scaled(args.scale, **changes)
     with tempfile.TemporaryDirectory(dir=args.dir, prefix="agent-ingest-") as work:

@@ -238,4 +238,7 @@ def _client(settings: BrokerSettings, will: Will | None) -> aiomqtt.Client:
     )
     if settings.manual_ack:
         client._client.manual_ack_set(True)
+    # aiomqtt warns on every publish beyond 10 awaiting their PUBACK; `publish_in_order` keeps up to
+    # `max_inflight` so by design, and a backlog would fill the log with the warning
+    client.pending_calls_threshold = max(client.pending_calls_threshold, settings.max_inflight)
     return client
