@@ -108,12 +108,11 @@ class Inbound:
 
 
 def is_v3(data: bytes) -> bool:
-    """Whether `data` claims to be an SNMPv3 message (SEQUENCE, then INTEGER 3), without decoding it."""
-    try:
-        _tag, pos, _end = ber.read(data, 0)
-    except ber.BerError:
+    """Whether `data` claims to be an SNMPv3 message (SEQUENCE, then INTEGER 3), even if malformed after that."""
+    if len(data) < 5 or data[0] != ber.SEQUENCE:
         return False
-    return data[:1] == b"\x30" and data[pos:pos + 3] == VERSION_3
+    pos = 2 + (data[1] & 0x7F if data[1] & 0x80 else 0)
+    return data[pos:pos + 3] == VERSION_3
 
 
 def decode_header(data: bytes) -> Inbound:

@@ -203,23 +203,27 @@ class Clock:
         return self.now
 
 
-# (boots, time) of an authentic message after 200 s at boots 5 / time 1000 -> accepted?, then our boots/time
+# our notion: boots 5, time 1000 (the latest received); then `elapsed` seconds later an authentic message with
+# (boots, time): accepted?, and our (boots, time) after it. RFC 3414 3.2 step 7b: first take a newer message's
+# values (greater boots, or a time greater than the latest received), then refuse one from an earlier boot or
+# more than 150 s behind our notion.
 WINDOW = [
-    ("same time as ours", (5, 1200), True, (5, 1200)),
-    ("150 s late: the edge", (5, 1050), True, (5, 1200)),
-    ("151 s late", (5, 1049), False, (5, 1200)),
-    ("a replay from the previous boot", (4, 9999), False, (5, 1200)),
-    ("agent rebooted", (6, 3), True, (6, 3)),
-    ("agent ahead of us", (5, 5000), True, (5, 5000)),
+    ("newer: taken", 200, (5, 1001), True, (5, 1001)),
+    ("150 s behind: the edge", 0, (5, 850), True, (5, 1000)),
+    ("151 s behind", 0, (5, 849), False, (5, 1000)),
+    ("the latest received, 200 s on", 200, (5, 1000), False, (5, 1200)),
+    ("a replay from the previous boot", 0, (4, 9999), False, (5, 1000)),
+    ("agent rebooted", 30, (6, 3), True, (6, 3)),
+    ("agent ahead of us", 0, (5, 5000), True, (5, 5000)),
 ]
 
 
-@pytest.mark.parametrize(("case", "message", "accepted", "after"), WINDOW, ids=[w[0] for w in WINDOW])
-def test_time_window_rfc3414_step_7b(case: str, message: tuple[int, int], accepted: bool,
+@pytest.mark.parametrize(("case", "elapsed", "message", "accepted", "after"), WINDOW, ids=[w[0] for w in WINDOW])
+def test_time_window_rfc3414_step_7b(case: str, elapsed: float, message: tuple[int, int], accepted: bool,
                                      after: tuple[int, int]) -> None:
     clock = Clock()
     timeline = Timeline(5, 1000, clock)
-    clock.now += 200
+    clock.now += elapsed
     assert timeline.accept(*message) is accepted
     assert (timeline.boots, timeline.now()) == after
 
