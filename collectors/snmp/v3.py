@@ -67,7 +67,7 @@ class Report:
 
 
 @dataclass(slots=True)
-class _Exchange:
+class Exchange:
     """What an answer to one of our v3 messages is checked against."""
 
     user: UsmUser | None  # None: the discovery probe
@@ -147,13 +147,13 @@ class V3Endpoint(V2cEndpoint):
 
     def _resync(self, engine: Engine, report: Report) -> None:
         if report.authentic and engine.timeline is not None:
-            return  # `_accept` reset the timeline from the authentic report
+            return  # `accept_answer` reset the timeline from the authentic report
         engine.timeline = Timeline(report.inbound.boots, report.inbound.time, self._clock, provisional=True)
 
     async def _discover(self, address: Address, engine: Engine, timeout_s: float, retries: int) -> None:
         request_id = self._request_id()
         msg_id = self._msg_id()
-        exchange = _Exchange(None, None, b"", None, request_id)
+        exchange = Exchange(None, None, b"", None, request_id)
         answer = await self._send_v3(address, msg_id, encode_probe(msg_id, request_id), exchange, timeout_s,
                                      retries)
         if isinstance(answer, Response) or answer.reason is not Reason.UNKNOWN_ENGINE_ID \
@@ -172,10 +172,10 @@ class V3Endpoint(V2cEndpoint):
         outgoing = Outgoing(user, keys, engine.engine_id, engine.timeline.boots, engine.timeline.now(),
                             self._salt.to_bytes(8, "big"))
         data = encode_request(msg_id, encode_pdu(request_id, kind, oids, repetitions), outgoing)
-        exchange = _Exchange(user, keys, engine.engine_id, engine.timeline, request_id)
+        exchange = Exchange(user, keys, engine.engine_id, engine.timeline, request_id)
         return await self._send_v3(address, msg_id, data, exchange, timeout_s, retries)
 
-    async def _send_v3(self, address: Address, msg_id: int, data: bytes, exchange: _Exchange, timeout_s: float,
+    async def _send_v3(self, address: Address, msg_id: int, data: bytes, exchange: Exchange, timeout_s: float,
                        retries: int) -> Response | Report:
         assert self._transport is not None, "V3Endpoint is not open"
         future: asyncio.Future[Response | Report] = asyncio.get_running_loop().create_future()
@@ -209,7 +209,7 @@ class V3Endpoint(V2cEndpoint):
             pending = self._v3_pending.get(inbound.msg_id)
             if pending is None or pending.address != peer or pending.future.done():
                 raise UsmRejected(Reason.UNEXPECTED)
-            answer = _accept(data, inbound, pending.context)
+            answer = accept_answer(data, inbound, pending.context)
         except ber.BerError:
             self.garbage_at[peer] = time.monotonic()
             self._refused(peer, now, Reason.MALFORMED)
@@ -230,7 +230,7 @@ class V3Endpoint(V2cEndpoint):
         return seen[1] if seen is not None and seen[0] >= since else None
 
 
-def _accept(data: bytes, inbound: Inbound, exchange: _Exchange) -> Response | Report:
+def accept_answer(data: bytes, inbound: Inbound, exchange: Exchange) -> Response | Report:
     """Check an answer to `exchange` (RFC 3412 section 7.2, RFC 3414 section 3.2); the response or report, or
     `UsmRejected` / `BerError`."""
     user, keys = exchange.user, exchange.keys
@@ -260,7 +260,7 @@ def _accept(data: bytes, inbound: Inbound, exchange: _Exchange) -> Response | Re
     return _response(pdu, exchange)
 
 
-def _accept_plain(data: bytes, inbound: Inbound, exchange: _Exchange) -> Response | Report:
+def _accept_plain(data: bytes, inbound: Inbound, exchange: Exchange) -> Response | Report:
     """An unauthenticated answer: a report (of any request), or the response to a noAuthNoPriv request."""
     _engine, pdu = decode_scoped(data, inbound.data_at, False)
     if pdu.pdu_type == REPORT:
@@ -272,7 +272,7 @@ def _accept_plain(data: bytes, inbound: Inbound, exchange: _Exchange) -> Respons
     return _response(pdu, exchange)
 
 
-def _response(pdu: Response, exchange: _Exchange) -> Response:
+def _response(pdu: Response, exchange: Exchange) -> Response:
     if pdu.pdu_type != RESPONSE or pdu.request_id != exchange.request_id:
         raise UsmRejected(Reason.UNEXPECTED)
     return pdu
