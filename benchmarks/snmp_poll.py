@@ -182,12 +182,14 @@ async def bench_netmon(agent: AgentProcess, devices: int, rounds: int, repeats: 
     await asyncio.gather(*(old.poll(d) for d in devs))
     # SNMPv3 authPriv: netmon (through pysnmp's v3arch engine and USM) and the floor, against a v3 agent
     v3_devs = [make_v3_device(i, agent.v3_port) for i in range(devices)]
-    v3 = SnmpCollector(load_profiles())
+    v3 = SnmpCollector(load_profiles())  # the v3 fast path (our USM)
+    v3_pysnmp = SnmpCollector(load_profiles(), SnmpEngineHandle(fast_v3=False))  # v3 through pysnmp, as before
     floor_v3 = V3Floor()
     for _ in range(devices):
         await floor_v3.add_v3(V3_USER, agent.v3_port)
 
     await _poll_fleet(v3, v3_devs)  # discovery
+    await _poll_fleet(v3_pysnmp, v3_devs)
     runs: dict[str, Round] = {
         "netmon": lambda: _poll_fleet(collector, devs),
         "netmon-v3arch": lambda: _poll_fleet(old, devs),  # v2c through v3arch, as before the fast path
@@ -195,6 +197,7 @@ async def bench_netmon(agent: AgentProcess, devices: int, rounds: int, repeats: 
         "raw": _gathered(lambda: (raw.poll(community(i), agent.port, raw_plan) for i in range(devices))),
         "codec": _gathered(lambda: (codec.poll(community(i), agent.port, codec_plan) for i in range(devices))),
         "netmon-v3": lambda: _poll_fleet(v3, v3_devs),
+        "netmon-v3-pysnmp": lambda: _poll_fleet(v3_pysnmp, v3_devs),
         "floor-v3": _gathered(lambda: (floor_v3.poll(t, floor_plan) for t in floor_v3.targets)),
     }
     paths = await _measure(agent, runs, devices * rounds, rounds, repeats)
@@ -207,6 +210,7 @@ async def bench_netmon(agent: AgentProcess, devices: int, rounds: int, repeats: 
     await collector.close()
     await old.close()
     await v3.close()
+    await v3_pysnmp.close()
     return NetmonReport(devices, rounds, sequence, plan.get, plan.walk, len(probe.samples),
                         disc.cpu_s / devices * 1000, len(discovery_seq) // devices, paths)
 
@@ -531,7 +535,7 @@ async def _bench_capacity_poller(agent: AgentProcess, cfg: CapacityConfig) -> Ca
 
 # --- printing -------------------------------------------------------------------------------------------
 
-def print_netmon(report: NetmonReport, netsnmp: list[NetSnmpReport]) -> None:
+def print_netmon(report: NetmonReport, netsnmp: list[NetSnmpReport], netsnmp_v3: list[NetSnmpReport]) -> None:
     seq = report.sequence
     shape = ", ".join(f"{r.kind} {len(r.oids)} oids" + (f" x{r.repetitions}" if r.repetitions else "") for r in seq)
     print(f"\nStandard AP poll: {len(seq)} requests ({shape}), "
@@ -547,14 +551,15 @@ def print_netmon(report: NetmonReport, netsnmp: list[NetSnmpReport]) -> None:
               "floor": "floor: same PDUs, pysnmp v3arch cmdgen",
               "raw": "floor: same PDUs, pysnmp v1arch + socket",
               "codec": "netmon's v2c codec alone + socket",
-              "netmon-v3": "netmon SnmpCollector.poll, SNMPv3 authPriv",
+              "netmon-v3": "netmon SnmpCollector.poll, SNMPv3 authPriv (fast path, own USM)",
+              "netmon-v3-pysnmp": "netmon SnmpCollector.poll, SNMPv3 authPriv via pysnmp (before)",
               "floor-v3": "floor: same PDUs, SNMPv3 authPriv, pysnmp v3arch"}
     for name, p in report.paths.items():
-        other_agent = name.endswith("-v3")  # pysnmp's agent (USM) in the same process: requests not counted
+        other_agent = "-v3" in name  # pysnmp's agent (USM) in the same process: requests not counted
         rows.append([labels[name], f"{p.cpu:.2f}", f"{statistics.median(p.wall_ms):.2f}",
                      f"{p.cpu / floor:.2f}", f"{p.cpu / base:.2f}", f"{max(p.agent_util):.0%}",
                      "v3 agent" if other_agent else f"{p.requests}/{p.unanswered}"])
-    for n in netsnmp:
+    for n in netsnmp + netsnmp_v3:
         rows.append([f"{n.variant} ({n.processes_per_poll} processes)", f"{n.children_cpu_ms:.2f}",
                      f"{n.wall_ms:.2f}", f"{n.children_cpu_ms / floor:.2f}", f"{n.children_cpu_ms / base:.2f}",
                      "-", f"{n.varbinds_per_poll} vb"])
@@ -567,8 +572,11 @@ def print_netmon(report: NetmonReport, netsnmp: list[NetSnmpReport]) -> None:
           f"over its own codec: {(net - report.paths['codec'].cpu) / report.paths['codec'].cpu:+.1%}   "
           f"netmon / net-snmp: {net / base:.2f}")
     v3, v3_floor = report.paths["netmon-v3"].cpu, report.paths["floor-v3"].cpu
-    print(f"SNMPv3 authPriv (SHA-256, AES-128): netmon {v3:.2f} ms, its floor {v3_floor:.2f} ms: "
-          f"{(v3 - v3_floor) / v3_floor:+.1%}; {v3 / net:.1f}x a v2c poll")
+    before = report.paths["netmon-v3-pysnmp"].cpu
+    print(f"SNMPv3 authPriv (SHA-256, AES-128) CPU per poll: fast path {v3:.2f} ms, via pysnmp (before) "
+          f"{before:.2f} ms ({before / v3:.1f}x), pysnmp floor {v3_floor:.2f} ms ({v3_floor / v3:.1f}x)"
+          + (f", net-snmp {netsnmp_v3[0].children_cpu_ms:.2f} ms ({netsnmp_v3[0].children_cpu_ms / v3:.0f}x)"
+             if netsnmp_v3 else "") + f"; {v3 / net:.1f}x a v2c poll")
     if netsnmp:
         print(f"net-snmp walk command: {netsnmp[0].command}")
 
@@ -682,7 +690,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                 report = asyncio.run(bench_netmon(agent, devices, rounds, repeats))
                 netsnmp = [] if args.no_netsnmp else bench_netsnmp(agent, community(0), report.poll_get,
                                                                    report.poll_walk, ns_polls)
-                print_netmon(report, netsnmp)
+                netsnmp_v3 = [] if args.no_netsnmp else bench_netsnmp(agent, community(0), report.poll_get,
+                                                                      report.poll_walk, ns_polls, V3_USER)
+                print_netmon(report, netsnmp, netsnmp_v3)
             if args.part in ("all", "capacity"):
                 for n in workers:
                     cfg = CapacityConfig(cap_devices, args.silent, interval, cycles, n,

@@ -90,7 +90,7 @@ class NetmonApp:
             pollers=self.schedulers, sites=config.sites, state=self.state, unique_clients=self.uniques.counts,
             rejected=self.rejections.samples, outputs=self._outputs,
             open_incidents=lambda: len(self.alerts.open_incidents()), storage=lambda: self.storage.stats,
-            agents=self.agents.samples))
+            agents=self.agents.samples, snmpv3_rejected=self.polling.snmpv3_rejected))
         self.exporter: ExporterServer | None = None
 
     def _wire_alerts(self) -> None:

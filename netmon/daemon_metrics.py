@@ -5,7 +5,8 @@
 the schedulers (`netmon_scheduler_*`), the sites (`netmon_site_info`), the daily unique clients, device states,
 open outages and reboots (`netmon_device_state`, `netmon_device_outage_active`, `netmon_device_reboots_total`),
 rejected samples, the alert outboxes (`netmon_outbox_*`), open incidents and the storage write queue
-(`netmon_storage_*`, only while storage is attached). `polling_alive` is the health check.
+(`netmon_storage_*`, only while storage is attached), the SNMPv3 messages refused
+(`netmon_snmpv3_messages_rejected_total`). `polling_alive` is the health check.
 """
 
 from __future__ import annotations
@@ -67,6 +68,7 @@ class MetricSources:
     open_incidents: Callable[[], int]
     storage: Callable[[], QueueStats | None]  # None: no storage attached (`netmon poll`)
     agents: Callable[[], list[Sample]] = list  # site agents' families (netmon.agents.metrics), if any
+    snmpv3_rejected: Callable[[], Mapping[tuple[str, str], int]] = dict  # (by, reason) -> SNMPv3 messages refused
 
 
 class DaemonMetrics:
@@ -81,7 +83,13 @@ class DaemonMetrics:
                 *state_samples(src.state.states(), src.state.open_outages(), src.state.reboots),
                 *src.rejected(), *outbox_samples(src.outputs()),
                 Sample("netmon_incidents_open", src.open_incidents()), *storage_samples(src.storage()),
-                *src.agents()]
+                *src.agents(), *snmpv3_samples(src.snmpv3_rejected())]
+
+
+def snmpv3_samples(rejected: Mapping[tuple[str, str], int]) -> list[Sample]:
+    """netmon_snmpv3_messages_rejected_total{by, reason}: refused by the agent (its report) or by netmon."""
+    return [Sample("netmon_snmpv3_messages_rejected_total", count, (("by", by), ("reason", reason)), COUNTER)
+            for (by, reason), count in sorted(rejected.items())]
 
 
 def scheduler_samples(pollers: Sequence[Polling]) -> list[Sample]:

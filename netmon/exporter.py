@@ -66,6 +66,9 @@ PROCESS_GAUGES: dict[str, MetricDoc] = {
     "netmon_scheduler_missed_cycles_total": MetricDoc(
         "Poll cycles skipped because the previous poll of the device was still running or late.", "counter"),
     "netmon_scheduler_polls_total": MetricDoc("Polls started since the daemon started.", "counter"),
+    "netmon_snmpv3_messages_rejected_total": MetricDoc(
+        "SNMPv3 messages refused: by the agent (its usmStats report) or by netmon (failed MAC, time window, "
+        "decryption or security level; malformed; unexpected, e.g. a replay), by reason.", "counter"),
     "netmon_device_state": MetricDoc("1 for the device's current availability state, 0 for the others.", "gauge"),
     "netmon_device_outage_active": MetricDoc("1 while the device has an open outage, by cause.", "gauge"),
     "netmon_device_reboots_total": MetricDoc("Reboots detected since the daemon started.", "counter"),

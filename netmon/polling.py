@@ -60,6 +60,11 @@ class Polling:
                          jitter_s=sched.jitter_s if jitter_s is None else jitter_s,
                          deadline_s=sched.poll_deadline_s)
 
+    def snmpv3_rejected(self) -> dict[tuple[str, str], int]:
+        """SNMPv3 messages refused, by (who, reason): from the worker processes, or this process's collector."""
+        sharded = [s for s in self.schedulers if isinstance(s, ShardedSnmpPoller)]
+        return sharded[0].snmpv3_rejected() if sharded else self.snmp.snmpv3_rejected()
+
     def tasks(self) -> list[asyncio.Task[None]]:
         """One running task per source's scheduler (cancel them to stop polling)."""
         return [asyncio.create_task(s.run(), name=f"scheduler:{src.value}")

@@ -25,6 +25,7 @@ import signal
 import threading
 import time
 import zlib
+from collections import Counter
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
@@ -72,6 +73,7 @@ class WorkerReport:
     cpu_s: float
     rss_kb: int
     discoveries: list[StoredDiscovery] = field(default_factory=list)  # made since the previous batch
+    snmpv3_rejected: dict[tuple[str, str], int] = field(default_factory=dict)  # (by, reason) -> so far
 
 
 def shard_of(device_id: str, workers: int) -> int:
@@ -105,7 +107,7 @@ async def _worker(devices: list[Device], settings: WorkerSettings, conn: Connect
     finished: list[PollResult] = []
     scheduler = Scheduler(devices, collector.poll, finished.append, max_in_flight=settings.max_in_flight,
                           jitter_s=settings.jitter_s, deadline_s=settings.deadline_s)
-    batches = _Batches(conn, scheduler.stats, finished, discovered)
+    batches = _Batches(conn, scheduler.stats, finished, discovered, collector.snmpv3_rejected)
     run = asyncio.create_task(
         _prime_then_run(scheduler, devices, collector.poll, settings.prime_concurrency, finished))
     try:
@@ -167,12 +169,14 @@ class _Batches:
     stats: SchedulerStats
     finished: list[PollResult]
     discovered: list[StoredDiscovery]
+    rejected: Callable[[], dict[tuple[str, str], int]] = dict
 
     def send(self) -> None:
         stats = self.stats
         report = WorkerReport(self.finished[:], stats.polls_total, stats.missed_cycles_total, stats.in_flight,
                               stats.last_tick, stats.lags[:], time.process_time(),
-                              resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, self.discovered[:])
+                              resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, self.discovered[:],
+                              self.rejected())
         self.finished.clear()
         self.discovered.clear()
         stats.lags.clear()
@@ -210,6 +214,7 @@ class ShardedSnmpPoller:
         self._workers = [_Worker(i, [d for d in self._devices if shard_of(d.id, workers) == i])
                          for i in range(workers)]
         self._retired = [0, 0]  # polls, missed cycles of workers that died (counters stay monotonic)
+        self._retired_rejected: Counter[tuple[str, str]] = Counter()
         self._stopping = False
         self._deaths: asyncio.Queue[_Worker] | None = None
         self._kept: dict[str, StoredDiscovery] = {}
@@ -321,8 +326,17 @@ class ShardedSnmpPoller:
         if worker.last is not None:
             self._retired[0] += worker.last.polls_total
             self._retired[1] += worker.last.missed_cycles_total
+            self._retired_rejected.update(worker.last.snmpv3_rejected)
         worker.last = None
         self._merge()
+
+    def snmpv3_rejected(self) -> dict[tuple[str, str], int]:
+        """SNMPv3 messages refused, by (who, reason), summed over the workers (those that died included)."""
+        total = Counter(self._retired_rejected)
+        for worker in self._workers:
+            if worker.last is not None:
+                total.update(worker.last.snmpv3_rejected)
+        return dict(total)
 
     def _merge(self) -> None:
         reports = [w.last for w in self._workers if w.last is not None]

@@ -142,6 +142,10 @@ class SnmpCollector:
         self._sessions.clear()
         self._handle.close()
 
+    def snmpv3_rejected(self) -> dict[tuple[str, str], int]:
+        """SNMPv3 messages refused so far, by (who: "agent" | "netmon", reason) (`v3.py`)."""
+        return {(by, str(reason)): count for (by, reason), count in self._handle.rejected_messages().items()}
+
     async def _session(self, device: Device) -> _DeviceSession:
         session = self._sessions.get(device.id)
         if session is None:

@@ -53,14 +53,19 @@ def error_name(status: int) -> str:
 def encode_request(request_id: int, community: bytes, kind: str, oids: Sequence[Oid], repetitions: int = 0
                    ) -> bytes:
     """A v2c GET / GETNEXT / GETBULK (non-repeaters 0) for `oids`, values NULL."""
+    return ber.tlv(ber.SEQUENCE, VERSION_2C + ber.tlv(ber.OCTET_STRING, community)
+                   + encode_pdu(request_id, kind, oids, repetitions))
+
+
+def encode_pdu(request_id: int, kind: str, oids: Sequence[Oid], repetitions: int = 0) -> bytes:
+    """The GET / GETNEXT / GETBULK PDU alone (v2c messages and SNMPv3 scoped PDUs carry the same)."""
     pdu_type = PDU_TYPES[kind]
     tlv, oid_body = ber.tlv, ber.oid_body
     varbinds = b"".join(tlv(ber.SEQUENCE, tlv(ber.OBJECT_IDENTIFIER, oid_body(oid)) + _NULL) for oid in oids)
     second = b"\x02\x01\x00"  # error-status / non-repeaters
     third = tlv(ber.INTEGER, ber.integer_body(repetitions)) if kind == "bulk" else b"\x02\x01\x00"
-    pdu = tlv(pdu_type, tlv(ber.INTEGER, ber.integer_body(request_id)) + second + third
-              + tlv(ber.SEQUENCE, varbinds))
-    return tlv(ber.SEQUENCE, VERSION_2C + tlv(ber.OCTET_STRING, community) + pdu)
+    return tlv(pdu_type, tlv(ber.INTEGER, ber.integer_body(request_id)) + second + third
+               + tlv(ber.SEQUENCE, varbinds))
 
 
 def decode_response(data: bytes) -> Response:
@@ -75,6 +80,13 @@ def decode_response(data: bytes) -> Response:
     tag, _start, pos = read(data, pos)
     if tag != ber.OCTET_STRING:
         raise ber.BerError("no community")
+    return decode_pdu(data, pos, end)
+
+
+def decode_pdu(data: bytes, pos: int, end: int) -> Response:
+    """The PDU at `pos`, which must end at `end` (a v2c message's, or an SNMPv3 scoped PDU's); `BerError` for
+    anything malformed."""
+    read = ber.read
     pdu_type, pos, pdu_end = read(data, pos)
     if pdu_end != end:
         raise ber.BerError("PDU length")

@@ -1,18 +1,21 @@
-"""The SNMP transport: the pysnmp adapter for SNMPv3, and the v2c fast path (`v2c.py`, no pysnmp).
+"""The SNMP transport: the fast paths for v2c and v3 (`v2c.py`, `v3.py`: no pysnmp), and the pysnmp adapter.
 
-SNMPv2c goes through our own message codec over one UDP socket per process (`v2c.V2cEndpoint`: no
-per-device engine state, no pyasn1). SNMPv3 goes through pysnmp's asyncio v3arch engine at the command-generator
-level, one `SnmpEngine` (one UDP socket) per process, each device holding its configured target. Neither
-resolves MIBs on the poll path: requests carry numeric OIDs and replies are turned into plain Python values
-(see `varbind.py`). Library errors are translated into `netmon.errors` here, and no message ever contains
-a community string or key.
+SNMPv2c and SNMPv3 go through our own message codec over one UDP socket per process (`v3.V3Endpoint`, a
+`v2c.V2cEndpoint` that also speaks v3 with our own user-based security model, `usm.py`: no per-device engine
+objects, no pyasn1). `SnmpEngineHandle(fast_v2c=False, fast_v3=False)` sends either through pysnmp's asyncio
+v3arch engine instead, at the command-generator level, one `SnmpEngine` (one UDP socket) per process, each
+device holding its configured target. Neither resolves MIBs on the poll path: requests carry numeric OIDs and
+replies are turned into plain Python values (see `varbind.py`). Library errors are translated into
+`netmon.errors` here, and no message ever contains a community string or key.
 
 A device that comes back after a power cut answers the first poll: v2c keeps no per-device state; SNMPv3 keeps
-the agent's engine ID and timeline, which pysnmp updates itself when the agent rebooted with the same engine ID
-(boots one higher). An agent that came back with a *new* engine ID (a replaced unit, or firmware that does not
-keep its engine ID across reboots) answers our requests with a report under that new ID, which pysnmp drops,
-keeping the old ID for 300 s. So on a v3 timeout the peer's cached engine ID is forgotten, and when the peer did
-send something meanwhile the request is sent once more at once, discovering the new engine.
+the agent's engine ID and timeline. The fast path resynchronises on the agent's notInTimeWindow report (same
+engine ID, boots one higher) and rediscovers on its unknownEngineID report or a timeout (`v3.py`). On pysnmp's
+path, pysnmp updates the timeline itself, but an agent that came back with a *new* engine ID (a replaced unit,
+or firmware that does not keep its engine ID across reboots) answers our requests with a report under that new
+ID, which pysnmp drops, keeping the old ID for 300 s. So on a v3 timeout the peer's cached engine ID is
+forgotten, and when the peer did send something meanwhile the request is sent once more at once, discovering
+the new engine.
 """
 
 from __future__ import annotations
@@ -34,8 +37,10 @@ from pysnmp.hlapi.v3arch.asyncio.lcd import CommandGeneratorLcdConfigurator
 from pysnmp.proto import errind, rfc1902, rfc1905
 from pysnmp.proto.rfc1902 import ObjectName
 
-from collectors.snmp.message import Oid, error_name
-from collectors.snmp.v2c import RCVBUF_BYTES, V2cEndpoint, V2cTimeout
+from collectors.snmp.message import Oid, Response, error_name
+from collectors.snmp.usm import Reason, UsmUser
+from collectors.snmp.v2c import RCVBUF_BYTES, V2cTimeout
+from collectors.snmp.v3 import V3Endpoint
 from collectors.snmp.varbind import Missing, ReplyValue, SnmpValue, oid_str, oid_tuple
 from netmon.errors import (
     AuthenticationFailed,
@@ -96,21 +101,24 @@ def to_value(value: Any) -> ReplyValue:
 
 
 class SnmpEngineHandle:
-    """Owns a process's SNMP sockets: the v2c fast-path endpoint and the pysnmp v3arch engine (created when
-    first needed), and notices undecodable replies per peer address.
+    """Owns a process's SNMP sockets: the fast-path endpoint (v2c and v3) and the pysnmp v3arch engine (each
+    created when first needed), the SNMPv3 users (keys hashed once per user), and notices undecodable replies
+    per peer address.
 
-    `fast_v2c=False` sends v2c through the v3arch engine too (as before the fast path; tests and the
-    benchmark compare both)."""
+    `fast_v2c=False` / `fast_v3=False` send v2c / v3 through pysnmp's v3arch engine (as before the fast paths;
+    tests and the benchmark compare both)."""
 
-    def __init__(self, *, fast_v2c: bool = True, rcvbuf_bytes: int = RCVBUF_BYTES) -> None:
+    def __init__(self, *, fast_v2c: bool = True, fast_v3: bool = True, rcvbuf_bytes: int = RCVBUF_BYTES) -> None:
         self.fast_v2c = fast_v2c
+        self.fast_v3 = fast_v3
         self.rcvbuf_bytes = rcvbuf_bytes
         self.garbage_at: dict[tuple[str, int], float] = {}
         self.heard_at: dict[tuple[str, int], float] = {}  # peer -> when it last sent anything to the v3 engine
         self._engine: SnmpEngine | None = None
         self._lcd: CommandGeneratorLcdConfigurator | None = None
-        self._v2c: V2cEndpoint | None = None
+        self._v2c: V3Endpoint | None = None
         self._v2c_opening: asyncio.Lock | None = None
+        self._users: dict[tuple[str, str | None, str | None, str | None, str | None], UsmUser] = {}
 
     @property
     def engine(self) -> SnmpEngine:
@@ -125,18 +133,38 @@ class SnmpEngineHandle:
         return self._lcd
 
     @property
-    def v2c(self) -> V2cEndpoint | None:
-        """The fast-path endpoint once opened (None before the first v2c device)."""
+    def v2c(self) -> V3Endpoint | None:
+        """The fast-path endpoint (v2c and v3) once opened (None before the first fast-path device)."""
         return self._v2c
 
-    async def v2c_endpoint(self) -> V2cEndpoint:
+    async def v2c_endpoint(self) -> V3Endpoint:
         if self._v2c is None:
             if self._v2c_opening is None:
                 self._v2c_opening = asyncio.Lock()
             async with self._v2c_opening:
                 if self._v2c is None:
-                    self._v2c = await V2cEndpoint.open(self.rcvbuf_bytes)
+                    self._v2c = await V3Endpoint.open(self.rcvbuf_bytes)
         return self._v2c
+
+    def usm_user(self, auth: SnmpV3Auth) -> UsmUser:
+        """The fast path's user for these credentials (its passwords hashed once, here, for every device that
+        shares them); `AuthenticationFailed` when they cannot be used, never quoting them."""
+        key = (auth.user, auth.auth_protocol, auth.auth_key.reveal() if auth.auth_key else None,
+               auth.priv_protocol, auth.priv_key.reveal() if auth.priv_key else None)
+        user = self._users.get(key)
+        if user is None:
+            try:
+                user = UsmUser(auth.user, auth.auth_protocol, key[2], auth.priv_protocol, key[4])
+            except (ValueError, KeyError) as exc:
+                said = str(exc) if isinstance(exc, ValueError) else "unsupported protocol"
+                raise AuthenticationFailed("SNMPv3 credentials not usable (keys need at least 8 characters): "
+                                           f"{redact(said, _secrets_of(auth))}") from None
+            self._users[key] = user
+        return user
+
+    def rejected_messages(self) -> dict[tuple[str, Reason], int]:
+        """SNMPv3 messages refused so far, by (who refused: "agent" | "netmon", reason): the fast path's."""
+        return dict(self._v2c.rejected) if self._v2c is not None else {}
 
     def garbage_since(self, address: tuple[str, int], since: float) -> bool:
         """Whether `address` sent something undecodable at or after `since` (monotonic)."""
@@ -194,12 +222,13 @@ class SnmpTransport:
     """SNMP requests to one device: GET, GETNEXT and lockstep multi-column GETBULK walks."""
 
     def __init__(self, handle: SnmpEngineHandle, address: tuple[str, int], settings: SnmpSettings,
-                 addr_name: str | None, endpoint: V2cEndpoint | None = None) -> None:
+                 addr_name: str | None, endpoint: V3Endpoint | None = None, user: UsmUser | None = None) -> None:
         self._handle = handle
         self._address = address
         self._settings = settings
         self._addr_name = addr_name
-        self._endpoint = endpoint  # set: v2c over the fast path
+        self._endpoint = endpoint  # set: over the fast path (v2c, or v3 as `user`)
+        self._user = user
         auth = settings.auth
         self._community = auth.community.reveal().encode() if isinstance(auth, SnmpV2cAuth) else b""
         self._rows: dict[str, int] = {}  # column -> rows in its last walk (sizes max-repetitions)
@@ -209,6 +238,10 @@ class SnmpTransport:
         if handle.fast_v2c and isinstance(settings.auth, SnmpV2cAuth):
             return cls(handle, (await _resolve(host), settings.port), settings, None,
                        await handle.v2c_endpoint())
+        if handle.fast_v3 and isinstance(settings.auth, SnmpV3Auth):
+            user = handle.usm_user(settings.auth)
+            return cls(handle, (await _resolve(host), settings.port), settings, None,
+                       await handle.v2c_endpoint(), user)
         try:
             target = await UdpTransportTarget.create(
                 (host, settings.port), timeout=settings.timeout_s, retries=settings.retries
@@ -273,13 +306,7 @@ class SnmpTransport:
 
     async def _request(self, kind: str, oids: list[Oid], repetitions: int = 0) -> list[tuple[Oid, ReplyValue]]:
         if self._endpoint is not None:
-            sent_at = time.monotonic()
-            try:
-                response = await self._endpoint.request(
-                    self._address, self._community, kind, oids, repetitions,
-                    self._settings.timeout_s, self._settings.retries)
-            except V2cTimeout:
-                raise self._timed_out(sent_at) from None
+            response = await self._fast_request(self._endpoint, kind, oids, repetitions)
             err_status, err_index, var_binds = response.error_status, response.error_index, response.varbinds
         else:
             err_status, err_index, var_binds = await self._v3arch_request_rediscovering(kind, oids, repetitions)
@@ -292,6 +319,22 @@ class SnmpTransport:
                 raise AuthenticationFailed("agent refused access (authorizationError)")
             raise DeviceProtocolError(f"agent returned error-status {name} at index {err_index}")
         return var_binds
+
+    async def _fast_request(self, endpoint: V3Endpoint, kind: str, oids: list[Oid], repetitions: int
+                            ) -> Response:
+        sent_at, clock_at = time.monotonic(), endpoint.clock()
+        timeout_s, retries = self._settings.timeout_s, self._settings.retries
+        try:
+            if self._user is not None:
+                return await endpoint.request_v3(self._address, self._user, kind, oids, repetitions, timeout_s,
+                                                 retries)
+            return await endpoint.request(self._address, self._community, kind, oids, repetitions, timeout_s,
+                                          retries)
+        except V2cTimeout:
+            refused = endpoint.rejected_since(self._address, clock_at) if self._user is not None else None
+            if refused is not None:
+                raise DeviceProtocolError(f"the device's SNMPv3 answers were refused ({refused})") from None
+            raise self._timed_out(sent_at) from None
 
     async def _v3arch_request_rediscovering(self, kind: str, oids: list[Oid], repetitions: int
                                             ) -> tuple[int, int, list[tuple[Oid, ReplyValue]]]:
@@ -370,6 +413,10 @@ def _secrets(settings: SnmpSettings) -> tuple[SecretLike, ...]:
     auth = settings.auth
     if isinstance(auth, SnmpV2cAuth):
         return (auth.community,)
+    return _secrets_of(auth)
+
+
+def _secrets_of(auth: SnmpV3Auth) -> tuple[SecretLike, ...]:
     return (auth.auth_key, auth.priv_key)
 
 

@@ -34,15 +34,20 @@ class V2cTimeout(Exception):
 
 
 class _Pending:
-    __slots__ = ("address", "data", "future", "timeout_s", "timer", "tries_left")
+    """A request waiting for its answer in `table` under `key` (request-id, or an SNMPv3 msgID)."""
+
+    __slots__ = ("address", "context", "data", "future", "key", "table", "timeout_s", "timer", "tries_left")
 
     def __init__(self, address: Address, data: bytes, future: asyncio.Future[Any], timeout_s: float,
-                 tries_left: int) -> None:
+                 tries_left: int, table: dict[int, _Pending], key: int, context: Any = None) -> None:
         self.address = address
         self.data = data
         self.future = future
         self.timeout_s = timeout_s
         self.tries_left = tries_left
+        self.table = table
+        self.key = key
+        self.context = context  # what the endpoint needs to accept an answer (SNMPv3: user, keys, timeline)
         self.timer: asyncio.TimerHandle | None = None
 
 
@@ -107,30 +112,33 @@ class V2cEndpoint(asyncio.DatagramProtocol):
         request_id = self._next_id
         self._next_id = self._next_id + 1 if self._next_id < 2**31 - 1 else 1
         data = encode_request(request_id, community, kind, oids, repetitions)
-        loop = asyncio.get_running_loop()
-        future: asyncio.Future[Response] = loop.create_future()
-        pending = _Pending(address, data, future, timeout_s, retries)
-        self._pending[request_id] = pending
-        self._send(request_id, pending)
+        future: asyncio.Future[Response] = asyncio.get_running_loop().create_future()
+        return await self._roundtrip(_Pending(address, data, future, timeout_s, retries, self._pending,
+                                              request_id))
+
+    async def _roundtrip(self, pending: _Pending) -> Any:
+        """Send `pending` (again after each timeout while tries are left); its answer, or `V2cTimeout`."""
+        pending.table[pending.key] = pending
+        self._send(pending)
         try:
-            return await future
+            return await pending.future
         finally:
-            self._pending.pop(request_id, None)
+            if pending.table.get(pending.key) is pending:
+                del pending.table[pending.key]
             if pending.timer is not None:
                 pending.timer.cancel()
 
-    def _send(self, request_id: int, pending: _Pending) -> None:
+    def _send(self, pending: _Pending) -> None:
         assert self._transport is not None
         self._transport.sendto(pending.data, pending.address)
-        pending.timer = asyncio.get_running_loop().call_later(pending.timeout_s, self._expired, request_id)
+        pending.timer = asyncio.get_running_loop().call_later(pending.timeout_s, self._expired, pending)
 
-    def _expired(self, request_id: int) -> None:
-        pending = self._pending.get(request_id)
-        if pending is None or pending.future.done():
+    def _expired(self, pending: _Pending) -> None:
+        if pending.table.get(pending.key) is not pending or pending.future.done():
             return
         if pending.tries_left > 0:
             pending.tries_left -= 1
-            self._send(request_id, pending)
+            self._send(pending)
         else:
             pending.future.set_exception(V2cTimeout())
 

@@ -33,13 +33,14 @@ def test_standard_ap_recording_has_ten_interfaces(tmp_path: Path) -> None:
 
 def test_poll_part_reports_cpu_per_poll_for_netmon_and_every_floor(agent: snmp_agent.AgentProcess) -> None:
     report = asyncio.run(bench.bench_netmon(agent, devices=2, rounds=2, repeats=1))
-    assert set(report.paths) == {"netmon", "netmon-v3arch", "floor", "raw", "codec", "netmon-v3", "floor-v3"}
+    assert set(report.paths) == {"netmon", "netmon-v3arch", "floor", "raw", "codec", "netmon-v3", "netmon-v3-pysnmp",
+                                 "floor-v3"}
     assert report.sequence and report.samples > 0 and report.poll_walk
     for name, path in report.paths.items():
         assert path.cpu > 0
-        if not name.endswith("-v3"):  # the v3 paths talk to the pysnmp agent, which keeps no counters
+        if "-v3" not in name:  # the v3 paths talk to the pysnmp agent, which keeps no counters
             assert path.requests > 0 and path.unanswered == 0
-    bench.print_netmon(report, [])
+    bench.print_netmon(report, [], [])
 
 
 def test_netsnmp_part_runs_one_process_per_request_and_reads_the_data(agent: snmp_agent.AgentProcess) -> None:
@@ -51,6 +52,14 @@ def test_netsnmp_part_runs_one_process_per_request_and_reads_the_data(agent: snm
         assert report.processes_per_poll == 2
         assert report.varbinds_per_poll == 11  # sysUpTime + ifOperStatus of 10 interfaces
         assert report.children_cpu_ms > 0
+
+
+def test_netsnmp_part_reads_the_v3_agent_with_authpriv(agent: snmp_agent.AgentProcess) -> None:
+    require(shutil.which("snmpbulkwalk") is not None, "net-snmp CLI tools not installed (Debian package snmp)")
+    reports = snmp_baselines.bench_netsnmp(agent, bench.community(0), ["1.3.6.1.2.1.1.3.0"],
+                                           ["1.3.6.1.2.1.2.2.1.8"], polls=1, v3=snmp_agent.V3_USER)
+    assert reports and all(r.varbinds_per_poll == 11 and r.variant.startswith("net-snmp v3") for r in reports)
+    assert all(snmp_agent.V3_USER.auth_key not in r.command for r in reports)
 
 
 def test_capacity_part_polls_answering_and_silent_devices_and_stops(agent: snmp_agent.AgentProcess) -> None:

@@ -46,26 +46,40 @@ def v3(agent: SnmpdAgent, auth_key: str, priv_key: str) -> SnmpSettings:
                         port=agent.port, timeout_s=10.0, retries=0)
 
 
-async def test_snmpv3_wrong_auth_key_keeps_pysnmps_words_without_the_keys(
-        snmpd_agent: SnmpdAgent, handle: SnmpEngineHandle) -> None:
-    transport = await SnmpTransport.open(handle, "127.0.0.1", v3(snmpd_agent, WRONG_KEY,
-                                                                  snmpd_agent.v3_priv_key))
-    with pytest.raises(AuthenticationFailed) as caught:
-        await transport.get([SYS_NAME])
+@pytest.mark.parametrize(("fast_v3", "said"), [
+    (True, "SNMPv3 authentication failed: the agent reported wrong_digest (usmStatsWrongDigests)"),
+    (False, "SNMPv3 authentication failed: WrongDigest: Wrong SNMP PDU digest"),
+], ids=["fast-v3", "pysnmp-v3"])
+async def test_snmpv3_wrong_auth_key_keeps_the_words_without_the_keys(snmpd_agent: SnmpdAgent, fast_v3: bool,
+                                                                      said: str) -> None:
+    handle = SnmpEngineHandle(fast_v3=fast_v3)
+    try:
+        transport = await SnmpTransport.open(handle, "127.0.0.1", v3(snmpd_agent, WRONG_KEY,
+                                                                      snmpd_agent.v3_priv_key))
+        with pytest.raises(AuthenticationFailed) as caught:
+            await transport.get([SYS_NAME])
+    finally:
+        handle.close()
 
-    assert str(caught.value) == "SNMPv3 authentication failed: WrongDigest: Wrong SNMP PDU digest"
+    assert str(caught.value) == said
     assert WRONG_KEY not in shown(caught.value)
     assert snmpd_agent.v3_priv_key not in shown(caught.value)
 
 
+@pytest.mark.parametrize(("fast_v3", "said"), [(True, "auth key shorter than 8 characters"),
+                                               (False, "WrongValueError")], ids=["fast-v3", "pysnmp-v3"])
 async def test_snmpv3_key_too_short_is_an_authentication_failure_that_never_quotes_the_key(
-        snmpd_agent: SnmpdAgent, handle: SnmpEngineHandle) -> None:
+        snmpd_agent: SnmpdAgent, fast_v3: bool, said: str) -> None:
     # pysnmp refuses a key under 8 characters (RFC 3414) with an error whose chain quotes the key
-    with pytest.raises(AuthenticationFailed) as caught:
-        await SnmpTransport.open(handle, "127.0.0.1", v3(snmpd_agent, SHORT_KEY, snmpd_agent.v3_priv_key))
+    handle = SnmpEngineHandle(fast_v3=fast_v3)
+    try:
+        with pytest.raises(AuthenticationFailed) as caught:
+            await SnmpTransport.open(handle, "127.0.0.1", v3(snmpd_agent, SHORT_KEY, snmpd_agent.v3_priv_key))
+    finally:
+        handle.close()
 
     assert str(caught.value).startswith("SNMPv3 credentials not usable (keys need at least 8 characters): "
-                                        "WrongValueError")
+                                        + said)
     assert SHORT_KEY not in shown(caught.value)
     assert caught.value.__cause__ is None  # the library's chain quoted the key: dropped
 

@@ -36,3 +36,9 @@ def test_a_library_is_imported_by_its_one_adapter_only(library: str) -> None:
 
 def test_aiomqtt_has_exactly_one_importer() -> None:
     assert importers("aiomqtt") == {"netmon/mqtt.py"}
+
+
+def test_cryptography_is_imported_by_the_usm_adapter_and_the_simulator_only() -> None:
+    """The poller's SNMPv3 security uses `cryptography` through collectors/snmp/crypto.py alone; the RouterOS
+    simulator (a test and demo peer, like pysnmp's agent) makes its TLS certificate with it."""
+    assert importers("cryptography") == {"collectors/snmp/crypto.py", "netmon/simulate/routeros/tls.py"}

@@ -84,6 +84,16 @@ def test_samples_gather_every_part_and_storage_only_while_attached() -> None:
     assert with_storage[("netmon_storage_records_written_total", ())] == 99
 
 
+def test_snmpv3_refusals_are_one_counter_by_who_and_why() -> None:
+    src = sources(None)
+    src = MetricSources(**{**{f: getattr(src, f) for f in src.__dataclass_fields__},
+                           "snmpv3_rejected": lambda: {("agent", "wrong_digest"): 2, ("netmon", "unexpected"): 1}})
+    got = values(DaemonMetrics(src).samples())
+    assert got[("netmon_snmpv3_messages_rejected_total", (("by", "agent"), ("reason", "wrong_digest")))] == 2
+    assert got[("netmon_snmpv3_messages_rejected_total", (("by", "netmon"), ("reason", "unexpected")))] == 1
+    assert not any(m.startswith("netmon_snmpv3") for m, _ in values(DaemonMetrics(sources(None)).samples()))
+
+
 @pytest.mark.parametrize(("last_tick", "now", "alive"), [
     pytest.param(0.0, 100.0 + 2 * 60 + 10 - 0.1, True, id="never-ticked-within-twice-the-interval"),
     pytest.param(0.0, 100.0 + 2 * 60 + 10, False, id="never-ticked-past-it"),

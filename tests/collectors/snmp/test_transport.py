@@ -16,9 +16,9 @@ IF_DESCR = "1.3.6.1.2.1.2.2.1.2"
 IF_TYPE = "1.3.6.1.2.1.2.2.1.3"
 
 
-@pytest.fixture(params=[True, False], ids=["fast-v2c", "v3arch-v2c"])
+@pytest.fixture(params=[True, False], ids=["fast", "pysnmp"])
 async def handle(request: pytest.FixtureRequest) -> AsyncIterator[SnmpEngineHandle]:
-    h = SnmpEngineHandle(fast_v2c=request.param)
+    h = SnmpEngineHandle(fast_v2c=request.param, fast_v3=request.param)
     yield h
     h.close()
 
