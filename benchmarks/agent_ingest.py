@@ -7,7 +7,7 @@ point" (benchmarks/snmp_agent.py: our demo cAP ac recording grown to 10 interfac
 is the template; each simulated device's result is that poll with its own id and time, counters advanced
 and uptime grown per minute, from a seeded random generator. Parts, each in its own process:
 
-- Mosquitto of the run's own (free port, persistence off, `max_inflight_messages 20` as in deploy/mosquitto,
+- Mosquitto of the run's own (free port, persistence off, `max_inflight_messages 200` as in deploy/mosquitto,
   `max_queued_messages 0`: the peak of the office session's queue is reported instead).
 - The office: `NetmonApp.serve()` (the daemon of `netmon run`) with an `agents:` section, SQLite in a
   temporary directory (or `--database-url`), its own persistent MQTT subscription. It reports its CPU time,
@@ -93,7 +93,7 @@ class Plan:
     warmup_s: float = 200.0  # every device's first two results (UNKNOWN -> UP) and the silent agents' edge
     steady_s: float = 120.0
     direct_results: int = 20000
-    broker_inflight: int = 20  # the office's broker's max_inflight_messages (deploy/mosquitto)
+    broker_inflight: int = 200  # the office's broker's max_inflight_messages (deploy/mosquitto)
     seed: int = 14
     database_url: str | None = None
 
@@ -217,7 +217,7 @@ def free_port() -> int:
 @dataclass
 class Broker:
     work: Path
-    inflight: int = 20
+    inflight: int = 200
     port: int = field(default_factory=free_port)
     proc: subprocess.Popen[bytes] | None = None
 
@@ -717,7 +717,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--steady", type=float, dest="steady_s", help="steady window, s (default 120)")
     parser.add_argument("--direct-results", type=int, help="results of the no-MQTT baseline (default 20000 x scale)")
     parser.add_argument("--broker-inflight", type=int,
-                        help="the broker's max_inflight_messages: the office's acknowledgement window (default 20)")
+                        help="the broker's max_inflight_messages: the office's acknowledgement window (default 200)")
     parser.add_argument("--database-url", help="office storage (default: SQLite in a temporary directory)")
     parser.add_argument("--dir", type=Path, default=None, help="where the temporary directory goes")
     args = parser.parse_args(argv)
