@@ -4,7 +4,8 @@ functions) and none reaches another through the app.
 
 How a `PollResult` flows (docs/architecture.md): a scheduler (or an SNMP worker process) calls
 `on_result`, a `ResultPipeline` (netmon.pipeline) that screens it (netmon.rejection) and hands it to
-`LatestResults` (read by the exporter at each scrape), the unique-client counter, storage's rollups
+`LatestResults`, `DeviceTexts` (which re-renders the device's series for /metrics from it), the unique-client
+counter, storage's rollups
 (`StorageUpkeep.observe`), the `StateKeeper` (whose state changes, outages and reboots go to storage and,
 through `AlertFeed`/`AlertDelivery`, to MQTT and the alert engine) and the `AlertFeed`. Nothing comes back here.
 """
@@ -32,6 +33,7 @@ from netmon.config import Config
 from netmon.config.webconfig import WebConfig, load_web_config
 from netmon.daemon_metrics import DaemonMetrics, MetricSources, polling_alive
 from netmon.exporter import ExporterServer
+from netmon.exposition import DeviceTexts, Page
 from netmon.latest import LatestResults, Snapshot
 from netmon.lock import DaemonLock
 from netmon.outbox import Outbox
@@ -65,6 +67,7 @@ class NetmonApp:
         self.report_outputs: dict[str, Output] = {}
         self.report_clock: Callable[[], float] = time.time  # the report schedule's wall clock (tests set one)
         self.latest = LatestResults(config.sites, config.devices)
+        self.exposition = DeviceTexts(self.latest.part, config.devices)  # each device's /metrics text
         self.rejections = RejectionTracker()  # implausible samples stop here (netmon.plausibility)
         self.uniques = DailyUniqueClients({s.id: s.timezone for s in config.sites.values()},
                                           default=config.timezone)
@@ -79,8 +82,8 @@ class NetmonApp:
                          judged=self.agents.gate.judges, on_agent_states=self.agents.gate.note),
             config.devices, agent_of=self.agents.agent_of)
         self.on_result = ResultPipeline(self.rejections.screen, [
-            self.latest.record, client_counter(self.uniques.add, config.devices), self.storage.observe,
-            self.state.observe, self.agents.gate.results(self.alerts.observe_result)])
+            self.latest.record, self.exposition.observe, client_counter(self.uniques.add, config.devices),
+            self.storage.observe, self.state.observe, self.agents.gate.results(self.alerts.observe_result)])
         self.agents.attach(self.on_result, self.state, self.storage.store, self.alerts.observe_agents,
                            durable=self.storage.when_durable)
         self._wire_collectors()
@@ -119,6 +122,10 @@ class NetmonApp:
 
     def snapshot(self) -> Snapshot:
         return self.latest.snapshot(self.metrics.samples())
+
+    def page(self) -> Page:
+        """What /metrics shows: every device's kept text and the daemon's own samples."""
+        return self.exposition.page(self.metrics.samples())
 
     def healthy(self) -> bool:
         """Alive while every scheduler keeps starting polls (or has nothing to poll)."""
@@ -198,7 +205,7 @@ class NetmonApp:
                    for name, output in self._outputs().items()]
         keeper = asyncio.create_task(self.housekeeping(), name="housekeeping")
         exp = self.config.exporter
-        self.exporter = ExporterServer(self.snapshot, self.healthy, exp.listen, exp.port, web_config,
+        self.exporter = ExporterServer(self.page, self.healthy, exp.listen, exp.port, web_config,
                                        more=[self.push.route()])
         await self.exporter.start()
         log.info("polling %d devices at %d sites (%s)", len(self.config.devices), len(self.config.sites),

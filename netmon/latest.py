@@ -73,6 +73,7 @@ class LatestResults:
         self._last_success: dict[Key, float] = {}
         self._identities: dict[Key, DeviceIdentity] = {}
         self._errors: dict[tuple[str, Source, str], int] = {}
+        self._reasons: set[str] = set(POLL_ERROR_REASONS)  # every reason counted so far
         # every device starts with zeroed error counters, one per source and reason, so rate() and
         # increase() see the first failure
         for device in self._devices.values():
@@ -91,6 +92,7 @@ class LatestResults:
                 self._identities[key] = result.identity
         else:
             err_key = (result.device, result.source, result.error.reason)
+            self._reasons.add(result.error.reason)
             self._errors[err_key] = self._errors.get(err_key, 0) + 1
         changed = previous is None or previous.ok != result.ok
         if changed:
@@ -105,6 +107,20 @@ class LatestResults:
 
     def neighbour_source(self, device_id: str) -> Source | None:
         return neighbour_source(self._results, device_id)
+
+    def part(self, device_id: str) -> Snapshot:
+        """One device's part of the latest results, read live (only on the loop, right after `record`): what
+        its exported series are rendered from (netmon.exposition.DeviceTexts) without copying the whole."""
+        keys = [(device_id, source) for source in Source]
+        return Snapshot(
+            sites=self._sites,
+            devices=self._devices,
+            results={key: found for key in keys if (found := self._results.get(key)) is not None},
+            last_success={key: at for key in keys if (at := self._last_success.get(key)) is not None},
+            identities={key: ident for key in keys if (ident := self._identities.get(key)) is not None},
+            errors={err: n for key in keys for reason in self._reasons
+                    if (n := self._errors.get(err := (*key, reason))) is not None},
+        )
 
     def snapshot(self, extra: Iterable[Sample] = ()) -> Snapshot:
         return Snapshot(

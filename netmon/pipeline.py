@@ -3,7 +3,8 @@ part that consumes it.
 
 The result is screened first (implausible samples stop there, netmon.rejection), then handed, in the order the
 composition root lists them, to each consumer: a function taking the result. The daemon's consumers, in order:
-latest results (what the exporter's snapshot reads), the daily unique-client counter, storage's hourly rollups,
+latest results (what the exporter's snapshot reads), the device's /metrics text (re-rendered from the latest
+results, netmon.exposition.DeviceTexts), the daily unique-client counter, storage's hourly rollups,
 the state keeper (state changes, outages, reboots: stored, published, and handed to the alerts) and the alert
 feed (metric rules, unknown equipment). A consumer never hands the result back: each gets what it needs from
 the result and from the functions it was built with.

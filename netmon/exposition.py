@@ -1,0 +1,377 @@
+"""The Prometheus text exposition of /metrics, written here rather than through prometheus_client, so that a
+scrape costs what changed (docs/architecture.md says why, docs/performance.md what it saves).
+
+A device's series are rendered into text once per change of its state (`DeviceTexts`, a consumer of the
+result pipeline right after `LatestResults.record`) and kept; a scrape only joins the kept text of every
+device, family by family, and adds the few process-wide samples. The page is byte for byte what
+prometheus_client's `generate_latest` makes of the same `Snapshot` through the reference collector in
+netmon/exporter.py (tests/netmon/test_exposition.py compares the two):
+
+- families in the order of their first sample; the samples of a family in the order they were added:
+  `netmon_device_up`, `netmon_poll_duration_seconds`, `netmon_last_poll_success_timestamp_seconds` per
+  device and source, then each device's value series (sources by `SOURCE_PRECEDENCE`), `netmon_device_info`,
+  `netmon_poll_errors_total`, then the process-wide samples; devices sorted by id in each of these sections;
+- a family's HELP and TYPE from the catalogue (netmon/catalogue.py), else from its first sample; a counter's
+  samples and header named `<base>_total`;
+- labels sorted by name, values escaped (backslash, double quote, newline); values as Go formats floats
+  (`+Inf`, `-Inf`, `NaN`, `1.0`, `1.7e+09`); names outside the legacy character set with `_` for each
+  character outside it (prometheus_client's default "underscores" escaping).
+
+Nothing here depends on the time of the scrape: a device's text is a function of its part of the snapshot.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import re
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from netmon.catalogue import CATALOGUE, PROCESS_GAUGES
+from netmon.latest import Snapshot
+from netmon.model import PollResult, Sample, SampleKind
+
+# the sections of the page, in order: each lists its devices sorted by id
+POLLS, VALUES, IDENTITY, ERRORS = range(4)
+SECTIONS = 4
+
+_METRIC_NAME = re.compile(r"^[a-zA-Z_:][a-zA-Z0-9_:]*$")  # prometheus_client's legacy name patterns
+_LABEL_NAME = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
+_TYPES = {"counter": "counter", "gauge": "gauge", "info": "gauge", "stateset": "gauge", "gaugehistogram": "histogram",
+          "unknown": "untyped", "untyped": "untyped", "summary": "summary", "histogram": "histogram"}
+
+
+def go_float(value: float) -> str:
+    """A sample value as Go (and prometheus_client's floatToGoString) writes it."""
+    d = float(value)
+    if d != d:
+        return "NaN"
+    if d == math.inf:
+        return "+Inf"
+    if d == -math.inf:
+        return "-Inf"
+    s = repr(d)
+    if d > 0:
+        dot = s.find(".")
+        if dot > 6:  # Go switches to exponents sooner than Python
+            mantissa = f"{s[0]}.{s[1:dot]}{s[dot + 1:]}".rstrip("0.")
+            return f"{mantissa}e+{dot - 1:02d}"
+    return s
+
+
+def escape_value(value: str) -> str:
+    return value.replace("\\", "\\\\").replace("\n", "\\n").replace('"', '\\"')
+
+
+def _legal(name: str, colon: bool) -> str:
+    """A metric (colon allowed) or label name with every character outside the legacy set as `_`."""
+    if (_METRIC_NAME if colon else _LABEL_NAME).match(name) or not name:
+        return name
+    return "".join(c if ("a" <= c <= "z" or "A" <= c <= "Z" or c == "_" or (colon and c == ":")
+                         or ("0" <= c <= "9" and i > 0)) else "_" for i, c in enumerate(name))
+
+
+_LABEL_NAMES: dict[str, str] = {}
+
+
+def labels_text(labels: Mapping[str, str]) -> str:
+    """`a="x",b="y"`: the labels sorted by name, values escaped."""
+    names = _LABEL_NAMES
+    parts = []
+    for key, value in sorted(labels.items()):
+        name = names.get(key)
+        if name is None:
+            name = names[key] = _legal(key, False)
+        parts.append(f'{name}="{escape_value(value)}"')
+    return ",".join(parts)
+
+
+@dataclass(frozen=True, slots=True)
+class Family:
+    """A family as its first sample makes it: the header lines and the name every sample line starts with."""
+
+    header: bytes
+    sample_name: str
+    prefix: bytes  # sample_name, encoded
+
+
+_FAMILIES: dict[tuple[str, str, SampleKind], Family] = {}
+
+
+def family(name: str, help_text: str = "", kind: SampleKind = SampleKind.GAUGE) -> Family:
+    """The family a sample of metric `name` opens (catalogued: its HELP and type; else the sample's)."""
+    key = (name, help_text, kind)
+    found = _FAMILIES.get(key)
+    if found is None:
+        doc = CATALOGUE.get(name) or PROCESS_GAUGES.get(name)
+        prom_type = doc.kind if doc else ("counter" if kind is SampleKind.COUNTER else "gauge")
+        base = name[: -len("_total")] if prom_type == "counter" and name.endswith("_total") else name
+        shown = base + "_total" if prom_type == "counter" else base + "_info" if prom_type == "info" else base
+        text = (doc.help if doc else (help_text or name)).replace("\\", "\\\\").replace("\n", "\\n")
+        header = (f"# HELP {_legal(shown, True)} {text}\n"
+                  f"# TYPE {_legal(shown, True)} {_TYPES.get(prom_type, prom_type)}\n")
+        sample_name = _legal(base + "_total" if prom_type == "counter" else name, True)
+        found = _FAMILIES[key] = Family(header.encode(), sample_name, sample_name.encode())
+    return found
+
+
+def line(sample_name: str, labels: Mapping[str, str], value: float) -> str:
+    return sample_name + rest_of_line(labels, value)
+
+
+def rest_of_line(labels: Mapping[str, str], value: float) -> str:
+    """A sample's line after its name: the labels (if any) and the value."""
+    if labels:
+        return f"{{{labels_text(labels)}}} {go_float(value)}\n"
+    return f" {go_float(value)}\n"
+
+
+Slot = tuple[int, str, Family]  # section, the metric name the family is filed under, the family as made here
+Layout = tuple[Slot, ...]  # a device's slots, in section order, families in the order of their first sample
+_LAYOUTS: dict[Layout, Layout] = {}  # one object per layout (devices of one profile share theirs)
+_MAX_LAYOUTS = 10_000
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceText:
+    """One device's series: for each slot of its layout, its lines of that family in that section. The
+    family of a slot is what this device's first sample of the metric made; the page keeps the first
+    device's, and writes the lines of a device whose family differs under the page's name (`_renamed`)."""
+
+    layout: Layout
+    texts: tuple[bytes, ...]
+
+
+def _shared(layout: Layout) -> Layout:
+    """The one object of an equal layout (only what a scrape saves: it groups devices by layout object)."""
+    found = _LAYOUTS.get(layout)
+    if found is None:
+        if len(_LAYOUTS) >= _MAX_LAYOUTS:
+            _LAYOUTS.clear()
+        found = _LAYOUTS[layout] = layout
+    return found
+
+
+class _Lines:
+    """Collects one device's lines, by section and family, as the page will list them."""
+
+    def __init__(self) -> None:
+        self.families: dict[str, Family] = {}
+        self.slots: dict[tuple[int, str], list[str]] = {}
+
+    def add(self, section: int, name: str, labels: Mapping[str, str], value: float,
+            kind: SampleKind = SampleKind.GAUGE, help_text: str = "") -> None:
+        fam = self.families.get(name)
+        if fam is None:
+            fam = self.families[name] = family(name, help_text, kind)
+        slot = self.slots.get((section, name))
+        if slot is None:
+            slot = self.slots[(section, name)] = []
+        slot.append(line(fam.sample_name, labels, value))
+
+    def text(self) -> DeviceText:
+        layout = _shared(tuple((section, name, self.families[name]) for section, name in self.slots))
+        return DeviceText(layout, tuple("".join(lines).encode() for lines in self.slots.values()))
+
+
+def device_text(part: Snapshot, device_id: str) -> DeviceText:
+    """The series of one device, from its part of a snapshot (`LatestResults.part`, or `parts`): up,
+    poll duration and last success per source, the value series of its last successful polls (each metric
+    from one source), its identity and its poll error counters."""
+    out = _Lines()
+    device = part.devices.get(device_id)
+    site = device.site if device else ""
+    for (dev, source), result in sorted(part.results.items()):
+        src = source.value
+        out.add(POLLS, "netmon_device_up", {"device": dev, "site": site, "source": src}, 1 if result.ok else 0)
+        out.add(POLLS, "netmon_poll_duration_seconds", {"device": dev, "source": src}, result.duration_s)
+        success = part.last_success.get((dev, source))
+        if success is not None:
+            out.add(POLLS, "netmon_last_poll_success_timestamp_seconds", {"device": dev, "source": src}, success)
+    if part.results:
+        for _source, sample in part.values(device_id):
+            out.add(VALUES, sample.metric, {"device": device_id, **sample.label_dict()}, sample.value, sample.kind,
+                    sample.help)
+    identity = part.identity(device_id) if part.identities else None
+    if identity is not None:
+        site_record = part.sites.get(device.site) if device else None
+        out.add(IDENTITY, "netmon_device_info", {
+            "device": device_id,
+            "site": device.site if device else "",
+            "kecamatan": site_record.kecamatan if site_record else "",
+            "owner": device.owner.value if device else "",
+            **identity.as_labels(),
+        }, 1)
+    for (dev, source, reason), count in sorted(part.errors.items()):
+        out.add(ERRORS, "netmon_poll_errors_total", {"device": dev, "source": source.value, "reason": reason},
+                count, SampleKind.COUNTER)
+    return out.text()
+
+
+def parts(snapshot: Snapshot) -> dict[str, Snapshot]:
+    """Each device's part of a snapshot (its results, last successes, identities and error counters)."""
+    keyed: dict[str, list[dict[Any, Any]]] = defaultdict(lambda: [{}, {}, {}, {}])
+    tables: tuple[Mapping[Any, Any], ...] = (snapshot.results, snapshot.last_success, snapshot.identities,
+                                             snapshot.errors)
+    for index, table in enumerate(tables):
+        for key, value in table.items():
+            keyed[key[0]][index][key] = value
+    return {device_id: Snapshot(snapshot.sites, snapshot.devices, results, success, identities, errors)
+            for device_id, (results, success, identities, errors) in keyed.items()}
+
+
+class KeptLines:
+    """The lines of the process-wide samples of the last pages, by Sample object: the daemon hands the same
+    Sample objects again while nothing changed (netmon.daemon_metrics.KeptSamples: a device's
+    `netmon_device_state` series), so they are not written again. Entries are only added (two pages written
+    at once in two threads add the same ones) until the mapping is twice a page's, then it is replaced by
+    the last page's."""
+
+    def __init__(self) -> None:
+        self.lines: dict[int, tuple[Sample, bytes, bytes]] = {}  # id -> the Sample, its name, its line
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    """What one scrape shows, taken on the event loop (each device's kept text, the process-wide samples)
+    and written out in a thread by `text()`."""
+
+    devices: Mapping[str, DeviceText]
+    extra: Sequence[Sample] = ()
+    kept: KeptLines | None = None
+
+    def text(self) -> bytes:
+        return expose(self.devices, self.extra, self.kept)
+
+
+def expose(devices: Mapping[str, DeviceText], extra: Sequence[Sample] = (), kept: KeptLines | None = None) -> bytes:
+    """The page: each family's header once, then its lines, section by section, devices sorted by id, then
+    the process-wide samples (their text taken from `kept` for the Sample objects it has seen)."""
+    order = sorted(devices)
+    layouts: dict[int, Layout] = {}  # by object, in the order of their first device
+    for device_id in order:
+        layout = devices[device_id].layout
+        if id(layout) not in layouts:
+            layouts[id(layout)] = layout
+    families = _first_families(layouts.values())
+    slots: dict[tuple[int, str], list[bytes]] = {}
+    puts = {key: _puts(layout, families, slots) for key, layout in layouts.items()}
+    for device_id in order:
+        text = devices[device_id]
+        for put, chunk in zip(puts[id(text.layout)], text.texts):  # noqa: B905 (as long by construction)
+            put(chunk)
+    _add_extra(extra, kept, families, slots)
+    out: list[bytes] = []
+    for name, fam in families.items():
+        out.append(fam.header)
+        for section in range(SECTIONS + 1):
+            out.extend(slots.get((section, name), ()))
+    return b"".join(out)
+
+
+def _first_families(layouts: Iterable[Layout]) -> dict[str, Family]:
+    """Each metric's family on the page, in the order of the first sample: section by section, devices in
+    order (a device adds no family that an earlier device of the same layout did not)."""
+    ordered = list(layouts)
+    families: dict[str, Family] = {}
+    for section in range(SECTIONS):
+        for layout in ordered:
+            for slot_section, name, fam in layout:
+                if slot_section == section and name not in families:
+                    families[name] = fam
+    return families
+
+
+def _puts(layout: Layout, families: Mapping[str, Family],
+          slots: dict[tuple[int, str], list[bytes]]) -> list[Callable[[bytes], None]]:
+    """Where each slot's lines of a device with this layout go (renamed if the page's family differs)."""
+    puts: list[Callable[[bytes], None]] = []
+    for section, name, fam in layout:
+        append = slots.setdefault((section, name), []).append
+        page_name = families[name].sample_name
+        if fam.sample_name == page_name:
+            puts.append(append)
+        else:
+            puts.append(functools.partial(_put_renamed, append, fam.sample_name, page_name))
+    return puts
+
+
+def _put_renamed(append: Callable[[bytes], None], old: str, new: str, chunk: bytes) -> None:
+    append(_renamed(chunk, old, new))
+
+
+def _add_extra(extra: Sequence[Sample], kept: KeptLines | None, families: dict[str, Family],
+               slots: dict[tuple[int, str], list[bytes]]) -> None:
+    """The process-wide samples, after the devices' sections (a family of their own, or a device family's)."""
+    seen = kept.lines if kept is not None else {}
+    metric = None
+    prefix = b""
+    nowhere: list[bytes] = []
+    append = nowhere.append
+    for sample in extra:
+        if sample.metric != metric:  # the daemon's samples come family by family
+            metric = sample.metric
+            fam = families.get(metric)
+            if fam is None:
+                fam = families[metric] = family(metric, sample.help, sample.kind)
+            prefix, append = fam.prefix, slots.setdefault((SECTIONS, metric), []).append
+        found = seen.get(id(sample))
+        # an entry holds its Sample, so that id is not reused while it is kept; the name is the page's family's
+        if found is None or found[0] is not sample or found[1] is not prefix:
+            found = seen[id(sample)] = (sample, prefix, prefix + rest_of_line(sample.label_dict(), sample.value)
+                                        .encode())
+        append(found[2])
+    if kept is not None and len(seen) > 2 * len(extra) + 1000:  # keep only this page's samples
+        kept.lines = {id(sample): seen[id(sample)] for sample in extra}
+
+
+def _renamed(text: bytes, old: str, new: str) -> bytes:
+    """A fragment's lines under the sample name of the page's family: a metric outside the catalogue whose
+    first sample on the page has another kind than this device's (every line starts with the name)."""
+    cut = len(old.encode())
+    prefix = new.encode()
+    return b"\n".join(prefix + chunk[cut:] if chunk else chunk for chunk in text.split(b"\n"))
+
+
+def page(snapshot: Snapshot) -> Page:
+    """A snapshot's page, every device rendered now (what `netmon poll` and the site agent show)."""
+    return Page({device_id: device_text(part, device_id) for device_id, part in parts(snapshot).items()},
+                snapshot.extra)
+
+
+def render(snapshot: Snapshot) -> bytes:
+    """The Prometheus text exposition of a snapshot (exactly what /metrics serves)."""
+    return page(snapshot).text()
+
+
+class DeviceTexts:
+    """Each device's series, rendered when its state changes and kept for the scrapes.
+
+    A consumer of the result pipeline placed right after `LatestResults.record` (the only change to what a
+    device's series show): `observe` re-renders the result's device from `part(device_id)`, its live part of
+    the latest results. Runs on the event loop; `page()` hands out a copy of the mapping (the texts are
+    immutable) to be joined in a thread.
+    """
+
+    def __init__(self, part: Callable[[str], Snapshot], devices: Iterable[str] = ()) -> None:
+        self._part = part
+        self._texts: dict[str, DeviceText] = {}
+        self._kept = KeptLines()
+        for device_id in devices:  # configured devices export zeroed error counters before any poll
+            self.refresh(device_id)
+
+    def observe(self, result: PollResult) -> None:
+        self.refresh(result.device)
+
+    def refresh(self, device_id: str) -> None:
+        text = device_text(self._part(device_id), device_id)
+        if text.texts:
+            self._texts[device_id] = text
+        else:
+            self._texts.pop(device_id, None)
+
+    def page(self, extra: Iterable[Sample] = ()) -> Page:
+        return Page(dict(self._texts), tuple(extra), self._kept)
