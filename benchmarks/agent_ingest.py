@@ -68,6 +68,7 @@ from benchmarks.report import machine, quantile, table
 from benchmarks.snmp_agent import AgentProcess, build_standard_ap
 from benchmarks.snmp_poll import make_device
 from netmon import wire
+from netmon.agent.pacing import Pacing
 from netmon.config.agents import Agent, AgentBroker, AgentsSettings
 from netmon.config.loader import Config
 from netmon.config.schema import ExporterConfig, StorageConfig
@@ -94,6 +95,7 @@ class Plan:
     steady_s: float = 120.0
     direct_results: int = 20000
     broker_inflight: int = 200  # the office's broker's max_inflight_messages (deploy/mosquitto)
+    send_rate: float = 20.0  # each returning agent's `outbox.send_rate_per_s` (0: unpaced, as fast as it can)
     seed: int = 14
     database_url: str | None = None
 
@@ -408,6 +410,7 @@ class PublisherSpec:
     backlog_minutes: int  # 0: a live agent
     back_at: float  # when the returning agents come back (their backlog ends here)
     seed: int
+    send_rate: float = 0.0  # results/s of a backlog (0: unpaced)
 
 
 @dataclass
@@ -453,10 +456,14 @@ async def _agent(spec: PublisherSpec, replay: Replay, agent: str, n: int, counts
         if total:
             items = backlog_messages(replay, agent, spec.devices, spec.backlog_minutes, spec.back_at, 1,
                                      spec.interval_s)
-            for batch in _batches(items):
+            pacing = Pacing(send_rate_per_s=spec.send_rate) if spec.send_rate > 0 else None
+            for batch in _batches(items, pacing.batch(BATCH) if pacing else BATCH):
+                began = time.monotonic()
                 await mqtt.publish_in_order([Outgoing(topic, payload) for _seq, payload in batch])
                 counts.backlog += len(batch)
                 seq = batch[-1][0]
+                if pacing is not None:  # as `netmon agent` paces its outbox
+                    await asyncio.sleep(pacing.send_pause(len(batch), time.monotonic() - began))
             counts.backlog_done_at.append(time.time())
         await _live(spec, replay, agent, n, seq, mqtt, counts)
 
@@ -481,11 +488,11 @@ async def _live(spec: PublisherSpec, replay: Replay, agent: str, n: int, seq: in
             await mqtt.publish(status, status_payload(agent, time.time(), online=True, last_seq=seq), retain=True)
 
 
-def _batches(items: Iterator[tuple[int, bytes]]) -> Iterator[list[tuple[int, bytes]]]:
+def _batches(items: Iterator[tuple[int, bytes]], size: int = BATCH) -> Iterator[list[tuple[int, bytes]]]:
     batch: list[tuple[int, bytes]] = []
     for item in items:
         batch.append(item)
-        if len(batch) == BATCH:
+        if len(batch) == size:
             yield batch
             batch = []
     if batch:
@@ -497,7 +504,7 @@ def publishers(plan: Plan, port: int, template: PollResult, agents: list[str], p
     procs = []
     for i in range(0, len(agents), per_process):
         spec = PublisherSpec(port, agents[i:i + per_process], plan.devices, plan.interval_s, backlog_minutes,
-                             back_at, plan.seed)
+                             back_at, plan.seed, plan.send_rate)
         procs.append(ChildProcess(publisher_main, (spec, template), f"publisher-{agents[i]}"))
     for proc in procs:
         proc.wait_ready(60)
@@ -666,7 +673,7 @@ def print_report(report: Report) -> None:
           f"{p.interval_s:.0f} s interval; backlog {p.backlog_minutes} min each ({p.backlog_total:,} results); "
           f"template {report.template_samples} samples, {report.payload_bytes} B per message; "
           f"storage {'PostgreSQL' if p.database_url else 'SQLite'}; broker max_inflight_messages "
-          f"{p.broker_inflight}")
+          f"{p.broker_inflight}; agents' send rate {f'{p.send_rate:g}/s' if p.send_rate > 0 else 'unpaced'}")
     print(machine())
     steady_rate = s["results"] / s["wall_s"]
     print(table("\nSteady state (office process)", ["", "value"], [
@@ -718,6 +725,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--direct-results", type=int, help="results of the no-MQTT baseline (default 20000 x scale)")
     parser.add_argument("--broker-inflight", type=int,
                         help="the broker's max_inflight_messages: the office's acknowledgement window (default 200)")
+    parser.add_argument("--send-rate", type=float,
+                        help="each returning agent's outbox.send_rate_per_s (default 20; 0: as fast as it can)")
     parser.add_argument("--database-url", help="office storage (default: SQLite in a temporary directory)")
     parser.add_argument("--dir", type=Path, default=None, help="where the temporary directory goes")
     args = parser.parse_args(argv)

@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any
@@ -46,11 +47,13 @@ class AgentSender:
     """Sends an outbox to the broker: connect (after the boot delay, then with backoff), status, results."""
 
     def __init__(self, outbox: ResultOutbox, link: AgentLink, pacing: Pacing, *,
-                 sleep: Callable[[float], Coroutine[Any, Any, None]] = asyncio.sleep) -> None:
+                 sleep: Callable[[float], Coroutine[Any, Any, None]] = asyncio.sleep,
+                 clock: Callable[[], float] = time.monotonic) -> None:
         self.outbox = outbox
         self.link = link
         self.pacing = pacing
         self._sleep = sleep
+        self._clock = clock
         self._ready = asyncio.Event()  # set when the outbox may hold something new
         self.connected = False
         self.sent_total = 0
@@ -109,16 +112,20 @@ class AgentSender:
     async def _send(self, conn: Connection) -> None:
         while True:
             self._ready.clear()
-            batch = self.outbox.take(BATCH)
+            batch = self.outbox.take(self.pacing.batch(BATCH))
             if not batch:
                 await self._ready.wait()
                 continue
+            began = self._clock()
             try:
                 await conn.publish_in_order([Outgoing(self.result_topic, p.payload) for p in batch])
             except PartialDelivery as exc:
                 self._acknowledge(batch[exc.delivered - 1].seq, exc.delivered)
                 raise BrokerUnavailable(str(exc)) from exc
             self._acknowledge(batch[-1].seq, len(batch))
+            pause = self.pacing.send_pause(len(batch), self._clock() - began)
+            if pause > 0:
+                await self._sleep(pause)
 
     def _acknowledge(self, through: int, count: int) -> None:
         self.outbox.acknowledge(through)

@@ -41,7 +41,8 @@ class SiteAgent:
         self._clock = clock
         self.outbox = ResultOutbox(Path(agent.outbox.path), agent.id,
                                    OutboxBounds(agent.outbox.max_bytes, agent.outbox.max_age_s), clock=clock)
-        pacing = Pacing(agent.boot_delay_max_s, agent.backoff.initial_s, agent.backoff.max_s, rng or random.Random())
+        pacing = Pacing(agent.boot_delay_max_s, agent.backoff.initial_s, agent.backoff.max_s, rng or random.Random(),
+                        send_rate_per_s=agent.outbox.send_rate_per_s)
         self.sender = AgentSender(self.outbox, AgentLink(broker_settings(site), agent.prefix,
                                                          agent.status_interval_s), pacing)
         self.latest = LatestResults(config.sites, config.devices)

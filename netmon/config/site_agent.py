@@ -53,6 +53,9 @@ class OutboxConfig(Strict):
     path: str = Field(default="./netmon-agent/outbox.sqlite", description="The SQLite file of the outbox")
     max_bytes: int = Field(default=256 * MIB, ge=MIB, description="Bound on the results waiting (their size)")
     max_age_s: float = Field(default=7 * 86400.0, ge=3600, description="Bound on their age (7 days)")
+    send_rate_per_s: float = Field(default=20, gt=0, le=10000, description=(
+        "At most this many results a second to the broker: a backlog drains at this pace, held in the outbox "
+        "rather than at the broker ahead of other agents' live results (a day of 30 devices: ~36 min)"))
 
 
 class BackoffConfig(Strict):

@@ -82,10 +82,14 @@ def assert_nothing_lost(received: list[int], last_seq: int, kept: Sequence[int] 
 
 
 def _outbox_seqs(path: Path) -> tuple[list[int], int]:
+    """(seqs kept, last seq assigned); ([], 0) while the agent is still creating the file."""
     with sqlite3.connect(path) as db:
-        kept = [int(r[0]) for r in db.execute("SELECT seq FROM outbox ORDER BY seq")]
-        last = int(db.execute("SELECT value FROM meta WHERE key = 'last_seq'").fetchone()[0])
-    return kept, last
+        try:
+            kept = [int(r[0]) for r in db.execute("SELECT seq FROM outbox ORDER BY seq")]
+            row = db.execute("SELECT value FROM meta WHERE key = 'last_seq'").fetchone()
+        except sqlite3.OperationalError:  # no tables yet
+            return [], 0
+    return kept, 0 if row is None else int(row[0])
 
 
 async def test_results_arrive_in_seq_order_with_the_devices_real_times(demo: Path, broker: Mosquitto,
