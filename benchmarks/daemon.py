@@ -48,7 +48,8 @@ class Plan:
     fail_share: float = 0.01
     workers: int = 1
     jitter_s: float = 0.0
-    tol: Tolerances = Tolerances()
+    tol: Tolerances = field(default_factory=Tolerances)
+    until_done: bool = False  # end the window early once every failed device's outage has closed
 
     @property
     def failing(self) -> list[int]:
@@ -162,6 +163,8 @@ def drive(plan: Plan, fleet: DeviceFleet, store: Store, sink: MailSink, t0: floa
                 say(f"devices answer again ({done} of {len(failing)} tickets in)")
         if watch.failed_at:
             watch_outages(store, plan, watch)
+        if plan.until_done and watch.recovered_at and len(watch.outage_closed) == len(failing):
+            return
         time.sleep(3)
 
 
@@ -308,10 +311,13 @@ def parse(argv: Sequence[str] | None) -> tuple[Plan, argparse.Namespace]:
     db.add_argument("--database-url", help="SQLAlchemy URL of an existing, empty database")
     db.add_argument("--postgres", nargs="?", const="postgres@127.0.0.1:5432", metavar="USER@HOST:PORT",
                     help="a fresh PostgreSQL database on this server (dropped after); default: SQLite")
+    p.add_argument("--until-done", action="store_true",
+                   help="end the window once every failed device's outage has closed (--duration: at most)")
     p.add_argument("--keep", action="store_true", help="keep the work directory (config, logs, database)")
     a = p.parse_args(argv)
     tol = Tolerances(a.down_after_failures, a.down_after, a.device_down_for)
-    return Plan(a.devices, a.interval, a.scrape_every, a.duration, a.fail_share, a.workers, a.jitter, tol), a
+    return Plan(a.devices, a.interval, a.scrape_every, a.duration, a.fail_share, a.workers, a.jitter, tol,
+                a.until_done), a
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -3,6 +3,7 @@ the simulated devices, the daemon's CPU during Prometheus's scrapes, and the rep
 
 from __future__ import annotations
 
+import itertools
 import zlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -66,7 +67,7 @@ def scrape_cpu(samples: Sequence[tuple[float, float]], scrapes: Sequence[tuple[f
         return []
 
     def cpu_at(t: float) -> float:
-        for (t0, c0), (t1, c1) in zip(samples, samples[1:], strict=False):
+        for (t0, c0), (t1, c1) in itertools.pairwise(samples):
             if t0 <= t <= t1:
                 return c0 + (c1 - c0) * (t - t0) / max(t1 - t0, 1e-9)
         return samples[0][1] if t < samples[0][0] else samples[-1][1]

@@ -26,7 +26,7 @@ from benchmarks.agent_ingest import free_port
 
 def fetch(url: str, timeout_s: float = 30.0) -> tuple[int, bytes]:
     try:
-        with urllib.request.urlopen(url, timeout=timeout_s) as reply:  # noqa: S310 - loopback only
+        with urllib.request.urlopen(url, timeout=timeout_s) as reply:
             return int(reply.status), bytes(reply.read())
     except OSError:
         return 0, b""
