@@ -265,6 +265,8 @@ def report(plan: Plan, sink: MailSink, prom: Prometheus, sampler: Sampler, watch
     rows += [
         ["daemon CPU per device-poll (all of it: polls, state, storage, alerts, scrapes)",
          f"{daemon_cpu / max(lags.starts, 1) * 1000:.2f} ms"],
+        ["  ... without the scrapes (daemon CPU minus CPU per scrape x scrapes)",
+         f"{(daemon_cpu - sum(per_scrape)) / max(lags.starts, 1) * 1000:.2f} ms"],
         ["scrapes in the window (up=1 / all); series per scrape",
          f"{sum(1 for _, v in ups if v == 1)} / {len(ups)}; "
          + figure(prom.value('scrape_samples_scraped{job="netmon"}', t1))],
