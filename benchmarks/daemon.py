@@ -138,7 +138,7 @@ def tickets_at(store: Store, sink: MailSink, failed_at: float) -> dict[str, floa
     device_of = {t.id: subject.get(t.incident, "") for t in store.tickets()}
     out: dict[str, float] = {}
     for mail in list(sink.mails):
-        if mail.ticket and mail.event == "open":
+        if mail.ticket and mail.event == "open" and mail.at >= failed_at:  # not a ticket opened before the failure
             out.setdefault(device_of.get(mail.ticket, ""), mail.at)
     return out
 
