@@ -217,6 +217,11 @@ class Hysteresis:
             return Transition.RESOLVED
         return None
 
+    @property
+    def at_rest(self) -> bool:
+        """Nothing pending, firing or to forget: stepping it with a verdict that is not active changes nothing."""
+        return not (self.firing or self.fresh) and self.pending_since is None and self.clearing_since is None
+
     def reset(self) -> None:
         """Forget the alert without an edge (it was folded into another incident)."""
         self.firing, self.pending_since, self.clearing_since, self.fresh = False, None, None, True

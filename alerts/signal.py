@@ -145,8 +145,9 @@ class SignalBook:
         verdicts: dict[Key, Verdict] = {}
         for device_id in list(self._reboots):
             verdicts[(REBOOT_LOOP, device_id)] = self._reboot_verdict(device_id, at)
+        opened: dict[TimeZone, float | None] = {}  # the opening hours' start, once per zone (not per AP)
         for device_id in self._wifi_seen:
-            verdicts[(IDLE_AP, device_id)] = self._idle_verdict(device_id, states.get(device_id), at)
+            verdicts[(IDLE_AP, device_id)] = self._idle_verdict(device_id, states.get(device_id), at, opened)
         forget = self._settings.unknown_device_forget_s
         for (site, fingerprint), seen in list(self._unknown.items()):
             if at - seen >= forget:
@@ -191,12 +192,17 @@ class SignalBook:
         site = self._sites.get(device.site) if device is not None else None
         return site.timezone if site is not None else DEFAULT_TIMEZONE
 
-    def _idle_verdict(self, device: str, state: DeviceState | None, at: float) -> Verdict:
+    def _idle_verdict(self, device: str, state: DeviceState | None, at: float,
+                      opened_by_zone: dict[TimeZone, float | None] | None = None) -> Verdict:
         scope = (("device", device),)
         client_at = self._wifi_client_at.get(device)
         if client_at is not None and at - client_at < self._settings.idle_ap_s:
             return Verdict(False, at - client_at, labels=scope)  # a client proves the radio, at any hour
-        opened = self._settings.opening_hours.opened_at(at, self._zone(device))
+        zone = self._zone(device)
+        if opened_by_zone is None or zone not in opened_by_zone:
+            opened_by_zone = {} if opened_by_zone is None else opened_by_zone
+            opened_by_zone[zone] = self._settings.opening_hours.opened_at(at, zone)
+        opened = opened_by_zone[zone]
         if state is None or state.status is not Status.UP or opened is None:
             return Verdict(None, labels=scope)  # down is another rule's business; nights do not count
         since = max(self._wifi_client_at.get(device, self._wifi_seen[device]), opened, state.since)

@@ -34,6 +34,7 @@ from netmon.config.webconfig import WebConfig, load_web_config
 from netmon.daemon_metrics import DaemonMetrics, MetricSources, polling_alive
 from netmon.exporter import ExporterServer
 from netmon.exposition import DeviceTexts, Page
+from netmon.heap import GcWatch
 from netmon.latest import LatestResults, Snapshot
 from netmon.lock import DaemonLock
 from netmon.outbox import Outbox
@@ -63,6 +64,7 @@ class NetmonApp:
         self.agents = OfficeAgents(config.agents, config.devices, clock=agent_clock)  # sites behind site agents
         self.profiles = profiles or load_profiles()
         self._started = time.monotonic()
+        self.gc_watch = GcWatch()  # installed by serve(): the garbage collector's pauses for /metrics
         self.reports: ReportSchedule | None = None  # report.schedule, opened by serve()
         self.report_outputs: dict[str, Output] = {}
         self.report_clock: Callable[[], float] = time.time  # the report schedule's wall clock (tests set one)
@@ -93,7 +95,7 @@ class NetmonApp:
             pollers=self.schedulers, sites=config.sites, state=self.state, unique_clients=self.uniques.counts,
             rejected=self.rejections.samples, outputs=self._outputs,
             open_incidents=lambda: len(self.alerts.open_incidents()), storage=lambda: self.storage.stats,
-            agents=self.agents.samples, snmpv3_rejected=self.polling.snmpv3_rejected))
+            agents=self.agents.samples, snmpv3_rejected=self.polling.snmpv3_rejected, gc=self.gc_watch.samples))
         self.exporter: ExporterServer | None = None
 
     def _wire_alerts(self) -> None:
@@ -190,8 +192,9 @@ class NetmonApp:
                                       clock=self.report_clock)
         return [asyncio.create_task(self.reports.run(), name="report-schedule")]
 
-    async def serve(self, stop: asyncio.Event) -> None:
-        """Run the daemon until `stop` is set."""
+    async def serve(self, stop: asyncio.Event, *, started: Callable[[], object] = lambda: None) -> None:
+        """Run the daemon until `stop` is set; `started` is called once everything runs (`netmon run` settles
+        the garbage collector there, netmon.heap)."""
         web_config = self._web_config()  # a bad web config file stops the start before anything runs
         self._lock = await asyncio.to_thread(DaemonLock.acquire, self.config.storage)  # one daemon per storage
         await self.open_storage()
@@ -213,9 +216,12 @@ class NetmonApp:
         pollers = self.polling.tasks()
         pollers.append(asyncio.create_task(self.push_watch.run(), name="push-watch"))
         pollers.append(asyncio.create_task(self.agents.run(), name="agents"))
+        self.gc_watch.install()
+        started()
         try:
             await stop.wait()
         finally:
+            self.gc_watch.remove()
             await self._shut_down([*pollers, keeper, *reports], senders, writer)
 
     async def _shut_down(self, polling: list[asyncio.Task[None]], senders: list[asyncio.Task[None]],

@@ -49,6 +49,12 @@ PROCESS_GAUGES: dict[str, MetricDoc] = {
     "netmon_snmpv3_messages_rejected_total": MetricDoc(
         "SNMPv3 messages refused: by the agent (its usmStats report) or by netmon (failed MAC, time window, "
         "decryption or security level; malformed; unexpected, e.g. a replay), by reason.", "counter"),
+    "netmon_gc_collections_total": MetricDoc("Garbage collections of the daemon's main process, by generation.",
+                                             "counter"),
+    "netmon_gc_pause_seconds_total": MetricDoc(
+        "Time the main process stood still in garbage collections, by generation.", "counter"),
+    "netmon_gc_longest_pause_seconds": MetricDoc(
+        "Longest garbage-collection pause of the main process since it started, by generation.", "gauge"),
     "netmon_device_state": MetricDoc("1 for the device's current availability state, 0 for the others.", "gauge"),
     "netmon_device_outage_active": MetricDoc("1 while the device has an open outage, by cause.", "gauge"),
     "netmon_device_reboots_total": MetricDoc("Reboots detected since the daemon started.", "counter"),

@@ -110,6 +110,7 @@ def run(
     """Run the daemon. Without --config, run the embedded demo on simulated KIM-site devices."""
     import shutil
 
+    from netmon import heap
     from netmon.app import NetmonApp, install_stop_signals
 
     if port is not None and not 0 <= port <= 65535:
@@ -133,7 +134,7 @@ def run(
         except ConfigError as exc:
             raise _fail(exc) from None
         try:
-            await netmon.serve(stop)
+            await netmon.serve(stop, started=heap.settle)
         except ConfigError as exc:  # the exporter's web config file
             raise _fail(exc) from None
         except WebServerError as exc:  # the port in use: a runtime failure, exit 1
@@ -143,6 +144,7 @@ def run(
             for simulator in simulators:
                 await simulator.stop()
 
+    heap.tune()  # this process runs the daemon: young collections tuned for millions of long-lived objects
     try:
         asyncio.run(main())
     finally:

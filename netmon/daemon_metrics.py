@@ -6,7 +6,8 @@ the schedulers (`netmon_scheduler_*`), the sites (`netmon_site_info`), the daily
 open outages and reboots (`netmon_device_state`, `netmon_device_outage_active`, `netmon_device_reboots_total`),
 rejected samples, the alert outboxes (`netmon_outbox_*`), open incidents and the storage write queue
 (`netmon_storage_*`, only while storage is attached), the SNMPv3 messages refused
-(`netmon_snmpv3_messages_rejected_total`). `polling_alive` is the health check.
+(`netmon_snmpv3_messages_rejected_total`), the garbage collector's pauses (`netmon_gc_*`, under `netmon run`).
+`polling_alive` is the health check.
 """
 
 from __future__ import annotations
@@ -69,6 +70,7 @@ class MetricSources:
     storage: Callable[[], QueueStats | None]  # None: no storage attached (`netmon poll`)
     agents: Callable[[], list[Sample]] = list  # site agents' families (netmon.agents.metrics), if any
     snmpv3_rejected: Callable[[], Mapping[tuple[str, str], int]] = dict  # (by, reason) -> SNMPv3 messages refused
+    gc: Callable[[], list[Sample]] = list  # the main process's garbage collections (netmon.heap), when watched
 
 
 class DaemonMetrics:
@@ -84,7 +86,7 @@ class DaemonMetrics:
                 *state_samples(src.state.states(), src.state.open_outages(), src.state.reboots, self._kept),
                 *src.rejected(), *outbox_samples(src.outputs()),
                 Sample("netmon_incidents_open", src.open_incidents()), *storage_samples(src.storage()),
-                *src.agents(), *snmpv3_samples(src.snmpv3_rejected())]
+                *src.agents(), *snmpv3_samples(src.snmpv3_rejected()), *src.gc()]
 
 
 def snmpv3_samples(rejected: Mapping[tuple[str, str], int]) -> list[Sample]:

@@ -34,6 +34,7 @@ from multiprocessing.process import BaseProcess
 from pathlib import Path
 from typing import Any
 
+from netmon import heap
 from netmon.model import Device, PollResult, Source, StoredDiscovery
 from netmon.scheduler import Scheduler, SchedulerStats
 
@@ -88,6 +89,7 @@ def worker_main(index: int, devices: list[Device], settings: WorkerSettings, con
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole group: the parent stops us
     logging.basicConfig(level=settings.log_level, force=True,
                         format=f"%(asctime)s snmp-worker-{index} %(levelname)s %(name)s: %(message)s")
+    heap.tune()  # a process of its own: collections tuned as the daemon's (netmon.heap)
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(_worker(devices, settings, conn, kept or []))
 

@@ -72,10 +72,10 @@ def config() -> AlertConfig:
 
 
 def engine_for(devices: dict[str, Device], sites: dict[str, Site], cfg: AlertConfig | None = None,
-               windows: Sequence[MaintenanceWindow] = ()) -> AlertEngine:
+               windows: Sequence[MaintenanceWindow] = (), *, kind: type[AlertEngine] = AlertEngine) -> AlertEngine:
     """An engine wired as the daemon wires it: maintenance windows and parent chains from netmon.state."""
-    return AlertEngine(devices, sites, cfg, maintenance=functools.partial(in_maintenance, tuple(windows)),
-                       ancestors=functools.partial(ancestors, devices=devices))
+    return kind(devices, sites, cfg, maintenance=functools.partial(in_maintenance, tuple(windows)),
+                ancestors=functools.partial(ancestors, devices=devices))
 
 
 @dataclass

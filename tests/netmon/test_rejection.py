@@ -134,3 +134,20 @@ def test_counters_exist_at_zero_before_the_first_event_for_every_device_source_a
         for reason in ("error", "timeout", "auth", "protocol", "unavailable"):
             assert (f'netmon_poll_errors_total{{device="{device}",reason="{reason}",source="{source}"}} 0.0'
                     in text), (device, source, reason)
+
+
+def test_exported_series_are_made_again_only_when_their_count_changes() -> None:
+    tracker = RejectionTracker()
+    tracker.screen(result(temp(40.0), rx("ether1", 1.0)))
+    tracker.screen(result(temp(40.0), device="ap2"))
+    first = tracker.samples()
+    assert [(dict(s.labels)["device"], dict(s.labels)["metric"], s.value) for s in first] == [
+        ("ap", TEMP, 0), ("ap", RX, 0), ("ap2", TEMP, 0)]
+    assert all(a is b for a, b in zip(first, tracker.samples(), strict=True))  # nothing changed: the same Samples
+    tracker.screen(result(temp(900.0), at=T0 + 60, device="ap2"))  # implausible: counted
+    second = tracker.samples()
+    assert [s.value for s in second] == [0, 0, 1]
+    assert second[0] is first[0] and second[1] is first[1] and second[2] is not first[2]
+    tracker.screen(result(temp(40.0), rx("ether1", 2.0), Sample(UPTIME, 5.0), at=T0 + 60))  # a new metric
+    assert [(dict(s.labels)["metric"], s.value) for s in tracker.samples()] == [
+        (TEMP, 0), (UPTIME, 0), (RX, 0), (TEMP, 1)]

@@ -1,0 +1,37 @@
+"""Poll results cross from SNMP worker processes to the main process pickled (netmon.worker). `Sample` and
+`PollResult` pickle by their fields in order (cheaper than a slotted dataclass's generic state): every field
+must survive, and a field added later must not be dropped silently."""
+
+from __future__ import annotations
+
+import dataclasses
+import pickle
+
+from netmon.errors import DeviceUnreachable
+from netmon.model import DeviceIdentity, PollResult, Sample, SampleKind, Source
+
+
+def _result() -> PollResult:
+    return PollResult("kim-x-ap", Source.SNMP, 1_780_000_000.5, 0.012,
+                      (Sample("netmon_interface_rx_bytes_total", 12.0, (("interface", "wlan1"),), SampleKind.COUNTER,
+                              "bytes received"), Sample("netmon_device_up", 1.0)),
+                      error=DeviceUnreachable("no reply from 10.0.0.2"),
+                      identity=DeviceIdentity("mikrotik", "MikroTik", "cAP ac", "7.15", "HF1234", "ap", "RouterOS"),
+                      fingerprints=frozenset({"a1b2", "c3d4"}), neighbours=("10.0.0.1",))
+
+
+def test_a_pickled_result_comes_back_equal_in_every_field() -> None:
+    result = _result()
+    back = pickle.loads(pickle.dumps(result))
+    for field in dataclasses.fields(PollResult):
+        if field.name != "error":
+            assert getattr(back, field.name) == getattr(result, field.name), field.name
+    assert isinstance(back.error, DeviceUnreachable) and str(back.error) == str(result.error)
+    assert back.samples[0].kind is SampleKind.COUNTER and back.source is Source.SNMP
+
+
+def test_reduce_names_every_field_in_order() -> None:
+    for record in (_result(), _result().samples[0]):
+        cls, args = record.__reduce__()
+        assert cls is type(record)
+        assert args == tuple(getattr(record, f.name) for f in dataclasses.fields(record))
