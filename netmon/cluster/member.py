@@ -29,7 +29,7 @@ import socket
 import time
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
-from typing import Any, Protocol, TypeVar
+from typing import Any, Protocol
 
 from netmon.cluster.record import LEADER, Lease, Node
 from netmon.cluster.rendezvous import share
@@ -37,7 +37,6 @@ from netmon.errors import StorageError
 
 log = logging.getLogger(__name__)
 
-T = TypeVar("T")
 Clock = Callable[[], float]
 Sleep = Callable[[float], Awaitable[None]]
 RunBlocking = Callable[[Callable[[], Any]], Awaitable[Any]]
@@ -98,16 +97,22 @@ class _Round:
     lease: Lease | None
 
 
-async def _in_thread(fn: Callable[[], T]) -> T:
-    return await asyncio.to_thread(fn)
-
-
 class ClusterMember:
+    """One node's membership. Wiring, in the composition root::
+
+        store = ClusterStore.open(url, node_id=node_id)            # netmon.storage.cluster
+        member = ClusterMember(store, node_id, device_ids, on_share=..., on_leader=..., timing=...)
+        task = asyncio.create_task(member.run())                   # cancel it to leave; then store.close()
+
+    `node_id` must be unique among the running nodes (a restarted node may reuse its own). The callbacks run on
+    the event loop and must not block; an exception they raise is logged and does not stop the member.
+    `clock`, `sleep` and `run_blocking` (asyncio.to_thread) are for tests."""
+
     def __init__(self, backend: ClusterBackend, node_id: str, devices: Iterable[str], *,
                  on_share: Callable[[frozenset[str]], None], on_leader: Callable[[int | None], None],
                  timing: MemberTiming | None = None, host: str | None = None, pid: int | None = None,
                  clock: Clock = time.monotonic, sleep: Sleep = asyncio.sleep,
-                 run_blocking: RunBlocking = _in_thread) -> None:
+                 run_blocking: RunBlocking = asyncio.to_thread) -> None:
         self._backend = backend
         self.node_id = node_id
         self._devices = frozenset(devices)
@@ -286,15 +291,16 @@ class ClusterMember:
 
     async def _leave(self) -> None:
         """Stop leading first, then release the lease and delete this node's row (each bounded by one
-        heartbeat; a database that is away just lets them expire)."""
-        if self._pending is not None:
-            with contextlib.suppress(Exception, asyncio.CancelledError):
-                await asyncio.wait({self._pending}, timeout=self._timing.heartbeat_s)
-            if self._pending.done():
-                self._finish(self._pending)
+        heartbeat; a database that is away just lets them expire). A round still running is waited for, also
+        one heartbeat, so a lease it took or renewed is released too."""
         lease = self._lease
         if lease is not None:
             self._step_down("leaving")
+        pending, self._pending = self._pending, None
+        if pending is not None:
+            await asyncio.wait({pending}, timeout=self._timing.heartbeat_s)
+            if pending.done() and not pending.cancelled() and pending.exception() is None:
+                lease = pending.result().lease or lease
         await self._quietly(lambda: self._backend.release(lease) if lease is not None else None)
         await self._quietly(lambda: self._backend.leave(self.node_id))
 
