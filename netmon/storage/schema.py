@@ -244,3 +244,21 @@ agent_gaps = sa.Table(
     sa.Column("reason", sa.String(16), nullable=False),  # "dropped" (the agent's bound) or "missing"
     sa.Index(None, "from_at"),
 )
+
+cluster_nodes = sa.Table(
+    "cluster_nodes", metadata,  # one row per netmon node sharing this database (0007); the database's clock
+    sa.Column("node_id", sa.String(64), primary_key=True),
+    sa.Column("host", sa.String(255), nullable=False),
+    sa.Column("pid", sa.Integer, nullable=False),
+    sa.Column("started_at", Time, nullable=False),  # when this process (host, pid) first heartbeated
+    sa.Column("heartbeat_at", Time, nullable=False),  # live while within dead_after_s of the database's now
+    sa.Index(None, "heartbeat_at"),
+)
+
+cluster_leases = sa.Table(
+    "cluster_leases", metadata,  # named leases (0007): "leader"; the database's clock
+    sa.Column("name", sa.String(64), primary_key=True),
+    sa.Column("holder", sa.String(64), nullable=False),  # the node_id that holds (or last held) it
+    sa.Column("term", sa.BigInteger, nullable=False),  # fencing token: +1 on every acquisition, never reused
+    sa.Column("expires_at", Time, nullable=False),
+)

@@ -1,0 +1,6 @@
+"""Several netmon nodes on one database (issue #16): who is alive, which devices each polls, who leads.
+
+`record` holds what the database says (nodes, leases), `rendezvous` the pure device sharing, `member` the
+asyncio driver that heartbeats, shares and keeps the leader lease. The database side is
+`netmon.storage.cluster.ClusterStore`; the driver receives it as an argument (SQLAlchemy stays under storage).
+"""
