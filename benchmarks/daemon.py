@@ -225,6 +225,10 @@ def run_window(plan: Plan, fleet: DeviceFleet, daemon: subprocess.Popen[bytes], 
     return 0
 
 
+def gc_metric(name: str, generation: int) -> str:
+    return f'netmon_gc_{name}{{generation="{generation}"}}'
+
+
 def report(plan: Plan, sink: MailSink, prom: Prometheus, sampler: Sampler, watch: Watch,
            tickets: dict[str, float], starts: dict[str, list[float]], window: tuple[float, float],
            cpu: tuple[dict[str, float], dict[str, float]], first_s: float, url: str) -> None:
@@ -246,7 +250,7 @@ def report(plan: Plan, sink: MailSink, prom: Prometheus, sampler: Sampler, watch
     to_ticket = [tickets[d] - watch.failed_at for d in failing if d in tickets]
     to_close = [watch.outage_closed[d] - watch.recovered_at for d in failing if d in watch.outage_closed]
     writes = delta("netmon_storage_records_written_total")
-    longest_full = prom.value('netmon_gc_longest_pause_seconds{generation="2"}', t1)
+    longest_full = prom.value(gc_metric("longest_seconds", 2), t1)
     daemon_cpu = sum(c - cpu[0].get(n, 0.0) for n, c in cpu[1].items() if n.startswith(("daemon", "netmon")))
     rows: list[list[object]] = [
         ["devices, interval, scrape every", f"{plan.devices}, {plan.interval_s:g} s, {plan.scrape_every_s:g} s"],
@@ -275,9 +279,10 @@ def report(plan: Plan, sink: MailSink, prom: Prometheus, sampler: Sampler, watch
          f"{quantile([d for _, d in scrapes], 0.5):.2f} / {max((d for _, d in scrapes), default=float('nan')):.2f} s"],
         ["daemon CPU per scrape p50 / max (CPU during the scrape minus the rate between scrapes)",
          f"{quantile(per_scrape, 0.5):.2f} / {max(per_scrape, default=float('nan')):.2f} s"],
-        ["main process garbage collection in the window: pause total / longest full (generation 2) since start",
-         f"{figure(delta('sum(netmon_gc_pause_seconds_total)'), '{:.1f}')} s / "
-         f"{figure(longest_full, '{:.2f}')} s"],
+        ["main process garbage collection in the window: collections, CPU, by generation 0 / 1 / 2",
+         " / ".join(f"{figure(delta(gc_metric('collections_total', g)))}, "
+                    f"{figure(delta(gc_metric('seconds_total', g)), '{:.1f}')} s" for g in range(3))],
+        ["main process: longest full collection (generation 2) since start", f"{figure(longest_full, '{:.2f}')} s"],
         ["database records written (netmon_storage_records_written_total)",
          "n/a" if writes is None else f"{writes:.0f} = {writes / span:.0f}/s"],
         ["storage queue depth max; write failures",

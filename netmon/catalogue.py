@@ -51,10 +51,11 @@ PROCESS_GAUGES: dict[str, MetricDoc] = {
         "decryption or security level; malformed; unexpected, e.g. a replay), by reason.", "counter"),
     "netmon_gc_collections_total": MetricDoc("Garbage collections of the daemon's main process, by generation.",
                                              "counter"),
-    "netmon_gc_pause_seconds_total": MetricDoc(
-        "Time the main process stood still in garbage collections, by generation.", "counter"),
-    "netmon_gc_longest_pause_seconds": MetricDoc(
-        "Longest garbage-collection pause of the main process since it started, by generation.", "gauge"),
+    "netmon_gc_seconds_total": MetricDoc(
+        "CPU time the main process's event loop spent in garbage collections, by generation.", "counter"),
+    "netmon_gc_longest_seconds": MetricDoc(
+        "CPU time of the longest garbage collection of the main process since it started, by generation.",
+        "gauge"),
     "netmon_device_state": MetricDoc("1 for the device's current availability state, 0 for the others.", "gauge"),
     "netmon_device_outage_active": MetricDoc("1 while the device has an open outage, by cause.", "gauge"),
     "netmon_device_reboots_total": MetricDoc("Reboots detected since the daemon started.", "counter"),
