@@ -12,7 +12,7 @@ import time
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from pathlib import Path
-from typing import Any, cast
+from typing import Any, Protocol, cast
 
 from benchmarks.child import ChildProcess
 from netmon.simulate.fleet import DEMO_DIR, SimDevice, V3User
@@ -149,11 +149,24 @@ class AgentProcess(ChildProcess):
         return dict(self.stop() or {})
 
 
+class Agent(Protocol):
+    """What `Window` and the baselines ask of an agent: its ports and its counters (`AgentProcess`, or net-snmp's
+    snmpd in benchmarks/snmpd_agent.py)."""
+
+    port: int
+    v3_port: int
+
+    def stats(self) -> dict[str, float]:
+        """CPU seconds so far (`cpu_s`), requests `received` and `answered`, `blackholed`; `own_requests`: how many
+        of those one `stats()` call itself adds (0 when not counted over SNMP)."""
+        ...
+
+
 @dataclass
 class Window:
     """CPU of this process and of the agent over one measured stretch."""
 
-    agent: AgentProcess
+    agent: Agent
     cpu0: float = 0.0
     wall0: float = 0.0
     agent0: dict[str, float] = field(default_factory=dict)
@@ -174,6 +187,7 @@ class Window:
         self.wall_s = time.perf_counter() - self.wall0
         after = self.agent.stats()
         self.agent_cpu_s = after["cpu_s"] - self.agent0["cpu_s"]
-        self.received = int(after["received"] - self.agent0["received"])
-        self.answered = int(after["answered"] - self.agent0["answered"])
+        own = after.get("own_requests", 0)  # the counters read over SNMP count their own reading
+        self.received = int(after["received"] - self.agent0["received"] - own)
+        self.answered = int(after["answered"] - self.agent0["answered"] - own)
         self.blackholed = int(after["blackholed"] - self.agent0["blackholed"])

@@ -27,7 +27,7 @@ from pysnmp.hlapi.v3arch.asyncio import (
 from pysnmp.hlapi.v3arch.asyncio.lcd import CommandGeneratorLcdConfigurator
 from pysnmp.proto.api import v2c
 
-from benchmarks.snmp_agent import HOST, AgentProcess
+from benchmarks.snmp_agent import HOST, Agent
 from collectors.snmp.message import decode_response, encode_request
 from netmon.simulate.fleet import V3User
 
@@ -198,7 +198,7 @@ def netsnmp_commands(port: int, community_name: str, get: Sequence[str], walk: S
     return commands
 
 
-def bench_netsnmp(agent: AgentProcess, community_name: str, get: Sequence[str], walk: Sequence[str],
+def bench_netsnmp(agent: Agent, community_name: str, get: Sequence[str], walk: Sequence[str],
                   polls: int, v3: V3User | None = None) -> list[NetSnmpReport]:
     """CPU of net-snmp's processes per device-poll: one snmpget for the scalars, one snmpbulkwalk per column
     (SNMPv3 authPriv as `v3` against the v3 agent when given: each process then discovers the engine and

@@ -6,10 +6,12 @@ Parts (docs/performance.md explains the figures):
 
 - `poll`: `SnmpCollector.poll` on N "standard access points" after discovery, against the floor: the same
   request sequence (captured from netmon's transport) replayed with pysnmp alone, through the same v3arch
-  command generator (`floor`), and through pysnmp's v1arch message API over a plain socket (`raw`); the
-  same poll as SNMPv3 authPriv (SHA-256, AES-128) by netmon (`netmon-v3`) and by pysnmp alone (`floor-v3`).
-  Then the same data read the way LibreNMS reads it: one `snmpget` process for the scalars and one
-  `snmpbulkwalk` process per column, CPU taken from RUSAGE_CHILDREN.
+  command generator (`floor`), and through pysnmp's v1arch message API over a plain socket (`raw`). Then the
+  same data read the way LibreNMS reads it: one `snmpget` process for the scalars and one `snmpbulkwalk`
+  process per column, CPU taken from RUSAGE_CHILDREN. The same poll as SNMPv3 authPriv (SHA-256, AES-128):
+  by netmon's fast path (`netmon-v3`), by netmon through pysnmp (`netmon-v3-pysnmp`), by pysnmp alone
+  (`floor-v3`) and by net-snmp's CLI, against `--v3-agent`: net-snmp's snmpd serving the standard AP
+  (default; with netmon's v2c fast path against it for scale) or pysnmp's agent in the agent process.
 - `capacity`: the real `Scheduler` + `SnmpCollector` (+ `LatestResults`) on D devices at a fixed interval,
   a share of them pointed at a black hole (a UDP socket that reads and never answers), in one or more
   worker processes, each with a shard of the devices.
@@ -17,7 +19,9 @@ Parts (docs/performance.md explains the figures):
 The agent always runs in its own process: `netmon.simulate`'s fast v2c responder (`V2cResponder`, the path
 `SnmpSimulator` takes for v2c reads) over one `RecordStore`, answering any community so that every device
 can have a distinct target (community) on one port. It counts requests and reports its own CPU time. For
-SNMPv3 the same process also runs `SnmpSimulator` (pysnmp's agent, USM) on a third port.
+SNMPv3 the same process also runs `SnmpSimulator` (pysnmp's agent, USM) on a third port; net-snmp's snmpd
+(benchmarks/snmpd_agent.py) is the other v3 agent, a C agent that needs ~0.1 ms of CPU per request where
+pysnmp's needs 1-2 ms, so that the poller's CPU is not inflated by waiting on a slow peer.
 All traffic stays on 127.0.0.1; every part stops by itself.
 """
 
@@ -49,8 +53,9 @@ from pysnmp.carrier.asyncio.dgram import udp
 from pysnmp.proto import rfc1902
 
 from benchmarks.report import machine, quantile, table
-from benchmarks.snmp_agent import HOST, V3_USER, AgentProcess, Window, build_standard_ap
+from benchmarks.snmp_agent import HOST, V3_USER, Agent, AgentProcess, Window, build_standard_ap
 from benchmarks.snmp_baselines import CodecFloor, NetSnmpReport, RawFloor, V3Floor, bench_netsnmp
+from benchmarks.snmpd_agent import SnmpdProcess
 from collectors.snmp import transport as snmp_transport
 from collectors.snmp.collector import SnmpCollector
 from collectors.snmp.profile import load_profiles
@@ -151,25 +156,18 @@ class NetmonReport:
     paths: dict[str, PathResult]
 
 
-async def bench_netmon(agent: AgentProcess, devices: int, rounds: int, repeats: int) -> NetmonReport:
-    """CPU per device-poll: netmon's `SnmpCollector.poll` vs the same PDUs with pysnmp alone."""
+async def bench_netmon(agent: AgentProcess, devices: int, rounds: int, repeats: int, *,
+                       v3: bool = True) -> NetmonReport:
+    """CPU per device-poll: netmon's `SnmpCollector.poll` vs the same PDUs with pysnmp alone; with `v3`, also
+    SNMPv3 authPriv against the agent process's pysnmp agent (`bench_snmpd` measures it against net-snmp's)."""
     devs = [make_device(i, agent.port) for i in range(devices)]
     collector = SnmpCollector(load_profiles())
-    with capture_requests() as discovery_seq, Window(agent) as disc:
-        first = await asyncio.gather(*(collector.poll(d) for d in devs))
-    if not all(r.ok for r in first):
-        raise RuntimeError(f"discovery failed: {next(r.error for r in first if not r.ok)}")
-    with capture_requests() as sequence:
-        probe = await collector.poll(devs[0])
-    session = collector._sessions[devs[0].id]  # the plan, for net-snmp and the report
-    assert session.profile is not None and session.discovery is not None
-    plan = session.profile.poll_plan(session.discovery)
-
+    found = await _discover(agent, collector, devs)
     floor = V3Floor()
     for i in range(devices):
         await floor.add(community(i), agent.port)
-    floor_plan = [(r.kind, [(rfc1902.ObjectName(o), rfc1902.Null("")) for o in r.oids], r.repetitions)
-                  for r in sequence]
+    floor_plan = found.floor_plan()
+    sequence = found.sequence
     raw = RawFloor()
     raw_transport, _ = await asyncio.get_running_loop().create_datagram_endpoint(lambda: raw,
                                                                                 local_addr=(HOST, 0))
@@ -180,25 +178,15 @@ async def bench_netmon(agent: AgentProcess, devices: int, rounds: int, repeats: 
     codec_plan = [(r.kind, [oid_tuple(o) for o in r.oids], r.repetitions) for r in sequence]
     old = SnmpCollector(load_profiles(), SnmpEngineHandle(fast_v2c=False))  # v2c through v3arch, as before
     await asyncio.gather(*(old.poll(d) for d in devs))
-    # SNMPv3 authPriv: netmon (through pysnmp's v3arch engine and USM) and the floor, against a v3 agent
-    v3_devs = [make_v3_device(i, agent.v3_port) for i in range(devices)]
-    v3 = SnmpCollector(load_profiles())  # the v3 fast path (our USM)
-    v3_pysnmp = SnmpCollector(load_profiles(), SnmpEngineHandle(fast_v3=False))  # v3 through pysnmp, as before
-    floor_v3 = V3Floor()
-    for _ in range(devices):
-        await floor_v3.add_v3(V3_USER, agent.v3_port)
-
-    await _poll_fleet(v3, v3_devs)  # discovery
-    await _poll_fleet(v3_pysnmp, v3_devs)
+    # SNMPv3 authPriv: netmon (fast path, and through pysnmp's v3arch engine and USM) and the floor
+    v3_paths = await V3Paths.open(agent.v3_port, devices) if v3 else None
     runs: dict[str, Round] = {
         "netmon": lambda: _poll_fleet(collector, devs),
         "netmon-v3arch": lambda: _poll_fleet(old, devs),  # v2c through v3arch, as before the fast path
         "floor": _gathered(lambda: (floor.poll(t, floor_plan) for t in floor.targets)),
         "raw": _gathered(lambda: (raw.poll(community(i), agent.port, raw_plan) for i in range(devices))),
         "codec": _gathered(lambda: (codec.poll(community(i), agent.port, codec_plan) for i in range(devices))),
-        "netmon-v3": lambda: _poll_fleet(v3, v3_devs),
-        "netmon-v3-pysnmp": lambda: _poll_fleet(v3_pysnmp, v3_devs),
-        "floor-v3": _gathered(lambda: (floor_v3.poll(t, floor_plan) for t in floor_v3.targets)),
+        **(v3_paths.runs(floor_plan) if v3_paths else {}),
     }
     paths = await _measure(agent, runs, devices * rounds, rounds, repeats)
     for result in paths.values():
@@ -206,15 +194,99 @@ async def bench_netmon(agent: AgentProcess, devices: int, rounds: int, repeats: 
     raw_transport.close()
     codec_transport.close()
     floor.close()
-    floor_v3.close()
     await collector.close()
     await old.close()
-    await v3.close()
-    await v3_pysnmp.close()
-    return NetmonReport(devices, rounds, sequence, plan.get, plan.walk, len(probe.samples),
-                        disc.cpu_s / devices * 1000, len(discovery_seq) // devices, paths)
+    if v3_paths:
+        await v3_paths.close()
+    return found.report(devices, rounds, paths)
 
 
+async def bench_snmpd(snmpd: SnmpdProcess, devices: int, rounds: int, repeats: int) -> NetmonReport:
+    """SNMPv3 against net-snmp's snmpd serving the standard AP: every v3 path (netmon's fast path, netmon through
+    pysnmp, the pysnmp floor) and netmon's v2c fast path, the same poll against the same agent, in one run."""
+    devs = [replace(make_device(i, snmpd.port), snmp=SnmpSettings(auth=SnmpV2cAuth(Secret(snmpd.community)),
+                                                                   port=snmpd.port))
+            for i in range(devices)]
+    collector = SnmpCollector(load_profiles())
+    found = await _discover(snmpd, collector, devs)
+    v3_paths = await V3Paths.open(snmpd.v3_port, devices)
+    runs: dict[str, Round] = {"netmon": lambda: _poll_fleet(collector, devs), **v3_paths.runs(found.floor_plan())}
+    paths = await _measure(snmpd, runs, devices * rounds, rounds, repeats)
+    for result in paths.values():
+        result.varbinds = sum(r.answered for r in found.sequence)
+    await collector.close()
+    await v3_paths.close()
+    return found.report(devices, rounds, paths)
+
+
+@dataclass
+class Discovered:
+    """A fleet after its discovery: the requests of one poll, the poll plan and what discovery cost."""
+
+    sequence: list[Request]
+    poll_get: tuple[str, ...]
+    poll_walk: tuple[str, ...]
+    samples: int
+    discovery_cpu_s: float
+    discovery_requests: int
+
+    def floor_plan(self) -> list[tuple[str, list[tuple[Any, Any]], int]]:
+        """The poll's requests as pysnmp's command generator sends them."""
+        return [(r.kind, [(rfc1902.ObjectName(o), rfc1902.Null("")) for o in r.oids], r.repetitions)
+                for r in self.sequence]
+
+    def report(self, devices: int, rounds: int, paths: dict[str, PathResult]) -> NetmonReport:
+        return NetmonReport(devices, rounds, self.sequence, self.poll_get, self.poll_walk, self.samples,
+                            self.discovery_cpu_s / devices * 1000, self.discovery_requests // devices, paths)
+
+
+async def _discover(agent: Agent, collector: SnmpCollector, devs: list[Device]) -> Discovered:
+    """Discover every device (measured), then capture the requests of one poll of the first."""
+    with capture_requests() as discovery_seq, Window(agent) as disc:
+        first = await asyncio.gather(*(collector.poll(d) for d in devs))
+    if not all(r.ok for r in first):
+        raise RuntimeError(f"discovery failed: {next(r.error for r in first if not r.ok)}")
+    with capture_requests() as sequence:
+        probe = await collector.poll(devs[0])
+    session = collector._sessions[devs[0].id]  # the plan, for net-snmp and the report
+    assert session.profile is not None and session.discovery is not None
+    plan = session.profile.poll_plan(session.discovery)
+    return Discovered(sequence, plan.get, plan.walk, len(probe.samples), disc.cpu_s, len(discovery_seq))
+
+
+@dataclass
+class V3Paths:
+    """SNMPv3 authPriv (SHA-256, AES-128) as V3_USER against one agent port, discovered and ready to measure:
+    netmon's fast path (own USM), netmon through pysnmp (`SnmpEngineHandle(fast_v3=False)`, the "before") and
+    the bare pysnmp v3arch loop (the floor)."""
+
+    devices: list[Device]
+    fast: SnmpCollector
+    pysnmp: SnmpCollector
+    floor: V3Floor
+
+    @classmethod
+    async def open(cls, port: int, devices: int) -> V3Paths:
+        paths = cls([make_v3_device(i, port) for i in range(devices)], SnmpCollector(load_profiles()),
+                    SnmpCollector(load_profiles(), SnmpEngineHandle(fast_v3=False)), V3Floor())
+        for _ in range(devices):
+            await paths.floor.add_v3(V3_USER, port)
+        await _poll_fleet(paths.fast, paths.devices)  # discovery
+        await _poll_fleet(paths.pysnmp, paths.devices)
+        return paths
+
+    def runs(self, floor_plan: list[tuple[str, list[tuple[Any, Any]], int]]) -> dict[str, Round]:
+        return {"netmon-v3": lambda: _poll_fleet(self.fast, self.devices),
+                "netmon-v3-pysnmp": lambda: _poll_fleet(self.pysnmp, self.devices),
+                "floor-v3": _gathered(lambda: (self.floor.poll(t, floor_plan) for t in self.floor.targets))}
+
+    async def close(self) -> None:
+        self.floor.close()
+        await self.fast.close()
+        await self.pysnmp.close()
+
+
+V3_PATHS = ("netmon-v3", "netmon-v3-pysnmp", "floor-v3")  # the names of `V3Paths.runs`
 Round = Callable[[], Awaitable[int]]  # one poll of every device of a path; returns the samples (or varbinds)
 
 
@@ -233,7 +305,7 @@ def _gathered(polls: Callable[[], Iterable[Awaitable[int]]]) -> Round:
     return round_
 
 
-async def _measure(agent: AgentProcess, runs: dict[str, Round], polls: int, rounds: int,
+async def _measure(agent: Agent, runs: dict[str, Round], polls: int, rounds: int,
                    repeats: int) -> dict[str, PathResult]:
     """After a warm-up round of each, `repeats` times `rounds` rounds of each path in turn, measured per
     device-poll (`polls` = devices x rounds)."""
@@ -555,7 +627,7 @@ def print_netmon(report: NetmonReport, netsnmp: list[NetSnmpReport], netsnmp_v3:
               "netmon-v3-pysnmp": "netmon SnmpCollector.poll, SNMPv3 authPriv via pysnmp (before)",
               "floor-v3": "floor: same PDUs, SNMPv3 authPriv, pysnmp v3arch"}
     for name, p in report.paths.items():
-        other_agent = "-v3" in name  # pysnmp's agent (USM) in the same process: requests not counted
+        other_agent = name in V3_PATHS  # pysnmp's agent (USM) in the same process: requests not counted
         rows.append([labels[name], f"{p.cpu:.2f}", f"{statistics.median(p.wall_ms):.2f}",
                      f"{p.cpu / floor:.2f}", f"{p.cpu / base:.2f}", f"{max(p.agent_util):.0%}",
                      "v3 agent" if other_agent else f"{p.requests}/{p.unanswered}"])
@@ -571,14 +643,46 @@ def print_netmon(report: NetmonReport, netsnmp: list[NetSnmpReport], netsnmp_v3:
           f"over v1arch: {(net - report.paths['raw'].cpu) / report.paths['raw'].cpu:+.1%}   "
           f"over its own codec: {(net - report.paths['codec'].cpu) / report.paths['codec'].cpu:+.1%}   "
           f"netmon / net-snmp: {net / base:.2f}")
+    if "netmon-v3" in report.paths:
+        print_v3_summary(report, netsnmp_v3)
+    if netsnmp:
+        print(f"net-snmp walk command: {netsnmp[0].command}")
+
+
+def print_v3_summary(report: NetmonReport, netsnmp_v3: list[NetSnmpReport]) -> None:
     v3, v3_floor = report.paths["netmon-v3"].cpu, report.paths["floor-v3"].cpu
-    before = report.paths["netmon-v3-pysnmp"].cpu
+    before, net = report.paths["netmon-v3-pysnmp"].cpu, report.paths["netmon"].cpu
     print(f"SNMPv3 authPriv (SHA-256, AES-128) CPU per poll: fast path {v3:.2f} ms, via pysnmp (before) "
           f"{before:.2f} ms ({before / v3:.1f}x), pysnmp floor {v3_floor:.2f} ms ({v3_floor / v3:.1f}x)"
           + (f", net-snmp {netsnmp_v3[0].children_cpu_ms:.2f} ms ({netsnmp_v3[0].children_cpu_ms / v3:.0f}x)"
              if netsnmp_v3 else "") + f"; {v3 / net:.1f}x a v2c poll")
-    if netsnmp:
-        print(f"net-snmp walk command: {netsnmp[0].command}")
+
+
+def print_snmpd(report: NetmonReport, netsnmp: list[NetSnmpReport]) -> None:
+    """The SNMPv3 paths and netmon's v2c fast path against net-snmp's snmpd (and net-snmp's CLI against it)."""
+    seq = report.sequence
+    print(f"\nAgainst net-snmp's snmpd serving the standard AP: {len(seq)} requests, "
+          f"{sum(r.answered for r in seq)} varbinds back, {report.samples} samples; discovery (excluded) "
+          f"{report.discovery_cpu_ms:.1f} ms CPU per device")
+    fast = report.paths["netmon-v3"].cpu
+    labels = {"netmon": "netmon SnmpCollector.poll, SNMPv2c fast path (for scale)",
+              "netmon-v3": "netmon SnmpCollector.poll, SNMPv3 authPriv, fast path (own USM)",
+              "netmon-v3-pysnmp": "netmon SnmpCollector.poll, SNMPv3 authPriv via pysnmp (before)",
+              "floor-v3": "floor: same PDUs, SNMPv3 authPriv, pysnmp v3arch"}
+    polls = report.devices * report.rounds
+    rows: list[list[object]] = []
+    for name, p in report.paths.items():
+        rows.append([labels[name], f"{p.cpu:.2f}", f"{statistics.median(p.wall_ms):.2f}", f"{p.cpu / fast:.2f}",
+                     f"{statistics.median(p.agent_util):.0%}",
+                     f"{statistics.median(u * w for u, w in zip(p.agent_util, p.wall_ms, strict=True)):.2f}",
+                     f"{p.requests / (polls * len(p.cpu_ms)):.1f}/{p.unanswered}"])
+    for n in netsnmp:
+        rows.append([f"{n.variant} ({n.processes_per_poll} processes)", f"{n.children_cpu_ms:.2f}",
+                     f"{n.wall_ms:.2f}", f"{n.children_cpu_ms / fast:.1f}", "-", "-", f"{n.varbinds_per_poll} vb"])
+    print(table(f"CPU per device-poll against snmpd ({report.devices} devices x {report.rounds} rounds, "
+                "median of repeats)", ["path", "CPU ms", "wall ms", "x v3 fast path", "snmpd CPU",
+                                       "snmpd ms/poll", "requests/poll, unanswered"], rows))
+    print_v3_summary(report, netsnmp)
 
 
 def print_capacity(report: CapacityReport) -> None:
@@ -650,6 +754,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--devices", type=int, help="devices for the netmon/floor comparison (default 50)")
     parser.add_argument("--rounds", type=int, help="polls of every device per repeat (default 20)")
     parser.add_argument("--repeats", type=int, help="interleaved repeats of each path (default 3)")
+    parser.add_argument("--v3-agent", choices=["snmpd", "pysnmp", "both"], default="snmpd",
+                        help="poll: the SNMPv3 rows against net-snmp's snmpd serving the standard AP, with a v2c row "
+                             "against it for scale (default), or against pysnmp's agent in the agent process, or "
+                             "both (one after the other)")
     parser.add_argument("--netsnmp-polls", type=int, help="device-polls done with net-snmp (default 20)")
     parser.add_argument("--capacity-devices", type=int, help="default 10000")
     parser.add_argument("--silent", type=float, default=0.1, help="share of black-holed devices")
@@ -687,12 +795,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         max_s = 900 + len(workers) * (cycles * interval + 240 + 0.15 * cap_devices)
         with AgentProcess(data, max_s) as agent:
             if args.part in ("all", "poll"):
-                report = asyncio.run(bench_netmon(agent, devices, rounds, repeats))
+                pysnmp_v3 = args.v3_agent in ("pysnmp", "both")
+                report = asyncio.run(bench_netmon(agent, devices, rounds, repeats, v3=pysnmp_v3))
                 netsnmp = [] if args.no_netsnmp else bench_netsnmp(agent, community(0), report.poll_get,
                                                                    report.poll_walk, ns_polls)
-                netsnmp_v3 = [] if args.no_netsnmp else bench_netsnmp(agent, community(0), report.poll_get,
-                                                                      report.poll_walk, ns_polls, V3_USER)
+                netsnmp_v3 = [] if args.no_netsnmp or not pysnmp_v3 else bench_netsnmp(
+                    agent, community(0), report.poll_get, report.poll_walk, ns_polls, V3_USER)
                 print_netmon(report, netsnmp, netsnmp_v3)
+                if args.v3_agent in ("snmpd", "both"):
+                    work = Path(tmp) / "snmpd"
+                    work.mkdir()
+                    with SnmpdProcess(data, work, max_s) as snmpd:
+                        v3_report = asyncio.run(bench_snmpd(snmpd, devices, rounds, repeats))
+                        netsnmp_v3 = [] if args.no_netsnmp else bench_netsnmp(
+                            snmpd, snmpd.community, v3_report.poll_get, v3_report.poll_walk, ns_polls, V3_USER)
+                    print_snmpd(v3_report, netsnmp_v3)
             if args.part in ("all", "capacity"):
                 for n in workers:
                     cfg = CapacityConfig(cap_devices, args.silent, interval, cycles, n,

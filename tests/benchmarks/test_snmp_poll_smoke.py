@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from peers import require
 
-from benchmarks import snmp_agent, snmp_baselines
+from benchmarks import snmp_agent, snmp_baselines, snmpd_agent
 from benchmarks import snmp_poll as bench
 
 
@@ -38,7 +38,7 @@ def test_poll_part_reports_cpu_per_poll_for_netmon_and_every_floor(agent: snmp_a
     assert report.sequence and report.samples > 0 and report.poll_walk
     for name, path in report.paths.items():
         assert path.cpu > 0
-        if "-v3" not in name:  # the v3 paths talk to the pysnmp agent, which keeps no counters
+        if name not in bench.V3_PATHS:  # the v3 paths talk to the pysnmp agent, which keeps no counters
             assert path.requests > 0 and path.unanswered == 0
     bench.print_netmon(report, [], [])
 
@@ -73,3 +73,22 @@ def test_capacity_part_polls_answering_and_silent_devices_and_stops(agent: snmp_
     scrapes = report.workers[0]["scrapes"]  # /metrics rendered from the run's LatestResults
     assert scrapes and all(x["bytes"] > 0 and x["wall_s"] > 0 for x in scrapes)
     bench.print_capacity(report)
+
+
+def test_v3_rows_run_against_snmpd_serving_the_standard_ap(tmp_path: Path) -> None:
+    require(snmpd_agent.available(), "net-snmp's snmpd/snmpget not installed (Debian packages snmpd, snmp)")
+    data = snmp_agent.build_standard_ap(tmp_path)
+    work = tmp_path / "snmpd"
+    work.mkdir()
+    with snmpd_agent.SnmpdProcess(data, work, max_s=120) as snmpd:
+        report = asyncio.run(bench.bench_snmpd(snmpd, devices=2, rounds=2, repeats=1))
+        netsnmp = snmp_baselines.bench_netsnmp(snmpd, snmpd.community, report.poll_get, report.poll_walk, polls=1,
+                                               v3=snmp_agent.V3_USER)
+    assert set(report.paths) == {"netmon", "netmon-v3", "netmon-v3-pysnmp", "floor-v3"}
+    # the same poll as against the Python agent: snmpd serves the recording, the mikrotik profile is detected
+    assert [r.kind for r in report.sequence] == ["get", "bulk", "bulk"] and report.samples == 39
+    for path in report.paths.values():  # snmpd counts every request: each one answered
+        assert path.cpu > 0 and path.requests == 2 * 2 * 3 and path.unanswered == 0
+        assert path.agent_util[0] > 0
+    assert netsnmp and all(n.varbinds_per_poll > 0 for n in netsnmp)
+    bench.print_snmpd(report, netsnmp)
