@@ -126,7 +126,7 @@ class AlertEngine:
         site_ends = {key[1]: v.ended_at for key, v in verdicts.items()
                      if key[0] == SITE_DOWN and v.ended_at is not None and not v.active}
         self._standing = {**self._areas.verdicts(self._sites, site_starts, site_ends), **verdicts}
-        return self._evaluate({}, at)
+        return self._evaluate({}, at, timed=False)  # time-based verdicts wait for the next tick (<= 5 s)
 
     def observe_agents(self, sites: Mapping[str, tuple[str, bool, float | None]], at: float) -> AlertOutput:
         """Site agents' links: site -> (agent, silent, since when silent / when heard again). One `agent_silent`
@@ -193,11 +193,12 @@ class AlertEngine:
 
     # --- the pipeline ---
 
-    def _evaluate(self, verdicts: Mapping[Key, Verdict], at: float, *, everything: bool = True) -> AlertOutput:
+    def _evaluate(self, verdicts: Mapping[Key, Verdict], at: float, *, everything: bool = True,
+                  timed: bool = True) -> AlertOutput:
         """Step the alerts of `verdicts` and of everything firing; with `everything`, also the standing
-        availability verdicts, the time-based ones and flapping (the time edges of the whole fleet)."""
+        availability verdicts, flapping and (with `timed`) the time-based ones: the time edges of the fleet."""
         self._silences = [s for s in self._silences if s.until > at]
-        merged = self._merged(verdicts, at, everything=everything)
+        merged = self._merged(verdicts, at, everything=everything, timed=timed)
         out = AlertOutput()
         self._last.update(merged)
         keys = {key for key, verdict in merged.items() if self._moves(key, verdict)} | self._firing_keys
@@ -210,14 +211,16 @@ class AlertEngine:
             out.actions.extend(self._tickets.apply(change))
         return out
 
-    def _merged(self, verdicts: Mapping[Key, Verdict], at: float, *, everything: bool) -> dict[Key, Verdict]:
-        """The verdicts to step now: `verdicts`, and with `everything` the standing, time-based and flapping
-        ones under them (news wins over what was standing)."""
+    def _merged(self, verdicts: Mapping[Key, Verdict], at: float, *, everything: bool,
+                timed: bool = True) -> dict[Key, Verdict]:
+        """The verdicts to step now: `verdicts`, and with `everything` the standing, time-based (with `timed`)
+        and flapping ones under them (news wins over what was standing)."""
         if not everything:
             merged = dict(verdicts)
             self._record_flips(merged, at)
             return merged
-        merged = {**self._standing, **self._links, **self._signals.timed(self._states, at), **verdicts}
+        merged = {**self._standing, **self._links, **(self._signals.timed(self._states, at) if timed else {}),
+                  **verdicts}
         self._record_flips(merged, at)
         flaps = {subject: self._flaps.verdict(subject, at) for subject in self._flaps.subjects()}
         for subject, flap in flaps.items():

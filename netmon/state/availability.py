@@ -108,6 +108,9 @@ class AvailabilityTracker:
             device_id: _DeviceTrack(device, Status.UNKNOWN if device.sources else Status.DISABLED, started_at)
             for device_id, device in devices.items()
         }
+        # each device's state as last built, dropped when its track changes: handing every state on (once a
+        # second while outages change) then builds only those of the devices heard since, not the fleet's
+        self._built: dict[str, DeviceState] = {}
 
     # --- inputs ---
 
@@ -120,6 +123,7 @@ class AvailabilityTracker:
         source = track.sources.get(result.source)
         if source is not None and at < source.last_at:
             return []  # stale: an older result arriving late must not undo a newer one
+        self._built.pop(result.device, None)
         if source is None:
             source = track.sources[result.source] = _SourceTrack(ok=result.ok, last_at=at)
         source.last_at = at
@@ -160,8 +164,10 @@ class AvailabilityTracker:
             if track is None or track.status is Status.DISABLED:
                 continue
             if track.status is Status.UNKNOWN:
+                self._built.pop(device_id, None)
                 track.unknown_cause = cause  # never polled yet (or restored unknown): now for this reason
                 continue
+            self._built.pop(device_id, None)
             changes.append(StateChange(device_id, track.status, Status.UNKNOWN, at, f"{cause.value} unreachable"))
             track.status, track.since, track.unknown_cause = Status.UNKNOWN, at, cause
             track.down_failing_since = None
@@ -176,6 +182,7 @@ class AvailabilityTracker:
         devices no longer configured, and states for devices that now have no sources are ignored. The stopped
         span itself is the app's to record as unknown.
         """
+        self._built.clear()
         for state in states:
             track = self._tracks.get(state.device)
             if track is None or track.status is Status.DISABLED:
@@ -195,11 +202,13 @@ class AvailabilityTracker:
 
     def state(self, device_id: str) -> DeviceState:
         """One device's state (KeyError for a device not configured)."""
-        return self._state(self._tracks[device_id])
+        return self._kept(device_id, self._tracks[device_id])
 
     def states(self) -> dict[str, DeviceState]:
         """A state for every configured device; never-polled ones are UNKNOWN, source-less ones DISABLED."""
-        return {device_id: self._state(track) for device_id, track in self._tracks.items()}
+        built = self._built
+        return {device_id: built.get(device_id) or self._kept(device_id, track)
+                for device_id, track in self._tracks.items()}
 
     def device_ids(self) -> KeysView[str]:
         return self._tracks.keys()
@@ -208,6 +217,12 @@ class AvailabilityTracker:
         """The same as `states()`, each state built only when asked for (a re-derivation of one site agent's
         outages reads its own devices and their neighbours, not the whole fleet)."""
         return _StatesView(self)
+
+    def _kept(self, device_id: str, track: _DeviceTrack) -> DeviceState:
+        state = self._built.get(device_id)
+        if state is None:
+            state = self._built[device_id] = self._state(track)
+        return state
 
     def _state(self, track: _DeviceTrack) -> DeviceState:
         failing = [t.fail_streak for _, t in track.reported() if not t.ok]
@@ -258,6 +273,7 @@ class AvailabilityTracker:
         if target is None or target[0] is track.status:
             return None
         new, reason = target
+        self._built.pop(track.device.id, None)
         change = StateChange(track.device.id, track.status, new, at, reason)
         if new is Status.DOWN:
             track.down_failing_since = track.episode_start()

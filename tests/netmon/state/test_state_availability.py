@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from state_helpers import device, poll, polls
 
-from netmon.model import DeviceState, Reboot, Source, StateChange, StatePolicy, Status
+from netmon.model import Cause, DeviceState, Reboot, Source, StateChange, StatePolicy, Status
 from netmon.state.availability import AvailabilityTracker
 
 U, UP, DG, DN = Status.UNKNOWN, Status.UP, Status.DEGRADED, Status.DOWN
@@ -165,3 +165,30 @@ def test_reboot_and_recovery_reported_together() -> None:
     events = [e for r in polls("r1", "0:s+@5000 60:s- 120:s- 180:s- 240:s+@40 300:s+@100") for e in tracker.observe(r)]
     assert [e for e in events if isinstance(e, Reboot)] == [Reboot("r1", booted_at=200.0, detected_at=240.0)]
     assert [(e.old, e.new) for e in events if isinstance(e, StateChange)] == [(U, UP), (UP, DN), (DN, UP)]
+
+
+def _built_now(tracker: AvailabilityTracker) -> dict[str, DeviceState]:
+    return {device_id: tracker._state(track) for device_id, track in tracker._tracks.items()}
+
+
+@pytest.mark.parametrize(("sources", "script", "expected", "final"), CASES)
+def test_kept_states_are_never_stale(sources: str, script: str, expected: list[tuple[Status, Status, float]],
+                                     final: Status) -> None:
+    """States are kept between inputs (a hand-over builds only those of the devices heard since): after every
+    poll, tick, agent silence and restore they equal states built afresh, and an unchanged one is the same."""
+    devices = {"r1": device("r1", sources=sources), "r2": device("r2", sources=sources)}
+    tracker = AvailabilityTracker(devices, POLICY)
+    assert tracker.states() == _built_now(tracker)
+    for result in polls("r1", script):
+        before = tracker.states()
+        tracker.observe(result)
+        assert tracker.states() == _built_now(tracker)
+        assert tracker.states()["r2"] is before["r2"]  # not heard: kept
+        tracker.tick(result.started_at + 200.0)  # time edges (a failure lasting down_after_s)
+        assert tracker.states() == _built_now(tracker)
+    tracker.unheard(["r1", "r2"], 10_000.0, Cause.AGENT)
+    assert tracker.states() == _built_now(tracker)
+    restored = AvailabilityTracker(devices, POLICY)
+    restored.states()
+    restored.restore(tracker.states().values())
+    assert restored.states() == _built_now(restored)
