@@ -8,6 +8,7 @@ node may act as the holder (see netmon.storage.cluster for why it is always befo
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 LEADER = "leader"  # the lease whose holder evaluates alerts, opens tickets, notifies and builds reports
 
@@ -43,3 +44,20 @@ class LeaseHolder:
     holder: str
     term: int
     remaining_s: float
+
+
+@dataclass(frozen=True, slots=True)
+class SharedItem:
+    """One item of a shared outbox journal (netmon.storage.outbox): `seq` orders it and names it in an ack."""
+
+    seq: int
+    item: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Claim:
+    """The oldest unacknowledged items of an outbox, now handed to the destination in one leader term, in seq
+    order; `pending` counts that outbox's items left in the journal, these included."""
+
+    items: tuple[SharedItem, ...]
+    pending: int

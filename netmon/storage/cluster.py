@@ -48,13 +48,38 @@ _DB_NOW = {
 }
 
 
+def database_now(engine: sa.Engine) -> sa.ColumnElement[float]:
+    """The database's clock, as unix seconds, read by the statement that uses it."""
+    return sa.literal_column(_DB_NOW[engine.dialect.name], sa.Double)
+
+
+def short_timeout_engine(url: str, application_name: str, timeout_s: float, *, pool_size: int = 2,
+                         max_overflow: int = 1) -> sa.Engine:
+    """An engine for `url` (lazily connected) whose connecting, statements, lock waits and unanswered sends on
+    PostgreSQL (the busy wait on SQLite) are each bounded by `timeout_s`, so a call never hangs for long."""
+    url = normalise(url)
+    if sa.make_url(url).get_backend_name() == "sqlite":
+        engine = sa.create_engine(url, connect_args={"check_same_thread": False, "timeout": timeout_s})
+        _sqlite_pragmas(engine, timeout_s)
+        return engine
+    ms = max(1, round(timeout_s * 1000))
+    return sa.create_engine(url, pool_pre_ping=True, pool_size=pool_size, max_overflow=max_overflow,
+                            pool_timeout=timeout_s,
+                            connect_args={"connect_timeout": max(2, math.ceil(timeout_s)),
+                                          "application_name": application_name[:63],
+                                          "options": f"-c statement_timeout={ms} -c lock_timeout={ms}",
+                                          "tcp_user_timeout": ms, "keepalives": 1,
+                                          "keepalives_idle": max(1, math.ceil(timeout_s)),
+                                          "keepalives_interval": 1, "keepalives_count": 3})
+
+
 class ClusterStore:
     """Heartbeats, the live set and leases. `clock` is the local monotonic clock (injected by tests)."""
 
     def __init__(self, engine: sa.Engine, *, clock: MonotonicClock = time.monotonic) -> None:
         self._engine = engine
         self._clock = clock
-        self._now = sa.literal_column(_DB_NOW[engine.dialect.name], sa.Double)
+        self._now = database_now(engine)
         self._insert = postgresql.insert if engine.dialect.name == "postgresql" else sqlite.insert
 
     @classmethod
@@ -62,20 +87,7 @@ class ClusterStore:
              clock: MonotonicClock = time.monotonic) -> ClusterStore:
         """An engine of its own for `url` (lazily connected). `timeout_s` bounds connecting, each statement and
         an unanswered send on PostgreSQL (and the busy wait on SQLite), so a round never hangs for long."""
-        url = normalise(url)
-        if sa.make_url(url).get_backend_name() == "sqlite":
-            engine = sa.create_engine(url, connect_args={"check_same_thread": False, "timeout": timeout_s})
-            _sqlite_pragmas(engine, timeout_s)
-        else:
-            ms = max(1, round(timeout_s * 1000))
-            engine = sa.create_engine(url, pool_pre_ping=True, pool_size=2, max_overflow=1, pool_timeout=timeout_s,
-                                      connect_args={"connect_timeout": max(2, math.ceil(timeout_s)),
-                                                    "application_name": f"kim-netmon cluster {node_id}"[:63],
-                                                    "options": f"-c statement_timeout={ms} -c lock_timeout={ms}",
-                                                    "tcp_user_timeout": ms, "keepalives": 1,
-                                                    "keepalives_idle": max(1, math.ceil(timeout_s)),
-                                                    "keepalives_interval": 1, "keepalives_count": 3})
-        return cls(engine, clock=clock)
+        return cls(short_timeout_engine(url, f"kim-netmon cluster {node_id}", timeout_s), clock=clock)
 
     def __repr__(self) -> str:
         return f"ClusterStore({redact(self._engine.url.render_as_string(hide_password=False))})"

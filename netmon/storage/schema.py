@@ -262,3 +262,14 @@ cluster_leases = sa.Table(
     sa.Column("term", sa.BigInteger, nullable=False),  # fencing token: +1 on every acquisition, never reused
     sa.Column("expires_at", Time, nullable=False),
 )
+
+outbox_items = sa.Table(
+    "outbox_items", metadata,  # the shared journal of the leader's outboxes (0008; netmon.storage.outbox)
+    sa.Column("seq", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True, autoincrement=True),
+    sa.Column("outbox", sa.String(64), nullable=False),  # notify, ticket-mail, ..., mqtt
+    sa.Column("item", sa.Text, nullable=False),  # the item's JSON
+    sa.Column("origin", sa.String(64), nullable=False),  # the node that put it
+    sa.Column("created_at", Time, nullable=False),  # the database's clock when it was appended
+    sa.Column("claimed_term", sa.BigInteger),  # the leader term that last handed it to the destination
+    sa.Index(None, "outbox", "seq"),
+)
