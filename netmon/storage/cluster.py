@@ -25,6 +25,7 @@ as StorageUnavailable, the driver's message redacted.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import time
 from collections.abc import Callable, Iterator
@@ -71,6 +72,30 @@ def short_timeout_engine(url: str, application_name: str, timeout_s: float, *, p
                                           "tcp_user_timeout": ms, "keepalives": 1,
                                           "keepalives_idle": max(1, math.ceil(timeout_s)),
                                           "keepalives_interval": 1, "keepalives_count": 3})
+
+
+@contextmanager
+def translated_errors(engine: sa.Engine, what: str) -> Iterator[None]:
+    """Everything the database or driver raises, as StorageUnavailable("<what>: database unavailable: ...")
+    with the password hidden."""
+    secrets: Any = (engine.url.password,) if isinstance(engine.url.password, str) else ()
+    try:
+        yield
+    except sa.exc.SQLAlchemyError as exc:
+        raise StorageUnavailable(f"{what}: database unavailable: {short_message(exc, secrets)}") \
+            from safe_cause(exc, secrets)
+    except OSError as exc:
+        raise StorageUnavailable(f"{what}: database unavailable: {library_message(exc, secrets)}") \
+            from safe_cause(exc, secrets)
+
+
+@contextmanager
+def write_transaction(engine: sa.Engine, what: str) -> Iterator[sa.Connection]:
+    """A write transaction (BEGIN IMMEDIATE on SQLite), its errors translated."""
+    with translated_errors(engine, what), engine.connect() as conn:
+        conn.execution_options(netmon_write=True)
+        with conn.begin():
+            yield conn
 
 
 class ClusterStore:
@@ -174,23 +199,9 @@ class ClusterStore:
 
     # --- plumbing --------------------------------------------------------------------------------------
 
-    @contextmanager
-    def _write(self) -> Iterator[sa.Connection]:
-        with self._errors(), self._engine.connect() as conn:
-            conn.execution_options(netmon_write=True)  # BEGIN IMMEDIATE on SQLite
-            with conn.begin():
-                yield conn
+    def _write(self) -> contextlib.AbstractContextManager[sa.Connection]:
+        return write_transaction(self._engine, "cluster")
 
-    @contextmanager
-    def _errors(self) -> Iterator[None]:
-        """Everything the database or driver raises, as StorageUnavailable with the password hidden: a cluster
-        round either happened or it did not, and the driver retries at its next heartbeat."""
-        secrets: Any = (self._engine.url.password,) if isinstance(self._engine.url.password, str) else ()
-        try:
-            yield
-        except sa.exc.SQLAlchemyError as exc:
-            raise StorageUnavailable(f"cluster: database unavailable: {short_message(exc, secrets)}") \
-                from safe_cause(exc, secrets)
-        except OSError as exc:
-            raise StorageUnavailable(f"cluster: database unavailable: {library_message(exc, secrets)}") \
-                from safe_cause(exc, secrets)
+    def _errors(self) -> contextlib.AbstractContextManager[None]:
+        """A cluster round either happened or it did not; the driver retries at its next heartbeat."""
+        return translated_errors(self._engine, "cluster")

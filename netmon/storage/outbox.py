@@ -22,18 +22,16 @@ Blocking (SQLAlchemy); the caller runs it in a worker thread. Its own small engi
 
 from __future__ import annotations
 
+import contextlib
 import json
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import sqlalchemy as sa
 
 from netmon.cluster.record import LEADER, Claim, SharedItem
-from netmon.errors import StorageUnavailable, library_message, safe_cause
 from netmon.storage import schema as t
-from netmon.storage.cluster import database_now, short_timeout_engine
-from netmon.storage.store import short_message
+from netmon.storage.cluster import database_now, short_timeout_engine, translated_errors, write_transaction
 from netmon.storage.url import redact
 
 
@@ -103,21 +101,8 @@ class OutboxTable:
         return [(int(r.seq), json.loads(r.item), None if r.claimed_term is None else int(r.claimed_term))
                 for r in rows]
 
-    @contextmanager
-    def _write(self) -> Iterator[sa.Connection]:
-        with self._errors(), self._engine.connect() as conn:
-            conn.execution_options(netmon_write=True)  # BEGIN IMMEDIATE on SQLite
-            with conn.begin():
-                yield conn
+    def _write(self) -> contextlib.AbstractContextManager[sa.Connection]:
+        return write_transaction(self._engine, "outbox journal")
 
-    @contextmanager
-    def _errors(self) -> Iterator[None]:
-        secrets: Any = (self._engine.url.password,) if isinstance(self._engine.url.password, str) else ()
-        try:
-            yield
-        except sa.exc.SQLAlchemyError as exc:
-            raise StorageUnavailable(f"outbox journal: database unavailable: {short_message(exc, secrets)}") \
-                from safe_cause(exc, secrets)
-        except OSError as exc:
-            raise StorageUnavailable(f"outbox journal: database unavailable: {library_message(exc, secrets)}") \
-                from safe_cause(exc, secrets)
+    def _errors(self) -> contextlib.AbstractContextManager[None]:
+        return translated_errors(self._engine, "outbox journal")
