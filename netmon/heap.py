@@ -3,12 +3,13 @@
 At 10,000 devices the main process holds ~1.5 million objects the cyclic garbage collector tracks (the latest
 samples of every device, alert verdicts, state); at 30,000 several million. CPython's defaults (a young
 collection every 700 net allocations; a full collection whenever the objects promoted since the last one
-reach a quarter of the old ones) then cost ~25 % of the work per poll result in young collections, and a
-full collection stops the event loop for ~1 s at 10,000 devices. So the process that runs the daemon
-(`netmon run` and its SNMP worker processes; never a test process or a library user, it is global state):
+reach a quarter of the old ones) are made for small heaps: even with the tuning below, at 10,000 devices
+collections take ~20 % of the main process's CPU and a full one stops its event loop for ~1.3 s
+(docs/performance.md, "The main process, per result"). So the process that runs the daemon (`netmon run`
+and its SNMP worker processes; never a test process or a library user: it is global state):
 
-- `tune()`: young collections every GEN0_THRESHOLD allocations instead of 700 (measured: 0.40 -> 0.30 ms of
-  CPU per result at 3,000 devices, `docs/performance.md`);
+- `tune()`: young collections every GEN0_THRESHOLD allocations instead of 700 (measured: 0.36 -> 0.28 ms of
+  CPU per result in `on_result` at 3,000 devices);
 - `settle()`: once started (config, profiles, stored state and discoveries loaded), collect and freeze what
   exists, so full collections no longer walk what lives as long as the process (`gc.freeze`).
 

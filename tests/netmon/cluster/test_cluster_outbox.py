@@ -13,19 +13,18 @@ import contextlib
 import logging
 import threading
 import time
-from collections.abc import AsyncIterator, Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
-from peers import HANG_GUARD_S, pg_admin, postgres_database
+from cluster_database import Database, database_away
+from peers import HANG_GUARD_S
 
 from netmon.backlog import RetrySchedule
 from netmon.cluster.outbox import ClusterOutbox
 from netmon.cluster.record import LEADER, Lease
 from netmon.outbox import JOURNAL
-from netmon.storage import Store
 from netmon.storage.cluster import ClusterStore
 from netmon.storage.outbox import OutboxTable
 
@@ -33,30 +32,6 @@ Item = dict[str, Any]
 FAST = RetrySchedule((0.02, 0.05), jitter=0.0)
 
 
-@dataclass(frozen=True)
-class Database:
-    name: str
-    url: str
-
-
-@pytest.fixture
-def database() -> Iterator[Database]:
-    with postgres_database() as (name, url):
-        store = Store.open(url)
-        store.upgrade()
-        store.close()
-        yield Database(name, url)
-
-
-@contextlib.contextmanager
-def database_away(db: Database) -> Iterator[None]:
-    with pg_admin() as admin:
-        admin.execute(f'ALTER DATABASE "{db.name}" ALLOW_CONNECTIONS false')
-        admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s", (db.name,))
-        try:
-            yield
-        finally:
-            admin.execute(f'ALTER DATABASE "{db.name}" ALLOW_CONNECTIONS true')
 
 
 class Leadership:

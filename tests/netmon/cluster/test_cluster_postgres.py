@@ -14,8 +14,8 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
-import pytest
-from peers import HANG_GUARD_S, PG_USER, pg_admin, postgres_database
+from cluster_database import Database, database_away
+from peers import HANG_GUARD_S, PG_USER, pg_admin
 
 from netmon.cluster.member import ClusterMember, MemberTiming
 from netmon.cluster.record import LEADER, Lease, Node
@@ -25,20 +25,6 @@ from netmon.storage.cluster import ClusterStore
 TIMING = MemberTiming(heartbeat_s=0.2, dead_after_s=0.8, lease_ttl_s=1.2, lease_margin_s=0.4)
 DEVICES = [f"kim-{n:03d}-ap" for n in range(90)]
 
-
-@dataclass(frozen=True)
-class Database:
-    name: str
-    url: str
-
-
-@pytest.fixture
-def database() -> Iterator[Database]:
-    with postgres_database() as (name, url):
-        store = Store.open(url)
-        store.upgrade()
-        store.close()
-        yield Database(name, url)
 
 
 @contextlib.contextmanager
@@ -69,16 +55,6 @@ def cut_off(role_url: str, allowed: bool) -> None:
         if not allowed:
             admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = %s", (role,))
 
-
-@contextlib.contextmanager
-def database_away(db: Database) -> Iterator[None]:
-    with pg_admin() as admin:
-        admin.execute(f'ALTER DATABASE "{db.name}" ALLOW_CONNECTIONS false')
-        admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s", (db.name,))
-        try:
-            yield
-        finally:
-            admin.execute(f'ALTER DATABASE "{db.name}" ALLOW_CONNECTIONS true')
 
 
 class Recorded:
