@@ -198,11 +198,10 @@ class SignalBook:
         client_at = self._wifi_client_at.get(device)
         if client_at is not None and at - client_at < self._settings.idle_ap_s:
             return Verdict(False, at - client_at, labels=scope)  # a client proves the radio, at any hour
-        zone = self._zone(device)
-        if opened_by_zone is None or zone not in opened_by_zone:
-            opened_by_zone = {} if opened_by_zone is None else opened_by_zone
-            opened_by_zone[zone] = self._settings.opening_hours.opened_at(at, zone)
-        opened = opened_by_zone[zone]
+        zone, known = self._zone(device), {} if opened_by_zone is None else opened_by_zone
+        if zone not in known:
+            known[zone] = self._settings.opening_hours.opened_at(at, zone)
+        opened = known[zone]
         if state is None or state.status is not Status.UP or opened is None:
             return Verdict(None, labels=scope)  # down is another rule's business; nights do not count
         since = max(self._wifi_client_at.get(device, self._wifi_seen[device]), opened, state.since)
