@@ -23,13 +23,14 @@ from netmon.simulate.store import RecordStore
 from netmon.simulate.v2c import NotHandled, V2cResponder
 
 HOST = "127.0.0.1"
+REUSE_S = 1.0  # a request's varbinds are made once a second (V2cResponder): the devices cost less than the daemon
 
 
 class _Devices(asyncio.DatagramProtocol):
     def __init__(self, store: RecordStore, gap_s: float) -> None:
         self.store = store
         self.gap_s = gap_s
-        self.responder = V2cResponder(self._select)
+        self.responder = V2cResponder(self._select, reuse_s=REUSE_S)
         self.transport: asyncio.DatagramTransport | None = None
         self.failing: set[bytes] = set()
         self.last: dict[bytes, float] = {}

@@ -68,9 +68,9 @@ class NetmonApp:
         self.reports: ReportSchedule | None = None  # report.schedule, opened by serve()
         self.report_outputs: dict[str, Output] = {}
         self.report_clock: Callable[[], float] = time.time  # the report schedule's wall clock (tests set one)
-        self.latest = LatestResults(config.sites, config.devices)
-        self.exposition = DeviceTexts(self.latest.part, config.devices)  # each device's /metrics text
         self.rejections = RejectionTracker()  # implausible samples stop here (netmon.plausibility)
+        self.latest = LatestResults(config.sites, config.devices, self.rejections)
+        self.exposition = DeviceTexts(self.latest.part, config.devices)  # each device's /metrics text
         self.uniques = DailyUniqueClients({s.id: s.timezone for s in config.sites.values()},
                                           default=config.timezone)
         self.storage = StorageUpkeep(config.storage, config.sites, config.devices, daily_uniques=self.uniques.daily)
@@ -93,7 +93,7 @@ class NetmonApp:
         self.push = PushEndpoint(config.devices, self.on_result, self.push_watch)  # routers that push (docs/push.md)
         self.metrics = DaemonMetrics(MetricSources(
             pollers=self.schedulers, sites=config.sites, state=self.state, unique_clients=self.uniques.counts,
-            rejected=self.rejections.samples, outputs=self._outputs,
+            outputs=self._outputs,
             open_incidents=lambda: len(self.alerts.open_incidents()), storage=lambda: self.storage.stats,
             agents=self.agents.samples, snmpv3_rejected=self.polling.snmpv3_rejected, gc=self.gc_watch.samples))
         self.exporter: ExporterServer | None = None

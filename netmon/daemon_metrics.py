@@ -4,7 +4,7 @@
 `DaemonMetrics.samples()` gathers, at each scrape, from the parts it was given (no part reaches another):
 the schedulers (`netmon_scheduler_*`), the sites (`netmon_site_info`), the daily unique clients, device states,
 open outages and reboots (`netmon_device_state`, `netmon_device_outage_active`, `netmon_device_reboots_total`),
-rejected samples, the alert outboxes (`netmon_outbox_*`), open incidents and the storage write queue
+the alert outboxes (`netmon_outbox_*`), open incidents and the storage write queue
 (`netmon_storage_*`, only while storage is attached), the SNMPv3 messages refused
 (`netmon_snmpv3_messages_rejected_total`), the garbage collector's pauses (`netmon_gc_*`, under `netmon run`).
 `polling_alive` is the health check.
@@ -64,7 +64,6 @@ class MetricSources:
     sites: Mapping[str, Site]
     state: StateView
     unique_clients: Callable[[], Mapping[str, int]]  # site -> distinct clients today
-    rejected: Callable[[], list[Sample]]
     outputs: Callable[[], Mapping[str, HasStats]]  # outbox name -> output
     open_incidents: Callable[[], int]
     storage: Callable[[], QueueStats | None]  # None: no storage attached (`netmon poll`)
@@ -84,7 +83,7 @@ class DaemonMetrics:
                 *(Sample("netmon_site_unique_clients_today", count, (("site", site),))
                   for site, count in sorted(src.unique_clients().items())),
                 *state_samples(src.state.states(), src.state.open_outages(), src.state.reboots, self._kept),
-                *src.rejected(), *outbox_samples(src.outputs()),
+                *outbox_samples(src.outputs()),
                 Sample("netmon_incidents_open", src.open_incidents()), *storage_samples(src.storage()),
                 *src.agents(), *snmpv3_samples(src.snmpv3_rejected()), *src.gc()]
 

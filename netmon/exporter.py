@@ -29,6 +29,7 @@ from netmon.config.webconfig import WebConfig
 from netmon.exposition import Page, render
 from netmon.latest import Snapshot
 from netmon.model import SampleKind
+from netmon.rejection import REJECTED_METRIC
 from netmon.web import Limits, Reply, Request, Route, WebServer
 
 log = logging.getLogger(__name__)
@@ -86,6 +87,9 @@ class SnapshotCollector(Collector):
         for (device_id, source, reason), count in sorted(snap.errors.items()):
             add("netmon_poll_errors_total", {"device": device_id, "source": source.value, "reason": reason},
                 count, SampleKind.COUNTER)
+        for (device_id, metric, reason), count in sorted(snap.rejected.items()):
+            add(REJECTED_METRIC, {"device": device_id, "metric": metric, "reason": reason}, count,
+                SampleKind.COUNTER)
         for sample in snap.extra:
             add(sample.metric, sample.label_dict(), sample.value, sample.kind, sample.help)
         yield from fam.values()

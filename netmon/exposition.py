@@ -10,7 +10,8 @@ netmon/exporter.py (tests/netmon/test_exposition.py compares the two):
 - families in the order of their first sample; the samples of a family in the order they were added:
   `netmon_device_up`, `netmon_poll_duration_seconds`, `netmon_last_poll_success_timestamp_seconds` per
   device and source, then each device's value series (sources by `SOURCE_PRECEDENCE`), `netmon_device_info`,
-  `netmon_poll_errors_total`, then the process-wide samples; devices sorted by id in each of these sections;
+  `netmon_poll_errors_total`, `netmon_samples_rejected_total`, then the process-wide samples; devices sorted
+  by id in each of these sections;
 - a family's HELP and TYPE from the catalogue (netmon/catalogue.py), else from its first sample; a counter's
   samples and header named `<base>_total`;
 - labels sorted by name, values escaped (backslash, double quote, newline); values as Go formats floats
@@ -32,7 +33,8 @@ from typing import Any
 
 from netmon.catalogue import CATALOGUE, PROCESS_GAUGES
 from netmon.latest import Snapshot
-from netmon.model import PollResult, Sample, SampleKind
+from netmon.model import Labels, PollResult, Sample, SampleKind
+from netmon.rejection import REJECTED_METRIC
 
 # the sections of the page, in order: each lists its devices sorted by id
 POLLS, VALUES, IDENTITY, ERRORS = range(4)
@@ -129,6 +131,34 @@ def rest_of_line(labels: Mapping[str, str], value: float) -> str:
     return f" {go_float(value)}\n"
 
 
+_AROUND: dict[Labels, tuple[str, str] | None] = {}  # a sample's labels -> its line around the device's name
+_MAX_AROUND = 100_000
+
+
+def device_rest_of_line(labels: Labels, device: str, value: float) -> str:
+    """`rest_of_line({"device": device, **labels}, value)`, device already escaped, with the text around the
+    device label made once per labels tuple (the collectors' are shared, netmon.model): a device's series are
+    written again at each of its results."""
+    try:
+        around = _AROUND[labels]
+    except KeyError:
+        if len(_AROUND) >= _MAX_AROUND:
+            _AROUND.clear()
+        around = _AROUND[labels] = _around(labels)
+    if around is None:  # a `device` label of the sample's own, which wins
+        return rest_of_line({"device": device, **dict(labels)}, value)
+    return f"{around[0]}{device}{around[1]}{go_float(value)}\n"
+
+
+def _around(labels: Labels) -> tuple[str, str] | None:
+    named = dict(labels)
+    if "device" in named:
+        return None
+    before = labels_text({k: v for k, v in named.items() if k < "device"})
+    after = labels_text({k: v for k, v in named.items() if k > "device"})
+    return "{" + (before + "," if before else "") + 'device="', '"' + ("," + after if after else "") + "} "
+
+
 Slot = tuple[int, str, Family]  # section, the metric name the family is filed under, the family as made here
 Layout = tuple[Slot, ...]  # a device's slots, in section order, families in the order of their first sample
 _LAYOUTS: dict[Layout, Layout] = {}  # one object per layout (devices of one profile share theirs)
@@ -172,6 +202,17 @@ class _Lines:
             slot = self.slots[(section, name)] = []
         slot.append(line(fam.sample_name, labels, value))
 
+    def add_value(self, sample: Sample, device: str) -> None:
+        """A value series of the device (escaped): `add(VALUES, ...)` with the device label."""
+        name = sample.metric
+        fam = self.families.get(name)
+        if fam is None:
+            fam = self.families[name] = family(name, sample.help, sample.kind)
+        slot = self.slots.get((VALUES, name))
+        if slot is None:
+            slot = self.slots[(VALUES, name)] = []
+        slot.append(fam.sample_name + device_rest_of_line(sample.labels, device, sample.value))
+
     def text(self) -> DeviceText:
         layout = _shared(tuple((section, name, self.families[name]) for section, name in self.slots))
         return DeviceText(layout, tuple("".join(lines).encode() for lines in self.slots.values()))
@@ -192,9 +233,9 @@ def device_text(part: Snapshot, device_id: str) -> DeviceText:
         if success is not None:
             out.add(POLLS, "netmon_last_poll_success_timestamp_seconds", {"device": dev, "source": src}, success)
     if part.results:
+        escaped = escape_value(device_id)
         for _source, sample in part.values(device_id):
-            out.add(VALUES, sample.metric, {"device": device_id, **sample.label_dict()}, sample.value, sample.kind,
-                    sample.help)
+            out.add_value(sample, escaped)
     identity = part.identity(device_id) if part.identities else None
     if identity is not None:
         site_record = part.sites.get(device.site) if device else None
@@ -208,19 +249,23 @@ def device_text(part: Snapshot, device_id: str) -> DeviceText:
     for (dev, source, reason), count in sorted(part.errors.items()):
         out.add(ERRORS, "netmon_poll_errors_total", {"device": dev, "source": source.value, "reason": reason},
                 count, SampleKind.COUNTER)
+    for (dev, metric, reason), count in sorted(part.rejected.items()):
+        out.add(ERRORS, REJECTED_METRIC, {"device": dev, "metric": metric, "reason": reason}, count,
+                SampleKind.COUNTER)
     return out.text()
 
 
 def parts(snapshot: Snapshot) -> dict[str, Snapshot]:
     """Each device's part of a snapshot (its results, last successes, identities and error counters)."""
-    keyed: dict[str, list[dict[Any, Any]]] = defaultdict(lambda: [{}, {}, {}, {}])
+    keyed: dict[str, list[dict[Any, Any]]] = defaultdict(lambda: [{}, {}, {}, {}, {}])
     tables: tuple[Mapping[Any, Any], ...] = (snapshot.results, snapshot.last_success, snapshot.identities,
-                                             snapshot.errors)
+                                             snapshot.errors, snapshot.rejected)
     for index, table in enumerate(tables):
         for key, value in table.items():
             keyed[key[0]][index][key] = value
-    return {device_id: Snapshot(snapshot.sites, snapshot.devices, results, success, identities, errors)
-            for device_id, (results, success, identities, errors) in keyed.items()}
+    return {device_id: Snapshot(snapshot.sites, snapshot.devices, results, success, identities, errors,
+                                rejected=rejected)
+            for device_id, (results, success, identities, errors, rejected) in keyed.items()}
 
 
 class KeptLines:

@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Protocol
 
 from netmon.errors import POLL_ERROR_REASONS
 from netmon.model import Device, DeviceIdentity, PollResult, Sample, Site, Source
@@ -32,6 +33,7 @@ class Snapshot:
     identities: Mapping[Key, DeviceIdentity]
     errors: Mapping[tuple[str, Source, str], int]
     extra: tuple[Sample, ...] = ()  # process-wide series (scheduler, unique clients per site, queues)
+    rejected: Mapping[tuple[str, str, str], int] = field(default_factory=dict)  # (device, metric, reason) -> n
 
     def identity(self, device_id: str) -> DeviceIdentity | None:
         for source in SOURCE_PRECEDENCE:
@@ -65,10 +67,28 @@ def neighbour_source(results: Mapping[Key, PollResult], device_id: str) -> Sourc
     return None
 
 
+class Rejections(Protocol):
+    """The counts of implausible samples (netmon.rejection.RejectionTracker): exported with each device."""
+
+    def of(self, device: str) -> Mapping[tuple[str, str], int]: ...  # (metric, reason) -> rejected samples
+
+    def counts(self) -> Mapping[tuple[str, str, str], int]: ...  # (device, metric, reason) -> rejected samples
+
+
+class _NoRejections:
+    def of(self, device: str) -> Mapping[tuple[str, str], int]:
+        return {}
+
+    def counts(self) -> Mapping[tuple[str, str, str], int]:
+        return {}
+
+
 class LatestResults:
-    def __init__(self, sites: Mapping[str, Site], devices: Mapping[str, Device]) -> None:
+    def __init__(self, sites: Mapping[str, Site], devices: Mapping[str, Device],
+                 rejections: Rejections | None = None) -> None:
         self._sites = dict(sites)
         self._devices = dict(devices)
+        self._rejections = rejections if rejections is not None else _NoRejections()
         self._results: dict[Key, PollResult] = {}
         self._last_success: dict[Key, float] = {}
         self._identities: dict[Key, DeviceIdentity] = {}
@@ -120,6 +140,7 @@ class LatestResults:
             identities={key: ident for key in keys if (ident := self._identities.get(key)) is not None},
             errors={err: n for key in keys for reason in self._reasons
                     if (n := self._errors.get(err := (*key, reason))) is not None},
+            rejected={(device_id, metric, reason): n for (metric, reason), n in self._rejections.of(device_id).items()},
         )
 
     def snapshot(self, extra: Iterable[Sample] = ()) -> Snapshot:
@@ -131,4 +152,5 @@ class LatestResults:
             identities=dict(self._identities),
             errors=dict(self._errors),
             extra=tuple(extra),
+            rejected=dict(self._rejections.counts()),
         )

@@ -6,7 +6,8 @@ records, never on each other.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import sys
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import StrEnum
@@ -296,10 +297,27 @@ class Sample:
     def label_dict(self) -> dict[str, str]:
         return dict(self.labels)
 
-    def __reduce__(self) -> tuple[type[Sample], tuple[str, float, Labels, SampleKind, str]]:
+    def __reduce__(self) -> tuple[Callable[..., Sample], tuple[str, float, Labels, SampleKind, str]]:
         # pickled by its fields in order (3x cheaper than a slotted dataclass's generic state): SNMP worker
         # processes send every result to the main process (netmon.worker)
-        return Sample, (self.metric, self.value, self.labels, self.kind, self.help)
+        return unpickled_sample, (self.metric, self.value, self.labels, self.kind, self.help)
+
+
+_SHARED_LABELS: dict[Labels, Labels] = {}
+_MAX_SHARED_LABELS = 200_000
+
+
+def unpickled_sample(metric: str, value: float, labels: Labels, kind: SampleKind, help: str) -> Sample:
+    """A sample as it arrives from a worker process, its strings and label tuple shared with every other
+    sample that has them: the main process keeps each device's latest samples (netmon.latest), and a
+    fresh copy of "netmon_interface_rx_bytes_total", its help text and `(("interface", "wlan1"),)` per
+    result would be ~5 KB and ~100 objects for the garbage collector to walk per device (docs/performance.md)."""
+    shared = _SHARED_LABELS.get(labels)
+    if shared is None:
+        if len(_SHARED_LABELS) >= _MAX_SHARED_LABELS:  # label values that keep changing: start over
+            _SHARED_LABELS.clear()
+        shared = _SHARED_LABELS[labels] = labels
+    return Sample(sys.intern(metric), value, shared, kind, sys.intern(help))
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,14 +10,21 @@ Counter series are created at 0 for every (device, metric) a device reports, wit
 `out_of_range`, from the poll that first reports the metric, so `increase()` sees the first rejection of a
 metric that used to be plausible. `not_finite` series appear with their first event (NaN/inf cannot be
 encoded in an SNMP integer; they would be a collector bug), to keep /metrics small at 10,000 devices.
+
+The counts are kept per device, and a device's series are part of its own /metrics text (netmon.latest hands
+them to netmon.exposition with the device's results), written again only when the device reports: at 30,000
+devices there are ~330,000 such series, nearly all at 0, and a Sample and a kept line for each would be
+~8 KB and ~40 objects per device for the garbage collector to walk (docs/performance.md).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import logging
+from collections.abc import Mapping
+from types import MappingProxyType
 
-from netmon.model import PollResult, Sample, SampleKind
+from netmon.model import PollResult, Sample
 from netmon.plausibility import Rejection, RejectReason, screen
 
 log = logging.getLogger(__name__)
@@ -30,18 +37,21 @@ def _series(sample: Sample) -> str:
     return f"{sample.metric}{{{labels}}}" if labels else sample.metric
 
 
+RejectedKey = tuple[str, str]  # metric, reason (a RejectReason)
+_KEYS: dict[RejectedKey, RejectedKey] = {}  # one key object per (metric, reason), shared by the devices
+
+
+def _key(metric: str, reason: str) -> RejectedKey:
+    key = (metric, reason)
+    return _KEYS.setdefault(key, key)
+
+
 class RejectionTracker:
     """Counts and logs the rejected samples of the results it screens. Event loop only."""
 
     def __init__(self) -> None:
-        self._counts: dict[tuple[str, str, RejectReason], int] = {}
-        self._metrics: dict[str, set[str]] = {}  # device -> metrics it reported (their zero series exist)
+        self._counts: dict[str, dict[RejectedKey, int]] = {}  # device -> (metric, reason) -> rejected samples
         self._out: dict[str, dict[str, Rejection]] = {}  # device -> metric -> first rejection of the episode
-        # the exported samples, made again only for a count that changed and sorted only when a series is
-        # added: at 30,000 devices there are ~450,000 series (mostly at 0), and the exposition keeps the
-        # text of a Sample it is handed again (netmon.exposition)
-        self._samples: dict[tuple[str, str, RejectReason], Sample] = {}
-        self._order: list[tuple[str, str, RejectReason]] | None = []
 
     def screen(self, result: PollResult) -> PollResult:
         """The result without its implausible samples (the same object when all are plausible)."""
@@ -66,20 +76,23 @@ class RejectionTracker:
         return dataclasses.replace(result, samples=kept) if rejected else result
 
     def _create_zero_series(self, device: str, samples: tuple[Sample, ...]) -> None:
-        known = self._metrics.setdefault(device, set())
-        if len(known) >= len(samples) and all(s.metric in known for s in samples):
-            return  # the common case: nothing new
+        counts = self._counts.get(device)
+        if counts is None:
+            counts = self._counts[device] = {}
+        last = None
         for sample in samples:
-            if sample.metric not in known:
-                known.add(sample.metric)
-                key = (device, sample.metric, RejectReason.OUT_OF_RANGE)
-                if key not in self._counts:
-                    self._set(key, 0)
+            metric = sample.metric
+            if metric is last:  # a metric's series come one after another (its interfaces, its radios)
+                continue
+            last = metric
+            if (metric, OUT_OF_RANGE) not in counts:
+                counts[_key(metric, OUT_OF_RANGE)] = 0
 
     def _count(self, device: str, rejection: Rejection) -> None:
         metric = rejection.sample.metric
-        key = (device, metric, rejection.reason)
-        self._set(key, self._counts.get(key, 0) + 1)
+        counts = self._counts[device]
+        key = _key(metric, rejection.reason)
+        counts[key] = counts.get(key, 0) + 1
         out = self._out.setdefault(device, {})
         if metric in out:
             return
@@ -89,21 +102,15 @@ class RejectionTracker:
                     rejection.bound.describe(),
                     extra={"device": device, "metric": metric, "reason": rejection.reason.value})
 
-    def counts(self) -> dict[tuple[str, str, RejectReason], int]:
-        return dict(self._counts)
+    def counts(self) -> dict[tuple[str, str, str], int]:
+        """Every series: (device, metric, reason) -> rejected samples."""
+        return {(device, metric, reason): n for device, counts in self._counts.items()
+                for (metric, reason), n in counts.items()}
 
-    def samples(self) -> list[Sample]:
-        """`netmon_samples_rejected_total`, one series per device, metric and reason, sorted."""
-        if self._order is None:
-            self._order = sorted(self._samples)
-        samples = self._samples
-        return [samples[key] for key in self._order]
+    def of(self, device: str) -> Mapping[RejectedKey, int]:
+        """One device's series, (metric, reason) -> rejected samples (live: read it on the event loop)."""
+        return self._counts.get(device, _NONE)
 
-    def _set(self, key: tuple[str, str, RejectReason], count: int) -> None:
-        if key not in self._counts:
-            self._order = None
-        self._counts[key] = count
-        device, metric, reason = key
-        self._samples[key] = Sample(REJECTED_METRIC, count,
-                                    (("device", device), ("metric", metric), ("reason", reason.value)),
-                                    SampleKind.COUNTER)
+
+_NONE: Mapping[RejectedKey, int] = MappingProxyType({})
+OUT_OF_RANGE = RejectReason.OUT_OF_RANGE

@@ -5,7 +5,9 @@ to be the bottleneck, so v2c reads take this path and everything else (SNMPv1, S
 messages) falls through to pysnmp (`NotHandled`). Semantics follow RFC 3416 4.2.1-4.2.3 as the pysnmp path
 does: noSuchObject / noSuchInstance for GET, endOfMibView past the last record, GETBULK non-repeaters then
 max-repetitions rows, stopping after a row that is all endOfMibView or before the datagram grows past
-`MAX_RESPONSE_BYTES`. Varbinds of static records are encoded once and reused.
+`MAX_RESPONSE_BYTES`. Varbinds of static records are encoded once and reused. With `reuse_s`, the varbinds
+of a whole request are reused for that many seconds of the store's clock (benchmarks/daemon.py: thousands
+of devices serving one recording, whose counters then move once per `reuse_s`, not at every request).
 """
 
 from __future__ import annotations
@@ -30,9 +32,11 @@ class NotHandled(Exception):
 class V2cResponder:
     """Answers one endpoint's v2c reads; `select(community)` names the store, None drops the request."""
 
-    def __init__(self, select: Callable[[bytes], RecordStore | None]) -> None:
+    def __init__(self, select: Callable[[bytes], RecordStore | None], *, reuse_s: float = 0.0) -> None:
         self._select = select
         self._static: dict[tuple[int, Oid], bytes] = {}
+        self._reuse_s = reuse_s
+        self._reused: dict[tuple[object, ...], tuple[float, bytes]] = {}  # request -> (until, varbinds)
 
     def answer(self, datagram: bytes) -> bytes | None:
         """The encoded response, or None to drop the request (wrong community, malformed BER)."""
@@ -45,16 +49,26 @@ class V2cResponder:
         if store is None:
             return None
         now = store.clock()
-        if pdu_type == GET:
-            varbinds = [self._get(store, oid, now) for oid in oids]
-        elif pdu_type == GETNEXT:
-            varbinds = [self._next(store, oid, now)[0] for oid in oids]
+        if self._reuse_s > 0:
+            key = (id(store), pdu_type, a, b, *oids)
+            until, body = self._reused.get(key, (0.0, b""))
+            if now >= until:
+                body = self._varbinds(store, pdu_type, a, b, oids, now)
+                if len(self._reused) > 100_000:
+                    self._reused.clear()
+                self._reused[key] = (now + self._reuse_s, body)
         else:
-            varbinds = self._bulk(store, oids, a, b, now)
-        body = b"".join(varbinds)
+            body = self._varbinds(store, pdu_type, a, b, oids, now)
         if len(body) > MAX_RESPONSE_BYTES:
             return _message(community, request_id, _TOO_BIG, b"")
         return _message(community, request_id, _NO_ERROR, body)
+
+    def _varbinds(self, store: RecordStore, pdu_type: int, a: int, b: int, oids: list[Oid], now: float) -> bytes:
+        if pdu_type == GET:
+            return b"".join([self._get(store, oid, now) for oid in oids])
+        if pdu_type == GETNEXT:
+            return b"".join([self._next(store, oid, now)[0] for oid in oids])
+        return b"".join(self._bulk(store, oids, a, b, now))
 
     def _bulk(self, store: RecordStore, oids: list[Oid], non_repeaters: int, max_repetitions: int,
               now: float) -> list[bytes]:

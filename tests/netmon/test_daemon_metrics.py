@@ -63,7 +63,7 @@ def sources(storage: QueueStats | None) -> MetricSources:
     poller = FakePoller([dev("ap1"), dev("ap2")], SchedulerStats(polls_total=7, missed_cycles_total=1, in_flight=2))
     return MetricSources(
         pollers=[poller], sites={"kim-a": SITE}, state=FakeState({"ap1": 0}, {}, []),
-        unique_clients=lambda: {"kim-a": 12}, rejected=lambda: [],
+        unique_clients=lambda: {"kim-a": 12},
         outputs=lambda: {"notify": FakeOutput(OutboxStats(3, 10, 2, "timeout", False))},
         open_incidents=lambda: 4, storage=lambda: storage)
 

@@ -32,6 +32,14 @@ def test_a_pickled_result_comes_back_equal_in_every_field() -> None:
 
 def test_reduce_names_every_field_in_order() -> None:
     for record in (_result(), _result().samples[0]):
-        cls, args = record.__reduce__()
-        assert cls is type(record)
+        make, args = record.__reduce__()
+        assert make(*args) == record
         assert args == tuple(getattr(record, f.name) for f in dataclasses.fields(record))
+
+
+def test_unpickled_samples_share_their_strings_and_labels() -> None:
+    """What the main process keeps of each device's latest result is not a fresh copy per result."""
+    first, second = (pickle.loads(pickle.dumps(_result())) for _ in range(2))
+    for a, b in zip(first.samples, second.samples, strict=True):
+        assert a.labels is b.labels and a.metric is b.metric and a.help is b.help
+    assert first.samples[0].labels == (("interface", "wlan1"),)

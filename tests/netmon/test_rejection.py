@@ -94,10 +94,8 @@ def test_devices_and_reasons_are_counted_apart(caplog: pytest.LogCaptureFixture)
                                 ("ap", TEMP, RejectReason.OUT_OF_RANGE): 0,
                                 ("router", TEMP, RejectReason.OUT_OF_RANGE): 1}
     assert len(warnings(caplog)) == 2  # once per device and metric
-    assert [s.labels for s in tracker.samples()] == [
-        (("device", "ap"), ("metric", TEMP), ("reason", "not_finite")),
-        (("device", "ap"), ("metric", TEMP), ("reason", "out_of_range")),
-        (("device", "router"), ("metric", TEMP), ("reason", "out_of_range"))]
+    assert tracker.of("ap") == {(TEMP, "not_finite"): 2, (TEMP, "out_of_range"): 0}
+    assert tracker.of("router") == {(TEMP, "out_of_range"): 1} and tracker.of("switch") == {}
 
 
 def test_a_failed_poll_changes_nothing() -> None:
@@ -136,18 +134,30 @@ def test_counters_exist_at_zero_before_the_first_event_for_every_device_source_a
                     in text), (device, source, reason)
 
 
-def test_exported_series_are_made_again_only_when_their_count_changes() -> None:
-    tracker = RejectionTracker()
-    tracker.screen(result(temp(40.0), rx("ether1", 1.0)))
-    tracker.screen(result(temp(40.0), device="ap2"))
-    first = tracker.samples()
-    assert [(dict(s.labels)["device"], dict(s.labels)["metric"], s.value) for s in first] == [
-        ("ap", TEMP, 0), ("ap", RX, 0), ("ap2", TEMP, 0)]
-    assert all(a is b for a, b in zip(first, tracker.samples(), strict=True))  # nothing changed: the same Samples
-    tracker.screen(result(temp(900.0), at=T0 + 60, device="ap2"))  # implausible: counted
-    second = tracker.samples()
-    assert [s.value for s in second] == [0, 0, 1]
-    assert second[0] is first[0] and second[1] is first[1] and second[2] is not first[2]
-    tracker.screen(result(temp(40.0), rx("ether1", 2.0), Sample(UPTIME, 5.0), at=T0 + 60))  # a new metric
-    assert [(dict(s.labels)["metric"], s.value) for s in tracker.samples()] == [
-        (TEMP, 0), (UPTIME, 0), (RX, 0), (TEMP, 1)]
+def series(text: str, device: str) -> list[str]:
+    return [line for line in text.splitlines()
+            if line.startswith(f'netmon_samples_rejected_total{{device="{device}"')]
+
+
+def test_a_device_shows_its_counts_with_its_own_series_as_they_change() -> None:
+    """The counts are part of each device's kept /metrics text, written again when the device reports."""
+    netmon = app()
+    netmon.on_result(result(temp(40.0), rx("ether1", 1.0)))
+    netmon.on_result(result(temp(40.0), device="router"))
+    text = netmon.page().text().decode()
+    assert series(text, "ap") == [
+        f'netmon_samples_rejected_total{{device="ap",metric="{TEMP}",reason="out_of_range"}} 0.0',
+        f'netmon_samples_rejected_total{{device="ap",metric="{RX}",reason="out_of_range"}} 0.0']
+    assert series(text, "router") == [
+        f'netmon_samples_rejected_total{{device="router",metric="{TEMP}",reason="out_of_range"}} 0.0']
+    netmon.on_result(result(temp(900.0), at=T0 + 60, device="router"))  # implausible: counted
+    netmon.on_result(result(temp(math.nan), Sample(UPTIME, 5.0), at=T0 + 60))  # a new reason, a new metric
+    text = netmon.page().text().decode()
+    assert series(text, "router") == [
+        f'netmon_samples_rejected_total{{device="router",metric="{TEMP}",reason="out_of_range"}} 1.0']
+    assert series(text, "ap") == [
+        f'netmon_samples_rejected_total{{device="ap",metric="{TEMP}",reason="not_finite"}} 1.0',
+        f'netmon_samples_rejected_total{{device="ap",metric="{TEMP}",reason="out_of_range"}} 0.0',
+        f'netmon_samples_rejected_total{{device="ap",metric="{UPTIME}",reason="out_of_range"}} 0.0',
+        f'netmon_samples_rejected_total{{device="ap",metric="{RX}",reason="out_of_range"}} 0.0']
+    assert netmon.page().text() == render(netmon.snapshot())  # the kept texts show what a snapshot shows

@@ -76,3 +76,28 @@ def test_reboot_restarts_uptime(store: RecordStore) -> None:
     store.reboot(at=1004.0)
     found = store.get((1, 3, 6, 1, 2, 1, 1, 3, 0))
     assert isinstance(found, Served) and found.value == 100
+
+
+def test_a_responder_that_reuses_varbinds_answers_each_request_and_moves_on_after_reuse_s() -> None:
+    """benchmarks/daemon.py's devices: a request's varbinds made once per `reuse_s` of the store's clock, every
+    reply still carrying its own request-id and community."""
+    from collectors.snmp.message import decode_response, encode_request
+    from netmon.simulate.v2c import V2cResponder
+
+    now = [1005.0]
+    clocked = RecordStore(snmprec.parse(LINES), clock=lambda: now[0], boot=1000.0)
+    responder = V2cResponder(lambda _community: clocked, reuse_s=1.0)
+    uptime, descr = (1, 3, 6, 1, 2, 1, 1, 3, 0), (1, 3, 6, 1, 2, 1, 1, 1, 0)
+
+    def ask(request_id: int, community: bytes) -> list[object]:
+        reply = responder.answer(encode_request(request_id, community, "get", [uptime, descr]))
+        assert reply is not None and b"\x04" + bytes([len(community)]) + community in reply
+        response = decode_response(reply)
+        assert response.request_id == request_id
+        return [value for _oid, value in response.varbinds]
+
+    assert ask(7, b"a") == [500, b"box"]
+    now[0] = 1005.5
+    assert ask(8, b"other") == [500, b"box"]  # reused: the same varbinds half a second later
+    now[0] = 1006.0
+    assert ask(9, b"a") == [600, b"box"]  # made again
