@@ -137,6 +137,8 @@ class Store:
             for kind, run in itertools.groupby(records, key=type):
                 if kind is HourlyRollup:
                     w.write_rollups(conn, list(run))  # type: ignore[arg-type]
+                elif kind in w.MANY:
+                    w.write_many(conn, list(run))  # type: ignore[arg-type]
                 else:
                     for record in run:
                         w.write_record(conn, record)

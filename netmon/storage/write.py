@@ -19,6 +19,7 @@ commit it could not confirm, and replays its spool after a crash:
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime
@@ -98,16 +99,8 @@ def write_record(conn: sa.Connection, r: Record) -> None:
     writer = _WRITERS.get(type(r))
     if writer is not None:
         writer(conn, r)
-    elif isinstance(r, StateChange):
-        stmt = _insert(conn, t.state_changes).values(device=r.device, old_status=r.old.value,
-                                                     new_status=r.new.value, at=r.at, reason=r.reason)
-        conn.execute(stmt.on_conflict_do_nothing(index_elements=["device", "at", "new_status"]))
-    elif isinstance(r, DeviceState):
-        values = dataclasses.asdict(r) | {"status": r.status.value,
-                                          "unknown_cause": r.unknown_cause.value if r.unknown_cause else None}
-        stmt = _insert(conn, t.device_state).values(**values)
-        conn.execute(stmt.on_conflict_do_update(index_elements=["device"],
-                                                set_={k: stmt.excluded[k] for k in values if k != "device"}))
+    elif isinstance(r, (StateChange, DeviceState, StoredDiscovery)):  # the MANY kinds
+        write_many(conn, [r])
     elif isinstance(r, DailyUniques):
         stmt = _insert(conn, t.daily_uniques).values(site=r.site, day=r.day, count=r.count)
         conn.execute(stmt.on_conflict_do_update(index_elements=["site", "day"],
@@ -132,7 +125,7 @@ def write_record(conn: sa.Connection, r: Record) -> None:
 
 def _writers() -> dict[type, Callable[[sa.Connection, Any], None]]:
     return {Outage: _write_outage, Reboot: _write_reboot, HourlyRollup: _write_rollup, Incident: _write_incident,
-            StoredDiscovery: _write_discovery, AgentProgress: _write_agent, AgentGap: _write_agent}
+            AgentProgress: _write_agent, AgentGap: _write_agent}
 
 
 def inspection_values(r: Inspection, effective_at: float) -> dict[str, Any]:
@@ -173,11 +166,62 @@ def _write_agent(conn: sa.Connection, r: AgentProgress | AgentGap) -> None:
     conn.execute(stmt.on_conflict_do_update(index_elements=["agent"], set_=changed))
 
 
-def _write_discovery(conn: sa.Connection, r: StoredDiscovery) -> None:
-    values = dataclasses.asdict(r) | {"source": r.source.value}
-    stmt = _insert(conn, t.device_discovery).values(**values)
-    changed = {k: stmt.excluded[k] for k in ("discovered_at", "fingerprint", "payload")}
-    conn.execute(stmt.on_conflict_do_update(index_elements=["device", "source"], set_=changed))
+# --- the frequent records, many in one statement ------------------------------------------------------------
+# A start at 30,000 devices writes a discovery, a state change and a device state for each: a statement built
+# per record (its `excluded` alias, its compilation) cost the main process ~20 % of its CPU for minutes
+# (docs/performance.md). These kinds are written with one statement per dialect, built once, and each run of
+# them as one executemany; an upsert keeps the last record of a key in the run, as writing them one by one
+# would (and PostgreSQL refuses one statement that updates a row twice).
+
+MANY: tuple[type, ...] = (StateChange, DeviceState, StoredDiscovery)
+_DEVICE_STATE_COLUMNS = tuple(f.name for f in dataclasses.fields(DeviceState))
+MANY_CHUNK = 500
+
+
+@functools.cache
+def _many_statement(dialect: str, kind: str) -> Any:
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    if kind == StateChange.__name__:
+        return insert(t.state_changes).on_conflict_do_nothing(index_elements=["device", "at", "new_status"])
+    if kind == DeviceState.__name__:
+        stmt = insert(t.device_state)
+        return stmt.on_conflict_do_update(index_elements=["device"], set_={
+            k: stmt.excluded[k] for k in _DEVICE_STATE_COLUMNS if k != "device"})
+    stmt = insert(t.device_discovery)
+    return stmt.on_conflict_do_update(index_elements=["device", "source"], set_={
+        k: stmt.excluded[k] for k in ("discovered_at", "fingerprint", "payload")})
+
+
+def _many_values(r: StateChange | DeviceState | StoredDiscovery) -> tuple[object, dict[str, Any]]:
+    """(the row's key, its values)."""
+    if isinstance(r, StateChange):
+        return None, {"device": r.device, "old_status": r.old.value, "new_status": r.new.value, "at": r.at,
+                      "reason": r.reason}
+    if isinstance(r, DeviceState):
+        values = {k: getattr(r, k) for k in _DEVICE_STATE_COLUMNS}
+        values["status"] = r.status.value
+        values["unknown_cause"] = r.unknown_cause.value if r.unknown_cause else None
+        return r.device, values
+    return (r.device, r.source), dataclasses.asdict(r) | {"source": r.source.value}
+
+
+def write_many(conn: sa.Connection, records: Sequence[StateChange | DeviceState | StoredDiscovery]) -> None:
+    """A run of records of one of the `MANY` kinds, as if written one by one in order."""
+    if not records:
+        return
+    keyed: dict[object, dict[str, Any]] = {}
+    rows: list[dict[str, Any]] = []
+    for r in records:
+        key, values = _many_values(r)
+        if key is None:
+            rows.append(values)
+        else:
+            keyed.pop(key, None)  # the last of a key, at its place in the order
+            keyed[key] = values
+    rows += keyed.values()
+    stmt = _many_statement(conn.dialect.name, type(records[0]).__name__)
+    for i in range(0, len(rows), MANY_CHUNK):
+        conn.execute(stmt, rows[i:i + MANY_CHUNK])
 
 
 def _write_outage(conn: sa.Connection, r: Outage) -> None:

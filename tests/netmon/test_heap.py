@@ -20,10 +20,10 @@ def restored_gc() -> Iterator[None]:
     gc.unfreeze()
 
 
-def test_tune_sets_the_young_threshold_and_keeps_the_others(restored_gc: None) -> None:
-    _, gen1, gen2 = gc.get_threshold()
+def test_tune_sets_the_young_and_old_thresholds_and_keeps_the_middle_one(restored_gc: None) -> None:
+    _, gen1, _ = gc.get_threshold()
     heap.tune()
-    assert gc.get_threshold() == (heap.GEN0_THRESHOLD, gen1, gen2)
+    assert gc.get_threshold() == (heap.GEN0_THRESHOLD, gen1, heap.GEN2_THRESHOLD)
 
 
 def test_the_young_threshold_can_be_set_from_the_environment(restored_gc: None,

@@ -25,9 +25,11 @@ from netmon.model import (
     Source,
     StateChange,
     Status,
+    StoredDiscovery,
 )
 from netmon.storage import DailyUniques, Heartbeat, HourlyRollup, UnknownSpan
 from netmon.storage import schema as t
+from netmon.storage import write
 
 __all__ = ["backend"]
 
@@ -129,6 +131,30 @@ def test_outage_upserts_are_idempotent_across_restarts(backend: Backend) -> None
     assert store.outages(device="other") == []
     assert store.outages(since=T0 + 601) == []
     assert store.outages(since=T0 + 600) == [closed]
+    store.close()
+
+
+def test_a_start_of_many_devices_is_written_as_one_by_one_would_be(backend: Backend) -> None:
+    """The frequent records (state changes, device states, discoveries) go in runs, many rows per statement
+    (netmon.storage.write.write_many): more devices than one statement takes, a key written twice in a run
+    (the last wins, as one by one), a state change re-sent (ignored), and the runs interleaved."""
+    ids = [f"ap{i:04d}" for i in range(write.MANY_CHUNK + 200)]
+    first = [StateChange(d, Status.UNKNOWN, Status.UP, T0 + i, "first poll") for i, d in enumerate(ids)]
+    states = [DeviceState(d, Status.UP, T0 + i, consecutive_successes=1) for i, d in enumerate(ids)]
+    found = [StoredDiscovery(d, Source.SNMP, T0, "a" * 64, '{"v":1}') for d in ids]
+    down = StateChange(ids[0], Status.UP, Status.DOWN, T0 + 900, "3 failed polls")
+    later = [dataclasses.replace(states[0], status=Status.DOWN, since=T0 + 900, consecutive_successes=0,
+                                 consecutive_failures=3),
+             dataclasses.replace(states[1], last_error="DeviceUnreachable: timeout")]
+    again = StoredDiscovery(ids[2], Source.SNMP, T0 + 60, "b" * 64, '{"v":1,"again":true}')
+    store = backend.upgraded()
+    store.write([*first, first[5], *states, *later, states[2], *found, again, down, *found[:3]])
+    assert store.state_changes() == sorted([*first, down], key=lambda c: (c.at, c.device))
+    assert {s.device: s for s in store.load_states()} == {s.device: s for s in [*states, *later]}
+    discoveries = {d.device: d for d in store.load_discoveries(Source.SNMP)}
+    assert len(discoveries) == len(ids) and discoveries[ids[2]] == found[2]  # re-written after `again`: last wins
+    store.write([again])
+    assert {d.device: d for d in store.load_discoveries(Source.SNMP)}[ids[2]] == again
     store.close()
 
 
