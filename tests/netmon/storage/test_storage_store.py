@@ -27,9 +27,8 @@ from netmon.model import (
     Status,
     StoredDiscovery,
 )
-from netmon.storage import DailyUniques, Heartbeat, HourlyRollup, UnknownSpan
+from netmon.storage import DailyUniques, Heartbeat, HourlyRollup, UnknownSpan, write
 from netmon.storage import schema as t
-from netmon.storage import write
 
 __all__ = ["backend"]
 
