@@ -16,6 +16,7 @@ benchmarks/exposition.py.
 from __future__ import annotations
 
 import asyncio
+import functools
 import gzip
 import logging
 from collections.abc import Callable, Iterator, Sequence
@@ -136,7 +137,12 @@ def _text_gzip(content: Page | Snapshot) -> bytes:
 class ExporterServer:
     """/metrics and /healthz on the daemon's web server (netmon/web.py). `content` is called in the loop
     at each scrape: a `Page` (kept device texts, joined in a thread) or a `Snapshot` (rendered whole in a
-    thread), so no thread touches the live state."""
+    thread), so no thread touches the live state.
+
+    A scrape that arrives while a page is being written gets that page (`_Coalesced`): at 30,000 devices a
+    page is ~100 MB of text; a scraper that timed out and came back, or a second Prometheus, would otherwise
+    start another one beside it, and pages piling up in threads that share the GIL with the event loop
+    never finished (docs/performance.md)."""
 
     def __init__(self, content: Callable[[], Page | Snapshot], healthy: Callable[[], bool],
                  host: str = "127.0.0.1", port: int = 9877, web_config: WebConfig | None = None,
@@ -146,6 +152,7 @@ class ExporterServer:
         web_config = web_config or WebConfig()
         self._server = WebServer({"/metrics": self._metrics, "/healthz": self._healthz}, host, port,
                                  tls=web_config.tls, users=web_config.users, limits=limits or Limits(), more=more)
+        self._pages = _Coalesced()
 
     @property
     def port(self) -> int:
@@ -158,12 +165,31 @@ class ExporterServer:
         await self._server.stop()
 
     async def _metrics(self, request: Request) -> Reply:
-        content = self._content()
         if accepts_gzip(request.headers.get("Accept-Encoding")):
-            body = await asyncio.to_thread(_text_gzip, content)
+            body = await self._pages.get(_text_gzip, self._content)
             return Reply(200, body, CONTENT_TYPE, (("Content-Encoding", "gzip"), ("Vary", "Accept-Encoding")))
-        return Reply(200, await asyncio.to_thread(_text, content), CONTENT_TYPE, (("Vary", "Accept-Encoding"),))
+        return Reply(200, await self._pages.get(_text, self._content), CONTENT_TYPE, (("Vary", "Accept-Encoding"),))
 
     async def _healthz(self, request: Request) -> Reply:
         ok = self._healthy()
         return Reply(200, b"ok\n") if ok else Reply(503, b"scheduler stalled\n")
+
+
+class _Coalesced:
+    """At most one page written at a time per encoding: a request that comes while one is written waits for
+    it and gets it. The writing goes on if its first requester leaves (the others still wait for it)."""
+
+    def __init__(self) -> None:
+        self._writing: dict[Callable[[Page | Snapshot], bytes], asyncio.Future[bytes]] = {}
+
+    async def get(self, write: Callable[[Page | Snapshot], bytes], content: Callable[[], Page | Snapshot]) -> bytes:
+        future = self._writing.get(write)
+        if future is None:
+            future = self._writing[write] = asyncio.ensure_future(asyncio.to_thread(write, content()))
+            future.add_done_callback(functools.partial(self._written, write))
+        return await asyncio.shield(future)
+
+    def _written(self, write: Callable[[Page | Snapshot], bytes], future: asyncio.Future[bytes]) -> None:
+        self._writing.pop(write, None)
+        if not future.cancelled():
+            future.exception()  # seen here: every requester may have left

@@ -6,13 +6,15 @@ from __future__ import annotations
 import asyncio
 import gzip
 import os
+import threading
 from pathlib import Path
 
 from peers import promtool_check
 
 from netmon.errors import DeviceUnreachable
 from netmon.exporter import ExporterServer, render
-from netmon.latest import LatestResults
+from netmon.exposition import Page
+from netmon.latest import LatestResults, Snapshot
 from netmon.model import (
     Device,
     DeviceIdentity,
@@ -175,3 +177,30 @@ def test_a_metric_reported_by_two_sources_is_exported_once_and_falls_back() -> N
     text = render(latest.snapshot()).decode()
     assert 'netmon_interface_receive_bytes_total{device="a-router",interface="ether1"} 100.0' in text
     assert promtool_check(text.encode()).returncode == 0
+
+
+async def test_a_scrape_that_comes_while_a_page_is_written_gets_that_page() -> None:
+    """One page written at a time: a second scraper (or one that timed out and came back) waits for the page
+    being written instead of starting another beside it; the next scrape after it writes a new one."""
+    from netmon.exporter import _Coalesced
+
+    release = threading.Event()
+    taken: list[int] = []
+
+    def content() -> Snapshot:
+        taken.append(len(taken))
+        return build().snapshot()
+
+    def write(snapshot: Page | Snapshot) -> bytes:
+        assert release.wait(10), "never released"
+        return render(snapshot) + str(len(taken)).encode()
+
+    pages = _Coalesced()
+    first = asyncio.ensure_future(pages.get(write, content))
+    second = asyncio.ensure_future(pages.get(write, content))
+    await asyncio.sleep(0)  # both are waiting now, one page being written
+    first.cancel()  # the first scraper leaves: the page is still written for the second
+    release.set()
+    assert (await second).endswith(b"1") and taken == [0]
+    assert first.cancelled()
+    assert (await pages.get(write, content)).endswith(b"2") and taken == [0, 1]  # a new page
