@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -39,6 +40,10 @@ from netmon.state.outage import OutageTracker
 log = logging.getLogger(__name__)
 
 OUTAGES_EVERY_S = 1.0  # at most one re-derivation of outages and availability alerts per second
+# ... and, since a hand-over re-derives the whole fleet, at most this share of the event loop's time: at 20,000
+# devices one costs ~0.3 s of CPU, and one a second through a failure storm took a third of the main process
+# (docs/performance.md); the next waits HANDOVER_SPACING x the last one's CPU time when that is longer
+HANDOVER_SPACING = 10.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,7 +66,8 @@ class StateOutputs:
 
 class StateKeeper:
     def __init__(self, availability: AvailabilityTracker, outages: OutageTracker, outputs: StateOutputs,
-                 devices: Iterable[str] = (), *, agent_of: Mapping[str, str] | None = None) -> None:
+                 devices: Iterable[str] = (), *, agent_of: Mapping[str, str] | None = None,
+                 cpu_clock: Callable[[], float] = time.thread_time) -> None:
         self.availability = availability
         self.outages = outages
         self._out = outputs
@@ -80,6 +86,8 @@ class StateKeeper:
         self._handover_pending = False  # a judged agent's devices changed: hand the fleet to `on_states`
         self._scheduled = False
         self._closed: list[Outage] = []  # agents' outages closed since the last hand-over (they date recoveries)
+        self._cpu_clock = cpu_clock
+        self.handover_every_s = OUTAGES_EVERY_S  # the spacing of hand-overs now (HANDOVER_SPACING)
 
     def observe(self, result: PollResult) -> None:
         self._after(self.availability.observe(result), result.started_at + result.duration_s,
@@ -178,7 +186,7 @@ class StateKeeper:
         except RuntimeError:
             self._hand_over()
             return
-        wait = self._outages_last + OUTAGES_EVERY_S - loop.time()
+        wait = self._outages_last + self.handover_every_s - loop.time()
         if wait <= 0:
             self._outages_last = loop.time()
             self._hand_over()
@@ -191,12 +199,14 @@ class StateKeeper:
 
     def _hand_over(self) -> None:
         """Re-derive the office's outages if they are pending, then hand every state to `on_states`."""
+        began = self._cpu_clock()
         closed, self._closed = self._closed, []
         states = self.availability.states()
         if self._office_pending:
             closed += self._rederive(states, self._outages_at, self._office)
         self._office_pending = self._handover_pending = False
         self._out.on_states(states, self.outages.open_outages() + closed, self._outages_at)
+        self.handover_every_s = max(OUTAGES_EVERY_S, HANDOVER_SPACING * (self._cpu_clock() - began))
 
     def _update_outages(self, at: float, agent: str) -> None:
         """Re-derive the outages of one agent's devices at `at` (its time), at once; a judged agent's news goes

@@ -10,7 +10,7 @@ from state_helpers import device, poll, site
 
 from netmon.model import DeviceState, Outage, Reboot, Source, StateChange, StatePolicy, Status
 from netmon.state import AvailabilityTracker, OutageTracker
-from netmon.state.keeper import OUTAGES_EVERY_S, StateKeeper, StateOutputs
+from netmon.state.keeper import HANDOVER_SPACING, OUTAGES_EVERY_S, StateKeeper, StateOutputs
 
 T0 = 1_780_000_000.0
 
@@ -97,6 +97,25 @@ async def test_in_the_event_loop_a_burst_of_changes_re_derives_outages_once_per_
     assert len(rec.views) == 2 and rec.views[-1][0] == {"r1": Status.UP, "ap1": Status.UP}
     k.flush()  # nothing pending: nothing more
     assert len(rec.views) == 2
+
+
+async def test_a_hand_over_that_costs_much_spaces_the_next_ones_out() -> None:
+    """A hand-over re-derives the whole fleet: the next waits HANDOVER_SPACING x its CPU time when that is more
+    than a second (here each costs 0.3 s by the injected CPU clock: 3 s apart)."""
+    rec = Recorder()
+    devices = {"r1": device("r1"), "ap1": device("ap1", parent="r1")}
+    policy = StatePolicy(down_after_failures=2, down_after_s=600, up_after_successes=1)
+    cpu = iter(x * 0.3 for x in range(100))
+    k = StateKeeper(AvailabilityTracker(devices, policy, started_at=T0),
+                    OutageTracker(devices, {"s1": site("s1")}, (), policy=policy), rec.outputs(), devices,
+                    cpu_clock=lambda: next(cpu))
+    k.observe(poll("r1", Source.PING, T0 + 1))  # the first: at once
+    assert len(rec.views) == 1 and k.handover_every_s == HANDOVER_SPACING * 0.3
+    k.observe(poll("ap1", Source.PING, T0 + 1))
+    await asyncio.sleep(OUTAGES_EVERY_S + 0.2)
+    assert len(rec.views) == 1  # a second later: still waiting (3 s)
+    k.flush()  # shutdown: what is pending goes now
+    assert len(rec.views) == 2 and rec.views[-1][0] == {"r1": Status.UP, "ap1": Status.UP}
 
 
 def agent_keeper(rec: Recorder, judged: set[str]) -> StateKeeper:
