@@ -22,7 +22,6 @@ at their next heartbeat instead of after `dead_after_s`.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import os
 import socket
@@ -209,8 +208,9 @@ class ClusterMember:
             await asyncio.wait(either, return_when=asyncio.FIRST_COMPLETED)
         finally:
             sleeper.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await sleeper
+            # waited for, not awaited under suppress(CancelledError): a stop() arriving meanwhile must not be
+            # swallowed with the sleeper's own cancellation
+            await asyncio.wait({sleeper})
 
     def _finish(self, pending: asyncio.Future[_Round]) -> None:
         self._pending = None

@@ -308,3 +308,39 @@ def test_timings_that_cannot_work_are_refused(timing: dict[str, float], complain
     with pytest.raises(ValueError, match=complaint):
         MemberTiming(**timing)
 
+
+
+def test_a_stop_that_comes_while_the_member_waits_for_its_sleeper_is_not_swallowed() -> None:
+    """The round answered, so the member cancels its sleeper and waits for it; a `stop()` that comes in that
+    moment must still stop it (a swallowed cancellation once kept a node heartbeating and leading after
+    `stop()`, and the test that stopped it waited for ever)."""
+
+    async def main() -> None:
+        loop = asyncio.get_running_loop()
+        gate, cancelling = asyncio.Event(), asyncio.Event()
+
+        async def sleep(seconds: float) -> None:  # a sleeper slow to finish cancelling
+            try:
+                await asyncio.sleep(seconds)
+            except asyncio.CancelledError:
+                cancelling.set()
+                await gate.wait()
+                raise
+
+        db = FakeDatabase(lambda: loop.time() + 1_796_000_000.0)
+        member = ClusterMember(FakeBackend(db, loop.time), "a", DEVICES, timing=TIMING, host="h", pid=1,
+                               clock=loop.time, sleep=sleep, run_blocking=inline, on_share=lambda _s: None,
+                               on_leader=lambda _t: None)
+        answered: asyncio.Future[object] = loop.create_future()
+        member._pending = answered  # type: ignore[assignment]  # a round in flight
+        waiting = asyncio.ensure_future(member._sleep_or_round(60.0))
+        await asyncio.sleep(0)
+        answered.set_result(None)  # the round answers: the member cancels its sleeper and waits for it
+        await cancelling.wait()
+        waiting.cancel()  # stop() now
+        gate.set()
+        with pytest.raises(asyncio.CancelledError):
+            await waiting
+        assert waiting.cancelled()
+
+    run_virtual(main)
