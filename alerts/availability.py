@@ -22,7 +22,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 
 from alerts.rules import AREA_OUTAGE, DEVICE_DOWN, SITE_DOWN, Verdict
-from netmon.model import Cause, Device, DeviceState, Outage, Site, Status
+from netmon.model import Cause, Device, DeviceState, Outage, Site, Status, site_index
 
 Key = tuple[str, str]
 ANSWERING = (Status.UP, Status.DEGRADED, Status.DISABLED)
@@ -38,44 +38,83 @@ def clustered(starts: Sequence[float], min_sites: int, window_s: float) -> bool:
     return any(ordered[i + min_sites - 1] - ordered[i] <= window_s for i in range(len(ordered) - min_sites + 1))
 
 
-def availability_verdicts(devices: Mapping[str, Device], sites: Mapping[str, Site],
-                          states: Mapping[str, DeviceState], outages: Sequence[Outage],
-                          firing: Callable[[Key], bool], delays: Mapping[str, float] | None = None,
-                          ) -> tuple[dict[Key, Verdict], dict[str, float]]:
-    """Device and site verdicts, and the start of each down site's episode."""
-    delays = delays or {}
-    open_outages = {o.device: o for o in outages if o.open}
-    closed = {o.device: o for o in outages if not o.open}
-    verdicts: dict[Key, Verdict] = {}
-    site_starts: dict[str, float] = {}
-    site_members: dict[str, list[str]] = {}
-    site_ended: dict[str, float] = {}  # the latest recovery among each site's devices
-    for device_id, device in devices.items():
+class StandingVerdicts:
+    """The device and site verdicts of the latest states, kept between observations: each `update` judges again
+    only the devices whose state or outage changed (and the sites they belong to), so a hand-over of the
+    states costs what changed, not the fleet (docs/performance.md). `verdicts` holds every device's and site's
+    verdict; `site_starts` the start of each down site's episode."""
+
+    def __init__(self, devices: Mapping[str, Device], sites: Mapping[str, Site]) -> None:
+        self._devices = devices
+        self._sites = sites
+        self._by_site = {site: [d.id for d in members] for site, members in site_index(devices).items()}
+        self._states: Mapping[str, DeviceState] = {}
+        self._open: dict[str, Outage] = {}  # device -> its open outage, as handed in last time
+        self._closed: dict[str, Outage] = {}  # device -> its outage closed since the hand-over before
+        self._delays: Mapping[str, float] = {}
+        self._ended: dict[str, float] = {}  # device -> when it last answered again (dates its site's recovery)
+        self.verdicts: dict[Key, Verdict] = {}
+        self.site_starts: dict[str, float] = {}
+        self._judged = False
+
+    def update(self, states: Mapping[str, DeviceState], outages: Sequence[Outage], firing: Callable[[Key], bool],
+               delays: Mapping[str, float] | None = None) -> tuple[set[Key], list[str]]:
+        """Judge the devices whose state (a new object), outage or delay changed, and devices with an outage
+        (their verdict follows the alerts' `firing`); return the keys whose verdict changed and the devices
+        judged."""
+        delays = delays or {}
+        open_now = {o.device: o for o in outages if o.open}
+        closed = {o.device: o for o in outages if not o.open}
+        if self._judged:
+            old = self._states
+            dirty = {d for d, state in states.items() if old.get(d) is not state}
+            dirty.update(open_now, closed, self._open, self._closed, delays, self._delays)
+            sites = {self._devices[d].site for d in dirty if d in self._devices}
+        else:
+            dirty, sites = set(self._devices), set(self._sites)
+        self._states, self._open, self._closed, self._delays, self._judged = states, open_now, closed, delays, True
+        judged = [d for d in dirty if d in self._devices]
+        changed = {(DEVICE_DOWN, d) for d in judged if self._set((DEVICE_DOWN, d), self._device_verdict(d, firing))}
+        changed.update((SITE_DOWN, s) for s in sites
+                       if s in self._sites and self._set((SITE_DOWN, s), self._site_verdict(s)))
+        return changed, judged
+
+    def _set(self, key: Key, verdict: Verdict) -> bool:
+        changed = self.verdicts.get(key) != verdict
+        self.verdicts[key] = verdict
+        return changed
+
+    def _device_verdict(self, device_id: str, firing: Callable[[Key], bool]) -> Verdict:
         key, scope = (DEVICE_DOWN, device_id), (("device", device_id),)
-        outage = open_outages.get(device_id)
-        ended = _ended(device_id, states, closed)
-        if ended is not None:
-            site_ended[device.site] = max(ended, site_ended.get(device.site, ended))
-        if outage is not None and outage.cause is Cause.SITE:
-            site_starts[device.site] = min(outage.started_at, site_starts.get(device.site, outage.started_at))
-            site_members.setdefault(device.site, []).append(device_id)
-        if outage is not None and outage.cause is Cause.DEVICE:
-            verdicts[key] = Verdict(True, started_at=outage.started_at, labels=scope,
-                                    summary=late_summary(delays.get(device_id)))
-        elif outage is not None and outage.cause in (Cause.SITE, Cause.PARENT) and firing(key):
-            verdicts[key] = Verdict(None, labels=scope)  # failed first, still dead: keep it open
+        outage = self._open.get(device_id)
+        ended = _ended(device_id, self._states, self._closed)
+        if ended is None:
+            self._ended.pop(device_id, None)
         else:
-            verdicts[key] = Verdict(False, ended_at=ended, labels=scope)
-    for site_id in sites:
-        key = (SITE_DOWN, site_id)
-        if site_id in site_starts:
-            members = ",".join(site_members[site_id])
-            late = max((delays[d] for d in site_members[site_id] if d in delays), default=None)
-            verdicts[key] = Verdict(True, float(len(site_members[site_id])), started_at=site_starts[site_id],
-                                    labels=(("site", site_id), ("members", members)), summary=late_summary(late))
-        else:
-            verdicts[key] = Verdict(False, ended_at=site_ended.get(site_id), labels=(("site", site_id),))
-    return verdicts, site_starts
+            self._ended[device_id] = ended
+        if outage is None:
+            return Verdict(False, ended_at=ended, labels=scope)
+        if outage.cause is Cause.DEVICE:
+            return Verdict(True, started_at=outage.started_at, labels=scope,
+                           summary=late_summary(self._delays.get(device_id)))
+        if outage.cause in (Cause.SITE, Cause.PARENT) and firing(key):
+            return Verdict(None, labels=scope)  # failed first, still dead: keep it open
+        return Verdict(False, ended_at=ended, labels=scope)
+
+    def _site_verdict(self, site_id: str) -> Verdict:
+        members = [d for d in self._by_site.get(site_id, ()) if _down_with_site(self._open.get(d))]
+        if not members:
+            self.site_starts.pop(site_id, None)
+            ended = max((self._ended[d] for d in self._by_site.get(site_id, ()) if d in self._ended), default=None)
+            return Verdict(False, ended_at=ended, labels=(("site", site_id),))
+        start = self.site_starts[site_id] = min(self._open[d].started_at for d in members)
+        late = max((self._delays[d] for d in members if d in self._delays), default=None)
+        return Verdict(True, float(len(members)), started_at=start,
+                       labels=(("site", site_id), ("members", ",".join(members))), summary=late_summary(late))
+
+
+def _down_with_site(outage: Outage | None) -> bool:
+    return outage is not None and outage.cause is Cause.SITE
 
 
 def late_summary(delay_s: float | None) -> str:

@@ -24,7 +24,7 @@ from alerts.setup import AlertOutputs
 from alerts.sinks.mail import TicketMail
 from alerts.sinks.webhook import AlertmanagerAlert
 from alerts.ticket import TicketAction
-from netmon.model import Device, DeviceState, Incident, Outage, Site, Ticket
+from netmon.model import Device, DeviceState, Incident, Outage, Site, Ticket, site_index
 
 
 class AlertDelivery:
@@ -34,6 +34,7 @@ class AlertDelivery:
         """`ticket(incident_id)`: the incident's ticket (its id goes into messages); `contacts`: the names
         of the KIM contacts' channels (`kim:<email>`, alerts.setup.contact_channels)."""
         self._devices = devices
+        self._by_site = site_index(devices)
         self._sites = sites
         self._config = config
         self._store = store
@@ -74,13 +75,14 @@ class AlertDelivery:
         ticket = self._ticket(incident.id)
         for channel in delivery.channels:
             message = render(incident, self._devices, self._sites, language=channel.language, kind=kind,
-                             ticket=ticket)
+                             ticket=ticket, by_site=self._by_site)
             notify.put(Notification(f"{incident.id}.{kind}.{channel.name}", channel.name, message.subject,
                                     message.body, message.notify_type.value).to_item())
         for contact in delivery.contacts:
             name = f"kim:{contact.email}"
             if contact.email and name in self._contacts:
-                message = render(incident, self._devices, self._sites, language="id", kind=kind, ticket=ticket)
+                message = render(incident, self._devices, self._sites, language="id", kind=kind, ticket=ticket,
+                                 by_site=self._by_site)
                 notify.put(Notification(f"{incident.id}.{kind}.{name}", name, message.subject, message.body,
                                         message.notify_type.value).to_item())
 

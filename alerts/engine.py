@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
-from alerts.availability import AreaTracker, availability_verdicts
+from alerts.availability import AreaTracker, StandingVerdicts
 from alerts.credential import credential_verdicts
 from alerts.flap import FlapDetector
 from alerts.incident import IncidentBook, IncidentChange
@@ -90,7 +90,12 @@ class AlertEngine:
         self._tickets = TicketBook(devices, sites, prefix=config.ticket_prefix, language=config.language)
         self._tracks: dict[Key, Hysteresis] = {}
         self._firing_keys: set[Key] = set()  # keys whose track fires (kept with the tracks: no scan of all tracks)
+        self._restless: set[Key] = set()  # keys whose track is not at rest (firing, pending, clearing, fresh)
+        self._judge = StandingVerdicts(devices, sites)  # device and site verdicts, judged again as states change
         self._standing: dict[Key, Verdict] = {}  # availability verdicts of the latest observe_state
+        self._active: set[Key] = set()  # ... those that are active
+        self._news: set[Key] = set()  # ... those that changed since the fleet's alerts were last stepped
+        self._areas_standing: set[Key] = set()  # ... the area outages among them
         self._links: dict[Key, Verdict] = {}  # agent_silent verdicts of the latest observe_agents
         self._raw: dict[Key, bool] = {}  # last site / interface verdict, for flapping
         self._was_down: dict[str, bool] = {}  # device -> DOWN in the latest states, for flapping
@@ -119,13 +124,25 @@ class AlertEngine:
                       delays: Mapping[str, float] | None = None) -> AlertOutput:
         """The current states and outages (open ones; recently closed ones date recoveries precisely).
         `delays`: devices whose news reached us late, by how many seconds (said in the message)."""
-        self._states = dict(states)
-        self._record_transitions(states)
-        verdicts, site_starts = availability_verdicts(self._devices, self._sites, states, outages,
-                                                      lambda key: self._firing(key), delays)
-        site_ends = {key[1]: v.ended_at for key, v in verdicts.items()
-                     if key[0] == SITE_DOWN and v.ended_at is not None and not v.active}
-        self._standing = {**self._areas.verdicts(self._sites, site_starts, site_ends), **verdicts}
+        self._states = states = dict(states)
+        changed, judged = self._judge.update(states, outages, self._firing, delays)
+        self._record_transitions(states, judged)
+        verdicts = self._judge.verdicts
+        for key in changed:
+            self._stand(key, verdicts[key])
+        site_ends = {}  # when the sites of open areas that are no longer down came back (dates the area's end)
+        for site_id in self._areas.absorbed():
+            verdict = verdicts.get((SITE_DOWN, site_id))
+            if verdict is not None and verdict.ended_at is not None and not verdict.active:
+                site_ends[site_id] = verdict.ended_at
+        areas = self._areas.verdicts(self._sites, self._judge.site_starts, site_ends)
+        for key in self._areas_standing - areas.keys():  # an area that closed has no verdict any more
+            del self._standing[key]
+            self._active.discard(key)
+        self._areas_standing = set(areas)
+        for key, verdict in areas.items():
+            if self._standing.get(key) != verdict:
+                self._stand(key, verdict)
         return self._evaluate({}, at, timed=False)  # time-based verdicts wait for the next tick (<= 5 s)
 
     def observe_agents(self, sites: Mapping[str, tuple[str, bool, float | None]], at: float) -> AlertOutput:
@@ -173,6 +190,7 @@ class AlertEngine:
             self._tracks[key] = Hysteresis(self._tolerance(incident.rule), firing=True,
                                            started_at=incident.opened_at)
             self._firing_keys.add(key)
+            self._restless.add(key)
             if incident.rule == AREA_OUTAGE:
                 self._areas.restore(incident.subject, incident.members)
             elif incident.rule == FLAPPING:
@@ -195,16 +213,22 @@ class AlertEngine:
 
     def _evaluate(self, verdicts: Mapping[Key, Verdict], at: float, *, everything: bool = True,
                   timed: bool = True) -> AlertOutput:
-        """Step the alerts of `verdicts` and of everything firing; with `everything`, also the standing
-        availability verdicts, flapping and (with `timed`) the time-based ones: the time edges of the fleet."""
+        """Step the alerts of `verdicts`; with `everything`, also the time edges of the fleet: the standing
+        availability verdicts that can move, flapping, (with `timed`) the time-based verdicts, the level of
+        everything firing (a silence that ended) and escalation. News from one device (a poll result) steps its
+        own alerts only, so it costs O(its verdicts), not O(what is firing): the rest waits for the next
+        `tick` (<= 5 s) or hand-over of the states."""
         self._silences = [s for s in self._silences if s.until > at]
         merged = self._merged(verdicts, at, everything=everything, timed=timed)
         out = AlertOutput()
         self._last.update(merged)
-        keys = {key for key, verdict in merged.items() if self._moves(key, verdict)} | self._firing_keys
+        keys = {key for key, verdict in merged.items() if self._moves(key, verdict)}
+        if everything:
+            keys |= self._firing_keys
         for key in sorted(keys, key=lambda k: (_STEP_ORDER.get(k[0], 2), k)):
             self._step(key, at, stepped=key in merged, out=out)
-        out.changes.extend(self._book.tick(at))
+        if everything:
+            out.changes.extend(self._book.tick(at))
         for change in out.changes:
             if change.kind == "folded":
                 self._forget_folded(change.incident)
@@ -219,8 +243,11 @@ class AlertEngine:
             merged = dict(verdicts)
             self._record_flips(merged, at)
             return merged
-        merged = {**self._standing, **self._links, **(self._signals.timed(self._states, at) if timed else {}),
-                  **verdicts}
+        live = self._news | self._active
+        live.update(key for key in self._restless if key in self._standing)
+        self._news = set()  # a standing verdict neither active, new nor under a restless track changes nothing
+        merged = {**{key: self._standing[key] for key in live}, **self._links,
+                  **(self._signals.timed(self._states, at) if timed else {}), **verdicts}
         self._record_flips(merged, at)
         flaps = {subject: self._flaps.verdict(subject, at) for subject in self._flaps.subjects()}
         for subject, flap in flaps.items():
@@ -244,10 +271,8 @@ class AlertEngine:
             return
         track = self._tracks.setdefault(key, Hysteresis(self._tolerance(key[0])))
         edge = track.step(verdict, at) if stepped else None
-        if track.firing:
-            self._firing_keys.add(key)
-        else:
-            self._firing_keys.discard(key)
+        (self._firing_keys.add if track.firing else self._firing_keys.discard)(key)
+        (self._restless.discard if track.at_rest else self._restless.add)(key)
         if edge == "resolved":
             event = self._event(key, verdict, "resolved", track.ended_at or at)
             out.events.append(event)
@@ -256,20 +281,32 @@ class AlertEngine:
                 self._areas.close(key[1])
         elif edge == "firing":
             out.events.append(self._event(key, verdict, "firing", at))
-        if track.firing and not silenced(self._silences, *key, at):  # level: also a silence that ended
-            event = self._event(key, verdict, "firing", at)
+        if track.firing and not silenced(self._silences, *key, at) and (stepped or self._book.find(*key) is None):
+            event = self._event(key, verdict, "firing", at)  # level: new members, or a silence that ended
             out.changes.extend(self._book.apply(event, started_at=track.started_at))
 
     def _forget_folded(self, incident: Incident) -> None:
         """An incident folded into a bigger one stops firing on its own."""
-        folded = (incident.rule, incident.subject)
-        self._tracks.get(folded, Hysteresis(Tolerance())).reset()
-        self._firing_keys.discard(folded)
+        self._reset((incident.rule, incident.subject))
 
-    def _record_transitions(self, states: Mapping[str, DeviceState]) -> None:
+    def _stand(self, key: Key, verdict: Verdict) -> None:
+        self._standing[key] = verdict
+        self._news.add(key)
+        (self._active.add if verdict.active else self._active.discard)(key)
+
+    def _reset(self, key: Key) -> None:
+        """Forget an alert without an edge (folded or absorbed); its next episode starts when seen."""
+        track = self._tracks.get(key)
+        if track is not None:
+            track.reset()
+            self._restless.add(key)
+        self._firing_keys.discard(key)
+
+    def _record_transitions(self, states: Mapping[str, DeviceState], devices: Iterable[str]) -> None:
         """Devices going DOWN or coming back from DOWN count for flapping, at the time of their state."""
-        for device_id, state in states.items():
-            if state.status not in (Status.UP, Status.DEGRADED, Status.DOWN):
+        for device_id in devices:
+            state = states.get(device_id)
+            if state is None or state.status not in (Status.UP, Status.DEGRADED, Status.DOWN):
                 continue
             down = state.status is Status.DOWN
             was = self._was_down.get(device_id)
@@ -301,8 +338,7 @@ class AlertEngine:
         if rule in AVAILABILITY_RULES and self._flaps.flapping(subject):
             return True
         if rule == SITE_DOWN and subject in self._areas.absorbed():
-            self._tracks.get(key, Hysteresis(Tolerance())).reset()
-            self._firing_keys.discard(key)
+            self._reset(key)
             return True
         device = self._devices.get(dict(verdict.labels).get("device", ""))
         if device is None or rule == DEVICE_DOWN:

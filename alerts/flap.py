@@ -49,6 +49,8 @@ class FlapDetector:
         recent = [t for t in times if at - t <= self._window_s]
         if len(recent) < self._changes:
             self._pending.pop(subject, None)
+            if not recent:
+                del self._times[subject]  # nothing left within the window: forgotten until its next transition
             return Verdict(False)
         pending = self._pending.setdefault(subject, at)
         if at - pending < self._hold_s:

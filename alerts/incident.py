@@ -21,7 +21,7 @@ from dataclasses import dataclass, replace
 from typing import Literal
 
 from alerts.rules import AGENT_SILENT, AREA_OUTAGE, AVAILABILITY_RULES, DEVICE_DOWN, FLAPPING, SITE_DOWN
-from netmon.model import AlertEvent, Device, Incident, IncidentKind, Owner, Severity, Site, Transition
+from netmon.model import AlertEvent, Device, Incident, IncidentKind, Owner, Severity, Site, Transition, site_index
 
 ChangeKind = Literal["opened", "updated", "acknowledged", "escalated", "resolved", "folded"]
 FOLDS: dict[str, tuple[str, ...]] = {AREA_OUTAGE: (SITE_DOWN,), FLAPPING: AVAILABILITY_RULES}
@@ -59,6 +59,7 @@ class IncidentBook:
                  escalate_min_severity: Severity = Severity.WARNING) -> None:
         self._devices = devices
         self._sites = sites
+        self._by_site = site_index(devices)
         self._escalate_after_s = escalate_after_s
         self._escalate_min = escalate_min_severity
         self._open: dict[tuple[str, str], Incident] = {}
@@ -78,14 +79,13 @@ class IncidentBook:
             self._raised.pop(current.id, None)
             self._closed = {i: at for i, at in self._closed.items() if at > event.at - 3600} | {current.id: event.at}
             return [IncidentChange("resolved", replace(current, resolved_at=event.at), event.at)]
-        incident = self._build(event, event.at if started_at is None else started_at)
-        if current is not None:
-            members = tuple(dict.fromkeys((*current.members, *incident.members)))
+        if current is not None:  # the alert fires on: at most new members (its level, after every step)
+            members = tuple(dict.fromkeys((*current.members, *_members(event))))
             if members == current.members:
                 return []
             updated = self._open[key] = replace(current, members=members)
             return [IncidentChange("updated", updated, event.at), *self._fold(updated, event.at)]
-        self._open[key] = incident
+        incident = self._open[key] = self._build(event, event.at if started_at is None else started_at)
         self._raised[incident.id] = event.at
         return [IncidentChange("opened", incident, event.at), *self._fold(incident, event.at)]
 
@@ -149,17 +149,17 @@ class IncidentBook:
         labels = dict(event.labels)
         device = self._devices.get(labels.get("device", ""))
         site_id = labels.get("site") or (device.site if device else None)
-        members = tuple(m for m in labels.get("members", "").split(",") if m)
+        members = _members(event)
         kind = KINDS.get(event.rule, IncidentKind.METRIC)
         if event.rule == AREA_OUTAGE:
-            involved = [d for d in self._devices.values() if d.site in members]
+            involved = [d for m in members for d in self._by_site.get(m, ())]
             kecamatan = labels.get("kecamatan", "")
             kabupaten = next((self._sites[m].kabupaten for m in members if m in self._sites), "")
             site_id = None
         else:
             site = self._sites.get(site_id or "")
             kecamatan, kabupaten = (site.kecamatan, site.kabupaten) if site else ("", "")
-            involved = [device] if device else [d for d in self._devices.values() if d.site == site_id]
+            involved = [device] if device else self._by_site.get(site_id or "", [])
         return Incident(
             id=self._new_id(event.rule, event.subject, opened_at), rule=event.rule, subject=event.subject,
             kind=kind, severity=event.severity, opened_at=opened_at,
@@ -167,3 +167,8 @@ class IncidentBook:
             kabupaten=kabupaten, kecamatan=kecamatan, site=site_id, device=device.id if device else None,
             members=members, summary=event.summary, detected_at=event.at,
         )
+
+
+def _members(event: AlertEvent) -> tuple[str, ...]:
+    """The member sites (or devices) an event names: an area's sites, a site's down devices."""
+    return tuple(m for m in dict(event.labels).get("members", "").split(",") if m)

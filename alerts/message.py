@@ -19,7 +19,7 @@ user names): only inventory facts and the incident.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from functools import cache
@@ -43,7 +43,7 @@ from alerts.rules import (
     UNKNOWN_DEVICE,
     VOLTAGE,
 )
-from netmon.model import DEFAULT_TIMEZONE, Device, Incident, Severity, Site, Ticket, TimeZone
+from netmon.model import DEFAULT_TIMEZONE, Device, Incident, Severity, Site, Ticket, TimeZone, site_index
 
 KINDS = ("opened", "escalated", "resolved", "acknowledged", "updated", "folded")
 MONTHS = {
@@ -185,21 +185,22 @@ def facts(incident: Incident) -> dict[str, Any]:
     return {**found, "text": summary}
 
 
-def _device_name(device: Device, devices: Mapping[str, Device]) -> str | None:
+def _device_name(device: Device, site_devices: Sequence[Device]) -> str | None:
     """The device's id when its role alone does not tell it apart at its site (two APs at one site)."""
-    twins = [d for d in devices.values() if d.site == device.site and d.role is device.role]
+    twins = [d for d in site_devices if d.role is device.role]
     return device.id if len(twins) > 1 else None
 
 
 def render(incident: Incident, devices: Mapping[str, Device], sites: Mapping[str, Site], *,
            language: str = "id", kind: str = "opened", ticket: Ticket | None = None,
-           into: Ticket | None = None) -> Message:
+           into: Ticket | None = None, by_site: Mapping[str, Sequence[Device]] | None = None) -> Message:
     """The message for `incident` after a change of `kind` ("opened" | "escalated" | "resolved", or the
     ticket-only "acknowledged" | "updated" | "folded"; `into` is the ticket a folded incident went into)."""
     if language not in MONTHS:
         raise ValueError(f"unsupported language {language!r}")
     if kind not in KINDS:
         raise ValueError(f"unsupported message kind {kind!r}")
+    by_site = site_index(devices) if by_site is None else by_site  # callers keep one: a fleet is large
     device = devices.get(incident.device or "")
     site_id = incident.site or (device.site if device else None)
     site = sites.get(site_id or "") if incident.kind != "area" else None
@@ -207,7 +208,7 @@ def render(incident: Incident, devices: Mapping[str, Device], sites: Mapping[str
     if device is not None:
         assets = [device]
     elif incident.kind == "site":
-        ids = incident.members or tuple(d.id for d in devices.values() if d.site == incident.site)
+        ids = incident.members or tuple(d.id for d in by_site.get(incident.site or "", ()))
         assets = [devices[i] for i in ids if i in devices]
     else:
         assets = []
@@ -216,7 +217,7 @@ def render(incident: Incident, devices: Mapping[str, Device], sites: Mapping[str
     text = template.render(
         incident=incident, kind=kind, device=device, site=site, member_sites=member_sites, assets=assets,
         ticket=ticket, into=into, facts=facts(incident), parent=parent,
-        device_name=_device_name(device, devices) if device is not None else None,
+        device_name=_device_name(device, by_site.get(device.site, ())) if device is not None else None,
         recovery=incident.rule in RECOVERIES, user_rule=incident.rule not in BUILTIN_RULES,
         detected_at=incident.detected_at,
     )

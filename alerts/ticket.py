@@ -17,7 +17,7 @@ from typing import Literal
 
 from alerts.incident import IncidentChange
 from alerts.message import incident_zone, render
-from netmon.model import DEFAULT_TIMEZONE, Device, Incident, Site, Ticket, TicketState, TimeZone
+from netmon.model import DEFAULT_TIMEZONE, Device, Incident, Site, Ticket, TicketState, TimeZone, site_index
 
 TicketKind = Literal["open", "update", "resolve"]
 
@@ -52,6 +52,7 @@ class TicketBook:
                  language: str = "id") -> None:
         self._devices = devices
         self._sites = sites
+        self._by_site = site_index(devices)
         self._prefix = prefix
         self._language = language
         self._by_incident: dict[str, Ticket] = {}
@@ -112,5 +113,5 @@ class TicketBook:
         ticket = self._by_incident.get(incident.id)
         into_ticket = self._by_incident.get(into) if into else None
         message = render(incident, self._devices, self._sites, language=self._language, kind=kind,
-                         ticket=ticket, into=into_ticket)
+                         ticket=ticket, into=into_ticket, by_site=self._by_site)
         return f"{message.subject}\n\n{message.body}", message.subject

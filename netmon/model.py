@@ -281,6 +281,14 @@ class Device:
     push: PushSettings | None = None
 
 
+def site_index(devices: Mapping[str, Device]) -> dict[str, list[Device]]:
+    """The devices of each site, in configuration order."""
+    index: dict[str, list[Device]] = {}
+    for device in devices.values():
+        index.setdefault(device.site, []).append(device)
+    return index
+
+
 Labels = tuple[tuple[str, str], ...]
 
 

@@ -111,6 +111,12 @@ class AvailabilityTracker:
         # each device's state as last built, dropped when its track changes: handing every state on (once a
         # second while outages change) then builds only those of the devices heard since, not the fleet's
         self._built: dict[str, DeviceState] = {}
+        self._order = {device_id: n for n, device_id in enumerate(self._tracks)}
+        self._all: dict[str, DeviceState] = {}  # every device's state, as `states()` last returned them
+        self._stale: set[str] | None = None  # ... the devices changed since (None: every one)
+        # the devices a time edge may move (a source failing; or UNKNOWN for a reason, not yet judged again):
+        # for the others the verdict of their latest poll stands, so `tick` costs what is failing, not the fleet
+        self._timed: set[str] = set()
 
     # --- inputs ---
 
@@ -123,7 +129,7 @@ class AvailabilityTracker:
         source = track.sources.get(result.source)
         if source is not None and at < source.last_at:
             return []  # stale: an older result arriving late must not undo a newer one
-        self._built.pop(result.device, None)
+        self._drop(result.device)
         if source is None:
             source = track.sources[result.source] = _SourceTrack(ok=result.ok, last_at=at)
         source.last_at = at
@@ -144,14 +150,21 @@ class AvailabilityTracker:
         change = self._evaluate(track, at)
         if change is not None:
             events.append(change)
+        self._timing(track)
         return events
 
     def tick(self, at: float, only: Iterable[str] | None = None) -> list[StateChange]:
         """Apply the time-based edges (a failure lasting `down_after_s`) at time `at`, to every device or to
         those of `only` (the devices that live on one clock: a site agent's keep its time, not the office's)."""
-        tracks = self._tracks.values() if only is None else [self._tracks[d] for d in only if d in self._tracks]
-        changes = [self._evaluate(track, at) for track in tracks]
-        return [c for c in changes if c is not None]
+        due = self._timed if only is None else [d for d in self._timed if d in only]
+        changes = []
+        for device_id in sorted(due, key=self._order.__getitem__):
+            track = self._tracks[device_id]
+            change = self._evaluate(track, at)
+            if change is not None:
+                changes.append(change)
+            self._timing(track)
+        return changes
 
     def unheard(self, devices: Iterable[str], at: float, cause: Cause) -> list[StateChange]:
         """The devices cannot be heard for a reason that is not theirs (`Cause.AGENT`: their site agent is
@@ -163,11 +176,12 @@ class AvailabilityTracker:
             track = self._tracks.get(device_id)
             if track is None or track.status is Status.DISABLED:
                 continue
+            self._timed.add(device_id)  # judged again at the next time edge
             if track.status is Status.UNKNOWN:
-                self._built.pop(device_id, None)
+                self._drop(device_id)
                 track.unknown_cause = cause  # never polled yet (or restored unknown): now for this reason
                 continue
-            self._built.pop(device_id, None)
+            self._drop(device_id)
             changes.append(StateChange(device_id, track.status, Status.UNKNOWN, at, f"{cause.value} unreachable"))
             track.status, track.since, track.unknown_cause = Status.UNKNOWN, at, cause
             track.down_failing_since = None
@@ -183,6 +197,7 @@ class AvailabilityTracker:
         span itself is the app's to record as unknown.
         """
         self._built.clear()
+        self._stale = None
         for state in states:
             track = self._tracks.get(state.device)
             if track is None or track.status is Status.DISABLED:
@@ -205,10 +220,13 @@ class AvailabilityTracker:
         return self._kept(device_id, self._tracks[device_id])
 
     def states(self) -> dict[str, DeviceState]:
-        """A state for every configured device; never-polled ones are UNKNOWN, source-less ones DISABLED."""
-        built = self._built
-        return {device_id: built.get(device_id) or self._kept(device_id, track)
-                for device_id, track in self._tracks.items()}
+        """A state for every configured device; never-polled ones are UNKNOWN, source-less ones DISABLED.
+        Only those of the devices changed since the last call are built again."""
+        stale = self._tracks if self._stale is None else self._stale
+        for device_id in stale:
+            self._all[device_id] = self._kept(device_id, self._tracks[device_id])
+        self._stale = set()
+        return dict(self._all)
 
     def device_ids(self) -> KeysView[str]:
         return self._tracks.keys()
@@ -266,6 +284,19 @@ class AvailabilityTracker:
         track.last_boot = booted
         return Reboot(track.device.id, booted_at=booted, detected_at=at)
 
+    def _drop(self, device_id: str) -> None:
+        """The device's track changed: its state is built again when asked for."""
+        self._built.pop(device_id, None)
+        if self._stale is not None:
+            self._stale.add(device_id)
+
+    def _timing(self, track: _DeviceTrack) -> None:
+        """Whether time alone may move the device: while a source fails."""
+        if any(not source.ok for source in track.sources.values()):
+            self._timed.add(track.device.id)
+        else:
+            self._timed.discard(track.device.id)
+
     def _evaluate(self, track: _DeviceTrack, at: float) -> StateChange | None:
         if track.status is Status.DISABLED:
             return None
@@ -273,7 +304,7 @@ class AvailabilityTracker:
         if target is None or target[0] is track.status:
             return None
         new, reason = target
-        self._built.pop(track.device.id, None)
+        self._drop(track.device.id)
         change = StateChange(track.device.id, track.status, new, at, reason)
         if new is Status.DOWN:
             track.down_failing_since = track.episode_start()

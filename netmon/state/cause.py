@@ -130,14 +130,6 @@ def _backs(device: Device, related: list[Device], picture: Picture, ref: float) 
     return [b for _, b in backs if b is not None]
 
 
-def site_index(devices: Mapping[str, Device]) -> dict[str, list[Device]]:
-    """The devices of each site, in configuration order."""
-    index: dict[str, list[Device]] = {}
-    for device in devices.values():
-        index.setdefault(device.site, []).append(device)
-    return index
-
-
 def related(device: Device, devices: Mapping[str, Device], site_devices: Sequence[Device]) -> list[Device]:
     """The devices whose failure may explain `device`'s: its ancestors and the other devices of its site."""
     chain = ancestors(device, devices)

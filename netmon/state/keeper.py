@@ -4,10 +4,12 @@ A poll result (or the time, `tick`) goes to the `AvailabilityTracker`; its state
 stored (`store`), state changes are published (`on_state`) and reboots handed on (`on_reboot`, the alerts).
 After state changes the `OutageTracker` re-derives outages: each new, changed or closed outage is stored and
 published (`on_outage`), then the states with the open (and just closed) outages go to `on_states` (the
-availability alerts). That hand-over builds the state of every device and the alerts judge them all, so it
-runs at once, but at most once per `OUTAGES_EVERY_S` while changes keep coming (a fleet coming up at start
-changes thousands of states within a minute); the last pass of a burst comes `OUTAGES_EVERY_S` after the one
-before. For the office's own devices the re-derivation of outages waits for the hand-over too. Without a
+availability alerts). That hand-over runs at once, but at most once per `OUTAGES_EVERY_S` while changes keep
+coming (a fleet coming up at start changes thousands of states within a minute); the last pass of a burst
+comes `OUTAGES_EVERY_S` after the one before. For the office's own devices the re-derivation of outages waits
+for the hand-over too, and takes only the devices whose state changed since the last one and those with an
+open outage (the others have nothing to open, settle or close); the states handed on are rebuilt only for
+the devices heard since, and the alerts judge again only those whose state or outage changed. Without a
 running event loop (tests, `netmon poll`) it runs at once. The trackers are pure; this is the one part of
 netmon.state that knows about the event loop.
 
@@ -29,7 +31,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -40,9 +42,9 @@ from netmon.state.outage import OutageTracker
 log = logging.getLogger(__name__)
 
 OUTAGES_EVERY_S = 1.0  # at most one re-derivation of outages and availability alerts per second
-# ... and, since a hand-over re-derives the whole fleet, at most this share of the event loop's time: at 20,000
-# devices one costs ~0.3 s of CPU, and one a second through a failure storm took a third of the main process
-# (docs/performance.md); the next waits HANDOVER_SPACING x the last one's CPU time when that is longer
+# ... and at most a tenth of the event loop's time: the next waits HANDOVER_SPACING x the last one's CPU time
+# when that is longer (a hand-over costs what changed, docs/performance.md: a storm that opens thousands of
+# incidents at once still renders a ticket for each)
 HANDOVER_SPACING = 10.0
 
 
@@ -86,6 +88,9 @@ class StateKeeper:
         self._handover_pending = False  # a judged agent's devices changed: hand the fleet to `on_states`
         self._scheduled = False
         self._closed: list[Outage] = []  # agents' outages closed since the last hand-over (they date recoveries)
+        # the office's devices whose state changed since their outages were last re-derived: with the devices of
+        # open outages, the only ones a re-derivation can change (the first one, after a restore, takes all)
+        self._touched: set[str] | None = None
         self._cpu_clock = cpu_clock
         self.handover_every_s = OUTAGES_EVERY_S  # the spacing of hand-overs now (HANDOVER_SPACING)
 
@@ -122,6 +127,7 @@ class StateKeeper:
     def restore(self, states: Sequence[DeviceState], open_outages: Sequence[Outage]) -> None:
         self.availability.restore(states)
         self.outages.restore(open_outages, states)
+        self._touched = None
 
     def flush(self) -> None:
         """Re-derive and hand on now what a burst left pending (at shutdown, before storage is drained)."""
@@ -149,6 +155,8 @@ class StateKeeper:
             else:
                 changed = True
                 self._changed(event)
+                if agent is None and self._touched is not None:
+                    self._touched.add(event.device)
         if not changed:
             return
         if agent is None:
@@ -203,10 +211,18 @@ class StateKeeper:
         closed, self._closed = self._closed, []
         states = self.availability.states()
         if self._office_pending:
-            closed += self._rederive(states, self._outages_at, self._office)
+            closed += self._rederive(states, self._outages_at, self._office_due())
         self._office_pending = self._handover_pending = False
         self._out.on_states(states, self.outages.open_outages() + closed, self._outages_at)
         self.handover_every_s = max(OUTAGES_EVERY_S, HANDOVER_SPACING * (self._cpu_clock() - began))
+
+    def _office_due(self) -> Collection[str] | None:
+        """The office's devices whose outages a re-derivation may change now (None: every device)."""
+        due, self._touched = self._touched, set()
+        if due is None:
+            return self._office
+        due.update(o.device for o in self.outages.open_outages())
+        return due if self._office is None else due & self._office
 
     def _update_outages(self, at: float, agent: str) -> None:
         """Re-derive the outages of one agent's devices at `at` (its time), at once; a judged agent's news goes
@@ -221,7 +237,7 @@ class StateKeeper:
         self._closed += closed
         self._outages_changed(at, agent)
 
-    def _rederive(self, states: Mapping[str, DeviceState], at: float, only: frozenset[str] | None) -> list[Outage]:
+    def _rederive(self, states: Mapping[str, DeviceState], at: float, only: Collection[str] | None) -> list[Outage]:
         """Open, settle and close the outages of `only` (None: every device); store and publish each; return
         the ones closed."""
         closed = []

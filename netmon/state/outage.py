@@ -30,8 +30,18 @@ from dataclasses import dataclass, replace
 from typing import Literal
 from uuid import uuid4
 
-from netmon.model import Cause, Device, DeviceState, MaintenanceWindow, Outage, Site, StatePolicy, Status
-from netmon.state.cause import Picture, explanation_ended, related, site_index, structural_cause, together_s
+from netmon.model import (
+    Cause,
+    Device,
+    DeviceState,
+    MaintenanceWindow,
+    Outage,
+    Site,
+    StatePolicy,
+    Status,
+    site_index,
+)
+from netmon.state.cause import Picture, explanation_ended, related, structural_cause, together_s
 from netmon.state.maintenance import in_maintenance, occurrence_end
 
 CLOSING = (Status.UP, Status.DEGRADED, Status.DISABLED)
