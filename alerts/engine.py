@@ -247,7 +247,7 @@ class AlertEngine:
         live.update(key for key in self._restless if key in self._standing)
         self._news = set()  # a standing verdict neither active, new nor under a restless track changes nothing
         merged = {**{key: self._standing[key] for key in live}, **self._links,
-                  **(self._signals.timed(self._states, at) if timed else {}), **verdicts}
+                  **(self._signals.timed(self._states, at, self._restless) if timed else {}), **verdicts}
         self._record_flips(merged, at)
         flaps = {subject: self._flaps.verdict(subject, at) for subject in self._flaps.subjects()}
         for subject, flap in flaps.items():

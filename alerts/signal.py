@@ -9,7 +9,7 @@ of `netmon.state` outages.
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 
 from alerts.rules import (
     ASSET_MISMATCH,
@@ -140,13 +140,21 @@ class SignalBook:
             verdicts[(IDLE_AP, device_id)] = self._idle_verdict(device_id, states.get(device_id), at)
         return verdicts
 
-    def timed(self, states: Mapping[str, DeviceState], at: float) -> dict[Key, Verdict]:
-        """Verdicts that change with time alone: reboot windows, idle APs, forgotten unknown devices."""
+    def timed(self, states: Mapping[str, DeviceState], at: float,
+              restless: Collection[Key] | None = None) -> dict[Key, Verdict]:
+        """Verdicts that change with time alone: reboot windows, idle APs, forgotten unknown devices. With
+        `restless` (the alerts whose track is not at rest), an AP that had a client within the idle time and
+        whose alert is at rest is left out: its verdict is "not idle", which moves nothing (most APs by day)."""
         verdicts: dict[Key, Verdict] = {}
         for device_id in list(self._reboots):
             verdicts[(REBOOT_LOOP, device_id)] = self._reboot_verdict(device_id, at)
         opened: dict[TimeZone, float | None] = {}  # the opening hours' start, once per zone (not per AP)
+        idle_s, client_at = self._settings.idle_ap_s, self._wifi_client_at
         for device_id in self._wifi_seen:
+            last = client_at.get(device_id)
+            recent = last is not None and at - last < idle_s
+            if recent and restless is not None and (IDLE_AP, device_id) not in restless:
+                continue
             verdicts[(IDLE_AP, device_id)] = self._idle_verdict(device_id, states.get(device_id), at, opened)
         forget = self._settings.unknown_device_forget_s
         for (site, fingerprint), seen in list(self._unknown.items()):

@@ -14,9 +14,9 @@ from alert_day import Day, config, engine_for, wib
 
 from alerts.availability import StandingVerdicts
 from alerts.engine import AlertEngine, AlertOutput
-from alerts.rules import Verdict
-from alerts.signal import Key
-from netmon.model import DeviceState, Outage, Sample
+from alerts.rules import IDLE_AP, RuleSettings, Verdict
+from alerts.signal import Key, SignalBook
+from netmon.model import DeviceState, Outage, PollResult, Sample, Source
 
 
 class SteppingEverything(AlertEngine):
@@ -87,3 +87,21 @@ def test_skipping_alerts_at_rest_changes_nothing_people_see(seed: int, kind: typ
     assert fast.engine.open_incidents() == reference.engine.open_incidents()
     assert fast.out.events, "the day raised nothing: the comparison would prove nothing"
     assert fast.changes("resolved"), "nothing resolved: the comparison would prove little"
+
+
+def test_a_tick_leaves_out_aps_with_a_recent_client_whose_alert_is_at_rest() -> None:
+    day = Day.start()
+    book = SignalBook(day.devices, RuleSettings(), ())
+    aps = sorted(d for d in day.devices if d.endswith("-ap"))
+    at = wib("10:00")
+    for n, ap in enumerate(aps):  # the first AP has a client, the others none
+        book.observe(PollResult(ap, Source.SNMP, at, 0.05,
+                                (Sample("netmon_wifi_clients", 3.0 if n == 0 else 0.0, (("interface", "wlan1"),)),)))
+    later = at + 600
+    everything = book.timed({}, later)
+    assert {key for key in everything if key[0] == IDLE_AP} == {(IDLE_AP, ap) for ap in aps}
+    assert everything[(IDLE_AP, aps[0])].active is False
+    skipped = book.timed({}, later, restless=set())
+    assert {key for key in skipped if key[0] == IDLE_AP} == {(IDLE_AP, ap) for ap in aps[1:]}
+    kept = book.timed({}, later, restless={(IDLE_AP, aps[0])})  # its alert is clearing: it needs the verdict
+    assert kept[(IDLE_AP, aps[0])] == everything[(IDLE_AP, aps[0])]
