@@ -52,7 +52,6 @@ class StandingVerdicts:
         self._open: dict[str, Outage] = {}  # device -> its open outage, as handed in last time
         self._closed: dict[str, Outage] = {}  # device -> its outage closed since the hand-over before
         self._delays: Mapping[str, float] = {}
-        self._ended: dict[str, float] = {}  # device -> when it last answered again (dates its site's recovery)
         self.verdicts: dict[Key, Verdict] = {}
         self.site_starts: dict[str, float] = {}
         self._judged = False
@@ -88,10 +87,6 @@ class StandingVerdicts:
         key, scope = (DEVICE_DOWN, device_id), (("device", device_id),)
         outage = self._open.get(device_id)
         ended = _ended(device_id, self._states, self._closed)
-        if ended is None:
-            self._ended.pop(device_id, None)
-        else:
-            self._ended[device_id] = ended
         if outage is None:
             return Verdict(False, ended_at=ended, labels=scope)
         if outage.cause is Cause.DEVICE:
@@ -105,7 +100,8 @@ class StandingVerdicts:
         members = [d for d in self._by_site.get(site_id, ()) if _down_with_site(self._open.get(d))]
         if not members:
             self.site_starts.pop(site_id, None)
-            ended = max((self._ended[d] for d in self._by_site.get(site_id, ()) if d in self._ended), default=None)
+            ends = (_ended(d, self._states, self._closed) for d in self._by_site.get(site_id, ()))
+            ended = max((e for e in ends if e is not None), default=None)  # the site's latest recovery
             return Verdict(False, ended_at=ended, labels=(("site", site_id),))
         start = self.site_starts[site_id] = min(self._open[d].started_at for d in members)
         late = max((self._delays[d] for d in members if d in self._delays), default=None)

@@ -35,6 +35,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, KeysView, Mapping
 from dataclasses import dataclass, field
 from enum import Enum
+from typing import cast
 
 from netmon.model import Cause, Device, DeviceState, PollResult, Reboot, Source, StateChange, StatePolicy, Status
 from netmon.state.reboot import UptimeReading, booted_between, uptime_from
@@ -108,12 +109,12 @@ class AvailabilityTracker:
             device_id: _DeviceTrack(device, Status.UNKNOWN if device.sources else Status.DISABLED, started_at)
             for device_id, device in devices.items()
         }
-        # each device's state as last built, dropped when its track changes: handing every state on (once a
-        # second while outages change) then builds only those of the devices heard since, not the fleet's
-        self._built: dict[str, DeviceState] = {}
+        # each device's state as last built (in configuration order), None once its track changes, and the
+        # devices whose state is None: handing every state on (once a second while outages change) then builds
+        # only those of the devices heard since, not the fleet's
+        self._built: dict[str, DeviceState | None] = dict.fromkeys(self._tracks)
+        self._stale: set[str] = set(self._tracks)
         self._order = {device_id: n for n, device_id in enumerate(self._tracks)}
-        self._all: dict[str, DeviceState] = {}  # every device's state, as `states()` last returned them
-        self._stale: set[str] | None = None  # ... the devices changed since (None: every one)
         # the devices a time edge may move (a source failing; or UNKNOWN for a reason, not yet judged again):
         # for the others the verdict of their latest poll stands, so `tick` costs what is failing, not the fleet
         self._timed: set[str] = set()
@@ -196,8 +197,8 @@ class AvailabilityTracker:
         devices no longer configured, and states for devices that now have no sources are ignored. The stopped
         span itself is the app's to record as unknown.
         """
-        self._built.clear()
-        self._stale = None
+        self._built = dict.fromkeys(self._tracks)
+        self._stale = set(self._tracks)
         for state in states:
             track = self._tracks.get(state.device)
             if track is None or track.status is Status.DISABLED:
@@ -222,11 +223,9 @@ class AvailabilityTracker:
     def states(self) -> dict[str, DeviceState]:
         """A state for every configured device; never-polled ones are UNKNOWN, source-less ones DISABLED.
         Only those of the devices changed since the last call are built again."""
-        stale = self._tracks if self._stale is None else self._stale
-        for device_id in stale:
-            self._all[device_id] = self._kept(device_id, self._tracks[device_id])
-        self._stale = set()
-        return dict(self._all)
+        for device_id in list(self._stale):
+            self._kept(device_id, self._tracks[device_id])
+        return cast(dict[str, DeviceState], dict(self._built))  # none is None now
 
     def device_ids(self) -> KeysView[str]:
         return self._tracks.keys()
@@ -237,9 +236,10 @@ class AvailabilityTracker:
         return _StatesView(self)
 
     def _kept(self, device_id: str, track: _DeviceTrack) -> DeviceState:
-        state = self._built.get(device_id)
+        state = self._built[device_id]
         if state is None:
             state = self._built[device_id] = self._state(track)
+            self._stale.discard(device_id)
         return state
 
     def _state(self, track: _DeviceTrack) -> DeviceState:
@@ -286,9 +286,8 @@ class AvailabilityTracker:
 
     def _drop(self, device_id: str) -> None:
         """The device's track changed: its state is built again when asked for."""
-        self._built.pop(device_id, None)
-        if self._stale is not None:
-            self._stale.add(device_id)
+        self._built[device_id] = None
+        self._stale.add(device_id)
 
     def _timing(self, track: _DeviceTrack) -> None:
         """Whether time alone may move the device: while a source fails."""
