@@ -77,13 +77,18 @@ class Sampler:
     daemon: int
     cpu: list[tuple[float, float]] = field(default_factory=list)
     peak_rss_kb: dict[str, int] = field(default_factory=dict)
+    window_rss_kb: dict[str, int] = field(default_factory=dict)  # the peak once `measuring` is set
+    measuring: threading.Event = field(default_factory=threading.Event)
     stop: threading.Event = field(default_factory=threading.Event)
 
     def run(self) -> None:
         while not self.stop.wait(0.2):
             self.cpu.append((time.time(), sum(usage(p)[0] for p in [self.daemon, *children(self.daemon)])))
             for name, pid in self.all().items():
-                self.peak_rss_kb[name] = max(self.peak_rss_kb.get(name, 0), usage(pid)[1])
+                rss = usage(pid)[1]
+                self.peak_rss_kb[name] = max(self.peak_rss_kb.get(name, 0), rss)
+                if self.measuring.is_set():
+                    self.window_rss_kb[name] = max(self.window_rss_kb.get(name, 0), rss)
 
     def all(self) -> dict[str, int]:
         workers = {f"daemon worker {i + 1}": p for i, p in enumerate(children(self.daemon))}
@@ -208,6 +213,7 @@ def run_window(plan: Plan, fleet: DeviceFleet, daemon: subprocess.Popen[bytes], 
     say(f"every device polled once after {first - started:.0f} s; one more interval before measuring")
     time.sleep(plan.interval_s)
     t0, cpu0 = time.time(), sampler.cpu_now()
+    sampler.measuring.set()
     say(f"measuring for {plan.duration_s:.0f} s")
     watch = Watch()
     store = Store.open(url)
@@ -223,6 +229,16 @@ def run_window(plan: Plan, fleet: DeviceFleet, daemon: subprocess.Popen[bytes], 
     starts = fleet.starts(t0)
     report(plan, sink, prom, sampler, watch, tickets, starts, (t0, t1), (cpu0, cpu1), first - started, url)
     return 0
+
+
+def page_part(part: str) -> str:
+    return f'netmon_exporter_page_cpu_seconds_total{{part="{part}"}}'
+
+
+def page_cpu(cpu_s: float | None, pages: float | None) -> str:
+    if cpu_s is None or not pages:
+        return "n/a"
+    return f"{cpu_s / pages:.2f} s ({pages:.0f} pages)"
 
 
 def gc_metric(name: str, generation: int) -> str:
@@ -265,8 +281,9 @@ def report(plan: Plan, sink: MailSink, prom: Prometheus, sampler: Sampler, watch
     ]
     for name, c1 in cpu[1].items():
         c = c1 - cpu[0].get(name, 0.0)
-        rows.append([f"CPU, peak RSS: {name}", f"{c:.1f} s = {c / span:.0%} of one core, "
-                                               f"{sampler.peak_rss_kb.get(name, 0) / 1024:.0f} MB"])
+        rss_mb = (sampler.peak_rss_kb.get(name, 0) / 1024, sampler.window_rss_kb.get(name, 0) / 1024)
+        rows.append([f"CPU; peak RSS (whole run / in the window): {name}",
+                     f"{c:.1f} s = {c / span:.0%} of one core; {rss_mb[0]:.0f} / {rss_mb[1]:.0f} MB"])
     rows += [
         ["daemon CPU per device-poll (all of it: polls, state, storage, alerts, scrapes)",
          f"{daemon_cpu / max(lags.starts, 1) * 1000:.2f} ms"],
@@ -279,6 +296,11 @@ def report(plan: Plan, sink: MailSink, prom: Prometheus, sampler: Sampler, watch
          f"{quantile([d for _, d in scrapes], 0.5):.2f} / {max((d for _, d in scrapes), default=float('nan')):.2f} s"],
         ["daemon CPU per scrape p50 / max (CPU during the scrape minus the rate between scrapes)",
          f"{quantile(per_scrape, 0.5):.2f} / {max(per_scrape, default=float('nan')):.2f} s"],
+        ["CPU per /metrics page, the daemon's own count (netmon_exporter_page_cpu_seconds_total / pages_total)",
+         page_cpu(delta("sum(netmon_exporter_page_cpu_seconds_total)"), delta("netmon_exporter_pages_total"))],
+        ["  ... of which on the event loop; in the writing thread",
+         f"{page_cpu(delta(page_part('loop')), delta('netmon_exporter_pages_total'))}; "
+         f"{page_cpu(delta(page_part('writing')), delta('netmon_exporter_pages_total'))}"],
         ["main process garbage collection in the window: collections, CPU, by generation 0 / 1 / 2",
          " / ".join(f"{figure(delta(gc_metric('collections_total', g)))}, "
                     f"{figure(delta(gc_metric('seconds_total', g)), '{:.1f}')} s" for g in range(3))],

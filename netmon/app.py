@@ -33,7 +33,7 @@ from netmon.config import Config
 from netmon.config.webconfig import WebConfig, load_web_config
 from netmon.daemon_metrics import DaemonMetrics, MetricSources, polling_alive
 from netmon.exporter import ExporterServer
-from netmon.exposition import DeviceTexts, Page
+from netmon.exposition import DeviceTexts, Page, flat
 from netmon.heap import GcWatch
 from netmon.latest import LatestResults, Snapshot
 from netmon.lock import DaemonLock
@@ -95,7 +95,8 @@ class NetmonApp:
             pollers=self.schedulers, sites=config.sites, state=self.state, unique_clients=self.uniques.counts,
             outputs=self._outputs,
             open_incidents=lambda: len(self.alerts.open_incidents()), storage=lambda: self.storage.stats,
-            agents=self.agents.samples, snmpv3_rejected=self.polling.snmpv3_rejected, gc=self.gc_watch.samples))
+            agents=self.agents.samples, snmpv3_rejected=self.polling.snmpv3_rejected, gc=self.gc_watch.samples,
+            pages=lambda: self.exporter.cost() if self.exporter is not None else None))
         self.exporter: ExporterServer | None = None
 
     def _wire_alerts(self) -> None:
@@ -123,7 +124,7 @@ class NetmonApp:
         return self.storage.queue
 
     def snapshot(self) -> Snapshot:
-        return self.latest.snapshot(self.metrics.samples())
+        return self.latest.snapshot(flat(self.metrics.samples()))
 
     def page(self) -> Page:
         """What /metrics shows: every device's kept text and the daemon's own samples."""
@@ -136,7 +137,7 @@ class NetmonApp:
     async def poll_once(self, device_ids: Iterable[str] | None = None) -> Snapshot:
         for result in await self.polling.poll_once(device_ids):
             self.on_result(result)
-        return self.latest.snapshot([s for s in self.metrics.samples()
+        return self.latest.snapshot([s for s in flat(self.metrics.samples())
                                      if not s.metric.startswith(("netmon_scheduler_", "netmon_storage_"))])
 
     async def open_storage(self) -> None:

@@ -56,6 +56,11 @@ PROCESS_GAUGES: dict[str, MetricDoc] = {
     "netmon_gc_longest_seconds": MetricDoc(
         "CPU time of the longest garbage collection of the main process since it started, by generation.",
         "gauge"),
+    "netmon_exporter_pages_total": MetricDoc(
+        "/metrics pages written since start (scrapes that arrive while one is written share it).", "counter"),
+    "netmon_exporter_page_cpu_seconds_total": MetricDoc(
+        "CPU time spent writing the /metrics pages, by part: taking the content on the event loop (loop), "
+        "joining and compressing it in a thread (writing).", "counter"),
     "netmon_device_state": MetricDoc("1 for the device's current availability state, 0 for the others.", "gauge"),
     "netmon_device_outage_active": MetricDoc("1 while the device has an open outage, by cause.", "gauge"),
     "netmon_device_reboots_total": MetricDoc("Reboots detected since the daemon started.", "counter"),

@@ -17,7 +17,8 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from netmon.model import Device, DeviceState, Outage, Sample, SampleKind, Site, Status
+from netmon.exposition import SampleRun
+from netmon.model import Device, Outage, Sample, SampleKind, Site, Status
 from netmon.scheduler import SchedulerStats
 from netmon.storage import QueueStats
 
@@ -52,7 +53,7 @@ class HasStats(Protocol):
 class StateView(Protocol):
     reboots: dict[str, int]
 
-    def states(self) -> dict[str, DeviceState]: ...
+    def statuses(self) -> dict[str, Status]: ...
     def open_outages(self) -> list[Outage]: ...
 
 
@@ -70,6 +71,17 @@ class MetricSources:
     agents: Callable[[], list[Sample]] = list  # site agents' families (netmon.agents.metrics), if any
     snmpv3_rejected: Callable[[], Mapping[tuple[str, str], int]] = dict  # (by, reason) -> SNMPv3 messages refused
     gc: Callable[[], list[Sample]] = list  # the main process's garbage collections (netmon.heap), when watched
+    pages: Callable[[], tuple[int, float, float] | None] = lambda: None  # /metrics pages, their CPU (netmon.exporter)
+
+
+def page_samples(pages: tuple[int, float, float] | None) -> list[Sample]:
+    """(pages, CPU s on the loop, CPU s in the writing thread): netmon_exporter_*."""
+    if pages is None:
+        return []
+    count, loop_s, writing_s = pages
+    return [Sample("netmon_exporter_pages_total", count, kind=COUNTER),
+            Sample("netmon_exporter_page_cpu_seconds_total", loop_s, (("part", "loop"),), COUNTER),
+            Sample("netmon_exporter_page_cpu_seconds_total", writing_s, (("part", "writing"),), COUNTER)]
 
 
 class DaemonMetrics:
@@ -77,15 +89,16 @@ class DaemonMetrics:
         self._src = sources
         self._kept = KeptSamples()
 
-    def samples(self) -> list[Sample]:
+    def samples(self) -> list[Sample | SampleRun]:
+        """The daemon's own series (SampleRuns for what is kept between scrapes; `flat` takes them apart)."""
         src = self._src
-        return [*scheduler_samples(src.pollers), *site_samples(src.sites.values()),
-                *(Sample("netmon_site_unique_clients_today", count, (("site", site),))
-                  for site, count in sorted(src.unique_clients().items())),
-                *state_samples(src.state.states(), src.state.open_outages(), src.state.reboots, self._kept),
+        return [*scheduler_samples(src.pollers), *self._kept.sites(src.sites),
+                *self._kept.unique_clients(src.unique_clients()),
+                *state_samples(src.state.statuses(), src.state.open_outages(), src.state.reboots, self._kept),
                 *outbox_samples(src.outputs()),
                 Sample("netmon_incidents_open", src.open_incidents()), *storage_samples(src.storage()),
-                *src.agents(), *snmpv3_samples(src.snmpv3_rejected()), *src.gc()]
+                *src.agents(), *snmpv3_samples(src.snmpv3_rejected()), *src.gc(),
+                *page_samples(src.pages())]
 
 
 def snmpv3_samples(rejected: Mapping[tuple[str, str], int]) -> list[Sample]:
@@ -111,44 +124,69 @@ def site_samples(sites: Iterable[Site]) -> list[Sample]:
 
 
 class KeptSamples:
-    """The per-device samples of the last scrape (`netmon_device_state`, `netmon_device_reboots_total`), made
-    again only for a device whose status or reboot count changed: at 30,000 devices a scrape would otherwise
-    make 180,000 Samples (~0.6 s), and the exposition keeps the text of a Sample it is handed again
-    (netmon.exposition)."""
+    """The per-device and per-site samples of the last scrape, made again only where something changed: a
+    device's `netmon_device_state` series (one SampleRun per device) when its status changed, the
+    `netmon_device_reboots_total` series (one run) when a count changed, a site's unique clients when its
+    count changed, `netmon_site_info` (one run) once. At 30,000 devices a scrape would otherwise make
+    ~190,000 Samples (~0.6 s), and the exposition keeps the text of a Sample or run it is handed again
+    (netmon.exposition.KeptLines), one step per run."""
 
     def __init__(self) -> None:
-        self._states: dict[str, tuple[Status, tuple[Sample, ...]]] = {}
-        self._reboots: dict[str, Sample] = {}
+        self._states: dict[str, tuple[Status, SampleRun]] = {}
+        self._reboots: tuple[dict[str, int], list[SampleRun]] = ({}, [])
+        self._uniques: dict[str, Sample] = {}
+        self._sites: tuple[Mapping[str, Site] | None, list[SampleRun]] = (None, [])
 
-    def states(self, states: Mapping[str, DeviceState]) -> list[Sample]:
-        out: list[Sample] = []
-        kept: dict[str, tuple[Status, tuple[Sample, ...]]] = {}
-        for device_id, state in sorted(states.items()):
+    def states(self, statuses: Mapping[str, Status]) -> list[Sample | SampleRun]:
+        """(Sorted ids, not items: a scrape that made a tuple per device, 30,000 at once, set off a young
+        garbage collection nearly every time, and at 30,000 devices a middle one every few scrapes.)"""
+        out: list[Sample | SampleRun] = []
+        kept: dict[str, tuple[Status, SampleRun]] = {}
+        for device_id in sorted(statuses):
+            now = statuses[device_id]
             found = self._states.get(device_id)
-            if found is None or found[0] is not state.status:
-                found = (state.status, tuple(Sample("netmon_device_state", 1 if state.status is status else 0,
-                                                    (("device", device_id), ("state", status.value)))
-                                             for status in Status))
+            if found is None or found[0] is not now:
+                found = (now, SampleRun(tuple(
+                    Sample("netmon_device_state", 1 if now is status else 0,
+                           (("device", device_id), ("state", status.value))) for status in Status)))
             kept[device_id] = found
-            out += found[1]
+            out.append(found[1])
         self._states = kept
         return out
 
-    def reboots(self, reboots: Mapping[str, int]) -> list[Sample]:
+    def reboots(self, reboots: Mapping[str, int]) -> list[SampleRun]:
+        counts, run = self._reboots
+        if counts != reboots:
+            counts = dict(reboots)
+            samples = tuple(Sample("netmon_device_reboots_total", count, (("device", device_id),), COUNTER)
+                            for device_id, count in sorted(counts.items()))
+            self._reboots = counts, run = counts, [SampleRun(samples)] if samples else []
+        return run
+
+    def unique_clients(self, counts: Mapping[str, int]) -> list[Sample]:
         kept: dict[str, Sample] = {}
-        for device_id, count in sorted(reboots.items()):
-            found = self._reboots.get(device_id)
+        for site in sorted(counts):
+            count = counts[site]
+            found = self._uniques.get(site)
             if found is None or found.value != count:
-                found = Sample("netmon_device_reboots_total", count, (("device", device_id),), COUNTER)
-            kept[device_id] = found
-        self._reboots = kept
+                found = Sample("netmon_site_unique_clients_today", count, (("site", site),))
+            kept[site] = found
+        self._uniques = kept
         return list(kept.values())
 
+    def sites(self, sites: Mapping[str, Site]) -> list[SampleRun]:
+        """`netmon_site_info`, made again only for another mapping of sites (the config's is fixed)."""
+        if self._sites[0] is not sites:
+            samples = tuple(site_samples(sites.values()))
+            self._sites = sites, [SampleRun(samples)] if samples else []
+        return self._sites[1]
 
-def state_samples(states: Mapping[str, DeviceState], open_outages: Iterable[Outage],
-                  reboots: Mapping[str, int], kept: KeptSamples | None = None) -> list[Sample]:
+
+def state_samples(statuses: Mapping[str, Status], open_outages: Iterable[Outage],
+                  reboots: Mapping[str, int], kept: KeptSamples | None = None) -> list[Sample | SampleRun]:
+    """`statuses`: each device's status (a scrape needs no more of its state, which is costlier to build)."""
     kept = kept or KeptSamples()
-    out = kept.states(states)
+    out = kept.states(statuses)
     out += [Sample("netmon_device_outage_active", 1, (("device", outage.device), ("cause", outage.cause.value)))
             for outage in sorted(open_outages, key=lambda o: o.device)]
     out += kept.reboots(reboots)

@@ -23,8 +23,9 @@ Nothing here depends on the time of the scrape: a device's text is a function of
 
 from __future__ import annotations
 
-import functools
+import itertools
 import math
+import operator
 import re
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -268,15 +269,40 @@ def parts(snapshot: Snapshot) -> dict[str, Snapshot]:
             for device_id, (results, success, identities, errors, rejected) in keyed.items()}
 
 
+@dataclass(frozen=True, slots=True, eq=False)
+class SampleRun:
+    """Process-wide samples of one metric that the daemon hands out together, the same object again while
+    they are unchanged (a device's five `netmon_device_state` series, the sites' `netmon_site_info`): the
+    page keeps their lines as one piece (`KeptLines`), so a scrape takes one step for them, not one per
+    sample."""
+
+    samples: tuple[Sample, ...]
+
+    def __post_init__(self) -> None:
+        if not self.samples or any(s.metric != self.samples[0].metric for s in self.samples):
+            raise ValueError("a SampleRun holds one or more samples of one metric")
+
+
+def flat(extra: Iterable[Sample | SampleRun]) -> list[Sample]:
+    """The samples of `extra`, runs taken apart (for a Snapshot)."""
+    out: list[Sample] = []
+    for item in extra:
+        if isinstance(item, SampleRun):
+            out += item.samples
+        else:
+            out.append(item)
+    return out
+
+
 class KeptLines:
-    """The lines of the process-wide samples of the last pages, by Sample object: the daemon hands the same
-    Sample objects again while nothing changed (netmon.daemon_metrics.KeptSamples: a device's
+    """The lines of the process-wide samples of the last pages, by Sample or SampleRun object: the daemon hands
+    the same objects again while nothing changed (netmon.daemon_metrics.KeptSamples: a device's
     `netmon_device_state` series), so they are not written again. Entries are only added (two pages written
     at once in two threads add the same ones) until the mapping is twice a page's, then it is replaced by
     the last page's."""
 
     def __init__(self) -> None:
-        self.lines: dict[int, tuple[Sample, bytes, bytes]] = {}  # id -> the Sample, its name, its line
+        self.lines: dict[int, tuple[Sample | SampleRun, bytes, bytes]] = {}  # id -> the object, its name, its lines
 
 
 @dataclass(frozen=True, slots=True)
@@ -285,36 +311,79 @@ class Page:
     and written out in a thread by `text()`."""
 
     devices: Mapping[str, DeviceText]
-    extra: Sequence[Sample] = ()
+    extra: Sequence[Sample | SampleRun] = ()
     kept: KeptLines | None = None
 
     def text(self) -> bytes:
         return expose(self.devices, self.extra, self.kept)
 
+    def families(self) -> list[list[bytes]]:
+        """The page family by family (`families_of`), for a writer that need not hold all of it at once."""
+        return families_of(self.devices, self.extra, self.kept)
 
-def expose(devices: Mapping[str, DeviceText], extra: Sequence[Sample] = (), kept: KeptLines | None = None) -> bytes:
+
+def expose(devices: Mapping[str, DeviceText], extra: Sequence[Sample | SampleRun] = (),
+           kept: KeptLines | None = None) -> bytes:
     """The page: each family's header once, then its lines, section by section, devices sorted by id, then
     the process-wide samples (their text taken from `kept` for the Sample objects it has seen)."""
-    order = sorted(devices)
-    layouts: dict[int, Layout] = {}  # by object, in the order of their first device
-    for device_id in order:
-        layout = devices[device_id].layout
-        if id(layout) not in layouts:
-            layouts[id(layout)] = layout
-    families = _first_families(layouts.values())
-    slots: dict[tuple[int, str], list[bytes]] = {}
-    puts = {key: _puts(layout, families, slots) for key, layout in layouts.items()}
-    for device_id in order:
+    return b"".join(itertools.chain.from_iterable(families_of(devices, extra, kept)))
+
+
+def families_of(devices: Mapping[str, DeviceText], extra: Sequence[Sample | SampleRun] = (),
+                kept: KeptLines | None = None) -> list[list[bytes]]:
+    """The page family by family: its header, then its lines (joined, they are `expose`'s page).
+
+    Devices of one layout are taken together: their texts transposed (`itemgetter` over the group) give each
+    slot's lines in device order without a Python step per device and slot (~600,000 at 30,000 devices); a
+    slot that devices of several layouts fill is merged by device id, one permutation per set of layouts."""
+    groups: dict[int, tuple[Layout, list[str], list[tuple[bytes, ...]]]] = {}  # by layout object, in order
+    for device_id in sorted(devices):
         text = devices[device_id]
-        for put, chunk in zip(puts[id(text.layout)], text.texts):  # noqa: B905 (as long by construction)
-            put(chunk)
-    _add_extra(extra, kept, families, slots)
-    out: list[bytes] = []
+        group = groups.get(id(text.layout))
+        if group is None:
+            group = groups[id(text.layout)] = (text.layout, [], [])
+        group[1].append(device_id)
+        group[2].append(text.texts)
+    families = _first_families(layout for layout, _, _ in groups.values())
+    columns: dict[tuple[int, str], list[tuple[int, Sequence[bytes]]]] = {}
+    for number, (layout, _, texts) in enumerate(groups.values()):
+        for index, (section, name, fam) in enumerate(layout):
+            # a column by itemgetter, not zip(*texts): zip makes an iterator per device, and 30,000 objects
+            # for the garbage collector at once set off a young collection in this thread nearly every page
+            column: Sequence[bytes] = list(map(operator.itemgetter(index), texts))
+            page_name = families[name].sample_name
+            if fam.sample_name != page_name:
+                column = tuple(_renamed(chunk, fam.sample_name, page_name) for chunk in column)
+            columns.setdefault((section, name), []).append((number, column))
+    ids = [group_ids for _, group_ids, _ in groups.values()]
+    orders: dict[tuple[int, ...], list[int]] = {}
+    slots: dict[tuple[int, str], Sequence[bytes]] = {key: _merged(parts, ids, orders)
+                                                     for key, parts in columns.items()}
+    extra_slots: dict[tuple[int, str], list[bytes]] = {}
+    _add_extra(extra, kept, families, extra_slots)
+    slots.update(extra_slots)
+    out: list[list[bytes]] = []
     for name, fam in families.items():
-        out.append(fam.header)
+        pieces = [fam.header]
         for section in range(SECTIONS + 1):
-            out.extend(slots.get((section, name), ()))
-    return b"".join(out)
+            pieces.extend(slots.get((section, name), ()))
+        out.append(pieces)
+    return out
+
+
+def _merged(parts: Sequence[tuple[int, Sequence[bytes]]], ids: Sequence[Sequence[str]],
+            orders: dict[tuple[int, ...], list[int]]) -> Sequence[bytes]:
+    """A slot's lines in device order from the columns of the layouts that fill it (each in device order);
+    `orders` keeps the permutation of each set of layouts for the other slots they fill."""
+    if len(parts) == 1:
+        return parts[0][1]
+    numbers = tuple(number for number, _ in parts)
+    order = orders.get(numbers)
+    if order is None:
+        joined_ids = [device_id for number in numbers for device_id in ids[number]]
+        order = orders[numbers] = sorted(range(len(joined_ids)), key=joined_ids.__getitem__)
+    lines = [chunk for _, column in parts for chunk in column]
+    return [lines[i] for i in order]
 
 
 def _first_families(layouts: Iterable[Layout]) -> dict[str, Family]:
@@ -330,25 +399,7 @@ def _first_families(layouts: Iterable[Layout]) -> dict[str, Family]:
     return families
 
 
-def _puts(layout: Layout, families: Mapping[str, Family],
-          slots: dict[tuple[int, str], list[bytes]]) -> list[Callable[[bytes], None]]:
-    """Where each slot's lines of a device with this layout go (renamed if the page's family differs)."""
-    puts: list[Callable[[bytes], None]] = []
-    for section, name, fam in layout:
-        append = slots.setdefault((section, name), []).append
-        page_name = families[name].sample_name
-        if fam.sample_name == page_name:
-            puts.append(append)
-        else:
-            puts.append(functools.partial(_put_renamed, append, fam.sample_name, page_name))
-    return puts
-
-
-def _put_renamed(append: Callable[[bytes], None], old: str, new: str, chunk: bytes) -> None:
-    append(_renamed(chunk, old, new))
-
-
-def _add_extra(extra: Sequence[Sample], kept: KeptLines | None, families: dict[str, Family],
+def _add_extra(extra: Sequence[Sample | SampleRun], kept: KeptLines | None, families: dict[str, Family],
                slots: dict[tuple[int, str], list[bytes]]) -> None:
     """The process-wide samples, after the devices' sections (a family of their own, or a device family's)."""
     seen = kept.lines if kept is not None else {}
@@ -356,21 +407,27 @@ def _add_extra(extra: Sequence[Sample], kept: KeptLines | None, families: dict[s
     prefix = b""
     nowhere: list[bytes] = []
     append = nowhere.append
-    for sample in extra:
-        if sample.metric != metric:  # the daemon's samples come family by family
-            metric = sample.metric
+    for item in extra:
+        first = item.samples[0] if isinstance(item, SampleRun) else item
+        if first.metric != metric:  # the daemon's samples come family by family
+            metric = first.metric
             fam = families.get(metric)
             if fam is None:
-                fam = families[metric] = family(metric, sample.help, sample.kind)
+                fam = families[metric] = family(metric, first.help, first.kind)
             prefix, append = fam.prefix, slots.setdefault((SECTIONS, metric), []).append
-        found = seen.get(id(sample))
-        # an entry holds its Sample, so that id is not reused while it is kept; the name is the page's family's
-        if found is None or found[0] is not sample or found[1] is not prefix:
-            found = seen[id(sample)] = (sample, prefix, prefix + rest_of_line(sample.label_dict(), sample.value)
-                                        .encode())
+        found = seen.get(id(item))
+        # an entry holds its item, so that id is not reused while it is kept; the name is the page's family's
+        if found is None or found[0] is not item or found[1] is not prefix:
+            found = seen[id(item)] = (item, prefix, _extra_lines(item, prefix))
         append(found[2])
     if kept is not None and len(seen) > 2 * len(extra) + 1000:  # keep only this page's samples
-        kept.lines = {id(sample): seen[id(sample)] for sample in extra}
+        kept.lines = {id(item): seen[id(item)] for item in extra}
+
+
+def _extra_lines(item: Sample | SampleRun, prefix: bytes) -> bytes:
+    if isinstance(item, SampleRun):
+        return b"".join(prefix + rest_of_line(sample.label_dict(), sample.value).encode() for sample in item.samples)
+    return prefix + rest_of_line(item.label_dict(), item.value).encode()
 
 
 def _renamed(text: bytes, old: str, new: str) -> bytes:
@@ -418,5 +475,5 @@ class DeviceTexts:
         else:
             self._texts.pop(device_id, None)
 
-    def page(self, extra: Iterable[Sample] = ()) -> Page:
+    def page(self, extra: Iterable[Sample | SampleRun] = ()) -> Page:
         return Page(dict(self._texts), tuple(extra), self._kept)

@@ -7,14 +7,18 @@ records, never on each other.
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import StrEnum
 from functools import cache
+from typing import Generic, TypeVar
 from zoneinfo import ZoneInfo
 
 from netmon.errors import CollectorError
+
+K = TypeVar("K", bound=Hashable)
+V = TypeVar("V")
 
 
 class Role(StrEnum):
@@ -311,8 +315,31 @@ class Sample:
         return unpickled_sample, (self.metric, self.value, self.labels, self.kind, self.help)
 
 
-_SHARED_LABELS: dict[Labels, Labels] = {}
-_MAX_SHARED_LABELS = 200_000
+class SharedPool(Generic[K, V]):
+    """One object for equal values that many devices hold alike (a sample's label tuple, a discovered row's
+    labels, ...): `get(key, value)` returns the object first given for an equal `key`, else keeps `value`.
+    Bounded: cleared when it holds `cap` keys (values that keep changing start it over). Sharing only saves
+    memory: the objects must be immutable, or at least never changed once given."""
+
+    __slots__ = ("_cap", "_objects")
+
+    def __init__(self, cap: int) -> None:
+        self._cap = cap
+        self._objects: dict[K, V] = {}
+
+    def get(self, key: K, value: V) -> V:
+        found = self._objects.get(key)
+        if found is None:
+            if len(self._objects) >= self._cap:
+                self._objects.clear()
+            found = self._objects[key] = value
+        return found
+
+    def __len__(self) -> int:
+        return len(self._objects)
+
+
+_SHARED_LABELS: SharedPool[Labels, Labels] = SharedPool(200_000)
 
 
 def unpickled_sample(metric: str, value: float, labels: Labels, kind: SampleKind, help: str) -> Sample:
@@ -320,11 +347,7 @@ def unpickled_sample(metric: str, value: float, labels: Labels, kind: SampleKind
     sample that has them: the main process keeps each device's latest samples (netmon.latest), and a
     fresh copy of "netmon_interface_rx_bytes_total", its help text and `(("interface", "wlan1"),)` per
     result would be ~5 KB and ~100 objects for the garbage collector to walk per device (docs/performance.md)."""
-    shared = _SHARED_LABELS.get(labels)
-    if shared is None:
-        if len(_SHARED_LABELS) >= _MAX_SHARED_LABELS:  # label values that keep changing: start over
-            _SHARED_LABELS.clear()
-        shared = _SHARED_LABELS[labels] = labels
+    shared = _SHARED_LABELS.get(labels, labels)
     return Sample(sys.intern(metric), value, shared, kind, sys.intern(help))
 
 

@@ -105,6 +105,8 @@ async def _worker(devices: list[Device], settings: WorkerSettings, conn: Connect
     discovered: list[StoredDiscovery] = []
     if settings.discovery_key is not None:
         collector.keep_discoveries(kept, discovered.append, settings.discovery_key)
+    kept.clear()  # the collector holds them until each is restored; this list (the process's arguments too) would
+    # keep every payload (~2 KB a device) for the worker's lifetime
     await collector.open(devices)
     finished: list[PollResult] = []
     scheduler = Scheduler(devices, collector.poll, finished.append, max_in_flight=settings.max_in_flight,

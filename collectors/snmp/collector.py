@@ -51,8 +51,10 @@ def rediscover_after(device_id: str, rediscover_s: float) -> float:
     return rediscover_s * (1.0 + REDISCOVER_SPREAD * zlib.crc32(device_id.encode()) / 2**32)
 
 
-@dataclass
+@dataclass(slots=True)
 class _DeviceSession:
+    """What the collector keeps of one device: thousands of these live for the process's lifetime."""
+
     transport: SnmpReader
     profile: Profile | None = None
     discovery: Discovery | None = None

@@ -9,25 +9,30 @@ then nothing the device said can be attributed to it.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
+from itertools import chain
 
 from collectors.snmp.spec import IDENTITY_FIELDS, Metric, ProfileSpec, Source, Table
 from collectors.snmp.value import as_number, as_text, band_of, column, index_part
 from collectors.snmp.varbind import SnmpValue, Varbinds, oid_tuple
 from netmon.errors import DeviceProtocolError
-from netmon.model import DeviceIdentity, Labels, Sample, SampleKind
+from netmon.model import DeviceIdentity, Labels, Sample, SampleKind, SharedPool
 
 RowLabels = Mapping[str, str]
 _Emit = Callable[[Metric, float | None, Mapping[str, str]], None]
 Choice = tuple[str, str | None]  # (value OID or column, divisor OID or column)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Discovery:
     """What discovery learnt: identity, the rows of each table with their labels (e.g. interface name by
     ifIndex, ssid/band by wifi index) and, per metric, which OID or column each row is read from (e.g.
-    ifHCInOctets where the interface has it, else ifInOctets)."""
+    ifHCInOctets where the interface has it, else ifInOctets).
+
+    Kept per device for hours, so `discover` (and a stored discovery read back) returns it `shared`: its
+    parts equal to another device's are that device's objects. Never change a discovery's mappings."""
 
     identity: DeviceIdentity
     rows: Mapping[str, Mapping[str, RowLabels]] = field(default_factory=dict)
@@ -41,7 +46,8 @@ class ReadPlan:
 
 
 def _plan(get: set[str], walk: set[str]) -> ReadPlan:
-    return ReadPlan(get=tuple(sorted(get, key=oid_tuple)), walk=tuple(sorted(walk, key=oid_tuple)))
+    plan = ReadPlan(get=tuple(sorted(get, key=oid_tuple)), walk=tuple(sorted(walk, key=oid_tuple)))
+    return _PLANS.get(plan, plan)
 
 
 def discovery_plan(spec: ProfileSpec) -> ReadPlan:
@@ -189,7 +195,65 @@ def discover(spec: ProfileSpec, varbinds: Varbinds, role: str = "") -> Discovery
                 continue
             claimed.add(key)
         choice[m.id] = picked
-    return Discovery(identity=identity, rows=rows, choice=choice)
+    return shared(Discovery(identity=identity, rows=rows, choice=choice))
+
+
+# --- sharing what devices discover alike -----------------------------------------------------------------
+# A worker keeps a discovery per device (15,000 of them), and most of one is what every device of its model
+# has too: the column each metric reads per row, rows named alike (ether1, wlan1), a site's SSIDs. So each
+# part is shared at the grain where a real fleet repeats itself: each row's labels, each table, each (column,
+# divisor), each metric's choice and a whole choice (which depends on the model and its row indexes, not on
+# names), and the poll plan; a device whose interfaces differ still shares its rows named alike. The pools
+# are keyed by flat tuples (k1, v1, k2, v2, ...: equal keys are equal mappings in the same order), whose
+# values are the shared parts' own keys; every pool is bounded (SharedPool), strings are interned.
+
+_POOL_CAP = 50_000
+_Flat = tuple[object, ...]
+_PLANS: SharedPool[ReadPlan, ReadPlan] = SharedPool(_POOL_CAP)
+_ROW_LABELS: SharedPool[_Flat, tuple[_Flat, RowLabels]] = SharedPool(_POOL_CAP)
+_TABLE_ROWS: SharedPool[_Flat, Mapping[str, RowLabels]] = SharedPool(_POOL_CAP)
+_CHOICES: SharedPool[Choice, Choice] = SharedPool(_POOL_CAP)
+_METRIC_CHOICE: SharedPool[_Flat, tuple[_Flat, Mapping[str, Choice]]] = SharedPool(_POOL_CAP)
+_CHOICE: SharedPool[_Flat, Mapping[str, Mapping[str, Choice]]] = SharedPool(_POOL_CAP)
+
+
+def shared(discovery: Discovery) -> Discovery:
+    """An equal discovery whose parts are the objects of other discoveries' equal parts (in the same order:
+    row order decides sums and which series wins)."""
+    identity = DeviceIdentity(**{f.name: sys.intern(getattr(discovery.identity, f.name))
+                                 for f in fields(DeviceIdentity)})
+    rows = {sys.intern(table): _shared_table(table_rows) for table, table_rows in discovery.rows.items()}
+    return Discovery(identity=identity, rows=rows, choice=_shared_choice(discovery.choice))
+
+
+def _shared_table(table_rows: Mapping[str, RowLabels]) -> Mapping[str, RowLabels]:
+    flat: list[object] = []
+    found: dict[str, RowLabels] = {}
+    for index, labels in table_rows.items():
+        index = sys.intern(index)
+        row = {sys.intern(name): sys.intern(value) for name, value in labels.items()}
+        row_key: _Flat = tuple(chain.from_iterable(row.items()))
+        row_key, found[index] = _ROW_LABELS.get(row_key, (row_key, row))
+        flat += (index, row_key)
+    return _TABLE_ROWS.get(tuple(flat), found)
+
+
+def _shared_choice(choice: Mapping[str, Mapping[str, Choice]]) -> Mapping[str, Mapping[str, Choice]]:
+    flat: list[object] = []
+    found: dict[str, Mapping[str, Choice]] = {}
+    for metric, picked in choice.items():
+        metric = sys.intern(metric)
+        rows = {sys.intern(index): _shared_pair(pair) for index, pair in picked.items()}
+        rows_key: _Flat = tuple(chain.from_iterable(rows.items()))
+        rows_key, found[metric] = _METRIC_CHOICE.get(rows_key, (rows_key, rows))
+        flat += (metric, rows_key)
+    return _CHOICE.get(tuple(flat), found)
+
+
+def _shared_pair(pair: Choice) -> Choice:
+    col, divisor = pair
+    interned = (sys.intern(col), None if divisor is None else sys.intern(divisor))
+    return _CHOICES.get(interned, interned)
 
 
 def _applies(m: Metric, identity: Mapping[str, str]) -> bool:

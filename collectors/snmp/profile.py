@@ -75,6 +75,7 @@ class ProfileSet:
         with other files are not used (collectors/snmp/stored.py)."""
         self.digest = digest
         self._profiles = {s.name: Profile(name=s.name, vendor=s.vendor, spec=s) for s in specs}
+        self._probing: dict[tuple[str, str | None], Profile] = {}  # (name, probe) -> one copy (sessions keep it)
         if GENERIC not in self._profiles:
             raise ConfigError(f"no {GENERIC!r} profile")
 
@@ -92,9 +93,14 @@ class ProfileSet:
     def candidates(self, sys_object_id: str, sys_descr: str) -> list[Profile]:
         """Profiles whose match rules fit, most specific first, always ending with `generic`."""
         specs = [p.spec for p in self._profiles.values() if p.name != GENERIC]
-        found = [dataclasses.replace(self._profiles[spec.name], probe=rule.probe)
-                 for spec, rule in rank(specs, sys_object_id, sys_descr)]
+        found = [self._with_probe(spec.name, rule.probe) for spec, rule in rank(specs, sys_object_id, sys_descr)]
         return [*found, self._profiles[GENERIC]]
+
+    def _with_probe(self, name: str, probe: str | None) -> Profile:
+        found = self._probing.get((name, probe))
+        if found is None:  # at most one per match rule
+            found = self._probing[name, probe] = dataclasses.replace(self._profiles[name], probe=probe)
+        return found
 
 
 def load_profiles(directory: Path | None = None) -> ProfileSet:

@@ -25,7 +25,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from collectors.snmp.mapping import Choice, Discovery, RowLabels
+from collectors.snmp.mapping import Choice, Discovery, RowLabels, shared
 from netmon.errors import UnusableDiscovery
 from netmon.model import Device, DeviceIdentity, SnmpV2cAuth
 
@@ -92,7 +92,7 @@ def loads(payload: str) -> Kept:
         booted_at = body["booted_at"]
         if booted_at is not None and not isinstance(booted_at, int | float):
             raise UnusableDiscovery("booted_at is not a number")
-        return Kept(_str(body["profile"]), Discovery(identity=identity, rows=rows, choice=choice),
+        return Kept(_str(body["profile"]), shared(Discovery(identity=identity, rows=rows, choice=choice)),
                     None if booted_at is None else float(booted_at))
     except (ValueError, KeyError, IndexError, TypeError) as exc:  # json.JSONDecodeError is a ValueError
         raise UnusableDiscovery(f"stored discovery unreadable: {type(exc).__name__}: {exc}") from exc

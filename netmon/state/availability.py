@@ -227,6 +227,11 @@ class AvailabilityTracker:
             self._kept(device_id, self._tracks[device_id])
         return cast(dict[str, DeviceState], dict(self._built))  # none is None now
 
+    def statuses(self) -> dict[str, Status]:
+        """Each configured device's status: what `states()` says of it, without building the states of the
+        devices heard since (a scrape's `netmon_device_state`)."""
+        return {device_id: track.status for device_id, track in self._tracks.items()}
+
     def device_ids(self) -> KeysView[str]:
         return self._tracks.keys()
 

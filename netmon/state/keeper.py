@@ -139,6 +139,9 @@ class StateKeeper:
     def states(self) -> dict[str, DeviceState]:
         return self.availability.states()
 
+    def statuses(self) -> dict[str, Status]:
+        return self.availability.statuses()
+
     def open_outages(self) -> list[Outage]:
         return self.outages.open_outages()
 

@@ -51,8 +51,10 @@ def test_daemon_benchmark_polls_every_device_and_sees_outages_and_tickets(
     for figure in ("polls (netmon_scheduler_polls_total)", "scrape duration p50 / max (Prometheus "
                    "scrape_duration_seconds)", "database records written (netmon_storage_records_written_total)",
                    "daemon CPU per scrape p50 / max (CPU during the scrape minus the rate between scrapes)",
+                   "CPU per /metrics page, the daemon's own count (netmon_exporter_page_cpu_seconds_total / "
+                   "pages_total)",
                    "poll-start lag p50 / p99 / max (seen by the devices)"):
         value = row(out, figure)
         assert "n/a" not in value and "nan" not in value, f"{figure}: {value}"
     for process in ("netmon run (daemon)", "simulated devices", "prometheus", "mosquitto"):
-        assert " of one core, " in row(out, f"CPU, peak RSS: {process}")
+        assert " of one core; " in row(out, f"CPU; peak RSS (whole run / in the window): {process}")

@@ -8,7 +8,7 @@ import dataclasses
 import pickle
 
 from netmon.errors import DeviceUnreachable
-from netmon.model import DeviceIdentity, PollResult, Sample, SampleKind, Source
+from netmon.model import DeviceIdentity, PollResult, Sample, SampleKind, SharedPool, Source
 
 
 def _result() -> PollResult:
@@ -43,3 +43,16 @@ def test_unpickled_samples_share_their_strings_and_labels() -> None:
     for a, b in zip(first.samples, second.samples, strict=True):
         assert a.labels is b.labels and a.metric is b.metric and a.help is b.help
     assert first.samples[0].labels == (("interface", "wlan1"),)
+
+
+def test_a_shared_pool_gives_the_first_equal_object_and_starts_over_when_full() -> None:
+    pool: SharedPool[tuple[str, ...], tuple[str, ...]] = SharedPool(2)
+    first = tuple(["wlan1"])
+    assert pool.get(first, first) is first
+    again = tuple(["wlan1"])
+    assert again is not first and pool.get(again, again) is first
+    pool.get(tuple(["wlan2"]), tuple(["wlan2"]))
+    assert len(pool) == 2
+    third = tuple(["wlan3"])
+    assert pool.get(third, third) is third and len(pool) == 1  # full: cleared, then kept the new one
+    assert pool.get(again, again) is again  # forgotten: the next equal value is the shared one now

@@ -186,8 +186,10 @@ def test_kept_states_are_never_stale(sources: str, script: str, expected: list[t
         assert tracker.states()["r2"] is before["r2"]  # not heard: kept
         tracker.tick(result.started_at + 200.0)  # time edges (a failure lasting down_after_s)
         assert tracker.states() == _built_now(tracker)
+        assert tracker.statuses() == {d: s.status for d, s in _built_now(tracker).items()}  # what a scrape shows
     tracker.unheard(["r1", "r2"], 10_000.0, Cause.AGENT)
     assert tracker.states() == _built_now(tracker)
+    assert tracker.statuses() == {d: s.status for d, s in _built_now(tracker).items()}
     restored = AvailabilityTracker(devices, POLICY)
     restored.states()
     restored.restore(tracker.states().values())
