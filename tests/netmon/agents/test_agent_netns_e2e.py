@@ -199,7 +199,11 @@ def test_a_natted_site_agent_rides_out_a_cut_with_kills_and_the_office_history_i
             mark = int(agent_metric(final, "netmon_agent_last_seq"))
             assert agent_metric(final, "netmon_agent_results_ingested_total") == mark  # each seq once, no gap
             assert agent_metric(final, "netmon_agent_gaps_total") == 0
-            assert [s for s, _p in kept] == list(range(mark + 1, last + 1))  # the rest waits in the outbox
+            # the rest waits in the outbox, oldest first and without a gap; a clean stop in the middle of a batch may
+            # leave results the office already has (sent, PUBACK not yet committed): sent again with the same seq
+            # at the next start, ingested once (netmon/agent/outbox.py)
+            waiting = [s for s, _p in kept]
+            assert waiting == list(range(waiting[0], last + 1)) if waiting else mark >= last, (waiting, mark, last)
             RUNNING.clear()
             stop_process(office)  # a clean stop writes the rollups of the current hour
             assert office.returncode == 0, (tmp_path / "office.log").read_text()[-2000:]
@@ -214,9 +218,12 @@ def test_a_natted_site_agent_rides_out_a_cut_with_kills_and_the_office_history_i
         polls = sum(r.polls_ok + r.polls_failed for r in store.rollups() if r.device in devices)
         outages = [o for o in store.outages() if o.device == AP and o.cause.value == "device"]
         incidents = store.incidents()
+        ingested = max(p.last_seq for p in store.agent_progress() if p.agent == AGENT)
     finally:
         store.close()
-    assert polls == mark  # every result of the agent counted once in the history
+    # results the broker delivered after `mark` was read may still have arrived before the office stopped
+    assert mark <= ingested <= last and (not waiting or waiting[0] <= ingested + 1), (mark, ingested, waiting)
+    assert polls == ingested  # every result of the agent counted once in the history
     assert len(outages) == 1, outages
     outage = outages[0]
     assert failed_at - INTERVAL_S <= outage.started_at <= failed_at + 2 * INTERVAL_S + 1, (outage, failed_at)
