@@ -81,8 +81,9 @@ def contact_channels(settings: AlertSettings, sites: Iterable[Site]) -> dict[str
 
 
 def open_outputs(settings: AlertSettings, config: AlertConfig, contacts: dict[str, Secret],
-                 open_queue: OpenQueue) -> AlertOutputs:
-    """The outboxes of notifications and ticket sinks, and MQTT events, as the config asks."""
+                 open_queue: OpenQueue, *, node: str | None = None) -> AlertOutputs:
+    """The outboxes of notifications and ticket sinks, and MQTT events, as the config asks. `node`: the cluster
+    node's id, appended to the MQTT client id (a broker disconnects a client whose id another one takes)."""
     tickets = settings.section.tickets
     channels = {c.name: c.url for c in config.channels} | contacts
     out = AlertOutputs()
@@ -99,7 +100,8 @@ def open_outputs(settings: AlertSettings, config: AlertConfig, contacts: dict[st
     if tickets.alertmanager is not None:
         out.alertmanager = open_queue("alertmanager", AlertmanagerWebhookSink(tickets.alertmanager.url).deliver)
     if (m := settings.section.mqtt) is not None:
-        out.mqtt = MqttEvents(MqttSettings(host=m.host, port=m.port, prefix=m.prefix, client_id=m.client_id,
+        client_id = m.client_id if node is None else f"{m.client_id}-{node}"
+        out.mqtt = MqttEvents(MqttSettings(host=m.host, port=m.port, prefix=m.prefix, client_id=client_id,
                                            username=m.username, password=settings.secret("mqtt.password"),
                                            tls=m.tls), open_queue)
     return out

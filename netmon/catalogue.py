@@ -61,6 +61,27 @@ PROCESS_GAUGES: dict[str, MetricDoc] = {
     "netmon_exporter_page_cpu_seconds_total": MetricDoc(
         "CPU time spent writing the /metrics pages, by part: taking the content on the event loop (loop), "
         "joining and compressing it in a thread (writing).", "counter"),
+    "netmon_cluster_leader": MetricDoc(
+        "1 on the cluster node that leads (evaluates alerts, opens tickets, delivers the outboxes, builds reports) "
+        "and whose leader's work runs, 0 on the others; by node.", "gauge"),
+    "netmon_cluster_live_nodes": MetricDoc("Cluster nodes this node saw alive at its last heartbeat.", "gauge"),
+    "netmon_cluster_sites": MetricDoc("Sites whose devices this cluster node polls (its share).", "gauge"),
+    "netmon_cluster_database_available": MetricDoc(
+        "1 while this cluster node's heartbeats reach the database, 0 while they fail.", "gauge"),
+    "netmon_cluster_heartbeat_failures_total": MetricDoc(
+        "Heartbeats of this cluster node that failed or were skipped (the previous one still running).", "counter"),
+    "netmon_cluster_results_sent_total": MetricDoc(
+        "Poll results this cluster node sent towards the leader (the result stream).", "counter"),
+    "netmon_cluster_results_handed_total": MetricDoc(
+        "Poll results of every node this node, while leading, handed to the fleet pipeline (state, rollups, "
+        "alerts); a result is handed again by the next leader when its leader died before it was durable.",
+        "counter"),
+    "netmon_cluster_results_rejected_total": MetricDoc(
+        "Items of the result stream the leader skipped: not a poll result, or the pipeline failed on it.",
+        "counter"),
+    "netmon_cluster_results_stale_total": MetricDoc(
+        "Poll results the leader skipped because it had handed on a newer poll of the same device and source "
+        "(two nodes polled it for a while: a node cut off from the database, a share that moved).", "counter"),
     "netmon_device_state": MetricDoc("1 for the device's current availability state, 0 for the others.", "gauge"),
     "netmon_device_outage_active": MetricDoc("1 while the device has an open outage, by cause.", "gauge"),
     "netmon_device_reboots_total": MetricDoc("Reboots detected since the daemon started.", "counter"),
@@ -70,6 +91,9 @@ PROCESS_GAUGES: dict[str, MetricDoc] = {
     "netmon_storage_spooled_records": MetricDoc("Records waiting in the on-disk spool (database away).", "gauge"),
     "netmon_storage_available": MetricDoc("1 while the database accepts writes.", "gauge"),
     "netmon_storage_write_failures_total": MetricDoc("Failed attempts to write to the database.", "counter"),
+    "netmon_storage_fenced_records_total": MetricDoc(
+        "Records queued as cluster leader and dropped unwritten because another node has led since (the write "
+        "fence).", "counter"),
     "netmon_storage_records_written_total": MetricDoc("Records committed to the database.", "counter"),
     "netmon_outbox_pending": MetricDoc("Notifications, ticket updates or MQTT events waiting to be delivered.",
                                        "gauge"),

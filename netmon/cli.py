@@ -117,7 +117,7 @@ def run(
         raise _fail(ConfigError(f"--port {port}: a TCP port is 0-65535"))
     demo_dir: list[Path] = []
 
-    async def main() -> None:
+    async def main() -> int:
         simulators: list[SnmpSimulator | RouterOsSimulator] = []
         stop = asyncio.Event()
         install_stop_signals(stop)
@@ -135,7 +135,8 @@ def run(
             raise _fail(exc) from None
         try:
             await netmon.serve(stop, started=heap.settle)
-        except ConfigError as exc:  # the exporter's web config file
+            return netmon.exit_code  # 75: a cluster node that stopped leading, to be started again
+        except ConfigError as exc:  # the exporter's web config file, a cluster without PostgreSQL
             raise _fail(exc) from None
         except WebServerError as exc:  # the port in use: a runtime failure, exit 1
             err.print(f"[bold red]error:[/] {exc}", highlight=False)
@@ -146,10 +147,12 @@ def run(
 
     heap.tune()  # this process runs the daemon: young collections tuned for millions of long-lived objects
     try:
-        asyncio.run(main())
+        code = asyncio.run(main())
     finally:
         for directory in demo_dir:  # the demo's config and secret files
             shutil.rmtree(directory, ignore_errors=True)
+    if code:
+        raise typer.Exit(code)
 
 
 async def _start_demo(port: int, made: list[Path]) -> tuple[Config, list[SnmpSimulator | RouterOsSimulator]]:

@@ -72,6 +72,8 @@ class MetricSources:
     snmpv3_rejected: Callable[[], Mapping[tuple[str, str], int]] = dict  # (by, reason) -> SNMPv3 messages refused
     gc: Callable[[], list[Sample]] = list  # the main process's garbage collections (netmon.heap), when watched
     pages: Callable[[], tuple[int, float, float] | None] = lambda: None  # /metrics pages, their CPU (netmon.exporter)
+    fleet: Callable[[], bool] = lambda: True  # False on a cluster node that does not lead: no fleet-wide families
+    cluster: Callable[[], list[Sample]] = list  # netmon_cluster_* of a cluster node
 
 
 def page_samples(pages: tuple[int, float, float] | None) -> list[Sample]:
@@ -92,13 +94,20 @@ class DaemonMetrics:
     def samples(self) -> list[Sample | SampleRun]:
         """The daemon's own series (SampleRuns for what is kept between scrapes; `flat` takes them apart)."""
         src = self._src
-        return [*scheduler_samples(src.pollers), *self._kept.sites(src.sites),
-                *self._kept.unique_clients(src.unique_clients()),
-                *state_samples(src.state.statuses(), src.state.open_outages(), src.state.reboots, self._kept),
+        return [*scheduler_samples(src.pollers), *self._fleet_wide(),
                 *outbox_samples(src.outputs()),
                 Sample("netmon_incidents_open", src.open_incidents()), *storage_samples(src.storage()),
                 *src.agents(), *snmpv3_samples(src.snmpv3_rejected()), *src.gc(),
-                *page_samples(src.pages())]
+                *page_samples(src.pages()), *src.cluster()]
+
+    def _fleet_wide(self) -> list[Sample | SampleRun]:
+        """Sites, unique clients, device states, outages and reboots: on one daemon, or on the cluster node
+        that leads (the others have none to show; Prometheus scraping every node sees each device once)."""
+        src = self._src
+        if not src.fleet():
+            return []
+        return [*self._kept.sites(src.sites), *self._kept.unique_clients(src.unique_clients()),
+                *state_samples(src.state.statuses(), src.state.open_outages(), src.state.reboots, self._kept)]
 
 
 def snmpv3_samples(rejected: Mapping[tuple[str, str], int]) -> list[Sample]:
@@ -214,6 +223,7 @@ def storage_samples(q: QueueStats | None) -> list[Sample]:
         Sample("netmon_storage_available", 1 if q.available else 0),
         Sample("netmon_storage_write_failures_total", q.failures_total, kind=COUNTER),
         Sample("netmon_storage_records_written_total", q.written_total, kind=COUNTER),
+        Sample("netmon_storage_fenced_records_total", q.fenced_total, kind=COUNTER),
     ]
 
 

@@ -475,5 +475,14 @@ class DeviceTexts:
         else:
             self._texts.pop(device_id, None)
 
+    def keep_only(self, devices: Iterable[str]) -> None:
+        """Export `devices` and no other (a cluster node's share, netmon.cluster.node): the texts of the others
+        go, the newcomers export their counters at once."""
+        wanted = set(devices)
+        for device_id in [d for d in self._texts if d not in wanted]:
+            del self._texts[device_id]
+        for device_id in wanted - self._texts.keys():
+            self.refresh(device_id)
+
     def page(self, extra: Iterable[Sample | SampleRun] = ()) -> Page:
         return Page(dict(self._texts), tuple(extra), self._kept)

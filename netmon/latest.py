@@ -125,6 +125,16 @@ class LatestResults:
                                                  "reason": result.error.reason if result.error else ""})
         return changed
 
+    def forget(self, device_ids: Iterable[str]) -> None:
+        """The latest results of `device_ids` go (another cluster node polls them now); their error counters
+        stay, so a device that comes back counts on from where it was."""
+        for device_id in device_ids:
+            for source in Source:
+                key = (device_id, source)
+                self._results.pop(key, None)
+                self._last_success.pop(key, None)
+                self._identities.pop(key, None)
+
     def neighbour_source(self, device_id: str) -> Source | None:
         return neighbour_source(self._results, device_id)
 

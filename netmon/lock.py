@@ -64,10 +64,13 @@ class DaemonLock:
         self._deployment = deployment
 
     @classmethod
-    def acquire(cls, storage: StorageConfig) -> DaemonLock:
-        """Both locks. A PostgreSQL server that cannot be reached at start does not stop the daemon (storage
+    def acquire(cls, storage: StorageConfig, *, shared: bool = False) -> DaemonLock:
+        """Both locks; the data directory's only with `shared=True` (the nodes of a cluster share the
+        database). A PostgreSQL server that cannot be reached at start does not stop the daemon (storage
         catches up later): it runs with the data-directory lock only, and says so."""
         own = DataDirLock.acquire(Path(storage.data_dir).expanduser().resolve())
+        if shared:
+            return cls(own, None)
         try:
             deployment = DeploymentLock.acquire(database_url(storage))
         except StorageUnavailable as exc:

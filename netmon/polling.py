@@ -70,9 +70,22 @@ class Polling:
         return [asyncio.create_task(s.run(), name=f"scheduler:{src.value}")
                 for s, src in zip(self.schedulers, self.pollers, strict=True)]
 
+    def set_share(self, device_ids: frozenset[str] | None) -> None:
+        """Poll only these devices from now on (None: all of them), over each of their sources: the devices of
+        this node when nodes share them (issue #16). See `Scheduler.set_share`."""
+        for scheduler in self.schedulers:
+            scheduler.set_share(device_ids)
+
     def summary(self) -> str:
-        return ", ".join(f"{len(s.devices)} over {src.value}" for s, src in zip(self.schedulers, self.pollers,
-                                                                               strict=True))
+        """How many devices each source polls; "N of M" while a share leaves some to other nodes."""
+        return ", ".join(f"{self._count(s, src)} over {src.value}" for s, src in zip(self.schedulers, self.pollers,
+                                                                                     strict=True))
+
+    def _count(self, scheduler: Scheduler | ShardedSnmpPoller, source: Source) -> str:
+        polled = len(scheduler.devices)
+        if scheduler.share is None:
+            return str(polled)
+        return f"{polled} of {sum(source in d.sources for d in self.devices.values())}"
 
     async def poll_once(self, device_ids: Iterable[str] | None = None) -> list[PollResult]:
         """Poll every device (or those named) once over each of its sources; the results, not sent anywhere."""

@@ -118,20 +118,33 @@ def _dropped(d: dict[str, Any]) -> DroppedRange:
 
 def encode(agent: str, seq: int, result: PollResult) -> bytes:
     """One agent message, as the bytes of its MQTT payload."""
-    body = {
-        "v": VERSION, "agent": agent, "seq": seq,
-        "result": {
-            "device": result.device, "source": result.source.value, "started_at": result.started_at,
-            "duration_s": result.duration_s,
-            "samples": [[s.metric, s.value, [list(kv) for kv in s.labels], s.kind.value] for s in result.samples],
-            "error": None if result.error is None else {"class": type(result.error).__name__,
-                                                        "message": str(result.error)},
-            "identity": None if result.identity is None else asdict(result.identity),
-            "fingerprints": sorted(result.fingerprints),
-            "neighbours": None if result.neighbours is None else list(result.neighbours),
-        },
-    }
+    body = {"v": VERSION, "agent": agent, "seq": seq, "result": result_body(result)}
     return json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def result_body(result: PollResult) -> dict[str, Any]:
+    """A poll result as plain JSON values (the `result` of an agent message; the items of a cluster's result
+    stream, netmon.cluster.results)."""
+    return {
+        "device": result.device, "source": result.source.value, "started_at": result.started_at,
+        "duration_s": result.duration_s,
+        "samples": [[s.metric, s.value, [list(kv) for kv in s.labels], s.kind.value] for s in result.samples],
+        "error": None if result.error is None else {"class": type(result.error).__name__,
+                                                    "message": str(result.error)},
+        "identity": None if result.identity is None else asdict(result.identity),
+        "fingerprints": sorted(result.fingerprints),
+        "neighbours": None if result.neighbours is None else list(result.neighbours),
+    }
+
+
+def result_from(body: Any) -> PollResult:
+    """The poll result of `result_body`'s output; `WireError` naming what is wrong when it is not one."""
+    try:
+        return _result(body)
+    except WireError:
+        raise
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise WireError(f"not a poll result: {type(exc).__name__}: {exc}") from exc
 
 
 def decode(payload: bytes) -> tuple[str, int, PollResult]:

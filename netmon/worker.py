@@ -10,7 +10,14 @@ from the latest ones too.
 
 Workers die with the parent (each watches its pipe and stops at end-of-file) and are restarted, with a log
 line, when they die on their own. `ShardedSnmpPoller` looks like a `Scheduler` to the composition root:
-`run()` until cancelled, `devices`, and `stats` merged over the workers.
+`run()` until cancelled, `devices`, `set_share`, and `stats` merged over the workers.
+
+Shares (`set_share`, issue #16): each worker keeps every device of its shard and polls those of the share. A
+change goes to the running workers whose part of it changed, as a `ShareUpdate` (device ids only, None for "all
+of its devices") over the pipe that also carries "stop"; a worker started or restarted later gets the current
+share with its devices. As in `Scheduler.set_share`, a device that leaves is not polled again, and its results
+still on their way from the worker (a batch already sent) are dropped here: `on_result` never sees a device
+after the `set_share` that took it away.
 """
 
 from __future__ import annotations
@@ -43,6 +50,13 @@ log = logging.getLogger(__name__)
 ResultFn = Callable[[PollResult], None]
 SaveFn = Callable[[StoredDiscovery], None]
 STOP = "stop"
+
+
+@dataclass(frozen=True)
+class ShareUpdate:
+    """Parent -> worker: poll these of your devices from now on (None: all of them)."""
+
+    device_ids: frozenset[str] | None
 
 
 @dataclass(frozen=True)
@@ -84,36 +98,36 @@ def shard_of(device_id: str, workers: int) -> int:
 # --- the worker process ---------------------------------------------------------------------------------
 
 def worker_main(index: int, devices: list[Device], settings: WorkerSettings, conn: Connection,
-                kept: list[StoredDiscovery] | None = None) -> None:
-    """Entry point of a worker process."""
+                kept: list[StoredDiscovery] | None = None, share: frozenset[str] | None = None) -> None:
+    """Entry point of a worker process: polls the devices of `share` among `devices` (None: all)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole group: the parent stops us
     logging.basicConfig(level=settings.log_level, force=True,
                         format=f"%(asctime)s snmp-worker-{index} %(levelname)s %(name)s: %(message)s")
     heap.tune()  # a process of its own: collections tuned as the daemon's (netmon.heap)
     with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(_worker(devices, settings, conn, kept or []))
+        asyncio.run(_worker(devices, settings, conn, kept or [], share))
 
 
 async def _worker(devices: list[Device], settings: WorkerSettings, conn: Connection,
-                  kept: list[StoredDiscovery]) -> None:
+                  kept: list[StoredDiscovery], share: frozenset[str] | None = None) -> None:
     from collectors.snmp.collector import SnmpCollector  # the worker side only: keep the parent light
     from collectors.snmp.profile import load_profiles
     from collectors.snmp.transport import SnmpEngineHandle
 
-    stop = _stop_when_told(conn)
     collector = SnmpCollector(load_profiles(settings.profiles_dir), SnmpEngineHandle(fast_v2c=settings.fast_v2c))
+    finished: list[PollResult] = []
+    scheduler = Scheduler(devices, collector.poll, finished.append, max_in_flight=settings.max_in_flight,
+                          jitter_s=settings.jitter_s, deadline_s=settings.deadline_s)
+    scheduler.set_share(share)
+    stop = _listen(conn, scheduler)
     discovered: list[StoredDiscovery] = []
     if settings.discovery_key is not None:
         collector.keep_discoveries(kept, discovered.append, settings.discovery_key)
     kept.clear()  # the collector holds them until each is restored; this list (the process's arguments too) would
     # keep every payload (~2 KB a device) for the worker's lifetime
-    await collector.open(devices)
-    finished: list[PollResult] = []
-    scheduler = Scheduler(devices, collector.poll, finished.append, max_in_flight=settings.max_in_flight,
-                          jitter_s=settings.jitter_s, deadline_s=settings.deadline_s)
+    await collector.open(scheduler.devices)  # a device that joins later opens its session at its first poll
     batches = _Batches(conn, scheduler.stats, finished, discovered, collector.snmpv3_rejected)
-    run = asyncio.create_task(
-        _prime_then_run(scheduler, devices, collector.poll, settings.prime_concurrency, finished))
+    run = asyncio.create_task(_prime_then_run(scheduler, collector.poll, settings.prime_concurrency, finished))
     try:
         batches.send()  # says "started" (sessions open) to the parent
         while not stop.is_set():
@@ -131,8 +145,9 @@ async def _worker(devices: list[Device], settings: WorkerSettings, conn: Connect
         await collector.close()
 
 
-def _stop_when_told(conn: Connection) -> asyncio.Event:
-    """An event set when the parent says stop over `conn`, or dies (end of file)."""
+def _listen(conn: Connection, scheduler: Scheduler) -> asyncio.Event:
+    """Reads what the parent says over `conn`: a new share goes to `scheduler` at once; the event returned is
+    set when the parent says stop, or dies (end of file)."""
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
 
@@ -141,7 +156,9 @@ def _stop_when_told(conn: Connection) -> asyncio.Event:
             message = conn.recv()
         except (EOFError, OSError):
             message = STOP
-        if message == STOP:
+        if isinstance(message, ShareUpdate):
+            scheduler.set_share(message.device_ids)
+        elif message == STOP:
             loop.remove_reader(conn.fileno())
             stop.set()
 
@@ -149,19 +166,21 @@ def _stop_when_told(conn: Connection) -> asyncio.Event:
     return stop
 
 
-async def _prime_then_run(scheduler: Scheduler, devices: list[Device],
-                          poll: Callable[[Device], Awaitable[PollResult]], concurrency: int,
-                          finished: list[PollResult]) -> None:
-    """With `concurrency` > 0, a first poll (= discovery) of every device, that many at once; then the
-    scheduler's cycles."""
+async def _prime_then_run(scheduler: Scheduler, poll: Callable[[Device], Awaitable[PollResult]],
+                          concurrency: int, finished: list[PollResult]) -> None:
+    """With `concurrency` > 0, a first poll (= discovery) of every device of the share, that many at once (one
+    that leaves meanwhile is skipped; one that joins meanwhile waits for the scheduler); then the scheduler's
+    cycles."""
     if concurrency > 0:
         limit = asyncio.Semaphore(concurrency)
 
         async def prime(device: Device) -> None:
             async with limit:
-                finished.append(await poll(device))
+                share = scheduler.share
+                if share is None or device.id in share:
+                    finished.append(await poll(device))
 
-        await asyncio.gather(*(prime(d) for d in devices))
+        await asyncio.gather(*(prime(d) for d in scheduler.devices))
     await scheduler.run()
 
 
@@ -192,7 +211,8 @@ class _Batches:
 @dataclass
 class _Worker:
     index: int
-    devices: list[Device]
+    devices: list[Device]  # its shard: every SNMP device with shard_of(id) == index
+    share: frozenset[str] | None = None  # the ids of its devices it polls (None: all of them)
     process: BaseProcess | None = None
     conn: Connection | None = None
     reader: threading.Thread | None = None
@@ -217,6 +237,8 @@ class ShardedSnmpPoller:
         self._ctx = multiprocessing.get_context("spawn")
         self._workers = [_Worker(i, [d for d in self._devices if shard_of(d.id, workers) == i])
                          for i in range(workers)]
+        self._share: frozenset[str] | None = None
+        self._polled = self._devices  # the devices of the share
         self._retired = [0, 0]  # polls, missed cycles of workers that died (counters stay monotonic)
         self._retired_rejected: Counter[tuple[str, str]] = Counter()
         self._stopping = False
@@ -234,11 +256,36 @@ class ShardedSnmpPoller:
 
     @property
     def devices(self) -> list[Device]:
-        return list(self._devices)
+        """The devices polled: those of the share."""
+        return list(self._polled)
+
+    @property
+    def share(self) -> frozenset[str] | None:
+        """The ids given to `set_share` (None: every SNMP device given at construction)."""
+        return self._share
+
+    def set_share(self, device_ids: frozenset[str] | None) -> None:
+        """Poll only these of the devices given at construction (None: all of them), as `Scheduler.set_share`.
+        Running workers whose part changed are told at once (ids only); the others get it when they start.
+        Call it on the event loop's thread."""
+        self._share = device_ids
+        self._polled = self._devices if device_ids is None else [d for d in self._devices if d.id in device_ids]
+        for worker in self._workers:
+            part = None if device_ids is None else frozenset(d.id for d in worker.devices if d.id in device_ids)
+            if part is not None and len(part) == len(worker.devices):
+                part = None  # all of its devices: say so in one word
+            if part == worker.share:
+                continue
+            worker.share = part
+            if worker.conn is not None and not self._stopping:  # once stopping, _stop_all alone writes to pipes
+                with contextlib.suppress(OSError):  # it died: its restart gets worker.share
+                    worker.conn.send(ShareUpdate(part))
 
     def worker_info(self) -> list[dict[str, Any]]:
-        """Per worker: pid, devices, restarts, and its last reported CPU seconds and peak RSS (KB)."""
+        """Per worker: pid, devices (of its shard), polled (of them, in the share), restarts, and its last
+        reported CPU seconds and peak RSS (KB)."""
         return [{"index": w.index, "pid": w.process.pid if w.process else None, "devices": len(w.devices),
+                 "polled": len(w.devices) if w.share is None else len(w.share),
                  "restarts": w.restarts, "cpu_s": w.last.cpu_s if w.last else 0.0,
                  "rss_kb": w.last.rss_kb if w.last else 0} for w in self._workers]
 
@@ -276,7 +323,7 @@ class ShardedSnmpPoller:
         parent, child = self._ctx.Pipe()
         kept = [self._kept[d.id] for d in worker.devices if d.id in self._kept]
         process = self._ctx.Process(target=worker_main, args=(worker.index, worker.devices, self._settings, child,
-                                                              kept),
+                                                              kept, worker.share),
                                     name=f"netmon-snmp-worker-{worker.index}", daemon=True)
         process.start()
         child.close()  # only the worker holds it now: its death means end of file here
@@ -309,7 +356,10 @@ class ShardedSnmpPoller:
     def _deliver(self, worker: _Worker, report: WorkerReport) -> None:
         worker.last = report
         worker.ready.set()
+        share = self._share
         for result in report.results:
+            if share is not None and result.device not in share:
+                continue  # polled before it left the share: another node polls it now
             try:
                 self._on_result(result)
             except Exception:  # one bad result never stops the stream

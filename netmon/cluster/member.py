@@ -111,8 +111,11 @@ class ClusterMember:
                  on_share: Callable[[frozenset[str]], None], on_leader: Callable[[int | None], None],
                  timing: MemberTiming | None = None, host: str | None = None, pid: int | None = None,
                  clock: Clock = time.monotonic, sleep: Sleep = asyncio.sleep,
-                 run_blocking: RunBlocking = asyncio.to_thread) -> None:
+                 run_blocking: RunBlocking = asyncio.to_thread, unit: str = "devices",
+                 on_database_back: Callable[[], None] = lambda: None) -> None:
         self._backend = backend
+        self._unit = unit  # what `devices` are, for the log: devices, or sites (netmon.cluster.node)
+        self._on_database_back = on_database_back  # a round succeeded after failures: what waits may go now
         self.node_id = node_id
         self._devices = frozenset(devices)
         self._on_share = on_share
@@ -226,6 +229,7 @@ class ClusterMember:
         if self._failing:
             log.info("cluster: database back after %d failed heartbeats", self._failures)
             self._failing = False
+            self._call(lambda _none: self._on_database_back(), None)
         self._take_live(answer.live)
         self._take_lease(answer)
 
@@ -234,8 +238,9 @@ class ClusterMember:
         if not self._failing:
             self._failing = True
             lead = self._lease
-            log.warning("cluster: node %s cannot reach the database (%s); keeping its %d devices%s", self.node_id,
-                        why, len(self.share), f", leading until its local deadline (term {lead.term})" if lead else "")
+            leading = f", leading until its local deadline (term {lead.term})" if lead else ""
+            log.warning("cluster: node %s cannot reach the database (%s); keeping its %d %s%s", self.node_id,
+                        why, len(self.share), self._unit, leading)
 
     def _take_live(self, nodes: list[Node]) -> None:
         live = tuple(sorted({n.node_id for n in nodes} | {self.node_id}))
@@ -278,8 +283,8 @@ class ClusterMember:
             return
         mine = share(self._devices, self._live, self.node_id)
         if mine != self._share:
-            log.info("cluster: node %s polls %d of %d devices (%d live nodes)", self.node_id, len(mine),
-                     len(self._devices), len(self._live))
+            log.info("cluster: node %s polls %d of %d %s (%d live nodes)", self.node_id, len(mine),
+                     len(self._devices), self._unit, len(self._live))
             self._share = mine
             self._call(self._on_share, mine)
 

@@ -52,6 +52,7 @@ from netmon.outbox import Deliver, Item, Outbox, OutboxStats
 log = logging.getLogger(__name__)
 
 Leading = Callable[[], int | None]  # netmon.cluster.member.ClusterMember.leading
+Via = Callable[[str, Item], None]  # (outbox name, item) -> into the shared journal another way
 _FAILED = object()
 
 
@@ -77,9 +78,10 @@ class ClusterOutbox(Backlog):
     def __init__(self, name: str, spool_dir: Path, deliver: Deliver, journal: SharedJournal, leading: Leading, *,
                  batch: int = 50, poll_s: float = 1.0, retry: RetrySchedule | None = None,
                  sleep: Sleep = asyncio.sleep, rng: random.Random | None = None,
-                 run_blocking: RunBlocking = asyncio.to_thread) -> None:
+                 run_blocking: RunBlocking = asyncio.to_thread, via: Via | None = None) -> None:
         super().__init__(log, f"outbox {name}: destination", retry=retry, sleep=sleep, rng=rng)
         self.name = name
+        self._via = via
         self._deliver = deliver
         self._journal = journal
         self._leading = leading
@@ -103,13 +105,20 @@ class ClusterOutbox(Backlog):
     # --- producer side (event loop, synchronous) -----------------------------------------------------------
 
     def put(self, item: Item) -> None:
-        """Queue one item: in the local spool's journal when this returns, in the shared journal soon after."""
+        """Queue one item: in the local spool's journal when this returns, in the shared journal soon after;
+        with `via`, handed to it instead (the leader's storage write queue: the item reaches the journal in the
+        same fenced order as the incident it tells of, netmon.storage.record.OutboxAppend)."""
+        if self._via is not None:
+            self._via(self.name, item)
+            return
         self._spool.put(item)
 
     def retry_now(self) -> None:
-        """The destination is back, or this node just became leader: cut the current wait short."""
+        """The destination or the database is back, or this node just became leader: cut the current waits
+        short (the local spool's too)."""
         self._kick.set()
         self._wake.set()
+        self._spool.retry_now()
 
     @property
     def stats(self) -> OutboxStats:

@@ -38,12 +38,25 @@ class Lease:
 @dataclass(frozen=True, slots=True)
 class LeaseHolder:
     """Who holds (or last held) a lease, as any node can read it: `remaining_s` by the database's clock,
-    negative once expired."""
+    negative once expired; `since_term` the first term of the holder's current unbroken holding (the term it
+    took the lease from another node in; re-acquiring its own expired lease keeps it)."""
 
     name: str
     holder: str
     term: int
     remaining_s: float
+    since_term: int
+
+
+@dataclass(frozen=True, slots=True)
+class WriteFence:
+    """What a leader's storage record carries from the moment it is produced (netmon.storage.queue): the node
+    that produced it as leader and the leader term it was produced in. `Store.write` writes it only while
+    `holder` still holds the leader lease and has held it without a break since `term` (its since_term <= term):
+    once another node has led, the record can never be written."""
+
+    holder: str
+    term: int
 
 
 @dataclass(frozen=True, slots=True)

@@ -20,6 +20,7 @@ from netmon.config.assets import ConditionRules
 from netmon.config.report import ReportConfig
 from netmon.config.schema import (
     AssetConfig,
+    ClusterConfig,
     ConfigFile,
     Credential,
     Defaults,
@@ -56,7 +57,8 @@ from netmon.model import (
 
 Path_ = tuple[str | int, ...]
 MIN_PUSH_TOKEN = 16
-MAIN_ONLY = ("timezone", "defaults", "exporter", "scheduler", "state", "storage", "alerts", "report", "agents")
+MAIN_ONLY = ("timezone", "defaults", "exporter", "scheduler", "state", "storage", "alerts", "report", "agents",
+             "cluster")
 
 
 @dataclass(frozen=True)
@@ -76,6 +78,8 @@ class Config:
     timezone: TimeZone = DEFAULT_TIMEZONE  # the default; each site carries its own effective zone
     asset_rules: ConditionRules = field(default_factory=ConditionRules)  # assets.condition
     agents: AgentsSettings = field(default_factory=AgentsSettings)  # site agents (netmon.config.agents)
+    cluster: ClusterConfig | None = None  # several nodes on one PostgreSQL (netmon.cluster)
+    cluster_line: int | None = None  # where `cluster:` is in the main file (errors found at start name it)
 
     def polled_devices(self) -> dict[str, Device]:
         """The devices the office polls itself: all but those of sites a site agent serves."""
@@ -324,6 +328,7 @@ def read_config(path: str | Path, *, resolve_secrets: bool = True, schema: type[
     if resolve_secrets:
         _check_web_config(main.exporter, files[0][0], files[0][2])
     agents = _agents(main, files[0][0], files[0][2], device_records, sites, resolve_secrets)
+    _check_cluster(main, agents, device_records, files[0][0], files[0][2].get(("cluster",)))
     config = Config(
         sites=site_records,
         devices=device_records,
@@ -341,8 +346,26 @@ def read_config(path: str | Path, *, resolve_secrets: bool = True, schema: type[
         asset_rules=(main.assets.condition if main.assets else None) or ConditionRules(),
         report=main.report or ReportConfig(),
         agents=agents,
+        cluster=main.cluster,
+        cluster_line=files[0][2].get(("cluster",)),
     )
     return config, main, files[0][2]
+
+
+def _check_cluster(main: ConfigFile, agents: AgentsSettings, devices: dict[str, Device], file: Path,
+                   line: int | None) -> None:
+    """What a cluster cannot do yet (docs/deploy.md, "Several nodes: limits"): site agents, routers that push."""
+    if main.cluster is None:
+        return
+    if agents.site_agent():
+        raise ConfigError("site agents are not supported with several nodes yet: run the office on one node "
+                          "(remove `cluster`) or the agents' sites on a daemon of their own", file=str(file),
+                          line=line, key="cluster")
+    pushing = sorted(d.id for d in devices.values() if Source.PUSH in d.sources)
+    if pushing:
+        raise ConfigError(f"devices that push ({', '.join(pushing[:3])}{', ...' if len(pushing) > 3 else ''}) are "
+                          "not supported with several nodes yet: poll them, or run them on a daemon of their own",
+                          file=str(file), line=line, key="cluster")
 
 
 def _agents(main: ConfigFile, file: Path, lines: dict[Path_, int], devices: dict[str, Device],

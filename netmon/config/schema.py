@@ -232,6 +232,30 @@ class SchedulerConfig(Strict):
                                   description="Threads for blocking RouterOS API calls (a hung router holds one)")
 
 
+class ClusterConfig(Strict):
+    """Several nodes on one PostgreSQL (docs/deploy.md, "Several nodes"): who is alive, who polls what, who leads."""
+
+    node_id: str | None = Field(default=None, min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._-]+$",
+                                description="Unique among the nodes (a restarted node keeps its own); default "
+                                "the host name. NETMON_NODE_ID overrides it")
+    heartbeat_s: float = Field(default=5, gt=0, description="How often a node says it is alive and reshares")
+    dead_after_s: float = Field(default=15, gt=0, description="A node not heard for this long is dead: its "
+                                "devices move to the others")
+    lease_ttl_s: float = Field(default=15, gt=0, description="The leader lease; a dead leader is replaced after it")
+    lease_margin_s: float = Field(default=3, gt=0, description="The leader stops acting this long before its "
+                                  "lease ends (by its own clock)")
+
+    @model_validator(mode="after")
+    def _timing(self) -> ClusterConfig:
+        if self.lease_margin_s >= self.lease_ttl_s:
+            raise ValueError("lease_margin_s must be below lease_ttl_s")
+        if self.heartbeat_s >= self.lease_ttl_s - self.lease_margin_s:
+            raise ValueError("heartbeat_s must be below lease_ttl_s - lease_margin_s, or the leader cannot renew")
+        if self.dead_after_s <= self.heartbeat_s:
+            raise ValueError("dead_after_s must be above heartbeat_s, or live nodes look dead between heartbeats")
+        return self
+
+
 class ConfigFile(Strict):
     """One YAML file. The main file may set everything; included files add sites, devices, credentials."""
 
@@ -247,6 +271,8 @@ class ConfigFile(Strict):
     report: ReportConfig | None = None
     agents: AgentsConfig | None = Field(default=None, description="Site agents (issue #14) and the broker the "
                                         "office reads them from (main file only)")
+    cluster: ClusterConfig | None = Field(default=None, description="Several nodes on one PostgreSQL (issue "
+                                          "#16; main file only)")
     credentials: dict[str, Credential] = {}
     kabupaten: dict[str, KabupatenConfig] = Field(default={}, description="By the name sites give in "
                                                   "`kabupaten`")

@@ -20,7 +20,7 @@ from netmon.config.schema import ID_PATTERN, ConfigFile
 from netmon.errors import ConfigError
 from netmon.model import Secret
 
-OFFICE_ONLY = ("alerts", "storage", "exporter", "state", "maintenance", "report", "assets", "agents")
+OFFICE_ONLY = ("alerts", "storage", "exporter", "state", "maintenance", "report", "assets", "agents", "cluster")
 TOPIC_PREFIX = r"^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*$"  # MQTT topic levels, no wildcards, no empty level
 MIB = 1024 * 1024
 

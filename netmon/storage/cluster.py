@@ -17,6 +17,12 @@ Design, chosen over advisory locks alone (docs/architecture.md, "The cluster cor
   (PostgreSQL re-checks the condition on the locked row; SQLite writes under BEGIN IMMEDIATE). Renew and release
   match holder AND term, so a node can never extend or end a lease someone took over meanwhile. The term is the
   fencing token: strictly increasing across hand-overs, never reused.
+- `since_term` is the first term of the holder's current unbroken holding: the new term when the lease changes
+  holder (or is created), kept when the holder re-acquires its own lease (expired, nobody else took it), set in
+  the same upsert. The storage write fence (netmon.storage.store `Store.write(..., fence=...)`) lets a leader's
+  record of term T through only while its holder holds the lease with since_term <= T, under a share lock on
+  the row that an acquire by another node waits for: records queued by a leader that another node has since
+  replaced never reach the database.
 
 Blocking (SQLAlchemy); the driver (netmon.cluster.member) calls it in a worker thread. Its own small engine with
 short timeouts, apart from the write queue's, so a backlog of writes never delays a heartbeat. Errors come out
@@ -38,21 +44,11 @@ from sqlalchemy.dialects import postgresql, sqlite
 from netmon.cluster.record import Lease, LeaseHolder, Node
 from netmon.errors import StorageUnavailable, library_message, safe_cause
 from netmon.storage import schema as t
+from netmon.storage.clock import database_now
 from netmon.storage.store import _sqlite_pragmas, short_message
 from netmon.storage.url import normalise, redact
 
 MonotonicClock = Callable[[], float]
-
-_DB_NOW = {
-    "postgresql": "(extract(epoch from statement_timestamp())::double precision)",
-    "sqlite": "((julianday('now') - 2440587.5) * 86400.0)",
-}
-
-
-def database_now(engine: sa.Engine) -> sa.ColumnElement[float]:
-    """The database's clock, as unix seconds, read by the statement that uses it."""
-    return sa.literal_column(_DB_NOW[engine.dialect.name], sa.Double)
-
 
 def short_timeout_engine(url: str, application_name: str, timeout_s: float, *, pool_size: int = 2,
                          max_overflow: int = 1) -> sa.Engine:
@@ -156,13 +152,15 @@ class ClusterStore:
 
     def acquire(self, name: str, holder: str, ttl_s: float, *, margin_s: float) -> Lease | None:
         """Take lease `name` for `holder` if it is free (absent, expired by the database's clock, or already
-        `holder`'s): a new, higher term, expiring ttl_s after the database's now. None: someone else holds it."""
+        `holder`'s): a new, higher term, expiring ttl_s after the database's now. None: someone else holds it.
+        `since_term` becomes the new term when the lease changes holder, and stays when `holder` had it."""
         c = t.cluster_leases.c
-        insert = self._insert(t.cluster_leases).values(name=name, holder=holder, term=1,
+        insert = self._insert(t.cluster_leases).values(name=name, holder=holder, term=1, since_term=1,
                                                         expires_at=self._now + ttl_s)
-        stmt = insert.on_conflict_do_update(
+        stmt = insert.on_conflict_do_update(  # SET and WHERE read the row as it was (both backends)
             index_elements=["name"],
-            set_={"holder": holder, "term": c.term + 1, "expires_at": self._now + ttl_s},
+            set_={"holder": holder, "term": c.term + 1, "expires_at": self._now + ttl_s,
+                  "since_term": sa.case((c.holder == holder, c.since_term), else_=c.term + 1)},
             where=sa.or_(c.expires_at < self._now, c.holder == holder)).returning(c.term)
         sent = self._clock()
         with self._write() as conn:
@@ -193,9 +191,10 @@ class ClusterStore:
         """Who holds (or last held) lease `name`, and for how long more by the database's clock."""
         c = t.cluster_leases.c
         with self._errors(), self._engine.connect() as conn, conn.begin():
-            row = conn.execute(sa.select(c.holder, c.term, (c.expires_at - self._now).label("remaining"))
-                               .where(c.name == name)).one_or_none()
-        return None if row is None else LeaseHolder(name, row.holder, int(row.term), float(row.remaining))
+            row = conn.execute(sa.select(c.holder, c.term, (c.expires_at - self._now).label("remaining"),
+                                         c.since_term).where(c.name == name)).one_or_none()
+        return None if row is None else LeaseHolder(name, row.holder, int(row.term), float(row.remaining),
+                                                    int(row.since_term))
 
     # --- plumbing --------------------------------------------------------------------------------------
 

@@ -63,8 +63,9 @@ class OutboxTable:
         rows = [{"outbox": outbox, "item": json.dumps(item, separators=(",", ":"), ensure_ascii=False),
                  "origin": self._node_id} for item in items]
         with self._write() as conn:
-            for row in rows:  # one statement per item: each takes the next seq, in list order
-                conn.execute(sa.insert(t.outbox_items).values(created_at=self._now, **row))
+            # one statement for the batch (a multi-row VALUES on PostgreSQL, executemany on SQLite): the rows
+            # take their seqs in list order, as one statement per item did at ~10x the cost per item
+            conn.execute(sa.insert(t.outbox_items).values(created_at=self._now), rows)
 
     def claim(self, outbox: str, term: int, limit: int, *, lease: str = LEADER) -> Claim | None:
         """The oldest `limit` items of `outbox` not claimed by a later term, now claimed in `term`, if `term`

@@ -20,6 +20,16 @@ a call waits, the writer does not wait for a full batch or the flush interval.
 
 `max_memory` is a soft bound: it can be exceeded by what arrives during one write attempt (bounded by the
 store's connect/busy timeouts).
+
+The write fence (issue #16, several nodes on one database): given `fence`, a callable that says under which
+`WriteFence` (node, leader term) the producer is acting right now (None: not as leader), `put()` notes it with the
+record, and every batch holds records of one fence only. `Store.write(batch, fence=...)` writes it only while that
+node has led without a break since that term; otherwise (another node has led since: it owns the states and
+incidents now) the batch is DROPPED, never retried, counted in `fenced_total` and logged. In memory the fences are
+kept as runs (one entry per change of fence, not per record); a segment of fenced records is named
+`<number>.fenced.jsonl` and starts with the line `{"fence": {"holder": ..., "term": ...}}`, so a spool replayed
+after a restart is fenced too (and a version that knows no fence skips such segments rather than write them
+unfenced). Without `fence` nothing of this happens: the spool and the writes are as they were.
 """
 
 from __future__ import annotations
@@ -37,15 +47,19 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from netmon.backlog import Backlog, RetrySchedule, Sleep, fsync_dir
+from netmon.cluster.record import WriteFence
 from netmon.errors import StorageError
 from netmon.storage.codec import decode, encode
 from netmon.storage.record import Record
-from netmon.storage.store import StorageRejected, StorageUnavailable, Store
+from netmon.storage.store import StorageFenced, StorageRejected, StorageUnavailable, Store
 
 log = logging.getLogger(__name__)
 
 SUFFIX = ".jsonl"
+FENCED = ".fenced" + SUFFIX  # a segment of records put under a fence: its first line is the fence
 REJECTED = "rejected.jsonl"
+
+FenceOf = Callable[[], WriteFence | None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,12 +71,23 @@ class QueueStats:
     rejected_total: int  # records the database refused (kept in rejected.jsonl)
     last_error: str | None
     available: bool  # False while the database is away
+    fenced_total: int = 0  # records dropped unwritten: put as leader, and another node has led since
+
+
+@dataclass(slots=True)
+class _Run:
+    """`count` consecutive records in memory, put under one fence."""
+
+    fence: WriteFence | None
+    count: int
 
 
 class WriteQueue(Backlog):
     def __init__(self, store_factory: Callable[[], Store], spool_dir: Path, *, max_memory: int,
                  batch_size: int = 500, flush_interval_s: float = 1.0, retry: RetrySchedule | None = None,
-                 sleep: Sleep = asyncio.sleep, rng: random.Random | None = None) -> None:
+                 sleep: Sleep = asyncio.sleep, rng: random.Random | None = None, fence: FenceOf | None = None) -> None:
+        """`fence`: called by every `put()` (on the event loop; it must not block or raise), the fence the
+        record is produced under, or None (see the module docstring). Without it, records are written unfenced."""
         super().__init__(log, "storage: database", retry=retry, sleep=sleep, rng=rng)
         self._factory = store_factory
         self._dir = Path(spool_dir)
@@ -70,27 +95,39 @@ class WriteQueue(Backlog):
         self._batch = max(1, batch_size)
         self._interval = flush_interval_s
         self._memory: collections.deque[Record] = collections.deque()
+        self._fence_of = fence
+        self._runs: collections.deque[_Run] = collections.deque()  # with `fence`: memory's fences, oldest first
+        self._spilling = asyncio.Lock()
         self._store: Store | None = None
         self._written = 0
         self._rejected = 0
+        self._fenced = 0
+        self._fenced_last: WriteFence | None = None  # the fence of the last batch dropped (one warning per fence)
         self._put_total = 0  # records put in this run
         self._durable_waiting: collections.deque[tuple[int, Callable[[], None]]] = collections.deque()
         self._dir.mkdir(parents=True, exist_ok=True)
         self._segments: collections.deque[tuple[Path, int]] = collections.deque()  # (file, records)
-        for path in sorted(self._dir.glob("*" + SUFFIX)):
-            if path.name != REJECTED and path.stem.isdigit():
-                self._segments.append((path, _count_lines(path)))
+        numbered = [(n, path) for path in self._dir.glob("*" + SUFFIX) if (n := _segment_number(path)) is not None]
+        for _, path in sorted(numbered):
+            self._segments.append((path, _count_records(path)))
         for stray in self._dir.glob("*.tmp"):
             stray.unlink()  # a spill that never completed: its records are still in that run's memory/lost
-        self._next_segment = int(self._segments[-1][0].stem) + 1 if self._segments else 1
+        self._next_segment = max(n for n, _ in numbered) + 1 if numbered else 1
         if self._segments:
             log.info("storage spool from an earlier run: %d records to write first", self.spooled)
 
     # --- event-loop side -------------------------------------------------------------------------------
 
     def put(self, record: Record) -> None:
-        """Queue one record. O(1); never blocks, never raises."""
+        """Queue one record (under the producer's fence now, given `fence`). O(1); never blocks, never raises."""
         self._memory.append(record)
+        if self._fence_of is not None:
+            fence = self._fence_of()
+            runs = self._runs
+            if runs and runs[-1].fence == fence:
+                runs[-1].count += 1
+            else:
+                runs.append(_Run(fence, 1))
         self._put_total += 1
         if len(self._memory) >= self._batch or len(self._memory) > self._max_memory:
             self._wake.set()
@@ -120,7 +157,7 @@ class WriteQueue(Backlog):
     @property
     def stats(self) -> QueueStats:
         return QueueStats(len(self._memory), self.spooled, self._failures, self._written, self._rejected,
-                          self._last_error, self._available)
+                          self._last_error, self._available, self._fenced)
 
     async def _after_run(self) -> None:
         if self._store is not None:
@@ -132,7 +169,7 @@ class WriteQueue(Backlog):
         if self._memory:
             self._abandoned = True  # an in-flight write must not pop what is about to be spooled
             count = len(self._memory)
-            await asyncio.to_thread(self._spill, count)
+            await self._spill(count)
             self._release_durable()
             log.warning("storage: shut down with %d records unwritten, kept in the spool %s", self.spooled,
                         self._dir)
@@ -150,7 +187,7 @@ class WriteQueue(Backlog):
                 due = time.monotonic() + self._interval
                 continue
             if len(self._memory) > self._max_memory:
-                await asyncio.to_thread(self._spill, len(self._memory) - self._max_memory // 2)
+                await self._spill(len(self._memory) - self._max_memory // 2)
                 self._release_durable()
             if (not self._segments and len(self._memory) < self._batch and not self._draining
                     and not self._durable_waiting and time.monotonic() < due):
@@ -182,7 +219,7 @@ class WriteQueue(Backlog):
                 finally:
                     waiter.cancel()
                 if len(self._memory) > self._max_memory:
-                    await asyncio.to_thread(self._spill, len(self._memory) - self._max_memory // 2)
+                    await self._spill(len(self._memory) - self._max_memory // 2)
                     self._release_durable()
         finally:
             sleeper.cancel()
@@ -192,11 +229,12 @@ class WriteQueue(Backlog):
         from_spool = bool(self._segments)
         if from_spool:
             path, _ = self._segments[0]
-            batch = await asyncio.to_thread(_read_segment, path)
+            fence, batch = await asyncio.to_thread(_read_segment, path)
         else:
-            batch = [self._memory[i] for i in range(min(self._batch, len(self._memory)))]
+            fence, run = self._head()
+            batch = [self._memory[i] for i in range(min(self._batch, run))]
         try:
-            rejected = await asyncio.to_thread(self._write_isolating, batch)
+            dropped = await asyncio.to_thread(self._write_isolating, batch, fence)
         except StorageError as exc:
             self._failed(exc, self._holding())
             return False
@@ -213,14 +251,50 @@ class WriteQueue(Backlog):
             path, _ = self._segments.popleft()
             await asyncio.to_thread(_unlink, path)
         else:
-            for _ in batch:
-                self._memory.popleft()
-        self._written += len(batch) - rejected
+            self._pop(len(batch))
+        self._written += len(batch) - dropped
         return True
 
-    def _write_isolating(self, batch: Sequence[Record]) -> int:
-        """Write `batch` (worker thread); a rejected batch is bisected down to the bad records, which go to
-        rejected.jsonl. Returns how many were rejected. Raises StorageError when the database is away."""
+    def _head(self) -> tuple[WriteFence | None, int]:
+        """The fence of the oldest records in memory and how many in a row share it."""
+        if self._runs:
+            return self._runs[0].fence, self._runs[0].count
+        return None, len(self._memory)
+
+    def _pop(self, count: int) -> None:
+        """Forget the oldest `count` records in memory (written, dropped or spooled), and their fences."""
+        for _ in range(count):
+            self._memory.popleft()
+        while count > 0 and self._runs:
+            head = self._runs[0]
+            taken = min(count, head.count)
+            head.count -= taken
+            count -= taken
+            if head.count == 0:
+                self._runs.popleft()
+
+    def _write_isolating(self, batch: Sequence[Record], fence: WriteFence | None) -> int:
+        """Write `batch` (worker thread) under `fence`; a rejected batch is bisected down to the bad records,
+        which go to rejected.jsonl; a fenced one is dropped. Returns how many were not written (rejected or
+        dropped). Raises StorageError when the database is away."""
+        store = self._open_store()
+        try:
+            if fence is None:
+                store.write(batch)
+            else:
+                store.write(batch, fence=fence)
+            return 0
+        except StorageFenced:
+            self._drop_fenced(len(batch), fence)
+            return len(batch)
+        except StorageRejected as exc:
+            if len(batch) == 1:
+                self._reject(batch[0], exc)
+                return 1
+        half = len(batch) // 2
+        return self._write_isolating(batch[:half], fence) + self._write_isolating(batch[half:], fence)
+
+    def _open_store(self) -> Store:
         if self._store is None:
             try:
                 self._store = self._factory()
@@ -228,15 +302,19 @@ class WriteQueue(Backlog):
                 raise
             except Exception as exc:
                 raise StorageUnavailable(f"cannot open the database: {exc}") from exc
-        try:
-            self._store.write(batch)
-            return 0
-        except StorageRejected as exc:
-            if len(batch) == 1:
-                self._reject(batch[0], exc)
-                return 1
-        half = len(batch) // 2
-        return self._write_isolating(batch[:half]) + self._write_isolating(batch[half:])
+        return self._store
+
+    def _drop_fenced(self, count: int, fence: WriteFence | None) -> None:
+        """Another node has led since `fence`'s term: these records can never be written (one warning per
+        fence; later batches of the same fence are logged at info)."""
+        self._fenced += count
+        if fence is None:
+            return
+        first = fence != self._fenced_last
+        self._fenced_last = fence
+        log.log(logging.WARNING if first else logging.INFO,
+                "storage: dropped %d records queued by node %s as leader in term %d: another node has led since "
+                "(write fence)", count, fence.holder, fence.term)
 
     def _reject(self, record: Record, exc: StorageError) -> None:
         self._rejected += 1
@@ -250,41 +328,70 @@ class WriteQueue(Backlog):
     def _holding(self) -> str:
         return f"holding writes in memory (then spool {self._dir})"
 
-    def _spill(self, count: int) -> None:
-        """Move the oldest `count` records in memory to new spool segments (worker thread, or drain)."""
-        while count > 0 and self._memory:
-            n = min(count, self._batch, len(self._memory))
-            chunk = [self._memory[i] for i in range(n)]
-            path = self._dir / f"{self._next_segment:020d}{SUFFIX}"
-            tmp = path.with_suffix(".tmp")
-            with open(tmp, "w", encoding="utf-8") as f:
-                f.writelines(encode(r) + "\n" for r in chunk)
-                f.flush()
-                os.fsync(f.fileno())
-            os.replace(tmp, path)
-            fsync_dir(self._dir)
-            self._next_segment += 1
-            self._segments.append((path, n))
-            for _ in range(n):
-                self._memory.popleft()
-            count -= n
+    async def _spill(self, count: int) -> None:
+        """Move the oldest `count` records in memory to new spool segments, one fence per segment (the files
+        are written in a worker thread; memory and its fences change only here, on the event loop)."""
+        async with self._spilling:
+            while count > 0 and self._memory:
+                fence, run = self._head()
+                n = min(count, self._batch, run)
+                chunk = [self._memory[i] for i in range(n)]
+                path = self._dir / f"{self._next_segment:020d}{SUFFIX if fence is None else FENCED}"
+                self._next_segment += 1
+                await asyncio.to_thread(_write_segment, path, fence, chunk)
+                self._segments.append((path, n))
+                self._pop(n)
+                count -= n
 
 
-def _read_segment(path: Path) -> list[Record]:
+def _write_segment(path: Path, fence: WriteFence | None, chunk: Sequence[Record]) -> None:
+    """A whole segment or none: written under a temporary name, fsync'd, renamed."""
+    tmp = path.parent / (path.name.split(".", 1)[0] + ".tmp")
+    with open(tmp, "w", encoding="utf-8") as f:
+        if fence is not None:
+            f.write(json.dumps({"fence": {"holder": fence.holder, "term": fence.term}}) + "\n")
+        f.writelines(encode(r) + "\n" for r in chunk)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+    fsync_dir(path.parent)
+
+
+def _read_segment(path: Path) -> tuple[WriteFence | None, list[Record]]:
+    """The segment's fence (None: unfenced) and records; a corrupt record line is skipped. A fenced segment
+    whose fence line is unreadable yields no records: they can never be written safely."""
+    fence: WriteFence | None = None
     records: list[Record] = []
     with open(path, encoding="utf-8") as f:
-        for number, line in enumerate(f, 1):
+        lines = enumerate(f, 1)
+        if path.name.endswith(FENCED):
+            number, header = next(lines, (1, ""))
+            try:
+                body = json.loads(header)["fence"]
+                fence = WriteFence(str(body["holder"]), int(body["term"]))
+            except (ValueError, KeyError, TypeError) as exc:
+                log.error("storage spool %s: its fence (line %d) is unreadable, its records are dropped: %r",
+                          path.name, number, exc)
+                return None, []
+        for number, line in lines:
             if line.strip():
                 try:
                     records.append(decode(line))
                 except StorageError as exc:  # a corrupt line cannot be retried into shape
                     log.error("storage spool %s line %d skipped: %s", path.name, number, exc)
-    return records
+    return fence, records
 
 
-def _count_lines(path: Path) -> int:
+def _segment_number(path: Path) -> int | None:
+    """The number of a spool segment (`<number>.jsonl` or `<number>.fenced.jsonl`), else None."""
+    stem = path.name.removesuffix(FENCED) if path.name.endswith(FENCED) else path.name.removesuffix(SUFFIX)
+    return int(stem) if stem.isdigit() else None
+
+
+def _count_records(path: Path) -> int:
     with open(path, encoding="utf-8") as f:
-        return sum(1 for line in f if line.strip())
+        lines = sum(1 for line in f if line.strip())
+    return lines - 1 if path.name.endswith(FENCED) and lines else lines
 
 
 def _unlink(path: Path) -> None:

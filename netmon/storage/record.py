@@ -109,7 +109,21 @@ class AgentGap:
     reason: str = "dropped"
 
 
+@dataclass(frozen=True, slots=True)
+class OutboxAppend:
+    """One item for the shared journal of a cluster's outbox (`outbox_items`, netmon.storage.outbox), put by the
+    leader in the write queue after the incident or ticket it tells of, so that both reach the database in one
+    fenced order (netmon.storage.queue) or neither does: a new leader never delivers a notification of an
+    incident it cannot read back. `item` is the item's JSON. Written again after an unknown commit, it is a
+    second item with the same id: delivery is at-least-once, receivers dedupe by the id."""
+
+    outbox: str
+    item: str
+    origin: str
+
+
 Record = (StateChange | DeviceState | Outage | Reboot | HourlyRollup | DailyUniques | UnknownSpan | Heartbeat
-          | Incident | Ticket | StoredDiscovery | AgentProgress | AgentGap)
+          | Incident | Ticket | StoredDiscovery | AgentProgress | AgentGap | OutboxAppend)
 RECORD_TYPES: tuple[type, ...] = (StateChange, DeviceState, Outage, Reboot, HourlyRollup, DailyUniques,
-                                  UnknownSpan, Heartbeat, Incident, Ticket, StoredDiscovery, AgentProgress, AgentGap)
+                                  UnknownSpan, Heartbeat, Incident, Ticket, StoredDiscovery, AgentProgress, AgentGap,
+                                  OutboxAppend)

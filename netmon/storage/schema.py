@@ -261,6 +261,9 @@ cluster_leases = sa.Table(
     sa.Column("holder", sa.String(64), nullable=False),  # the node_id that holds (or last held) it
     sa.Column("term", sa.BigInteger, nullable=False),  # fencing token: +1 on every acquisition, never reused
     sa.Column("expires_at", Time, nullable=False),
+    # (0009) the first term of the holder's current unbroken holding: the term it took the lease from another
+    # node (or created it) in; kept when it re-acquires its own. The write fence checks it (Store.write)
+    sa.Column("since_term", sa.BigInteger, nullable=False),
 )
 
 outbox_items = sa.Table(

@@ -2,11 +2,13 @@
 (in a worker thread); the CLI calls it directly.
 
 Library errors are translated at this seam: `StorageUnavailable` (the database is down, locked, unwritable or
-not migrated: retry later) and `StorageRejected` (this data cannot be written: retrying will not help).
+not migrated: retry later) and `StorageRejected` (this data cannot be written: retrying will not help), of which
+`StorageFenced`: a leader's records whose write fence no longer holds (`Store.write`).
 """
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import logging
 import math
@@ -21,6 +23,7 @@ import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
 
+from netmon.cluster.record import LEADER, WriteFence
 from netmon.errors import StorageRejected, StorageUnavailable, library_message, safe_cause
 from netmon.errors import redact as redact_secrets
 from netmon.model import (
@@ -69,6 +72,20 @@ log = logging.getLogger(__name__)
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
+def _one_at_a_time(conn: sa.Connection, what: str) -> None:
+    """On PostgreSQL, wait until no other process holds `what` (a transaction-level advisory lock, released at
+    commit or rollback): the nodes of a cluster (netmon.cluster) migrate and sync the inventory one after the
+    other, the later ones finding the work done. SQLite's writers are one at a time already."""
+    if conn.dialect.name == "postgresql":
+        key = int.from_bytes(hashlib.sha256(f"kim-netmon:{what}".encode()).digest()[:8], "big", signed=True)
+        conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
+
+
+class StorageFenced(StorageRejected):
+    """Records produced as leader under a `WriteFence` that no longer holds: another node has led since their
+    term. Nothing was written, and nothing ever will be: the caller drops them."""
+
+
 @dataclass(frozen=True, slots=True)
 class StatusRow:
     """One monitored (not retired) device for `netmon status`."""
@@ -109,6 +126,7 @@ class Store:
         config = Config()
         config.set_main_option("script_location", str(MIGRATIONS))
         with self._errors(), self._engine.begin() as conn:
+            _one_at_a_time(conn, "migrations")  # the nodes of a cluster start together
             config.attributes["connection"] = conn
             command.upgrade(config, "head")
 
@@ -121,19 +139,28 @@ class Store:
         """Make the tables match the configured inventory: add new sites/devices, update changed fields,
         retire the ones no longer configured (rows and their history stay), un-retire ones that return."""
         with self._errors(), self._write() as conn:
+            _one_at_a_time(conn, "inventory")
             w.sync_rows(conn, t.sites, {k: w.site_values(s) for k, s in sites.items()}, at)
             w.sync_rows(conn, t.devices, {k: w.device_values(d) for k, d in devices.items()}, at)
             retired = sa.select(t.devices.c.id).where(t.devices.c.retired_at.is_not(None))
             conn.execute(sa.delete(t.device_discovery).where(t.device_discovery.c.device.in_(retired)))
 
-    def write(self, records: Sequence[Record]) -> None:
-        """Write `records` in one transaction. Idempotent: writing the same records again changes nothing."""
+    def write(self, records: Sequence[Record], *, fence: WriteFence | None = None) -> None:
+        """Write `records` in one transaction. Idempotent: writing the same records again changes nothing.
+
+        `fence` (records a leader produced in `fence.term`): first, in the same transaction, the leader lease
+        must still be `fence.holder`'s, held without a break since that term or earlier (its since_term <=
+        fence.term), else StorageFenced and nothing is written. On PostgreSQL the lease row is share-locked until
+        the commit, so another node's acquire waits for this write, and a write after that acquire is fenced
+        (SQLite: one writer at a time anyway, BEGIN IMMEDIATE)."""
         for record in records:
             if not isinstance(record, RECORD_TYPES):
                 raise StorageRejected(f"not a storage record: {type(record).__name__}")
         if not records:
             return
         with self._errors(), self._write() as conn:
+            if fence is not None:
+                _check_fence(conn, fence)
             for kind, run in itertools.groupby(records, key=type):
                 if kind is HourlyRollup:
                     w.write_rollups(conn, list(run))  # type: ignore[arg-type]
@@ -386,6 +413,17 @@ class Store:
         except OSError as exc:
             raise StorageUnavailable(f"database unavailable: {library_message(exc, secrets)}") \
                 from safe_cause(exc, secrets)
+
+
+def _check_fence(conn: sa.Connection, fence: WriteFence) -> None:
+    c = t.cluster_leases.c
+    query = (sa.select(sa.literal(1)).select_from(t.cluster_leases)
+             .where(c.name == LEADER, c.holder == fence.holder, c.since_term <= fence.term))
+    if conn.dialect.name == "postgresql":
+        query = query.with_for_update(read=True)  # FOR SHARE: an acquire (an upsert) waits for our commit
+    if conn.execute(query).first() is None:
+        raise StorageFenced(f"fenced: node {fence.holder} no longer leads as it did in term {fence.term} "
+                            "(another node has led since); nothing written")
 
 
 def short_message(exc: sa.exc.SQLAlchemyError, secrets: tuple[str, ...] = ()) -> str:

@@ -8,8 +8,9 @@
 - `store(record)`: puts a record in the write queue (dropped before `open()`: `netmon poll --once` stores
   nothing).
 - `observe(result)`: hourly rollups of a poll result.
-- `tick(now)`: the timers: rollups of ended hours, a heartbeat every `HEARTBEAT_S`, daily unique-client counts
-  every `UNIQUES_EVERY_S`, retention pruning every `PRUNE_EVERY_S`.
+- `tick(now)`: the timers: rollups of ended hours (and, every `checkpoint_s` when set, of the running hour so
+  far), a heartbeat every `HEARTBEAT_S`, daily unique-client counts every `UNIQUES_EVERY_S`, retention pruning
+  every `PRUNE_EVERY_S`.
 - `final(now)`: at stop, the open hour's rollups and a last heartbeat.
 
 `AckPickup.tick(now)` reads, every `ACKS_EVERY_S` once storage is open, the acknowledgements made with
@@ -30,7 +31,7 @@ from pathlib import Path
 from netmon.config.schema import StorageConfig
 from netmon.keyfile import load_or_create
 from netmon.model import Device, DeviceState, Incident, Outage, PollResult, Site, Source, StoredDiscovery, Ticket
-from netmon.storage.queue import QueueStats, WriteQueue
+from netmon.storage.queue import FenceOf, QueueStats, WriteQueue
 from netmon.storage.record import AgentGap, AgentProgress, DailyUniques, Heartbeat, Record, UnknownSpan
 from netmon.storage.rollup import RollupAccumulator
 from netmon.storage.store import StorageUnavailable, Store
@@ -73,7 +74,10 @@ class StorageUpkeep:
         self.queue: WriteQueue | None = None
         self.data_dir = Path(settings.data_dir).expanduser().resolve()
         self._last_beat = self._last_uniques = 0.0
-        self._last_prune = clock()
+        self._last_prune = self._last_checkpoint = clock()
+        # a cluster's leader (netmon.cluster.node) writes the running hour's rollups this often, so that a
+        # kill -9 of it loses at most that much of the hour's counts (one daemon: the hour, at a crash)
+        self.checkpoint_s: float | None = None
 
     @property
     def stats(self) -> QueueStats | None:
@@ -94,10 +98,12 @@ class StorageUpkeep:
         for rollup in self.rollups.add(result):
             self.store(rollup)
 
-    async def open(self) -> Restored:
-        """Start the write queue and read back what storage kept (see the module docstring)."""
+    async def open(self, *, fence: FenceOf | None = None) -> Restored:
+        """Start the write queue and read back what storage kept (see the module docstring). `fence`: a cluster
+        node's write fence (netmon.storage.queue)."""
         url = database_url(self.settings)
-        self.queue = WriteQueue(lambda: Store.open(url), self.data_dir / "spool", max_memory=self.settings.queue_max)
+        self.queue = WriteQueue(lambda: Store.open(url), self.data_dir / "spool", max_memory=self.settings.queue_max,
+                                fence=fence)
         now = self._clock()
         announce_database(url, self.settings)
         try:
@@ -120,7 +126,10 @@ class StorageUpkeep:
         return load_or_create(self.data_dir / "discovery.key")
 
     async def tick(self, now: float) -> None:
-        for rollup in self.rollups.flush(now):
+        checkpoint = self.checkpoint_s is not None and now - self._last_checkpoint >= self.checkpoint_s
+        if checkpoint:  # the running hour so far too: written rollups of one hour add up (rollup.combine)
+            self._last_checkpoint = now
+        for rollup in self.rollups.flush(now, final=checkpoint):
             self.store(rollup)
         if now - self._last_beat >= HEARTBEAT_S:
             self.store(Heartbeat(now))
@@ -138,19 +147,43 @@ class StorageUpkeep:
             self.store(rollup)
         self.store(Heartbeat(now))
 
+    async def reread(self, *, unknown_after_s: float) -> Restored:
+        """A cluster node that starts to lead (netmon.cluster.node): what the last leader left in the database
+        (states, open outages, open incidents and their tickets, its last heartbeat). A heartbeat older than
+        HEARTBEAT_S + `unknown_after_s` (nobody led meanwhile) is an `UnknownSpan`, as after a restart. Raises
+        StorageUnavailable."""
+        now = self._clock()
+        restored = await asyncio.to_thread(self._read_back, database_url(self.settings), now)
+        if restored.last_heartbeat is not None and now - restored.last_heartbeat > HEARTBEAT_S + unknown_after_s:
+            self.store(UnknownSpan(restored.last_heartbeat, now))
+        log.info("leading: read back %d device states, %d open outages and %d open incidents", len(restored.states),
+                 len(restored.open_outages), len(restored.incidents))
+        return restored
+
     def _prepare(self, url: str, now: float) -> Restored:
         store = Store.open(url)
         try:
             store.upgrade()
             store.sync_inventory(self._sites, self._devices, now)
-            incidents = store.incidents(open_only=True)
-            wanted = {i.id for i in incidents}
-            return Restored(states=store.load_states(), open_outages=store.load_open_outages(),
-                            incidents=incidents, tickets=[t for t in store.tickets() if t.incident in wanted],
-                            discoveries=store.load_discoveries(Source.SNMP), last_heartbeat=store.last_heartbeat(),
-                            at=now, agent_progress=store.agent_progress(), agent_gaps=store.agent_gaps())
+            return self._restored(store, now, discoveries=store.load_discoveries(Source.SNMP))
         finally:
             store.close()
+
+    def _read_back(self, url: str, now: float) -> Restored:
+        store = Store.open(url)
+        try:
+            return self._restored(store, now)
+        finally:
+            store.close()
+
+    @staticmethod
+    def _restored(store: Store, now: float, *, discoveries: list[StoredDiscovery] | None = None) -> Restored:
+        incidents = store.incidents(open_only=True)
+        wanted = {i.id for i in incidents}
+        return Restored(states=store.load_states(), open_outages=store.load_open_outages(),
+                        incidents=incidents, tickets=[t for t in store.tickets() if t.incident in wanted],
+                        discoveries=discoveries or [], last_heartbeat=store.last_heartbeat(),
+                        at=now, agent_progress=store.agent_progress(), agent_gaps=store.agent_gaps())
 
     def _prune(self, now: float) -> None:
         try:

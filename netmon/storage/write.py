@@ -41,7 +41,17 @@ from netmon.model import (
     Ticket,
 )
 from netmon.storage import schema as t
-from netmon.storage.record import AgentGap, AgentProgress, DailyUniques, Heartbeat, HourlyRollup, Record, UnknownSpan
+from netmon.storage.clock import database_now
+from netmon.storage.record import (
+    AgentGap,
+    AgentProgress,
+    DailyUniques,
+    Heartbeat,
+    HourlyRollup,
+    OutboxAppend,
+    Record,
+    UnknownSpan,
+)
 from netmon.storage.rollup import combine
 
 REBOOT_TOLERANCE_S = 120.0  # booted_at is estimated from uptime: polls of one boot differ by seconds
@@ -125,7 +135,12 @@ def write_record(conn: sa.Connection, r: Record) -> None:
 
 def _writers() -> dict[type, Callable[[sa.Connection, Any], None]]:
     return {Outage: _write_outage, Reboot: _write_reboot, HourlyRollup: _write_rollup, Incident: _write_incident,
-            AgentProgress: _write_agent, AgentGap: _write_agent}
+            AgentProgress: _write_agent, AgentGap: _write_agent, OutboxAppend: _write_outbox_item}
+
+
+def _write_outbox_item(conn: sa.Connection, r: OutboxAppend) -> None:
+    conn.execute(sa.insert(t.outbox_items).values(outbox=r.outbox, item=r.item, origin=r.origin,
+                                                  created_at=database_now(conn.engine)))
 
 
 def inspection_values(r: Inspection, effective_at: float) -> dict[str, Any]:

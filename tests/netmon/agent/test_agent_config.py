@@ -87,9 +87,10 @@ DELETE = object()
     ("agent.broker.password", {"file": "nowhere.secret"}, "agent.broker.password: secret file nowhere.secret"),
     ("alerts", {"channels": {}}, "alerts: `alerts` belongs in the office's config, not a site agent's"),
     ("agents", {"late_after_s": 60}, "agents: `agents` belongs in the office's config, not a site agent's"),
+    ("cluster", {"heartbeat_s": 5}, "cluster: `cluster` belongs in the office's config, not a site agent's"),
     ("agent", DELETE, "agent: a site agent's config needs an `agent:` section"),
 ], ids=["user-without-password", "wildcard-prefix", "bad-id", "short-age", "unknown-key", "missing-ca",
-        "missing-secret", "office-section", "office-agents-list", "no-agent"])
+        "missing-secret", "office-section", "office-agents-list", "office-cluster", "no-agent"])
 def test_a_bad_site_config_is_one_line_with_file_line_and_key_exit_2(tmp_path: Path, dotted: str, value: Any,
                                                                      expected: str) -> None:
     path = write(tmp_path, _set(BASE, dotted, value))

@@ -298,6 +298,27 @@ def test_a_database_away_is_logged_once_and_its_return_once(caplog: pytest.LogCa
     assert caplog.text.count("database back after 10 failed heartbeats") == 1
 
 
+def test_the_databases_return_is_called_back_once_per_outage() -> None:
+    """What waits for the database (a node's outboxes in their backoff) is told when a round succeeds again."""
+    backs: list[float] = []
+
+    async def main() -> None:
+        _db, nodes = cluster(["office-a"])
+        a = nodes["office-a"]
+        a.member._on_database_back = lambda: backs.append(asyncio.get_running_loop().time())
+        a.start()
+        await asyncio.sleep(0.5)
+        for _ in range(2):
+            a.backend.away = True
+            await asyncio.sleep(10.0)
+            a.backend.away = False
+            await asyncio.sleep(2.0)
+        await a.stop()
+
+    run_virtual(main)
+    assert len(backs) == 2  # once for each outage, none for the first round
+
+
 @pytest.mark.parametrize(("timing", "complaint"), [
     ({"lease_margin_s": 0.0}, "lease_margin_s must be above 0"),
     ({"lease_margin_s": 15.0}, "below lease_ttl_s"),

@@ -122,3 +122,49 @@ async def test_acknowledgements_in_storage_reach_the_alerts_once_storage_is_open
     assert upkeep.queue is not None
     await upkeep.queue.drain(10.0)
 
+
+
+async def test_a_checkpoint_writes_the_running_hours_rollups_so_far_and_they_add_up_in_the_database(
+        tmp_path: Path) -> None:
+    """A cluster's leader (checkpoint_s set) writes the running hour's rollups as it goes: a kill -9 loses at
+    most one checkpoint's worth; written pieces of one hour add up to the hour."""
+    from netmon.model import PollResult
+    from netmon.storage import HourlyRollup
+
+    settings = StorageConfig(data_dir=str(tmp_path))
+    hour = T0 - T0 % 3600
+    upkeep = StorageUpkeep(settings, SITES, DEVICES, clock=lambda: hour)
+    upkeep.checkpoint_s = 300.0
+    recording = Recording()
+    upkeep.queue = recording  # type: ignore[assignment]
+    for minute in range(30):
+        at = hour + 60 * minute + 1
+        upkeep.observe(PollResult("ap1", Source.PING, at, 0.1))
+        await upkeep.tick(at + 1)
+    pieces = [r for r in recording.records if isinstance(r, HourlyRollup)]
+    assert len(pieces) == 5 and all(r.hour_start == hour for r in pieces)  # at 5, 10, 15, 20 and 25 minutes
+    assert sum(r.polls_ok for r in pieces) == 26  # the polls up to the last checkpoint; the rest still open
+    write(settings, pieces)
+    store = Store.open(database_url(settings))
+    try:
+        [stored] = [r for r in store.rollups() if r.device == "ap1"]
+    finally:
+        store.close()
+    assert (stored.polls_ok, stored.first_poll_at, stored.last_poll_at) == (26, hour + 1, hour + 60 * 25 + 1)
+
+
+async def test_a_new_leader_rereads_what_the_last_one_left_and_a_recent_heartbeat_is_no_gap(tmp_path: Path) -> None:
+    settings = StorageConfig(data_dir=str(tmp_path))
+    down = DeviceState("ap1", Status.DOWN, T0 - 600)
+    write(settings, [down, INCIDENT, Heartbeat(T0 - HEARTBEAT_S - 5)])
+    upkeep = StorageUpkeep(settings, SITES, DEVICES, clock=lambda: T0)
+    await upkeep.open()
+    recording = Recording()
+    upkeep.queue = recording  # type: ignore[assignment]
+    restored = await upkeep.reread(unknown_after_s=10.0)
+    assert [s.status for s in restored.states] == [Status.DOWN] and [i.id for i in restored.incidents] == ["inc-1"]
+    assert recording.records == []  # the last leader's heartbeat is recent: nobody was missing
+    later = StorageUpkeep(settings, SITES, DEVICES, clock=lambda: T0 + 600)
+    later.queue = recording  # type: ignore[assignment]
+    await later.reread(unknown_after_s=10.0)
+    assert recording.records == [UnknownSpan(T0 - HEARTBEAT_S - 5, T0 + 600)]  # nobody led for ten minutes
