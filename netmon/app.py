@@ -50,12 +50,12 @@ from netmon.privacy import DailyUniqueClients
 from netmon.push.endpoint import PushEndpoint
 from netmon.push.watch import PushWatch
 from netmon.rejection import RejectionTracker
-from netmon.report.schedule import ReportSchedule
+from netmon.report.schedule import ReportSchedule, SharedRecord
 from netmon.state import AvailabilityTracker, OutageTracker, in_maintenance
 from netmon.state.cause import ancestors
 from netmon.state.keeper import StateKeeper, StateOutputs
-from netmon.storage import WriteQueue
-from netmon.storage.record import OutboxAppend
+from netmon.storage import Store, WriteQueue
+from netmon.storage.record import OutboxAppend, ReportQueued
 from netmon.storage.upkeep import AckPickup, Restored, StorageUpkeep
 from netmon.storage.url import database_url
 from netmon.worker import ShardedSnmpPoller
@@ -267,8 +267,18 @@ class NetmonApp:
         if opened is None:
             return
         mail, self.report_outputs["report-mail"] = opened
+        shared = None if self.node is None else SharedRecord(
+            read=self._stored_schedule, write=lambda key, at: self.storage.store(ReportQueued(key, at)))
         self.reports = ReportSchedule(self.config, mail.post, backlog=lambda: self.storage.stats,
-                                      clock=self.report_clock)
+                                      clock=self.report_clock, shared=shared)
+
+    def _stored_schedule(self) -> dict[str, float]:
+        """A cluster's scheduled report: what was queued (blocking)."""
+        store = Store.open(database_url(self.config.storage))
+        try:
+            return store.report_schedule()
+        finally:
+            store.close()
 
     def _start_reports(self) -> list[asyncio.Task[None]]:
         return [] if self.reports is None else [asyncio.create_task(self.reports.run(), name="report-schedule")]

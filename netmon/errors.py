@@ -15,6 +15,7 @@ every module of netmon, collectors and alerts and fails on one defined elsewhere
     ├── StorageError                the database
     │   ├── StorageUnavailable      down, locked, read-only, not migrated: retry later
     │   └── StorageRejected         this data cannot be written: retrying will not help
+    │       └── StorageFenced       a cluster leader's records after another node led: never written
     ├── AlreadyRunning              another daemon holds the data directory or the deployment's database
     ├── PartialDelivery             an outbox batch reached its destination only in part
     ├── NotifyError                 notifications and MQTT events
@@ -57,6 +58,7 @@ __all__ = [
     "PayloadError",
     "SecretLike",
     "StorageError",
+    "StorageFenced",
     "StorageRejected",
     "StorageUnavailable",
     "TicketError",
@@ -156,6 +158,11 @@ class StorageUnavailable(StorageError):
 
 class StorageRejected(StorageError):
     """The database refused this data (constraint, bad value). Retrying the same records will not help."""
+
+
+class StorageFenced(StorageRejected):
+    """Records produced as a cluster's leader under a `WriteFence` that no longer holds: another node has led
+    since their term. Nothing was written, and nothing ever will be: the caller drops them (netmon.storage)."""
 
 
 class AlreadyRunning(NetmonError):

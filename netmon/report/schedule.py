@@ -11,6 +11,9 @@ configured day and time and mails it, one mail per recipient, through a durable 
   A month already queued is never queued again. Only a crash between the outbox's put and that file's rename
   can queue a month twice; the mail ids are stable per (month, scope, recipient), so the copy has the same
   Message-ID and receivers drop it.
+- **Several nodes.** In a cluster the leader mails the report, and the record is the database's
+  `report_schedule` (`SharedSentLog`), written through the write queue after the mails' outbox items, so a new
+  leader knows what the old one queued: both reached the database, or (the old leader cut off and fenced) neither.
 - **Catch-up.** A daemon that was not running at the due time sends the report when it starts: every month due
   since the schedule first ran (the file's `since`), up to `LOOKBACK_MONTHS` back, oldest first. A month due
   before the schedule first ran is not sent (a new installation does not mail a month it never watched).
@@ -187,9 +190,42 @@ class SentLog:
         fsync_dir(self.path.parent)
 
 
+SINCE = "*since*"  # the key of SharedSentLog's first run
+
+
+@dataclass(frozen=True)
+class SharedRecord:
+    """Where a cluster keeps what its scheduled report has queued (the database's `report_schedule`, written by
+    the leader in the same fenced order as the mails): `read()` (blocking) gives key -> when, `write(key, at)`
+    puts one on the way (on the event loop)."""
+
+    read: Callable[[], dict[str, float]]
+    write: Callable[[str, float], None]
+
+
+class SharedSentLog:
+    """SentLog's record for a cluster: in the database, so whichever node leads knows what was queued."""
+
+    def __init__(self, rows: dict[str, float], write: Callable[[str, float], None], now: float) -> None:
+        self._write = write
+        since = rows.pop(SINCE, None)
+        self.queued = rows
+        if since is None:
+            log.info("report schedule: first run of this cluster's schedule; months due from now on are mailed")
+            since = now
+            write(SINCE, now)
+        self.since = since
+
+    def add(self, key: str, at: float) -> None:
+        self.queued[key] = at
+        self._write(key, at)
+
+
 class ReportSchedule:
     def __init__(self, config: Config, post: PostMail, *, backlog: Callable[[], QueueStats | None] = lambda: None,
-                 clock: Callable[[], float] = time.time, sleep: Sleep = asyncio.sleep) -> None:
+                 clock: Callable[[], float] = time.time, sleep: Sleep = asyncio.sleep,
+                 shared: SharedRecord | None = None) -> None:
+        """`shared`: a cluster's record in the database (else `<data_dir>/report-schedule.json`)."""
         schedule = config.report.schedule
         if schedule is None:
             raise ValueError("ReportSchedule needs report.schedule")
@@ -201,7 +237,8 @@ class ReportSchedule:
         self._sleep = sleep
         self.scopes = scopes(schedule, config.sites, config.timezone)
         self._state_path = Path(config.storage.data_dir).expanduser().resolve() / STATE_FILE
-        self._sent: SentLog | None = None  # read at the first pass (not in the constructor: no I/O there)
+        self._shared = shared
+        self._sent: SentLog | SharedSentLog | None = None  # read at the first pass (no I/O in the constructor)
         self._retry_at: dict[str, float] = {}
         self.passes = 0  # passes run (the first is the catch-up at start)
 
@@ -221,7 +258,7 @@ class ReportSchedule:
     async def send_due(self) -> list[str]:
         """Build and queue every report due now and not queued before; returns their keys."""
         if self._sent is None:
-            self._sent = await asyncio.to_thread(SentLog, self._state_path, self.clock())
+            self._sent = await self._open_log()
         sent = self._sent
         now = self.clock()
         dues = [d for d in due_reports(self.settings, self.scopes, now=now, since=sent.since, done=sent.queued)
@@ -241,9 +278,18 @@ class ReportSchedule:
                 continue
             self._retry_at.pop(due.key, None)
             self._queue(due, files, at)
-            await asyncio.to_thread(sent.add, due.key, at)
+            if isinstance(sent, SentLog):
+                await asyncio.to_thread(sent.add, due.key, at)
+            else:
+                sent.add(due.key, at)  # into the write queue, after the mails: both land, or (fenced) neither
             queued.append(due.key)
         return queued
+
+    async def _open_log(self) -> SentLog | SharedSentLog:
+        if self._shared is None:
+            return await asyncio.to_thread(SentLog, self._state_path, self.clock())
+        rows = await asyncio.to_thread(self._shared.read)
+        return SharedSentLog(rows, self._shared.write, self.clock())
 
     def build(self, due: Due, now: float) -> list[tuple[str, bytes]]:
         """The report's files (name, bytes), built from the database (blocking: run in a worker thread)."""

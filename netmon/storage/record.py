@@ -122,8 +122,17 @@ class OutboxAppend:
     origin: str
 
 
+@dataclass(frozen=True, slots=True)
+class ReportQueued:
+    """A cluster's scheduled report (netmon.report.schedule): the report `key` was queued at `at`, or, for the
+    key SINCE, the schedule first ran then (the earliest one written stays)."""
+
+    key: str
+    at: float
+
+
 Record = (StateChange | DeviceState | Outage | Reboot | HourlyRollup | DailyUniques | UnknownSpan | Heartbeat
-          | Incident | Ticket | StoredDiscovery | AgentProgress | AgentGap | OutboxAppend)
+          | Incident | Ticket | StoredDiscovery | AgentProgress | AgentGap | OutboxAppend | ReportQueued)
 RECORD_TYPES: tuple[type, ...] = (StateChange, DeviceState, Outage, Reboot, HourlyRollup, DailyUniques,
                                   UnknownSpan, Heartbeat, Incident, Ticket, StoredDiscovery, AgentProgress, AgentGap,
-                                  OutboxAppend)
+                                  OutboxAppend, ReportQueued)

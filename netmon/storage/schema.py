@@ -276,3 +276,9 @@ outbox_items = sa.Table(
     sa.Column("claimed_term", sa.BigInteger),  # the leader term that last handed it to the destination
     sa.Index(None, "outbox", "seq"),
 )
+
+report_schedule = sa.Table(
+    "report_schedule", metadata,  # a cluster's scheduled report (0010; netmon.report.schedule): the months queued
+    sa.Column("key", sa.String(200), primary_key=True),  # "<month>/<scope>", or "*since*": when it first ran
+    sa.Column("at", Time, nullable=False),
+)

@@ -24,7 +24,7 @@ from alembic import command
 from alembic.config import Config
 
 from netmon.cluster.record import LEADER, WriteFence
-from netmon.errors import StorageRejected, StorageUnavailable, library_message, safe_cause
+from netmon.errors import StorageFenced, StorageRejected, StorageUnavailable, library_message, safe_cause
 from netmon.errors import redact as redact_secrets
 from netmon.model import (
     Device,
@@ -79,11 +79,6 @@ def _one_at_a_time(conn: sa.Connection, what: str) -> None:
     if conn.dialect.name == "postgresql":
         key = int.from_bytes(hashlib.sha256(f"kim-netmon:{what}".encode()).digest()[:8], "big", signed=True)
         conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
-
-
-class StorageFenced(StorageRejected):
-    """Records produced as leader under a `WriteFence` that no longer holds: another node has led since their
-    term. Nothing was written, and nothing ever will be: the caller drops them."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -332,6 +327,11 @@ class Store:
             query = query.where(t.unknown_spans.c.end >= since)
         with self._read() as conn:
             return [UnknownSpan(r.start, r.end) for r in conn.execute(query)]
+
+    def report_schedule(self) -> dict[str, float]:
+        """A cluster's scheduled report: key -> when it was queued (netmon.report.schedule, ReportQueued)."""
+        with self._read() as conn:
+            return {str(r.key): float(r.at) for r in conn.execute(sa.select(t.report_schedule))}
 
     def agent_progress(self) -> list[AgentProgress]:
         """Every site agent's ingest progress and latest status (netmon.agents)."""

@@ -50,6 +50,7 @@ from netmon.storage.record import (
     HourlyRollup,
     OutboxAppend,
     Record,
+    ReportQueued,
     UnknownSpan,
 )
 from netmon.storage.rollup import combine
@@ -135,7 +136,15 @@ def write_record(conn: sa.Connection, r: Record) -> None:
 
 def _writers() -> dict[type, Callable[[sa.Connection, Any], None]]:
     return {Outage: _write_outage, Reboot: _write_reboot, HourlyRollup: _write_rollup, Incident: _write_incident,
-            AgentProgress: _write_agent, AgentGap: _write_agent, OutboxAppend: _write_outbox_item}
+            AgentProgress: _write_agent, AgentGap: _write_agent, OutboxAppend: _write_outbox_item,
+            ReportQueued: _write_report_queued}
+
+
+def _write_report_queued(conn: sa.Connection, r: ReportQueued) -> None:
+    stmt = _insert(conn, t.report_schedule).values(key=r.key, at=r.at)
+    new, old = stmt.excluded.at, t.report_schedule.c.at  # the earliest stays: the first queueing, the first run
+    conn.execute(stmt.on_conflict_do_update(index_elements=["key"], set_={"at": sa.case((new < old, new),
+                                                                                      else_=old)}))
 
 
 def _write_outbox_item(conn: sa.Connection, r: OutboxAppend) -> None:

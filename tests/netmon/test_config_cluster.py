@@ -77,3 +77,12 @@ def test_a_cluster_on_sqlite_stops_at_start_naming_the_cluster_key(tmp_path: Pat
     done = CliRunner().invoke(app, ["run", "--config", str(path), "--port", "0"])
     assert done.exit_code == 2, done.output
     assert f"{path}:2: cluster: several nodes need one PostgreSQL database" in done.output
+
+
+def test_site_agents_are_refused_in_a_cluster(tmp_path: Path) -> None:
+    more = "agents:\n  broker: {host: 127.0.0.1, port: 1883}\n  list: [{id: kec-baturraden, sites: [kim-a]}]\n"
+    path = write(tmp_path, "cluster: {}", more)
+    with pytest.raises(ConfigError, match="site agents are not supported with several nodes yet") as caught:
+        load_config(path)
+    assert (caught.value.file, caught.value.line, caught.value.key) == (str(path), 2, "cluster")
+    assert load_config(write(tmp_path, "", more)).agents.site_agent() == {"kim-a": "kec-baturraden"}

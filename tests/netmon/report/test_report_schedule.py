@@ -320,3 +320,52 @@ async def test_a_report_that_cannot_be_built_is_tried_again_later(config: Config
     clock.now += 600
     assert await reports.send_due() == ["2026-11/badung", "2026-11/banyumas"]
 
+
+
+async def test_in_a_cluster_a_new_leader_knows_what_the_old_one_queued(config: Config, smtp: RestartableSmtp,
+                                                                        tmp_path: Path) -> None:
+    """Two nodes, two data directories, one database: the record is the database's `report_schedule`, so the
+    node that leads after the due time does not queue the month again (with each node's own file it would)."""
+    from dataclasses import replace
+
+    from netmon.report.schedule import SharedRecord
+    from netmon.storage.record import ReportQueued
+
+    url = str(config.storage.database_url)
+
+    def read() -> dict[str, float]:
+        store = Store.open(url)
+        try:
+            return store.report_schedule()
+        finally:
+            store.close()
+
+    def write(key: str, when: float) -> None:  # the write queue's part, at once
+        store = Store.open(url)
+        try:
+            store.write([ReportQueued(key, when)])
+        finally:
+            store.close()
+
+    shared = SharedRecord(read=read, write=write)
+    clock = Clock(at("2026-11-02T00:00"))
+    old = Schedule(config, _poster(box := outbox(config)), clock=clock, shared=shared)
+    assert await old.send_due() == []  # the cluster's first run
+    clock.now = BANYUMAS_DUE + 60
+    assert await old.send_due() == ["2026-11/badung", "2026-11/banyumas"]
+    await deliver(box, 4)
+
+    other = replace(config, storage=config.storage.model_copy(update={"data_dir": str(tmp_path / "node-2")}))
+    clock.now = BANYUMAS_DUE + 3600  # the old leader died; the other node leads
+    new = Schedule(other, _poster(outbox(other)), clock=clock, shared=shared)
+    assert await new.send_due() == []  # queued by the old leader: not again
+    assert set(read()) == {"*since*", "2026-11/badung", "2026-11/banyumas"}
+    assert read()["*since*"] == at("2026-11-02T00:00")  # since the cluster's schedule first ran
+    assert ids(smtp.messages) == ALL_NOVEMBER  # each mail once
+
+    # for contrast, each node's own file: the other node, had it led since 2 November, would queue November again
+    clock.now = at("2026-11-02T00:00")
+    assert await Schedule(other, _poster(outbox(other)), clock=clock).send_due() == []
+    clock.now = BANYUMAS_DUE + 3600
+    assert await Schedule(other, _poster(outbox(other)), clock=clock).send_due() == ["2026-11/badung",
+                                                                                     "2026-11/banyumas"]
