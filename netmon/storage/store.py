@@ -77,7 +77,9 @@ def _one_at_a_time(conn: sa.Connection, what: str) -> None:
     commit or rollback): the nodes of a cluster (netmon.cluster) migrate and sync the inventory one after the
     other, the later ones finding the work done. SQLite's writers are one at a time already."""
     if conn.dialect.name == "postgresql":
-        key = int.from_bytes(hashlib.sha256(f"kim-netmon:{what}".encode()).digest()[:8], "big", signed=True)
+        # its own namespace: `kim-netmon:<name>` is the deployment lock's key of a database so named (advisory)
+        key = int.from_bytes(hashlib.sha256(f"kim-netmon/one-at-a-time:{what}".encode()).digest()[:8], "big",
+                             signed=True)
         conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
 
 

@@ -71,6 +71,11 @@ def _greatest(table: sa.Table, stmt: Any, column: str) -> sa.ColumnElement[Any]:
     return sa.case((new > old, new), else_=old)
 
 
+def _least(table: sa.Table, stmt: Any, column: str) -> sa.ColumnElement[Any]:
+    new, old = stmt.excluded[column], table.c[column]
+    return sa.case((new < old, new), else_=old)
+
+
 # --- inventory ---------------------------------------------------------------------------------------------
 
 def site_values(s: Site) -> dict[str, Any]:
@@ -142,9 +147,8 @@ def _writers() -> dict[type, Callable[[sa.Connection, Any], None]]:
 
 def _write_report_queued(conn: sa.Connection, r: ReportQueued) -> None:
     stmt = _insert(conn, t.report_schedule).values(key=r.key, at=r.at)
-    new, old = stmt.excluded.at, t.report_schedule.c.at  # the earliest stays: the first queueing, the first run
-    conn.execute(stmt.on_conflict_do_update(index_elements=["key"], set_={"at": sa.case((new < old, new),
-                                                                                      else_=old)}))
+    conn.execute(stmt.on_conflict_do_update(index_elements=["key"],  # the earliest stays: first queueing, first run
+                                            set_={"at": _least(t.report_schedule, stmt, "at")}))
 
 
 def _write_outbox_item(conn: sa.Connection, r: OutboxAppend) -> None:
